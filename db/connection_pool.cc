@@ -1,0 +1,85 @@
+#include "db/connection_pool.h"
+
+#include <chrono>
+
+#include <pqxx/nontransaction>
+
+#include "absl/strings/str_cat.h"
+#include "db/pg_errors.h"
+#include "db/sql_files.h"
+
+namespace jobd::db {
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseConfig& config) {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(config.url);
+    pqxx::nontransaction setup(*conn);
+    setup.exec("SET TIME ZONE 'UTC'");
+    if (!config.search_path.empty()) {
+      setup.exec(absl::StrCat("SET search_path TO ", setup.quote_name(config.search_path)));
+    }
+    setup.commit();
+    // libpqxx 6 prepares lazily, on first use: registering costs no round trip.
+    for (const SqlFile& query : Queries()) conn->prepare(query.name, query.text);
+    return conn;
+  } catch (...) {
+    return TranslateException(std::current_exception());
+  }
+}
+
+ConnectionPool::ConnectionPool(DatabaseConfig config) : config_(std::move(config)) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Take() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        absl::ToChronoMilliseconds(config_.acquire_timeout);
+  while (idle_.empty() && open_or_opening_ >= config_.pool_size) {
+    if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_or_opening_ >= config_.pool_size) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("all ", config_.pool_size, " database connections are busy"));
+    }
+  }
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return conn;
+  }
+  ++open_or_opening_;
+  lock.unlock();
+  auto conn = OpenConnection(config_);
+  if (!conn.ok()) {
+    lock.lock();
+    --open_or_opening_;
+    available_.notify_one();
+  }
+  return conn;
+}
+
+void ConnectionPool::Give(std::unique_ptr<pqxx::connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (conn) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_or_opening_;
+  }
+  available_.notify_one();
+}
+
+absl::Status ConnectionPool::Run(const std::function<absl::Status(pqxx::connection&)>& work) {
+  auto conn = Take();
+  if (!conn.ok()) return conn.status();
+  absl::Status status;
+  try {
+    status = work(**conn);
+  } catch (...) {
+    status = TranslateException(std::current_exception());
+  }
+  if (IsConnectionLost(status) || !(*conn)->is_open()) conn->reset();
+  Give(std::move(*conn));
+  return status;
+}
+
+}  // namespace jobd::db

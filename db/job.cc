@@ -1,0 +1,44 @@
+#include "db/job.h"
+
+#include <array>
+
+namespace jobd {
+namespace {
+
+constexpr std::array<const char*, 6> kStateNames = {"scheduled", "queued",    "running",
+                                                    "succeeded", "failed",    "cancelled"};
+constexpr std::array<const char*, 5> kEventKindNames = {"snapshot", "created", "state_changed",
+                                                        "progress", "message"};
+constexpr std::array<const char*, 3> kLevelNames = {"info", "warning", "error"};
+
+template <typename Enum, size_t N>
+std::optional<Enum> FromName(const std::array<const char*, N>& names, const std::string& name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (name == names[i]) return static_cast<Enum>(i + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool IsTerminal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed ||
+         state == JobState::kCancelled;
+}
+
+const char* StateName(JobState state) { return kStateNames[static_cast<int>(state) - 1]; }
+std::optional<JobState> StateFromName(const std::string& name) {
+  return FromName<JobState>(kStateNames, name);
+}
+const char* EventKindName(EventKind kind) { return kEventKindNames[static_cast<int>(kind) - 1]; }
+std::optional<EventKind> EventKindFromName(const std::string& name) {
+  return FromName<EventKind>(kEventKindNames, name);
+}
+const char* MessageLevelName(MessageLevel level) {
+  return kLevelNames[static_cast<int>(level) - 1];
+}
+std::optional<MessageLevel> MessageLevelFromName(const std::string& name) {
+  return FromName<MessageLevel>(kLevelNames, name);
+}
+
+}  // namespace jobd

@@ -1,0 +1,109 @@
+// Domain types the store speaks in: jobs, their events and queries. No proto, no SQL.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace jobd {
+
+enum class JobState { kScheduled = 1, kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+enum class EventKind { kSnapshot = 1, kCreated, kStateChanged, kProgress, kMessage };
+enum class MessageLevel { kInfo = 1, kWarning, kError };
+
+bool IsTerminal(JobState state);
+// Lower-case names as stored ("queued"); also used in error messages.
+const char* StateName(JobState state);
+std::optional<JobState> StateFromName(const std::string& name);
+const char* EventKindName(EventKind kind);
+std::optional<EventKind> EventKindFromName(const std::string& name);
+const char* MessageLevelName(MessageLevel level);
+std::optional<MessageLevel> MessageLevelFromName(const std::string& name);
+
+struct RetryPolicy {
+  int32_t max_attempts = 3;
+  absl::Duration initial_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Minutes(5);
+  double multiplier = 2.0;
+};
+
+struct Job {
+  std::string id;
+  std::string workspace_id;
+  std::string type;
+  JobState state = JobState::kQueued;
+  int32_t priority = 0;
+  std::string payload_json = "{}";
+  std::optional<std::string> result_json;
+  std::string error_message;
+  std::string requested_by;
+  int32_t attempt = 1;
+  // The last attempt the current retry budget allows.
+  int32_t last_attempt = 3;
+  RetryPolicy retry_policy;
+  std::optional<absl::Duration> timeout;
+  absl::Duration ttl = absl::Hours(24);
+  std::map<std::string, std::string> labels;
+  std::string idempotency_key;       // empty: none
+  std::string request_fingerprint;   // empty: none
+  float progress_percent = 0;
+  std::string progress_message;
+  std::string worker_id;
+  std::string lease_token;           // empty: none
+  std::optional<absl::Time> lease_expire_time;
+  absl::Time create_time;
+  absl::Time update_time;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> finish_time;
+  absl::Time run_after;
+  std::optional<absl::Time> expire_time;
+  int64_t sequence = 1;
+};
+
+struct JobMessage {
+  MessageLevel level = MessageLevel::kInfo;
+  std::string text;
+};
+
+// One row of a job's history: the job's mutable fields after the change.
+struct JobEvent {
+  std::string job_id;
+  int64_t sequence = 0;
+  absl::Time time;
+  EventKind kind = EventKind::kCreated;
+  JobState state = JobState::kQueued;
+  int32_t attempt = 1;
+  float progress_percent = 0;
+  std::string progress_message;
+  std::string error_message;
+  std::string worker_id;
+  std::optional<JobMessage> message;
+};
+
+// A change the core decided: the job's next mutable fields and the kind of event it makes.
+struct JobUpdate {
+  Job next;  // next.sequence is ignored: the store bumps it
+  EventKind event_kind = EventKind::kStateChanged;
+  std::optional<JobMessage> message;
+};
+
+struct ListJobsQuery {
+  std::string workspace_id;
+  std::vector<JobState> states;  // never empty: the core expands "all"
+  std::string type;              // empty: any
+  std::map<std::string, std::string> labels;
+  std::string after_id;          // empty: first page
+  int32_t limit = 20;
+};
+
+struct CreatedJob {
+  Job job;
+  // False when an earlier job with the same idempotency key was returned instead.
+  bool created = true;
+};
+
+}  // namespace jobd

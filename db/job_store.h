@@ -1,0 +1,42 @@
+// The store's interface, in domain types. Implemented on PostgreSQL by PgJobStore.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/job.h"
+
+namespace jobd {
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Inserts the jobs with their CREATED events in one transaction (group commit). Per job:
+  // the inserted job, or the existing one holding its idempotency key (created = false).
+  // Fails as a whole (every job unwritten) when the transaction fails.
+  virtual absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) = 0;
+
+  // NOT_FOUND when there is no such job.
+  virtual absl::StatusOr<Job> GetJob(const std::string& id) = 0;
+
+  virtual absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) = 0;
+
+  // Decides a change on the locked current row. Returning std::nullopt writes nothing and
+  // returns the job as it is; an error aborts the transaction and is returned.
+  using Mutation = std::function<absl::StatusOr<std::optional<JobUpdate>>(const Job& current)>;
+  // Locks the job, applies `mutate`'s change and its event in one transaction, and returns
+  // the job after it. NOT_FOUND when there is no such job.
+  virtual absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) = 0;
+
+  // Events with sequence > after_sequence, oldest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
+                                                              int64_t after_sequence,
+                                                              int32_t limit) = 0;
+};
+
+}  // namespace jobd

@@ -1,0 +1,29 @@
+// Applies db/migrations/*.sql in order and reports the schema version.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <pqxx/connection>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace jobd::db {
+
+// The version this build of jobd needs: the number of the last migration.
+int RequiredSchemaVersion();
+
+// The version the database is at (0 when empty).
+absl::StatusOr<int> SchemaVersion(pqxx::connection& conn);
+
+// Applies every migration newer than the database, each in its own transaction with its
+// schema_version row. Holds an advisory lock, so replicas migrating at once take turns.
+// Returns the version reached; `log` hears each applied migration's name.
+absl::StatusOr<int> Migrate(pqxx::connection& conn,
+                            const std::function<void(const std::string&)>& log);
+
+// OK when the database is at RequiredSchemaVersion() or newer; FAILED_PRECONDITION otherwise.
+absl::Status CheckSchemaVersion(pqxx::connection& conn);
+
+}  // namespace jobd::db

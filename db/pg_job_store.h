@@ -1,0 +1,25 @@
+// JobStore on PostgreSQL through libpqxx; statements come from db/queries/*.sql.
+#pragma once
+
+#include "db/connection_pool.h"
+#include "db/job_store.h"
+
+namespace jobd::db {
+
+class PgJobStore : public JobStore {
+ public:
+  explicit PgJobStore(ConnectionPool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
+  absl::StatusOr<Job> GetJob(const std::string& id) override;
+  absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override;
+  absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) override;
+  absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
+                                                      int64_t after_sequence,
+                                                      int32_t limit) override;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace jobd::db

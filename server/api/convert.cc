@@ -1,0 +1,182 @@
+#include "server/api/convert.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/core/lifecycle.h"
+
+namespace jobd::api {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(time);
+  out->set_seconds(micros / 1000000 - (micros % 1000000 < 0 ? 1 : 0));
+  out->set_nanos(static_cast<int32_t>(((micros % 1000000) + 1000000) % 1000000 * 1000));
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t nanos = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
+                                            const char* field) {
+  if (d.seconds() < TimeUtil::kDurationMinSeconds || d.seconds() > TimeUtil::kDurationMaxSeconds ||
+      d.nanos() <= -1000000000 || d.nanos() >= 1000000000 ||
+      (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field) {
+  if (t.seconds() < TimeUtil::kTimestampMinSeconds ||
+      t.seconds() > TimeUtil::kTimestampMaxSeconds || t.nanos() < 0 || t.nanos() >= 1000000000) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid timestamp"));
+  }
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+bool JsonToStruct(const std::string& json, google::protobuf::Struct* out) {
+  return google::protobuf::util::JsonStringToMessage(json, out).ok();
+}
+
+}  // namespace
+
+v1::JobState ToProto(JobState state) {
+  switch (state) {
+    case JobState::kScheduled: return v1::JOB_STATE_SCHEDULED;
+    case JobState::kQueued: return v1::JOB_STATE_QUEUED;
+    case JobState::kRunning: return v1::JOB_STATE_RUNNING;
+    case JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed: return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field) {
+  switch (state) {
+    case v1::JOB_STATE_SCHEDULED: return JobState::kScheduled;
+    case v1::JOB_STATE_QUEUED: return JobState::kQueued;
+    case v1::JOB_STATE_RUNNING: return JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED: return JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED: return JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED: return JobState::kCancelled;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", static_cast<int>(state), " is not a job state"));
+  }
+}
+
+void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out) {
+  out->set_id(job.id);
+  out->set_workspace_id(job.workspace_id);
+  out->set_type(job.type);
+  out->set_state(ToProto(job.state));
+  out->set_progress_percent(job.progress_percent);
+  out->set_progress_message(job.progress_message);
+  // Stored JSON came from a Struct, so it converts back; a failure leaves the field unset.
+  if (include_payload) JsonToStruct(job.payload_json, out->mutable_payload());
+  if (job.result_json) JsonToStruct(*job.result_json, out->mutable_result());
+  out->set_error_message(job.error_message);
+  out->set_requested_by(job.requested_by);
+  out->set_priority(job.priority);
+  out->set_attempt(job.attempt);
+  v1::RetryPolicy* policy = out->mutable_retry_policy();
+  policy->set_max_attempts(job.retry_policy.max_attempts);
+  SetDuration(job.retry_policy.initial_backoff, policy->mutable_initial_backoff());
+  SetDuration(job.retry_policy.max_backoff, policy->mutable_max_backoff());
+  policy->set_multiplier(job.retry_policy.multiplier);
+  if (job.timeout) SetDuration(*job.timeout, out->mutable_timeout());
+  SetDuration(job.ttl, out->mutable_ttl());
+  for (const auto& [key, value] : job.labels) (*out->mutable_labels())[key] = value;
+  out->set_idempotency_key(job.idempotency_key);
+  out->set_worker_id(job.worker_id);
+  SetTime(job.create_time, out->mutable_create_time());
+  SetTime(job.update_time, out->mutable_update_time());
+  if (job.start_time) SetTime(*job.start_time, out->mutable_start_time());
+  if (job.finish_time) SetTime(*job.finish_time, out->mutable_finish_time());
+  SetTime(job.run_after, out->mutable_run_after());
+  if (job.expire_time) SetTime(*job.expire_time, out->mutable_expire_time());
+  const core::DerivedTimes derived = core::ComputeDerivedTimes(job, now);
+  if (derived.duration) SetDuration(*derived.duration, out->mutable_duration());
+  if (derived.estimated_finish_time) {
+    SetTime(*derived.estimated_finish_time, out->mutable_estimated_finish_time());
+  }
+  out->set_sequence(job.sequence);
+}
+
+absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& r) {
+  core::CreateJobCommand c;
+  c.workspace_id = r.workspace_id();
+  c.type = r.type();
+  if (r.has_payload()) {
+    c.payload_json.clear();
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    auto status = google::protobuf::util::MessageToJsonString(r.payload(), &c.payload_json, options);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("payload: cannot be encoded as JSON: ", status.message().as_string()));
+    }
+  }
+  c.priority = r.priority();
+  if (r.has_retry_policy()) {
+    const v1::RetryPolicy& p = r.retry_policy();
+    c.retry_policy.max_attempts = p.max_attempts();
+    if (p.has_initial_backoff()) {
+      auto d = ReadDuration(p.initial_backoff(), "retry_policy.initial_backoff");
+      if (!d.ok()) return d.status();
+      c.retry_policy.initial_backoff = *d;
+    }
+    if (p.has_max_backoff()) {
+      auto d = ReadDuration(p.max_backoff(), "retry_policy.max_backoff");
+      if (!d.ok()) return d.status();
+      c.retry_policy.max_backoff = *d;
+    }
+    c.retry_policy.multiplier = p.multiplier();
+    if (c.retry_policy.multiplier < 0) {
+      return absl::InvalidArgumentError("retry_policy.multiplier: must be between 1.0 and 10.0");
+    }
+  }
+  if (r.has_timeout()) {
+    auto d = ReadDuration(r.timeout(), "timeout");
+    if (!d.ok()) return d.status();
+    c.timeout = *d;
+  }
+  if (r.has_ttl()) {
+    auto d = ReadDuration(r.ttl(), "ttl");
+    if (!d.ok()) return d.status();
+    c.ttl = *d;
+  }
+  if (r.has_run_after()) {
+    auto t = ReadTime(r.run_after(), "run_after");
+    if (!t.ok()) return t.status();
+    c.run_after = *t;
+  }
+  c.labels.insert(r.labels().begin(), r.labels().end());
+  c.idempotency_key = r.idempotency_key();
+  return c;
+}
+
+absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& r) {
+  core::ListJobsCommand c;
+  c.workspace_id = r.workspace_id();
+  for (int state : r.states()) {
+    auto s = FromProto(static_cast<v1::JobState>(state), "states");
+    if (!s.ok()) return s.status();
+    c.states.push_back(*s);
+  }
+  c.type = r.type();
+  c.labels.insert(r.labels().begin(), r.labels().end());
+  c.page_size = r.page_size();
+  c.page_token = r.page_token();
+  return c;
+}
+
+}  // namespace jobd::api

@@ -1,0 +1,24 @@
+// Translation between jobd.v1 protos and the core's domain types.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "db/job.h"
+#include "jobd/v1/job.pb.h"
+#include "jobd/v1/job_service.pb.h"
+#include "server/core/commands.h"
+
+namespace jobd::api {
+
+// Fills `out` from a job; computed fields (duration, estimated_finish_time) use `now`.
+void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out);
+
+// INVALID_ARGUMENT naming the field when a value cannot be represented (e.g. a payload with a
+// number JSON cannot hold, or an out-of-range duration).
+absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& request);
+absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& request);
+
+v1::JobState ToProto(JobState state);
+absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field);
+
+}  // namespace jobd::api

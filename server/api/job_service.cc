@@ -1,0 +1,81 @@
+#include "server/api/job_service.h"
+
+#include "server/api/convert.h"
+#include "server/api/unary.h"
+
+namespace jobd::api {
+
+grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext* context,
+                                                    const v1::CreateJobRequest* request,
+                                                    v1::CreateJobResponse* response) {
+  // No blocking here: the group committer finishes the call when its transaction commits.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallFinisher finisher(context, "CreateJob");
+  absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
+  if (!command.ok()) {
+    finisher.Finish(command.status(), "");
+    return reactor;
+  }
+  command->requested_by = Principal(context);
+  jobs_.CreateJob(*command, [this, finisher, response](absl::StatusOr<Job> job) mutable {
+    if (!job.ok()) return finisher.Finish(job.status(), "");
+    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    finisher.Finish(absl::OkStatus(), job->id);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* context,
+                                                 const v1::GetJobRequest* request,
+                                                 v1::GetJobResponse* response) {
+  return RunOnExecutor(context, "GetJob", executor_, [=](std::string* job_id) {
+    *job_id = request->id();
+    absl::StatusOr<Job> job = jobs_.GetJob(request->id());
+    if (!job.ok()) return job.status();
+    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* context,
+                                                   const v1::ListJobsRequest* request,
+                                                   v1::ListJobsResponse* response) {
+  return RunOnExecutor(context, "ListJobs", executor_, [=](std::string*) {
+    absl::StatusOr<core::ListJobsCommand> command = FromProto(*request);
+    if (!command.ok()) return command.status();
+    absl::StatusOr<core::JobPage> page = jobs_.ListJobs(*command);
+    if (!page.ok()) return page.status();
+    const absl::Time now = jobs_.clock().Now();
+    for (const Job& job : page->jobs) {
+      ToProto(job, now, /*include_payload=*/true, response->add_jobs());
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext* context,
+                                                    const v1::CancelJobRequest* request,
+                                                    v1::CancelJobResponse* response) {
+  return RunOnExecutor(context, "CancelJob", executor_, [=](std::string* job_id) {
+    *job_id = request->id();
+    absl::StatusOr<Job> job = jobs_.CancelJob(request->id(), request->reason(), Principal(context));
+    if (!job.ok()) return job.status();
+    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::RetryJob(grpc::CallbackServerContext* context,
+                                                   const v1::RetryJobRequest* request,
+                                                   v1::RetryJobResponse* response) {
+  return RunOnExecutor(context, "RetryJob", executor_, [=](std::string* job_id) {
+    *job_id = request->id();
+    absl::StatusOr<Job> job = jobs_.RetryJob(request->id());
+    if (!job.ok()) return job.status();
+    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace jobd::api

@@ -1,0 +1,37 @@
+// jobd.v1.JobService on gRPC's callback API: validate-free translation to the core.
+// WatchJob, WatchJobs, ListJobEvents and GetJobStats answer UNIMPLEMENTED until their issue.
+#pragma once
+
+#include "jobd/v1/job_service.grpc.pb.h"
+#include "server/core/executor.h"
+#include "server/core/job_manager.h"
+
+namespace jobd::api {
+
+class JobServiceImpl final : public v1::JobService::CallbackService {
+ public:
+  JobServiceImpl(core::JobManager& jobs, core::Executor& executor)
+      : jobs_(jobs), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
+                                      const v1::CreateJobRequest* request,
+                                      v1::CreateJobResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request,
+                                   v1::GetJobResponse* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const v1::CancelJobRequest* request,
+                                      v1::CancelJobResponse* response) override;
+  grpc::ServerUnaryReactor* RetryJob(grpc::CallbackServerContext* context,
+                                     const v1::RetryJobRequest* request,
+                                     v1::RetryJobResponse* response) override;
+
+ private:
+  core::JobManager& jobs_;
+  core::Executor& executor_;
+};
+
+}  // namespace jobd::api

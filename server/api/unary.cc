@@ -1,0 +1,52 @@
+#include "server/api/unary.h"
+
+#include "server/api/status.h"
+#include "server/core/log.h"
+
+namespace jobd::api {
+
+void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
+  const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
+  grpc::ServerUnaryReactor* reactor = context_->DefaultReactor();
+  grpc::Status grpc_status = ToGrpcStatus(status);
+  const core::LogLevel level =
+      status.ok() || absl::IsNotFound(status) || absl::IsInvalidArgument(status) ||
+              absl::IsFailedPrecondition(status) || absl::IsAlreadyExists(status) ||
+              absl::IsAborted(status)
+          ? core::LogLevel::kInfo
+          : core::LogLevel::kWarning;
+  if (core::LogEnabled(level)) {
+    nlohmann::json fields = {{"method", method_},
+                             {"code", absl::StatusCodeToString(status.code())},
+                             {"latency_ms", latency_ms}};
+    if (!job_id.empty()) fields["job_id"] = job_id;
+    if (!status.ok()) fields["error"] = std::string(status.message());
+    core::Log(level, "rpc", std::move(fields));
+  }
+  reactor->Finish(grpc_status);
+}
+
+grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
+                                        core::Executor& executor, BlockingWork work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallFinisher finisher(context, method);
+  const bool queued = executor.Post([context, finisher, work = std::move(work)]() mutable {
+    std::string job_id;
+    if (context->IsCancelled()) {
+      finisher.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
+                      job_id);
+      return;
+    }
+    absl::Status status = work(&job_id);
+    finisher.Finish(status, job_id);
+  });
+  if (!queued) {
+    finisher.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"),
+                    "");
+  }
+  return reactor;
+}
+
+std::string Principal(const grpc::CallbackServerContext*) { return "anonymous"; }
+
+}  // namespace jobd::api

@@ -1,0 +1,38 @@
+// Runs a unary RPC's blocking work on our executor (never on gRPC's threads), finishes the
+// callback reactor with the mapped status, and writes the RPC's JSON log line.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "server/core/executor.h"
+
+namespace jobd::api {
+
+// Finishes one call: maps the status, logs method, code, latency and job id.
+class CallFinisher {
+ public:
+  CallFinisher(grpc::CallbackServerContext* context, const char* method)
+      : context_(context), method_(method), start_(absl::Now()) {}
+  void Finish(const absl::Status& status, const std::string& job_id);
+
+ private:
+  grpc::CallbackServerContext* context_;
+  const char* method_;
+  absl::Time start_;
+};
+
+// `work` returns the call's status and may set the job id for the log line.
+using BlockingWork = std::function<absl::Status(std::string* job_id)>;
+
+grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
+                                        core::Executor& executor, BlockingWork work);
+
+// The principal behind a call; "anonymous" until API keys exist.
+std::string Principal(const grpc::CallbackServerContext* context);
+
+}  // namespace jobd::api

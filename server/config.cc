@@ -1,0 +1,120 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (JOBD_LISTEN)");
+ABSL_FLAG(std::string, listen_port_file, "",
+          "write the bound port to this file once serving (for port 0)");
+ABSL_FLAG(std::string, database_url, "",
+          "libpq connection string or URI; empty uses libpq's PG* defaults (JOBD_DATABASE_URL)");
+ABSL_FLAG(int32_t, pool_size, 0, "database connections; 0 = 2 per core + 4 (JOBD_POOL_SIZE)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error (JOBD_LOG_LEVEL)");
+ABSL_FLAG(int32_t, rpc_threads, 0, "threads for blocking RPC work; 0 = pool_size");
+ABSL_FLAG(int32_t, create_committers, 0,
+          "CreateJob group-commit transactions in flight; 0 = half the pool, at least 2");
+ABSL_FLAG(int32_t, create_batch_size, 128, "most jobs one CreateJob transaction inserts");
+ABSL_FLAG(std::string, page_token_key, "jobd-page-token-key-v1",
+          "key that authenticates page tokens; replicas must share it");
+ABSL_FLAG(int64_t, max_payload_bytes, 256 * 1024, "largest payload/result, as JSON bytes");
+ABSL_FLAG(int32_t, max_page_size, 500, "largest page_size of list calls");
+ABSL_FLAG(int32_t, max_labels, 32, "most labels per job");
+ABSL_FLAG(int64_t, max_text_bytes, 4096, "longest message text or cancel reason");
+ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1), "database health probe interval");
+ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(30),
+          "how long to wait for the database at start");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "how long in-flight calls may finish after SIGTERM");
+
+namespace jobd {
+namespace {
+
+constexpr const char* kEnvFlags[] = {
+    "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
+    "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
+    "max_page_size", "max_labels", "max_text_bytes", "health_interval", "startup_timeout",
+    "shutdown_grace"};
+
+absl::Status ApplyEnvironment() {
+  for (const char* name : kEnvFlags) {
+    const std::string variable = absl::StrCat("JOBD_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat(variable, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "jobd [serve|migrate] [--flags]\n"
+      "  serve    serve JobService and WorkerService over gRPC (default)\n"
+      "  migrate  apply database migrations and exit\n"
+      "Every flag --foo_bar can also be set as JOBD_FOO_BAR.");
+  if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+
+  ServerConfig config;
+  if (positional.size() > 2) return absl::InvalidArgumentError("too many arguments");
+  if (positional.size() == 2) config.command = positional[1];
+  if (config.command != "serve" && config.command != "migrate") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown command '", config.command, "': use serve or migrate"));
+  }
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.listen_port_file = absl::GetFlag(FLAGS_listen_port_file);
+  config.database.url = absl::GetFlag(FLAGS_database_url);
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  const int pool_size = absl::GetFlag(FLAGS_pool_size);
+  if (pool_size < 0 || pool_size > 1000) {
+    return absl::InvalidArgumentError("pool_size: must be between 0 and 1000");
+  }
+  config.database.pool_size = pool_size > 0 ? pool_size : 2 * cores + 4;
+  if (!core::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &config.log_level)) {
+    return absl::InvalidArgumentError("log_level: use debug, info, warning or error");
+  }
+  const int rpc_threads = absl::GetFlag(FLAGS_rpc_threads);
+  config.rpc_threads = rpc_threads > 0 ? rpc_threads : config.database.pool_size;
+  const int committers = absl::GetFlag(FLAGS_create_committers);
+  config.create_batcher.committers =
+      committers > 0 ? committers : std::max(2, config.database.pool_size / 2);
+  const int batch = absl::GetFlag(FLAGS_create_batch_size);
+  if (batch < 1 || batch > 10000) {
+    return absl::InvalidArgumentError("create_batch_size: must be between 1 and 10000");
+  }
+  config.create_batcher.max_batch = batch;
+  config.page_token_key = absl::GetFlag(FLAGS_page_token_key);
+  if (config.page_token_key.empty()) {
+    return absl::InvalidArgumentError("page_token_key: must not be empty");
+  }
+  config.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
+  config.limits.max_page_size = absl::GetFlag(FLAGS_max_page_size);
+  config.limits.max_labels = absl::GetFlag(FLAGS_max_labels);
+  config.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  if (config.limits.max_page_size < 1) {
+    return absl::InvalidArgumentError("max_page_size: must be at least 1");
+  }
+  config.limits.default_page_size = std::min(20, config.limits.max_page_size);
+  config.health_interval = absl::GetFlag(FLAGS_health_interval);
+  config.startup_timeout = absl::GetFlag(FLAGS_startup_timeout);
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  if (config.health_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("health_interval: must be positive");
+  }
+  return config;
+}
+
+}  // namespace jobd

@@ -1,0 +1,34 @@
+// jobd's configuration: typed, validated, from flags with JOBD_* environment fallbacks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "db/connection_pool.h"
+#include "server/core/create_batcher.h"
+#include "server/core/limits.h"
+#include "server/core/log.h"
+
+namespace jobd {
+
+struct ServerConfig {
+  std::string command = "serve";  // serve | migrate
+  std::string listen;
+  std::string listen_port_file;   // where to write the bound port (tests listen on port 0)
+  db::DatabaseConfig database;
+  core::LogLevel log_level = core::LogLevel::kInfo;
+  int rpc_threads = 8;            // our threads for blocking RPC work
+  core::CreateBatcherOptions create_batcher;
+  core::Limits limits;
+  std::string page_token_key;
+  absl::Duration health_interval = absl::Seconds(1);
+  absl::Duration startup_timeout = absl::Seconds(30);
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// Parses argv (flags, then the subcommand) after applying JOBD_* variables as flag defaults.
+absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv);
+
+}  // namespace jobd

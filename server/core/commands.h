@@ -1,0 +1,51 @@
+// What callers ask of the core, in domain types (the api layer translates proto into these).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "db/job.h"
+
+namespace jobd::core {
+
+// Unset optionals take the documented defaults.
+struct RetryPolicyInput {
+  int32_t max_attempts = 0;  // 0: default
+  std::optional<absl::Duration> initial_backoff;
+  std::optional<absl::Duration> max_backoff;
+  double multiplier = 0;     // 0: default
+};
+
+struct CreateJobCommand {
+  std::string workspace_id;
+  std::string type;
+  std::string payload_json = "{}";  // a JSON object
+  int32_t priority = 0;
+  RetryPolicyInput retry_policy;
+  std::optional<absl::Duration> timeout;
+  std::optional<absl::Duration> ttl;
+  std::optional<absl::Time> run_after;
+  std::map<std::string, std::string> labels;
+  std::string idempotency_key;
+  std::string requested_by;  // the principal, never from the request body
+};
+
+struct ListJobsCommand {
+  std::string workspace_id;
+  std::vector<JobState> states;  // empty: all
+  std::string type;
+  std::map<std::string, std::string> labels;
+  int32_t page_size = 0;          // 0: default
+  std::string page_token;
+};
+
+struct JobPage {
+  std::vector<Job> jobs;
+  std::string next_page_token;  // empty on the last page
+};
+
+}  // namespace jobd::core

@@ -1,0 +1,37 @@
+// A fixed pool of threads we own, for blocking work (database calls) that must not run on
+// gRPC's threads. The queue is bounded: a full queue is load shedding, not unbounded memory.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace jobd::core {
+
+class Executor {
+ public:
+  Executor(int threads, size_t max_queued);
+  ~Executor();  // runs what is queued, then joins
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // False (and `task` not run) when the queue is full or the executor is stopping.
+  bool Post(std::function<void()> task);
+  void Stop();
+
+ private:
+  void Loop();
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace jobd::core

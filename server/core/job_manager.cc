@@ -1,0 +1,116 @@
+#include "server/core/job_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/core/ids.h"
+#include "server/core/lifecycle.h"
+#include "server/core/validation.h"
+
+namespace jobd::core {
+namespace {
+
+const std::vector<JobState>& AllStates() {
+  static const auto* all = new std::vector<JobState>{
+      JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+      JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
+  return *all;
+}
+
+std::vector<JobState> WantedStates(const std::vector<JobState>& requested) {
+  if (requested.empty()) return AllStates();
+  std::vector<JobState> states = requested;
+  std::sort(states.begin(), states.end());
+  states.erase(std::unique(states.begin(), states.end()), states.end());
+  return states;
+}
+
+}  // namespace
+
+std::string ListQueryFingerprint(const ListJobsCommand& c) {
+  std::string out = absl::StrCat("ws=", c.workspace_id.size(), ":", c.workspace_id,
+                                 ";type=", c.type.size(), ":", c.type, ";states=");
+  for (JobState state : WantedStates(c.states)) absl::StrAppend(&out, StateName(state), ",");
+  for (const auto& [key, value] : c.labels) {
+    absl::StrAppend(&out, ";label=", key.size(), ":", key, "=", value.size(), ":", value);
+  }
+  return out;
+}
+
+JobManager::JobManager(JobStore& store, CreateBatcher& batcher, Clock& clock, Limits limits,
+                       PageTokenCodec page_tokens)
+    : store_(store),
+      batcher_(batcher),
+      clock_(clock),
+      limits_(limits),
+      page_tokens_(std::move(page_tokens)) {}
+
+void JobManager::CreateJob(const CreateJobCommand& command,
+                           std::function<void(absl::StatusOr<Job>)> done) {
+  const absl::Time now = clock_.Now();
+  if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) {
+    done(s);
+    return;
+  }
+  Job job = NewJobFromCommand(command, NewJobId(now), now);
+  std::string fingerprint = job.request_fingerprint;
+  batcher_.Submit(std::move(job), [done = std::move(done), fingerprint = std::move(fingerprint)](
+                                      absl::StatusOr<CreatedJob> created) {
+    if (!created.ok()) return done(created.status());
+    if (!created->created && created->job.request_fingerprint != fingerprint) {
+      return done(absl::AlreadyExistsError(absl::StrCat(
+          "idempotency_key: job ", created->job.id,
+          " was created with this key from a different request")));
+    }
+    done(std::move(created->job));
+  });
+}
+
+absl::StatusOr<Job> JobManager::GetJob(const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  return store_.GetJob(id);
+}
+
+absl::StatusOr<JobPage> JobManager::ListJobs(const ListJobsCommand& command) {
+  if (absl::Status s = ValidateList(command, limits_); !s.ok()) return s;
+  const std::string fingerprint = ListQueryFingerprint(command);
+  ListJobsQuery query;
+  query.workspace_id = command.workspace_id;
+  query.states = WantedStates(command.states);
+  query.type = command.type;
+  query.labels = command.labels;
+  const int32_t page_size = command.page_size > 0 ? command.page_size : limits_.default_page_size;
+  query.limit = page_size + 1;  // one more tells whether another page follows
+  if (!command.page_token.empty()) {
+    absl::StatusOr<std::string> after = page_tokens_.Decode(command.page_token, fingerprint);
+    if (!after.ok()) return after.status();
+    if (!IsUuid(*after)) return absl::InvalidArgumentError("page_token: is malformed");
+    query.after_id = *after;
+  }
+  absl::StatusOr<std::vector<Job>> jobs = store_.ListJobs(query);
+  if (!jobs.ok()) return jobs.status();
+  JobPage page;
+  page.jobs = std::move(*jobs);
+  if (page.jobs.size() > static_cast<size_t>(page_size)) {
+    page.jobs.resize(page_size);
+    page.next_page_token = page_tokens_.Encode(page.jobs.back().id, fingerprint);
+  }
+  return page;
+}
+
+absl::StatusOr<Job> JobManager::CancelJob(const std::string& id, const std::string& reason,
+                                          const std::string& principal) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  if (absl::Status s = ValidateText("reason", reason, limits_); !s.ok()) return s;
+  return store_.UpdateJob(id, [&](const Job& current) {
+    return PlanCancel(current, reason, principal, clock_.Now());
+  });
+}
+
+absl::StatusOr<Job> JobManager::RetryJob(const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  return store_.UpdateJob(id, [&](const Job& current) { return PlanRetry(current, clock_.Now()); });
+}
+
+}  // namespace jobd::core

@@ -1,0 +1,57 @@
+// The JobService use cases: validate, apply lifecycle rules, and call the store.
+// Knows no gRPC; the api layer translates requests into commands and back.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "db/job_store.h"
+#include "server/core/commands.h"
+#include "server/core/create_batcher.h"
+#include "server/core/limits.h"
+#include "server/core/page_token.h"
+
+namespace jobd::core {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual absl::Time Now() = 0;
+};
+
+class SystemClock : public Clock {
+ public:
+  absl::Time Now() override { return absl::Now(); }
+};
+
+class JobManager {
+ public:
+  JobManager(JobStore& store, CreateBatcher& batcher, Clock& clock, Limits limits,
+             PageTokenCodec page_tokens);
+
+  // `done` runs once, possibly on another thread, with the created (or idempotently
+  // returned) job. Invalid input is reported before anything is queued.
+  void CreateJob(const CreateJobCommand& command,
+                 std::function<void(absl::StatusOr<Job>)> done);
+  absl::StatusOr<Job> GetJob(const std::string& id);
+  absl::StatusOr<JobPage> ListJobs(const ListJobsCommand& command);
+  absl::StatusOr<Job> CancelJob(const std::string& id, const std::string& reason,
+                                const std::string& principal);
+  absl::StatusOr<Job> RetryJob(const std::string& id);
+
+  const Limits& limits() const { return limits_; }
+  Clock& clock() { return clock_; }
+
+ private:
+  JobStore& store_;
+  CreateBatcher& batcher_;
+  Clock& clock_;
+  const Limits limits_;
+  const PageTokenCodec page_tokens_;
+};
+
+// The filters of a list query in a canonical form, which page tokens are bound to.
+std::string ListQueryFingerprint(const ListJobsCommand& command);
+
+}  // namespace jobd::core

@@ -1,0 +1,38 @@
+// Job lifecycle rules: what a new job looks like and which transitions are allowed.
+// Pure functions of the current job and the time, so they are tested without a database.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "db/job.h"
+#include "server/core/commands.h"
+
+namespace jobd::core {
+
+// A validated create command as the job to insert: defaults applied, QUEUED or SCHEDULED.
+Job NewJobFromCommand(const CreateJobCommand& command, const std::string& id, absl::Time now);
+
+// Identifies a create request for idempotency: equal for equal requests, whatever the key
+// order of the payload or labels. Empty when the command has no idempotency key.
+std::string RequestFingerprint(const CreateJobCommand& command);
+
+// QUEUED/SCHEDULED/RUNNING -> CANCELLED; CANCELLED stays (no change); SUCCEEDED/FAILED:
+// FAILED_PRECONDITION naming the state.
+absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::string& reason,
+                                                    const std::string& principal, absl::Time now);
+
+// FAILED/CANCELLED -> QUEUED with the next attempt and a fresh retry budget, error, progress,
+// result and lease cleared; any other state: FAILED_PRECONDITION naming the state.
+absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time now);
+
+// Fields computed on read.
+struct DerivedTimes {
+  std::optional<absl::Duration> duration;               // (finish or now) - start
+  std::optional<absl::Time> estimated_finish_time;      // from the current attempt's progress rate
+};
+DerivedTimes ComputeDerivedTimes(const Job& job, absl::Time now);
+
+}  // namespace jobd::core

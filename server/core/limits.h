@@ -1,0 +1,30 @@
+// Input limits of the API (see shared/API.md "Errors and limits"); configurable per server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/time.h"
+
+namespace jobd::core {
+
+struct Limits {
+  size_t max_payload_bytes = 256 * 1024;
+  size_t max_type_length = 128;
+  size_t max_workspace_id_length = 64;
+  size_t max_labels = 32;
+  size_t max_label_key_length = 128;
+  size_t max_label_value_length = 256;
+  size_t max_idempotency_key_length = 256;
+  size_t max_text_bytes = 4 * 1024;  // messages, cancel reasons
+  int32_t default_page_size = 20;
+  int32_t max_page_size = 500;
+  int32_t max_attempts = 100;
+  double max_backoff_multiplier = 10.0;
+  absl::Duration max_backoff = absl::Hours(24);
+  absl::Duration max_ttl = absl::Hours(24 * 365);
+  absl::Duration max_timeout = absl::Hours(24 * 365);
+  absl::Duration max_run_after_delay = absl::Hours(24 * 365);
+};
+
+}  // namespace jobd::core

@@ -1,0 +1,141 @@
+// jobd: wiring, start and graceful stop. `jobd migrate` applies migrations; `jobd [serve]`
+// serves JobService and WorkerService over gRPC with health and reflection.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "db/connection_pool.h"
+#include "db/migrator.h"
+#include "db/pg_job_store.h"
+#include "jobd/v1/worker_service.grpc.pb.h"
+#include "server/api/job_service.h"
+#include "server/background/database_health.h"
+#include "server/config.h"
+#include "server/core/create_batcher.h"
+#include "server/core/executor.h"
+#include "server/core/job_manager.h"
+#include "server/core/log.h"
+
+namespace jobd {
+namespace {
+
+using core::Log;
+using core::LogLevel;
+
+int Fail(const std::string& message) {
+  Log(LogLevel::kError, message);
+  return 1;
+}
+
+// Connects, retrying until the database answers or the startup timeout passes.
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectAtStart(const ServerConfig& config) {
+  const absl::Time deadline = absl::Now() + config.startup_timeout;
+  for (;;) {
+    auto conn = db::OpenConnection(config.database);
+    if (conn.ok() || absl::Now() >= deadline || !absl::IsUnavailable(conn.status())) return conn;
+    Log(LogLevel::kWarning, "waiting for the database",
+        {{"error", std::string(conn.status().message())}});
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+int RunMigrate(const ServerConfig& config) {
+  auto conn = ConnectAtStart(config);
+  if (!conn.ok()) return Fail(std::string(conn.status().message()));
+  absl::StatusOr<int> version = db::Migrate(**conn, [](const std::string& name) {
+    Log(LogLevel::kInfo, "applied migration", {{"migration", name}});
+  });
+  if (!version.ok()) return Fail(std::string(version.status().message()));
+  Log(LogLevel::kInfo, "schema is up to date", {{"version", *version}});
+  return 0;
+}
+
+int RunServe(const ServerConfig& config) {
+  {
+    auto conn = ConnectAtStart(config);
+    if (!conn.ok()) return Fail(std::string(conn.status().message()));
+    if (absl::Status s = db::CheckSchemaVersion(**conn); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
+
+  // Signals are taken by one thread with sigwait; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  db::ConnectionPool pool(config.database);
+  db::PgJobStore store(pool);
+  core::SystemClock clock;
+  core::CreateBatcher batcher(store, config.create_batcher);
+  core::Executor executor(config.rpc_threads, /*max_queued=*/10000);
+  core::JobManager jobs(store, batcher, clock, config.limits,
+                        core::PageTokenCodec(config.page_token_key));
+  api::JobServiceImpl job_service(jobs, executor);
+  // Implemented by the workers issue; until then every call answers UNIMPLEMENTED.
+  v1::WorkerService::CallbackService worker_service;
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&job_service);
+  builder.RegisterService(&worker_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) return Fail("cannot listen on " + config.listen);
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+
+  background::DatabaseHealth database_health(
+      config.database, config.health_interval,
+      [health](bool serving) { health->SetServingStatus(serving); });
+  database_health.Start();
+
+  if (!config.listen_port_file.empty()) {
+    const std::string tmp = config.listen_port_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), config.listen_port_file.c_str());
+  }
+  Log(LogLevel::kInfo, "jobd serving",
+      {{"listen", config.listen}, {"port", port}, {"pool_size", config.database.pool_size}});
+
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
+    health->Shutdown();
+    server->Shutdown(std::chrono::system_clock::now() +
+                     absl::ToChronoMilliseconds(config.shutdown_grace));
+  });
+  server->Wait();
+  signal_waiter.join();
+  database_health.Stop();
+  batcher.Stop();
+  executor.Stop();
+  Log(LogLevel::kInfo, "jobd stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace jobd
+
+int main(int argc, char** argv) {
+  // A dead database host should fail a connect in seconds, not minutes.
+  setenv("PGCONNECT_TIMEOUT", "3", /*overwrite=*/0);
+  absl::StatusOr<jobd::ServerConfig> config = jobd::LoadServerConfig(argc, argv);
+  if (!config.ok()) {
+    std::fprintf(stderr, "jobd: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  jobd::core::SetLogLevel(config->log_level);
+  return config->command == "migrate" ? jobd::RunMigrate(*config) : jobd::RunServe(*config);
+}
