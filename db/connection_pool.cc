@@ -19,6 +19,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseC
       setup.exec(absl::StrCat("SET search_path TO ", setup.quote_name(config.search_path)));
     }
     setup.commit();
+    // Never reconnect silently: that would lose the session settings above. A broken
+    // connection surfaces as UNAVAILABLE and the pool replaces it.
+    conn->inhibit_reactivation(true);
     // libpqxx 6 prepares lazily, on first use: registering costs no round trip.
     for (const SqlFile& query : Queries()) conn->prepare(query.name, query.text);
     return conn;

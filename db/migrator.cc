@@ -35,12 +35,15 @@ absl::StatusOr<int> SchemaVersion(pqxx::connection& conn) {
 absl::StatusOr<int> Migrate(pqxx::connection& conn,
                             const std::function<void(const std::string&)>& log) {
   try {
-    pqxx::nontransaction session(conn);
-    session.exec_prepared("migration_lock");
+    // Session-level advisory lock: held across the per-migration transactions below.
+    pqxx::nontransaction(conn).exec_prepared("migration_lock");
     int version = 0;
     absl::Status status;
     try {
-      version = ReadVersion(session);
+      {
+        pqxx::nontransaction read(conn);
+        version = ReadVersion(read);
+      }
       for (const SqlFile& migration : Migrations()) {
         const int number = MigrationNumber(migration);
         if (number <= version) continue;
@@ -54,8 +57,7 @@ absl::StatusOr<int> Migrate(pqxx::connection& conn,
     } catch (...) {
       status = TranslateException(std::current_exception());
     }
-    pqxx::nontransaction unlock(conn);
-    unlock.exec_prepared("migration_unlock");
+    pqxx::nontransaction(conn).exec_prepared("migration_unlock");
     if (!status.ok()) return status;
     return version;
   } catch (...) {

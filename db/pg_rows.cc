@@ -110,7 +110,8 @@ Job JobColumns::Read(const pqxx::row& row) const {
   job.retry_policy.multiplier = row[backoff_multiplier_].as<double>();
   if (!row[timeout_us_].is_null()) job.timeout = absl::Microseconds(row[timeout_us_].as<int64_t>());
   job.ttl = absl::Microseconds(row[ttl_us_].as<int64_t>());
-  for (const auto& [key, value] : nlohmann::json::parse(row[labels_].c_str()).items()) {
+  const nlohmann::json labels = nlohmann::json::parse(row[labels_].c_str());
+  for (const auto& [key, value] : labels.items()) {
     job.labels[key] = value.get<std::string>();
   }
   job.idempotency_key = Text(row[idempotency_key_]);

@@ -9,8 +9,8 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
                                                     const v1::CreateJobRequest* request,
                                                     v1::CreateJobResponse* response) {
   // No blocking here: the group committer finishes the call when its transaction commits.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallFinisher finisher(context, "CreateJob");
+  grpc::ServerUnaryReactor* reactor = finisher.reactor();
   absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");

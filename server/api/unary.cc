@@ -7,7 +7,6 @@ namespace jobd::api {
 
 void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
   const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
-  grpc::ServerUnaryReactor* reactor = context_->DefaultReactor();
   grpc::Status grpc_status = ToGrpcStatus(status);
   const core::LogLevel level =
       status.ok() || absl::IsNotFound(status) || absl::IsInvalidArgument(status) ||
@@ -23,13 +22,13 @@ void CallFinisher::Finish(const absl::Status& status, const std::string& job_id)
     if (!status.ok()) fields["error"] = std::string(status.message());
     core::Log(level, "rpc", std::move(fields));
   }
-  reactor->Finish(grpc_status);
+  reactor_->Finish(grpc_status);
 }
 
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
                                         core::Executor& executor, BlockingWork work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   CallFinisher finisher(context, method);
+  grpc::ServerUnaryReactor* reactor = finisher.reactor();
   const bool queued = executor.Post([context, finisher, work = std::move(work)]() mutable {
     std::string job_id;
     if (context->IsCancelled()) {

@@ -17,11 +17,12 @@ namespace jobd::api {
 class CallFinisher {
  public:
   CallFinisher(grpc::CallbackServerContext* context, const char* method)
-      : context_(context), method_(method), start_(absl::Now()) {}
+      : reactor_(context->DefaultReactor()), method_(method), start_(absl::Now()) {}
+  grpc::ServerUnaryReactor* reactor() const { return reactor_; }
   void Finish(const absl::Status& status, const std::string& job_id);
 
  private:
-  grpc::CallbackServerContext* context_;
+  grpc::ServerUnaryReactor* reactor_;  // DefaultReactor() may be called only once per call
   const char* method_;
   absl::Time start_;
 };

@@ -1,0 +1,316 @@
+// jobctl: the command-line client of jobd. Parses flags with CLI11, builds the JobService
+// request (client/jobctl_args.h), calls it through JobdClient and prints the response as text
+// or JSON (client/jobctl_output.h). Exit codes are listed in kFooter.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "client/jobctl_args.h"
+#include "client/jobctl_output.h"
+#include "client/jobd_client.h"
+
+namespace jobd::jobctl {
+namespace {
+
+using client::JobdClient;
+
+constexpr int kExitOk = 0;
+constexpr int kExitServer = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kFooter = R"(Durations: 30s, 5m, 2h, 1h30m. Times: RFC 3339, e.g. 2024-05-01T10:00:00Z.
+The global --timeout (each call's deadline) may go before or after the subcommand, except
+after `create`, where --timeout is the job's attempt timeout.
+
+Exit codes:
+  0  success
+  1  the server or the connection failed the call; stderr has `jobctl: CODE: message`
+  2  usage error: unknown flag, missing argument, bad duration, time, state, label or --payload)";
+
+enum class Output { kText, kJson };
+
+struct GlobalFlags {
+  std::string address = "127.0.0.1:50051";
+  std::string api_key;
+  std::string output = "text";
+  std::string timeout;  // empty: JobdClient's default
+};
+
+struct CreateFlags {
+  std::string workspace = "default";
+  std::string type;
+  std::string payload;
+  int priority = 0;
+  std::vector<std::string> labels;
+  std::string ttl;
+  std::string timeout;
+  std::string run_after;
+  std::string idempotency_key;
+  int max_attempts = 0;  // 0: the server's default
+};
+
+struct ListFlags {
+  std::string workspace = "default";
+  std::vector<std::string> states;
+  std::string type;
+  std::vector<std::string> labels;
+  int page_size = 0;  // 0: the server's default
+  std::string page_token;
+  bool all = false;
+};
+
+struct JobFlags {  // get, cancel, retry
+  std::string id;
+  std::string reason;
+};
+
+struct Commands {
+  CLI::App* create;
+  CLI::App* get;
+  CLI::App* list;
+  CLI::App* cancel;
+  CLI::App* retry;
+};
+
+int UsageError(const absl::Status& status) {
+  std::fprintf(stderr, "jobctl: %s\n", std::string(status.message()).c_str());
+  return kExitUsage;
+}
+
+int ServerError(const absl::Status& status) {
+  std::fprintf(stderr, "jobctl: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  return kExitServer;
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = FormatJson(message);
+  if (!json.ok()) return ServerError(json.status());
+  std::cout << *json << "\n";
+  return kExitOk;
+}
+
+// For the RPCs whose response is `{ Job job = 1; }`.
+template <typename Response>
+int PrintJobResponse(const absl::StatusOr<Response>& response, Output output) {
+  if (!response.ok()) return ServerError(response.status());
+  if (output == Output::kJson) return PrintJson(*response);
+  std::cout << FormatJob(response->job(), absl::Now());
+  return kExitOk;
+}
+
+absl::StatusOr<v1::CreateJobRequest> BuildCreate(const CreateFlags& flags) {
+  v1::CreateJobRequest request;
+  request.set_workspace_id(flags.workspace);
+  request.set_type(flags.type);
+  request.set_priority(flags.priority);
+  request.set_idempotency_key(flags.idempotency_key);
+  if (flags.max_attempts > 0) request.mutable_retry_policy()->set_max_attempts(flags.max_attempts);
+  if (!flags.payload.empty()) {
+    absl::Status s = ParsePayload("--payload", flags.payload, request.mutable_payload());
+    if (!s.ok()) return s;
+  }
+  if (absl::Status s = ParseLabels("--label", flags.labels, request.mutable_labels()); !s.ok()) {
+    return s;
+  }
+  if (!flags.ttl.empty()) {
+    absl::StatusOr<absl::Duration> ttl = ParseDuration("--ttl", flags.ttl);
+    if (!ttl.ok()) return ttl.status();
+    ToProto(*ttl, request.mutable_ttl());
+  }
+  if (!flags.timeout.empty()) {
+    absl::StatusOr<absl::Duration> timeout = ParseDuration("--timeout", flags.timeout);
+    if (!timeout.ok()) return timeout.status();
+    ToProto(*timeout, request.mutable_timeout());
+  }
+  if (!flags.run_after.empty()) {
+    absl::StatusOr<absl::Time> at = ParseTimeOrDelay("--run-after", flags.run_after, absl::Now());
+    if (!at.ok()) return at.status();
+    ToProto(*at, request.mutable_run_after());
+  }
+  return request;
+}
+
+absl::StatusOr<v1::ListJobsRequest> BuildList(const ListFlags& flags) {
+  v1::ListJobsRequest request;
+  request.set_workspace_id(flags.workspace);
+  request.set_type(flags.type);
+  request.set_page_size(flags.page_size);
+  request.set_page_token(flags.page_token);
+  for (const std::string& name : flags.states) {
+    absl::StatusOr<v1::JobState> state = ParseState(name);
+    if (!state.ok()) return state.status();
+    request.add_states(*state);
+  }
+  if (absl::Status s = ParseLabels("--label", flags.labels, request.mutable_labels()); !s.ok()) {
+    return s;
+  }
+  return request;
+}
+
+// One page, or with `all` every page from request.page_token on, merged into one response.
+absl::StatusOr<v1::ListJobsResponse> ListJobs(JobdClient& client, v1::ListJobsRequest request,
+                                              bool all) {
+  v1::ListJobsResponse merged;
+  for (;;) {
+    absl::StatusOr<v1::ListJobsResponse> page = client.ListJobs(request);
+    if (!page.ok() || !all) return page;
+    merged.mutable_jobs()->MergeFrom(page->jobs());
+    if (page->next_page_token().empty()) return merged;
+    // A token that does not move would loop forever.
+    if (page->next_page_token() == request.page_token()) {
+      return absl::InternalError("the server returned the same page token twice");
+    }
+    request.set_page_token(page->next_page_token());
+  }
+}
+
+int RunList(JobdClient& client, const ListFlags& flags, Output output) {
+  absl::StatusOr<v1::ListJobsRequest> request = BuildList(flags);
+  if (!request.ok()) return UsageError(request.status());
+  absl::StatusOr<v1::ListJobsResponse> response = ListJobs(client, *request, flags.all);
+  if (!response.ok()) return ServerError(response.status());
+  if (output == Output::kJson) return PrintJson(*response);
+  std::cout << FormatJobTable(response->jobs(), absl::Now());
+  if (!response->next_page_token().empty()) {
+    std::cerr << "next page: --page-token " << response->next_page_token() << "\n";
+  }
+  return kExitOk;
+}
+
+int RunCreate(JobdClient& client, const CreateFlags& flags, Output output) {
+  absl::StatusOr<v1::CreateJobRequest> request = BuildCreate(flags);
+  if (!request.ok()) return UsageError(request.status());
+  return PrintJobResponse(client.CreateJob(*request), output);
+}
+
+int RunGet(JobdClient& client, const JobFlags& flags, Output output) {
+  v1::GetJobRequest request;
+  request.set_id(flags.id);
+  return PrintJobResponse(client.GetJob(request), output);
+}
+
+int RunCancel(JobdClient& client, const JobFlags& flags, Output output) {
+  v1::CancelJobRequest request;
+  request.set_id(flags.id);
+  request.set_reason(flags.reason);
+  return PrintJobResponse(client.CancelJob(request), output);
+}
+
+int RunRetry(JobdClient& client, const JobFlags& flags, Output output) {
+  v1::RetryJobRequest request;
+  request.set_id(flags.id);
+  return PrintJobResponse(client.RetryJob(request), output);
+}
+
+void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
+  app.add_option("--address", flags.address, "jobd's host:port")
+      ->envname("JOBD_ADDRESS")
+      ->capture_default_str();
+  app.add_option("--api_key,--api-key", flags.api_key,
+                 "API key, sent as `authorization: Bearer <key>` when set")
+      ->envname("JOBD_API_KEY");
+  app.add_option("-o,--output", flags.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--timeout", flags.timeout,
+                 "deadline of each call, in seconds or as a duration (default 30s)");
+}
+
+CLI::App* DefineCreate(CLI::App& app, CreateFlags& f) {
+  CLI::App* cmd = app.add_subcommand("create", "create a job");
+  cmd->add_option("--type", f.type, "kind of work, e.g. import.csv")->required();
+  cmd->add_option("-w,--workspace", f.workspace, "workspace (tenant) of the job")
+      ->envname("JOBD_WORKSPACE")
+      ->capture_default_str();
+  cmd->add_option("--payload", f.payload, R"(input, a JSON object, e.g. '{"rows": 10}')");
+  cmd->add_option("--priority", f.priority, "higher runs first")->capture_default_str();
+  cmd->add_option("--label", f.labels, "key=value; repeatable")->allow_extra_args(false);
+  cmd->add_option("--ttl", f.ttl, "how long the finished job is kept (server default 24h)");
+  cmd->add_option("--timeout", f.timeout, "longest one attempt may run");
+  cmd->add_option("--run-after", f.run_after, "not before this time, or this long from now");
+  cmd->add_option("--idempotency-key", f.idempotency_key,
+                  "repeating the same request with this key returns the first job");
+  cmd->add_option("--max-attempts", f.max_attempts, "total attempts (server default 3)")
+      ->check(CLI::Range(1, 100));
+  return cmd;
+}
+
+CLI::App* DefineList(CLI::App& app, ListFlags& f) {
+  CLI::App* cmd = app.add_subcommand("list", "list jobs, newest first");
+  cmd->add_option("-w,--workspace", f.workspace, "workspace to list")
+      ->envname("JOBD_WORKSPACE")
+      ->capture_default_str();
+  cmd->add_option("--state", f.states, "only these states (queued, running, ...); repeatable")
+      ->allow_extra_args(false)
+      ->delimiter(',');
+  cmd->add_option("--type", f.type, "only this type");
+  cmd->add_option("--label", f.labels, "key=value that must match; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--page-size", f.page_size, "jobs per page (server default 20)")
+      ->check(CLI::Range(1, 500));
+  cmd->add_option("--page-token", f.page_token, "continue from a previous page");
+  cmd->add_flag("--all", f.all, "follow next_page_token to the last page");
+  return cmd;
+}
+
+CLI::App* DefineJobCommand(CLI::App& app, const char* name, const char* help, JobFlags& f) {
+  CLI::App* cmd = app.add_subcommand(name, help);
+  cmd->add_option("id", f.id, "job id")->required();
+  return cmd;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app("jobctl: create, inspect, list, cancel and retry jobd jobs", "jobctl");
+  app.footer(kFooter);  // before the subcommands, which inherit it
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the subcommand (except --timeout on create)
+
+  GlobalFlags global;
+  CreateFlags create;
+  ListFlags list;
+  JobFlags job;
+  DefineGlobal(app, global);
+  Commands commands;
+  commands.create = DefineCreate(app, create);
+  commands.get = DefineJobCommand(app, "get", "show a job", job);
+  commands.list = DefineList(app, list);
+  commands.cancel = DefineJobCommand(app, "cancel", "cancel a job", job);
+  commands.cancel->add_option("--reason", job.reason, "stored as the job's error_message");
+  commands.retry = DefineJobCommand(app, "retry", "queue a failed or cancelled job again", job);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every real parse error is a usage error.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  client::ClientOptions options;
+  options.address = global.address;
+  options.api_key = global.api_key;
+  if (!global.timeout.empty()) {
+    absl::StatusOr<absl::Duration> timeout = ParseSecondsOrDuration("--timeout", global.timeout);
+    if (!timeout.ok()) return UsageError(timeout.status());
+    options.timeout = *timeout;
+  }
+  std::unique_ptr<JobdClient> client = JobdClient::Connect(options);
+  const Output output = global.output == "json" ? Output::kJson : Output::kText;
+
+  if (commands.create->parsed()) return RunCreate(*client, create, output);
+  if (commands.get->parsed()) return RunGet(*client, job, output);
+  if (commands.list->parsed()) return RunList(*client, list, output);
+  if (commands.cancel->parsed()) return RunCancel(*client, job, output);
+  return RunRetry(*client, job, output);
+}
+
+}  // namespace
+}  // namespace jobd::jobctl
+
+int main(int argc, char** argv) { return jobd::jobctl::Main(argc, argv); }

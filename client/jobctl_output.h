@@ -1,0 +1,33 @@
+// jobctl's output: the readable "key: value" block of one job, the job table of `list`, and
+// the JSON form of any response. Pure functions of the message and the current time.
+#pragma once
+
+#include <string>
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/repeated_ptr_field.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "jobd/v1/job.pb.h"
+
+namespace jobd::jobctl {
+
+// The largest whole unit: 850ms -> 0s, 5s, 3m, 2h, 4d. Negative counts as zero.
+std::string FormatCompact(absl::Duration d);
+
+// JOB_STATE_QUEUED -> QUEUED.
+std::string StateName(v1::JobState state);
+
+// One "key: value" line per field, aligned; unset times and empty values show "-".
+std::string FormatJob(const v1::Job& job, absl::Time now);
+
+// Columns ID, TYPE, STATE, PROGRESS, AGE, DURATION; the header even when there are no jobs.
+std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jobs,
+                           absl::Time now);
+
+// The message as indented JSON with proto field names (workspace_id) and every scalar field
+// present, defaults included, so that scripts need not know proto3's omission rules.
+absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message);
+
+}  // namespace jobd::jobctl

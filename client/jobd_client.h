@@ -1,0 +1,61 @@
+// JobdClient: a small synchronous C++ client of jobd.v1.JobService, used by jobctl and by
+// tests. Each call gets a deadline and, when an API key is set, the
+// `authorization: Bearer <key>` metadata; gRPC errors come back as absl::Status with the same
+// code and message.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "jobd/v1/job_service.grpc.pb.h"
+
+namespace jobd::client {
+
+struct ClientOptions {
+  std::string address = "127.0.0.1:50051";
+  // Sent as `authorization: Bearer <api_key>` when non-empty.
+  std::string api_key;
+  // Deadline of each call.
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+class JobdClient {
+ public:
+  // The channel connects lazily: an unreachable server shows up as UNAVAILABLE on the first
+  // call, so these never fail. Plaintext for now; TLS comes with API keys.
+  static std::unique_ptr<JobdClient> Connect(const std::string& address);
+  static std::unique_ptr<JobdClient> Connect(const ClientOptions& options);
+
+  // For callers that bring their own channel (e.g. an in-process server in tests).
+  JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options);
+
+  absl::StatusOr<v1::CreateJobResponse> CreateJob(const v1::CreateJobRequest& request);
+  absl::StatusOr<v1::GetJobResponse> GetJob(const v1::GetJobRequest& request);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
+  absl::StatusOr<v1::CancelJobResponse> CancelJob(const v1::CancelJobRequest& request);
+  absl::StatusOr<v1::RetryJobResponse> RetryJob(const v1::RetryJobRequest& request);
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  template <typename Request, typename Response>
+  using StubMethod = grpc::Status (v1::JobService::Stub::*)(grpc::ClientContext*, const Request&,
+                                                            Response*);
+
+  // Runs one unary call with the deadline and credentials of options_.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(StubMethod<Request, Response> method, const Request& request);
+
+  ClientOptions options_;
+  std::unique_ptr<v1::JobService::Stub> stub_;
+};
+
+// Keeps code and message (both follow google.rpc.Code, so the numbers match).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace jobd::client

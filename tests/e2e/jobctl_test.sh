@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# End-to-end: jobctl against a real jobd and PostgreSQL. Walks a job through
+# create -> get -> list -> cancel -> retry and checks errors, delayed jobs, idempotency and
+# the text output, asserting exact values of jobctl's JSON output.
+#
+#   JOBD_TEST_DATABASE_URL=postgresql://... tests/e2e/jobctl_test.sh JOBD JOBCTL
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+(($# == 2)) || fail "usage: $0 JOBD JOBCTL"
+JOBCTL=$2
+[[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
+e2e_start_jobd "$1"
+
+WS=e2e
+UNKNOWN_ID=01890a5d-ac96-774b-bcce-b302099a8057
+
+jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
+jctl() { jobctl --output json "$@"; }
+
+# --- create, get ---------------------------------------------------------------------------
+expect_ok "create" jctl create --workspace "$WS" --type import.csv --payload '{"rows": 10}' \
+  --label team=data --label env=test --priority 5
+expect_json "create" job.state JOB_STATE_QUEUED
+expect_json "create" job.type import.csv
+expect_json "create" job.workspace_id "$WS"
+expect_json "create" job.labels '{"env": "test", "team": "data"}'
+expect_json "create" job.payload '{"rows": 10}'
+expect_json "create" job.priority 5
+expect_json "create" job.requested_by anonymous
+expect_json "create" job.attempt 1
+expect_json "create" job.error_message ''
+FIRST=$(json_get job.id)
+[[ $FIRST =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] ||
+  fail "create: job.id '$FIRST' is not a UUID"
+
+expect_ok "get" jctl get "$FIRST"
+expect_json "get" job.id "$FIRST"
+expect_json "get" job.state JOB_STATE_QUEUED
+expect_json "get" job.type import.csv
+
+# --- list: newest first, filters, pages ----------------------------------------------------
+expect_ok "create second" jctl create --workspace "$WS" --type report.build
+SECOND=$(json_get job.id)
+
+expect_ok "list" jctl list --workspace "$WS"
+expect_json "list" jobs.0.id "$SECOND"
+expect_json "list" jobs.1.id "$FIRST"
+expect_json "list" jobs.2 '<missing>'
+expect_json "list" next_page_token ''
+
+expect_ok "list by type and state" jctl list --workspace "$WS" --type import.csv --state queued
+expect_json "list by type and state" jobs.0.id "$FIRST"
+expect_json "list by type and state" jobs.1 '<missing>'
+
+expect_ok "list by label" jctl list --workspace "$WS" --label team=data
+expect_json "list by label" jobs.0.id "$FIRST"
+expect_json "list by label" jobs.1 '<missing>'
+
+expect_ok "list page 1" jctl list --workspace "$WS" --page-size 1
+expect_json "list page 1" jobs.0.id "$SECOND"
+expect_json "list page 1" jobs.1 '<missing>'
+TOKEN=$(json_get next_page_token)
+[[ -n $TOKEN ]] || fail "list page 1: next_page_token is empty"
+expect_ok "list page 2" jctl list --workspace "$WS" --page-size 1 --page-token "$TOKEN"
+expect_json "list page 2" jobs.0.id "$FIRST"
+
+expect_ok "list --all" jctl list --workspace "$WS" --page-size 1 --all
+expect_json "list --all" jobs.0.id "$SECOND"
+expect_json "list --all" jobs.1.id "$FIRST"
+expect_json "list --all" jobs.2 '<missing>'
+expect_json "list --all" next_page_token ''
+
+# --- cancel, retry -------------------------------------------------------------------------
+expect_ok "cancel" jctl cancel "$FIRST" --reason "no longer needed"
+expect_json "cancel" job.id "$FIRST"
+expect_json "cancel" job.state JOB_STATE_CANCELLED
+expect_json "cancel" job.error_message "no longer needed"
+
+expect_ok "cancel again" jctl cancel "$FIRST"
+expect_json "cancel again" job.state JOB_STATE_CANCELLED
+
+expect_ok "retry" jctl retry "$FIRST"
+expect_json "retry" job.state JOB_STATE_QUEUED
+expect_json "retry" job.attempt 2
+expect_json "retry" job.error_message ''
+
+expect_rc "retry a queued job" 1 jctl retry "$FIRST"
+expect_contains "retry a queued job" "$ERR" "jobctl: FAILED_PRECONDITION: "
+
+# --- errors --------------------------------------------------------------------------------
+expect_rc "get unknown" 1 jctl get "$UNKNOWN_ID"
+expect_contains "get unknown" "$ERR" "jobctl: NOT_FOUND: "
+
+expect_rc "create bad type" 1 jctl create --workspace "$WS" --type "Bad Type"
+expect_contains "create bad type" "$ERR" "jobctl: INVALID_ARGUMENT: "
+expect_contains "create bad type" "$ERR" "type"
+
+expect_rc "create bad payload" 2 jctl create --workspace "$WS" --type x --payload '{"rows":'
+expect_contains "create bad payload" "$ERR" "--payload"
+expect_rc "create array payload" 2 jctl create --workspace "$WS" --type x --payload '[1]'
+expect_contains "create array payload" "$ERR" "--payload: must be a JSON object"
+expect_rc "create bad ttl" 2 jctl create --workspace "$WS" --type x --ttl soon
+expect_contains "create bad ttl" "$ERR" "--ttl"
+expect_rc "list bad state" 2 jctl list --workspace "$WS" --state sleeping
+expect_contains "list bad state" "$ERR" "--state"
+expect_rc "create without type" 2 jctl create --workspace "$WS"
+
+# --- delayed job ---------------------------------------------------------------------------
+expect_ok "create delayed" jctl create --workspace "$WS" --type later --run-after 1h \
+  --ttl 2h --timeout 1m30s --max-attempts 5
+expect_json "create delayed" job.state JOB_STATE_SCHEDULED
+expect_json "create delayed" job.ttl 7200s
+expect_json "create delayed" job.timeout 90s
+expect_json "create delayed" job.retry_policy.max_attempts 5
+
+# --- idempotency ---------------------------------------------------------------------------
+expect_ok "idempotent create" jctl create --workspace "$WS" --type once \
+  --idempotency-key k1 --payload '{"n": 1}'
+ONCE=$(json_get job.id)
+expect_ok "idempotent repeat" jctl create --workspace "$WS" --type once \
+  --idempotency-key k1 --payload '{"n": 1}'
+expect_json "idempotent repeat" job.id "$ONCE"
+expect_rc "idempotent conflict" 1 jctl create --workspace "$WS" --type once \
+  --idempotency-key k1 --payload '{"n": 2}'
+expect_contains "idempotent conflict" "$ERR" "jobctl: ALREADY_EXISTS: "
+
+# --- text output ---------------------------------------------------------------------------
+expect_ok "text list" jobctl list --workspace "$WS"
+HEADER=$(head -n 1 <<<"$OUT")
+[[ $HEADER =~ ^ID\ +TYPE\ +STATE\ +PROGRESS\ +AGE\ +DURATION$ ]] ||
+  fail "text list: header is '$HEADER'"
+expect_contains "text list" "$OUT" "$FIRST  import.csv"
+expect_contains "text list" "$OUT" "SCHEDULED"
+
+expect_ok "text list page" jobctl list --workspace "$WS" --page-size 1
+expect_contains "text list page" "$ERR" "next page: --page-token "
+
+expect_ok "text get" jobctl get "$FIRST"
+expect_contains "text get" "$OUT" "$FIRST"
+[[ $OUT =~ (^|$'\n')state:\ +QUEUED($'\n') ]] || fail "text get: no 'state: QUEUED' line in: $OUT"
+[[ $OUT =~ (^|$'\n')labels:\ +env=test,\ team=data($'\n') ]] ||
+  fail "text get: no labels line in: $OUT"

@@ -1,0 +1,64 @@
+// A migrated throwaway database and a real jobd serving it on loopback, per test.
+#pragma once
+
+#include <memory>
+
+#include <gtest/gtest.h>
+#include <pqxx/connection>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/worker_service.grpc.pb.h"
+#include "tests/support/jobd_process.h"
+#include "tests/support/test_database.h"
+
+namespace jobd::testing {
+
+class JobdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
+    ASSERT_FALSE(database_->url().empty());
+    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url()}), 0);
+    jobd_ = std::make_unique<JobdProcess>(database_->url());
+    ASSERT_TRUE(jobd_->running());
+    jobs_ = v1::JobService::NewStub(jobd_->channel());
+    workers_ = v1::WorkerService::NewStub(jobd_->channel());
+    health_ = grpc::health::v1::Health::NewStub(jobd_->channel());
+  }
+
+  void TearDown() override {
+    if (jobd_ && (HasFailure() || getenv("JOBD_TEST_SHOW_LOG"))) std::cerr << "jobd log:\n" << jobd_->log();
+    // Drop our channel first: jobd's graceful stop waits for connected clients to leave.
+    jobs_.reset();
+    workers_.reset();
+    health_.reset();
+    jobd_.reset();
+    database_.reset();
+  }
+
+  // Runs one SQL statement on the test database and returns the first column of row one.
+  std::string Sql(const std::string& statement) {
+    pqxx::connection conn(database_->url());
+    pqxx::nontransaction tx(conn);
+    pqxx::result r = tx.exec(statement);
+    return r.empty() || r[0][0].is_null() ? "" : r[0][0].c_str();
+  }
+
+  std::unique_ptr<TestDatabase> database_;
+  std::unique_ptr<JobdProcess> jobd_;
+  std::unique_ptr<v1::JobService::Stub> jobs_;
+  std::unique_ptr<v1::WorkerService::Stub> workers_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+// A context with a deadline, so a hung server fails the test instead of hanging it.
+inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  return context;
+}
+
+}  // namespace jobd::testing

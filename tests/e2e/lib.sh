@@ -1,0 +1,154 @@
+# Shared setup and assertions of the shell end-to-end tests (source it; needs bash).
+#
+#   e2e_start_jobd JOBD   makes a fresh database jobd_e2e_<random> in the cluster at
+#                         $JOBD_TEST_DATABASE_URL, migrates it, serves it with JOBD on a free
+#                         loopback port and sets E2E_ADDRESS (127.0.0.1:PORT) and E2E_PORT.
+#                         An EXIT trap stops that jobd (by its PID only) and drops the database.
+#   run CMD...            runs CMD, setting OUT (stdout), ERR (stderr) and RC (exit code).
+#   json_get PATH         prints the value at PATH (e.g. job.state, jobs.0.id) of the JSON in
+#                         $OUT: strings raw, other values as JSON, `<missing>` when absent.
+#   expect_ok / expect_rc / expect_json / expect_contains / fail: assertions that stop the
+#                         test with a message naming what differed.
+
+E2E_NAME=$(basename "${BASH_SOURCE[1]:-e2e}" .sh)
+E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$E2E_NAME.XXXXXX")
+E2E_JOBD_PID=''
+E2E_DB=''
+E2E_ADMIN_URL=''
+
+# Only the JSON parser of the system Python is needed; the first python3 on PATH may lack it
+# or differ, and jq is not installed.
+E2E_PYTHON=/usr/bin/python3
+
+# Nothing from the caller's environment may steer jobctl or jobd away from what we start.
+unset JOBD_ADDRESS JOBD_API_KEY JOBD_WORKSPACE JOBD_LISTEN JOBD_DATABASE_URL
+
+log() { printf '%s: %s\n' "$E2E_NAME" "$*" >&2; }
+
+fail() {
+  printf '%s: FAIL: %s\n' "$E2E_NAME" "$*" >&2
+  exit 1
+}
+
+e2e_cleanup() {
+  local rc=$?
+  if [[ -n $E2E_JOBD_PID ]]; then
+    kill "$E2E_JOBD_PID" 2>/dev/null || true
+    wait "$E2E_JOBD_PID" 2>/dev/null || true
+  fi
+  if ((rc != 0)) && [[ -s $E2E_TMP/jobd.log ]]; then
+    log "last lines of the jobd log:"
+    tail -n 30 "$E2E_TMP/jobd.log" >&2
+  fi
+  if [[ -n $E2E_DB ]]; then
+    psql "$E2E_ADMIN_URL" -q -v ON_ERROR_STOP=1 \
+      -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" >/dev/null ||
+      log "could not drop database $E2E_DB"
+  fi
+  rm -rf -- "$E2E_TMP"
+  if ((rc == 0)); then log "PASS"; fi
+  exit "$rc"
+}
+trap e2e_cleanup EXIT
+# Turn signals into an exit so that the EXIT trap still cleans up.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The URL with its path (the database name) replaced: scheme://authority/DB?query.
+e2e_database_url() {
+  local url=$1 db=$2
+  [[ $url =~ ^([a-z]+://[^/?]*)(/[^?]*)?(\?.*)?$ ]] ||
+    fail "JOBD_TEST_DATABASE_URL must be a postgresql:// URI, got: $url"
+  printf '%s/%s%s\n' "${BASH_REMATCH[1]}" "$db" "${BASH_REMATCH[3]}"
+}
+
+# Polls every 50 ms until FILE exists; fails after 20 s or as soon as jobd exits.
+e2e_wait_for_file() {
+  local file=$1 deadline=$((SECONDS + 20))
+  until [[ -s $file ]]; do
+    kill -0 "$E2E_JOBD_PID" 2>/dev/null || fail "jobd exited before serving"
+    ((SECONDS < deadline)) || fail "jobd did not write $file within 20 s"
+    sleep 0.05
+  done
+}
+
+e2e_start_jobd() {
+  local jobd=$1
+  [[ -x $jobd ]] || fail "jobd binary not found or not executable: $jobd"
+  [[ -n ${JOBD_TEST_DATABASE_URL:-} ]] ||
+    fail "JOBD_TEST_DATABASE_URL is not set (start a cluster: tests/pg_cluster.sh start DIR --fast)"
+  E2E_ADMIN_URL=$JOBD_TEST_DATABASE_URL
+
+  local db
+  db=jobd_e2e_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+  psql "$E2E_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db" >/dev/null ||
+    fail "cannot create database $db in $E2E_ADMIN_URL"
+  E2E_DB=$db
+  local url
+  url=$(e2e_database_url "$E2E_ADMIN_URL" "$db")
+
+  "$jobd" migrate --database_url "$url" >"$E2E_TMP/migrate.log" 2>&1 ||
+    { cat "$E2E_TMP/migrate.log" >&2; fail "jobd migrate failed"; }
+
+  local port_file=$E2E_TMP/port
+  "$jobd" serve --database_url "$url" --listen 127.0.0.1:0 --listen_port_file "$port_file" \
+    >"$E2E_TMP/jobd.log" 2>&1 &
+  E2E_JOBD_PID=$!
+  e2e_wait_for_file "$port_file"
+  E2E_PORT=$(<"$port_file")
+  E2E_ADDRESS=127.0.0.1:$E2E_PORT
+  log "jobd (pid $E2E_JOBD_PID) serves database $db on $E2E_ADDRESS"
+}
+
+run() {
+  RC=0
+  OUT=$("$@" 2>"$E2E_TMP/stderr") || RC=$?
+  ERR=$(<"$E2E_TMP/stderr")
+}
+
+json_get() {
+  "$E2E_PYTHON" -c '
+import json, sys
+value = json.loads(sys.stdin.read())
+for key in sys.argv[1].split("."):
+    if isinstance(value, list):
+        value = value[int(key)] if int(key) < len(value) else None
+    elif isinstance(value, dict):
+        value = value.get(key)
+    else:
+        value = None
+    if value is None:
+        print("<missing>")
+        sys.exit(0)
+print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+' "$1" <<<"$OUT" || fail "stdout is not JSON: $OUT"
+}
+
+# expect_ok WHAT CMD...: CMD must exit 0.
+expect_ok() {
+  local what=$1
+  shift
+  run "$@"
+  ((RC == 0)) || fail "$what: exit code $RC, stderr: $ERR"
+}
+
+# expect_rc WHAT RC CMD...: CMD must exit with exactly RC.
+expect_rc() {
+  local what=$1 want=$2
+  shift 2
+  run "$@"
+  ((RC == want)) || fail "$what: exit code $RC, want $want; stdout: $OUT; stderr: $ERR"
+}
+
+# expect_json WHAT PATH VALUE: the JSON in $OUT has VALUE at PATH.
+expect_json() {
+  local what=$1 path=$2 want=$3 got
+  got=$(json_get "$path")
+  [[ $got == "$want" ]] || fail "$what: $path is '$got', want '$want'"
+}
+
+# expect_contains WHAT TEXT NEEDLE
+expect_contains() {
+  [[ $2 == *"$3"* ]] || fail "$1: '$3' not found in: $2"
+}
