@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared setup and assertions of the shell end-to-end tests (source it; needs bash).
 #
 #   e2e_start_jobd JOBD   makes a fresh database jobd_e2e_<random> in the cluster at
@@ -11,6 +12,7 @@
 #                         test with a message naming what differed.
 
 E2E_NAME=$(basename "${BASH_SOURCE[1]:-e2e}" .sh)
+# shellcheck disable=SC2034  # used by the tests that source this file
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$E2E_NAME.XXXXXX")
 E2E_JOBD_PID=''
