@@ -106,4 +106,14 @@ struct CreatedJob {
   bool created = true;
 };
 
+struct JobStats {
+  struct Count {
+    std::string type;
+    JobState state;
+    int64_t count = 0;
+  };
+  std::vector<Count> counts;  // per (type, state) with at least one job
+  std::optional<absl::Time> oldest_queued_since;  // run_after of the longest-waiting QUEUED job
+};
+
 }  // namespace jobd

@@ -33,6 +33,11 @@ class JobStore {
   // the job after it. NOT_FOUND when there is no such job.
   virtual absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) = 0;
 
+  virtual absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) = 0;
+
+  // Deletes up to `limit` jobs whose expire_time <= now, with their events; returns how many.
+  virtual absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) = 0;
+
   // Events with sequence > after_sequence, oldest first, at most `limit`.
   virtual absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                               int64_t after_sequence,

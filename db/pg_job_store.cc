@@ -147,6 +147,31 @@ absl::StatusOr<Job> PgJobStore::UpdateJob(const std::string& id, const Mutation&
   });
 }
 
+absl::StatusOr<JobStats> PgJobStore::GetJobStats(const std::string& workspace_id) {
+  return pool_.Run<JobStats>([&](pqxx::connection& conn) -> absl::StatusOr<JobStats> {
+    pqxx::work tx(conn);  // one snapshot for both statements
+    JobStats stats;
+    for (const auto& row : tx.exec_prepared("job_stats", workspace_id)) {
+      auto state = StateFromName(row[1].c_str());
+      if (!state) return absl::InternalError(absl::StrCat("unknown job state ", row[1].c_str()));
+      stats.counts.push_back({row[0].c_str(), *state, row[2].as<int64_t>()});
+    }
+    pqxx::row oldest = tx.exec_prepared1("oldest_queued", workspace_id);
+    if (!oldest[0].is_null()) stats.oldest_queued_since = ParseTimestamp(oldest[0].c_str());
+    tx.commit();
+    return stats;
+  });
+}
+
+absl::StatusOr<int> PgJobStore::DeleteExpiredJobs(absl::Time now, int limit) {
+  return pool_.Run<int>([&](pqxx::connection& conn) -> absl::StatusOr<int> {
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_prepared("delete_expired_jobs", FormatTimestamp(now), limit);
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+  });
+}
+
 absl::StatusOr<std::vector<JobEvent>> PgJobStore::ListJobEvents(const std::string& job_id,
                                                                 int64_t after_sequence,
                                                                 int32_t limit) {

@@ -28,6 +28,8 @@ ABSL_FLAG(int32_t, max_page_size, 500, "largest page_size of list calls");
 ABSL_FLAG(int32_t, max_labels, 32, "most labels per job");
 ABSL_FLAG(int64_t, max_text_bytes, 4096, "longest message text or cancel reason");
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1), "database health probe interval");
+ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
+          "how often finished jobs past their ttl are deleted (JOBD_RETENTION_INTERVAL)");
 ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(30),
           "how long to wait for the database at start");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -39,7 +41,8 @@ namespace {
 constexpr const char* kEnvFlags[] = {
     "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
     "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
-    "max_page_size", "max_labels", "max_text_bytes", "health_interval", "startup_timeout",
+    "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
+    "startup_timeout",
     "shutdown_grace"};
 
 absl::Status ApplyEnvironment() {
@@ -109,6 +112,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   config.limits.default_page_size = std::min(20, config.limits.max_page_size);
   config.health_interval = absl::GetFlag(FLAGS_health_interval);
+  config.retention_interval = absl::GetFlag(FLAGS_retention_interval);
+  if (config.retention_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("retention_interval: must be positive");
+  }
   config.startup_timeout = absl::GetFlag(FLAGS_startup_timeout);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   if (config.health_interval <= absl::ZeroDuration()) {

@@ -24,6 +24,7 @@ struct ServerConfig {
   core::Limits limits;
   std::string page_token_key;
   absl::Duration health_interval = absl::Seconds(1);
+  absl::Duration retention_interval = absl::Minutes(1);
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

@@ -15,8 +15,10 @@
 #include "db/migrator.h"
 #include "db/pg_job_store.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
+#include "server/api/call_gate.h"
 #include "server/api/job_service.h"
 #include "server/background/database_health.h"
+#include "server/background/retention.h"
 #include "server/config.h"
 #include "server/core/create_batcher.h"
 #include "server/core/executor.h"
@@ -99,6 +101,8 @@ int RunServe(const ServerConfig& config) {
       config.database, config.health_interval,
       [health](bool serving) { health->SetServingStatus(serving); });
   database_health.Start();
+  background::Retention retention(store, clock, config.retention_interval);
+  retention.Start();
 
   if (!config.listen_port_file.empty()) {
     const std::string tmp = config.listen_port_file + ".tmp";
@@ -113,11 +117,17 @@ int RunServe(const ServerConfig& config) {
     sigwait(&signals, &signal);
     Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
     health->Shutdown();
-    server->Shutdown(std::chrono::system_clock::now() +
-                     absl::ToChronoMilliseconds(config.shutdown_grace));
+    api::CallGate& calls = api::CallGate::Get();
+    calls.Close();
+    if (!calls.WaitIdle(absl::Now() + config.shutdown_grace)) {
+      Log(LogLevel::kWarning, "calls still running after the grace period are cancelled");
+    }
+    // A short last deadline lets the UNAVAILABLE refusals of late calls reach their clients.
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
   });
   server->Wait();
   signal_waiter.join();
+  retention.Stop();
   database_health.Stop();
   batcher.Stop();
   executor.Stop();

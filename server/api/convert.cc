@@ -3,6 +3,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/lifecycle.h"
 
@@ -177,6 +180,30 @@ absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& r) {
   c.page_size = r.page_size();
   c.page_token = r.page_token();
   return c;
+}
+
+void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out) {
+  std::map<JobState, int64_t> totals;
+  for (JobState state : {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+                         JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    totals[state] = 0;
+  }
+  for (const JobStats::Count& count : stats.counts) {
+    totals[count.state] += count.count;
+    v1::JobTypeStateCount* out_count = out->add_type_state_counts();
+    out_count->set_type(count.type);
+    out_count->set_state(ToProto(count.state));
+    out_count->set_count(count.count);
+  }
+  for (const auto& [state, count] : totals) {
+    v1::JobStateCount* out_count = out->add_state_counts();
+    out_count->set_state(ToProto(state));
+    out_count->set_count(count);
+  }
+  if (stats.oldest_queued_since) {
+    SetDuration(std::max(absl::ZeroDuration(), now - *stats.oldest_queued_since),
+                out->mutable_oldest_queued_age());
+  }
 }
 
 }  // namespace jobd::api

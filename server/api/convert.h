@@ -18,6 +18,10 @@ void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out)
 absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& request);
 absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& request);
 
+// Per-state totals (every state, zeros included, in enum order), per-(type, state) counts,
+// and the oldest QUEUED job's age at `now`.
+void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out);
+
 v1::JobState ToProto(JobState state);
 absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field);
 

@@ -11,6 +11,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
   // No blocking here: the group committer finishes the call when its transaction commits.
   CallFinisher finisher(context, "CreateJob");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
+  if (finisher.RefuseIfStopping()) return reactor;
   absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");
@@ -74,6 +75,17 @@ grpc::ServerUnaryReactor* JobServiceImpl::RetryJob(grpc::CallbackServerContext* 
     absl::StatusOr<Job> job = jobs_.RetryJob(request->id());
     if (!job.ok()) return job.status();
     ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::GetJobStats(grpc::CallbackServerContext* context,
+                                                      const v1::GetJobStatsRequest* request,
+                                                      v1::GetJobStatsResponse* response) {
+  return RunOnExecutor(context, "GetJobStats", executor_, [=](std::string*) {
+    absl::StatusOr<JobStats> stats = jobs_.GetJobStats(request->workspace_id());
+    if (!stats.ok()) return stats.status();
+    ToProto(*stats, jobs_.clock().Now(), response);
     return absl::OkStatus();
   });
 }

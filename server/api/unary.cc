@@ -23,12 +23,20 @@ void CallFinisher::Finish(const absl::Status& status, const std::string& job_id)
     core::Log(level, "rpc", std::move(fields));
   }
   reactor_->Finish(grpc_status);
+  CallGate::Get().Leave();
+}
+
+bool CallFinisher::RefuseIfStopping() {
+  if (!CallGate::Get().closed()) return false;
+  Finish(absl::UnavailableError("jobd is shutting down; retry on another replica"), "");
+  return true;
 }
 
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
                                         core::Executor& executor, BlockingWork work) {
   CallFinisher finisher(context, method);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
+  if (finisher.RefuseIfStopping()) return reactor;
   const bool queued = executor.Post([context, finisher, work = std::move(work)]() mutable {
     std::string job_id;
     if (context->IsCancelled()) {

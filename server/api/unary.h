@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "server/api/call_gate.h"
 #include "server/core/executor.h"
 
 namespace jobd::api {
@@ -17,8 +18,13 @@ namespace jobd::api {
 class CallFinisher {
  public:
   CallFinisher(grpc::CallbackServerContext* context, const char* method)
-      : reactor_(context->DefaultReactor()), method_(method), start_(absl::Now()) {}
+      : reactor_(context->DefaultReactor()), method_(method), start_(absl::Now()) {
+    CallGate::Get().Enter();
+  }
+  // Finishes with UNAVAILABLE when jobd is stopping; then the caller must not go on.
+  bool RefuseIfStopping();
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+  // Exactly once per call.
   void Finish(const absl::Status& status, const std::string& job_id);
 
  private:

@@ -9,25 +9,18 @@ namespace jobd::background {
 
 DatabaseHealth::DatabaseHealth(db::DatabaseConfig config, absl::Duration interval,
                                Listener listener)
-    : config_(std::move(config)), interval_(interval), listener_(std::move(listener)) {}
+    : config_(std::move(config)), listener_(std::move(listener)), loop_(interval, [this] { Probe(); }) {}
 
 DatabaseHealth::~DatabaseHealth() { Stop(); }
 
 void DatabaseHealth::Start() {
   Probe();
-  thread_ = std::thread([this] { Loop(); });
+  loop_.Start();
 }
 
-void DatabaseHealth::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void DatabaseHealth::Stop() { loop_.Stop(); }
 
-bool DatabaseHealth::Probe() {
+void DatabaseHealth::Probe() {
   absl::Status status;
   if (!conn_) {
     auto conn = db::OpenConnection(config_);
@@ -57,16 +50,6 @@ bool DatabaseHealth::Probe() {
                 {{"error", std::string(status.message())}});
     }
     listener_(serving);
-  }
-  return serving;
-}
-
-void DatabaseHealth::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!wake_.wait_for(lock, absl::ToChronoMilliseconds(interval_), [this] { return stopping_; })) {
-    lock.unlock();
-    Probe();
-    lock.lock();
   }
 }
 

@@ -4,14 +4,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "absl/time/time.h"
 #include "db/connection_pool.h"
+#include "server/background/periodic.h"
 
 namespace jobd::background {
 
@@ -27,19 +25,14 @@ class DatabaseHealth {
   bool serving() const { return serving_.load(); }
 
  private:
-  bool Probe();
-  void Loop();
+  void Probe();
 
   const db::DatabaseConfig config_;
-  const absl::Duration interval_;
   const Listener listener_;
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::connection> conn_;  // used only by Probe, on one thread at a time
   std::atomic<bool> serving_{false};
   bool reported_ = false;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic loop_;
 };
 
 }  // namespace jobd::background

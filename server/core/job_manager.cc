@@ -113,4 +113,9 @@ absl::StatusOr<Job> JobManager::RetryJob(const std::string& id) {
   return store_.UpdateJob(id, [&](const Job& current) { return PlanRetry(current, clock_.Now()); });
 }
 
+absl::StatusOr<JobStats> JobManager::GetJobStats(const std::string& workspace_id) {
+  if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
+  return store_.GetJobStats(workspace_id);
+}
+
 }  // namespace jobd::core

@@ -39,6 +39,7 @@ class JobManager {
   absl::StatusOr<Job> CancelJob(const std::string& id, const std::string& reason,
                                 const std::string& principal);
   absl::StatusOr<Job> RetryJob(const std::string& id);
+  absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id);
 
   const Limits& limits() const { return limits_; }
   Clock& clock() { return clock_; }

@@ -1,4 +1,6 @@
 // JobService end to end: a real jobd on loopback, a real PostgreSQL; exact codes and states.
+#include <atomic>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -380,6 +382,32 @@ TEST_F(JobServiceTest, FinishedJobsCannotBeCancelledAndOnlyFailedOrCancelledRetr
   EXPECT_TRUE(job.has_duration());
 }
 
+TEST_F(JobServiceTest, JobStats) {
+  v1::Job first = Create(Request("a"));
+  Create(Request("a"));
+  Create(Request("b"));
+  v1::Job job;
+  ASSERT_TRUE(Cancel(first.id(), "", &job).ok());
+  v1::GetJobStatsRequest request;
+  request.set_workspace_id("demo");
+  v1::GetJobStatsResponse response;
+  ASSERT_TRUE(jobs_->GetJobStats(Ctx().get(), request, &response).ok());
+  std::vector<std::pair<int, int64_t>> totals;
+  for (const auto& c : response.state_counts()) totals.emplace_back(c.state(), c.count());
+  const std::vector<std::pair<int, int64_t>> expected = {
+      {v1::JOB_STATE_SCHEDULED, 0}, {v1::JOB_STATE_QUEUED, 2}, {v1::JOB_STATE_RUNNING, 0},
+      {v1::JOB_STATE_SUCCEEDED, 0}, {v1::JOB_STATE_FAILED, 0}, {v1::JOB_STATE_CANCELLED, 1}};
+  EXPECT_EQ(totals, expected);
+  EXPECT_EQ(response.type_state_counts_size(), 3);
+  EXPECT_TRUE(response.has_oldest_queued_age());
+  EXPECT_LT(response.oldest_queued_age().seconds(), 60);
+
+  request.set_workspace_id("bad workspace");
+  grpc::Status status = jobs_->GetJobStats(Ctx().get(), request, &response);
+  EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "workspace_id:"));
+}
+
 TEST_F(JobServiceTest, LaterRpcsAreUnimplemented) {
   v1::ListJobEventsRequest events;
   events.set_id("01a201e7-5c53-7000-bf26-50a897f50418");
@@ -403,7 +431,41 @@ TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
   grpc::health::v1::HealthCheckResponse response;
   ASSERT_TRUE(health_->Check(Ctx().get(), request, &response).ok());
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // Creates keep coming while jobd stops: each answer is OK (and the job is stored), or
+  // UNAVAILABLE (refused by jobd while draining), or CANCELLED (gRPC cancels calls that reach
+  // the transport after shutdown began, before any handler ran); in both, nothing is stored.
+  std::atomic<bool> done{false};
+  std::mutex mu;
+  std::set<std::string> stored;
+  std::vector<grpc::Status> refusals;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      while (!done) {
+        v1::CreateJobResponse created;
+        grpc::Status status = jobs_->CreateJob(Ctx(absl::Seconds(5)).get(), Request(), &created);
+        std::lock_guard<std::mutex> lock(mu);
+        if (status.ok()) {
+          stored.insert(created.job().id());
+        } else {
+          refusals.push_back(status);
+          return;
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { std::lock_guard<std::mutex> l(mu); return stored.size() >= 50; },
+                      absl::Seconds(10)));
   EXPECT_EQ(jobd_->Stop(), 0);
+  done = true;
+  for (auto& t : clients) t.join();
+  for (const grpc::Status& status : refusals) {
+    EXPECT_TRUE(status.error_code() == StatusCode::UNAVAILABLE ||
+                status.error_code() == StatusCode::CANCELLED)
+        << status.error_code() << " " << status.error_message();
+  }
+  EXPECT_EQ(JobRows(), static_cast<int>(stored.size()));
 }
 
 TEST(JobdStart, RefusesAnUnmigratedDatabase) {

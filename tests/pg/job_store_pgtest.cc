@@ -1,4 +1,5 @@
 // PgJobStore on a real PostgreSQL: a fresh, migrated schema per test.
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include "db/migrator.h"
 #include "db/pg_job_store.h"
 #include "server/core/ids.h"
+#include "server/background/retention.h"
 #include "server/core/lifecycle.h"
 #include "tests/support/test_database.h"
 
@@ -341,6 +343,68 @@ TEST_F(JobStoreTest, MigrateIsIdempotentAndConcurrentSafe) {
   auto conn = db::OpenConnection(fresh.config());
   ASSERT_TRUE(conn.ok());
   EXPECT_TRUE(db::CheckSchemaVersion(**conn).ok());
+}
+
+TEST_F(JobStoreTest, StatsCountPerTypeAndState) {
+  const absl::Time before = absl::Now();
+  Job a = CreateOne(MakeJob("ws", "a"));
+  CreateOne(MakeJob("ws", "a"));
+  CreateOne(MakeJob("ws", "b"));
+  CreateOne(MakeJob("other", "a"));
+  ASSERT_TRUE(store_.UpdateJob(a.id, [](const Job& c) {
+                      return core::PlanCancel(c, "", "t", absl::Now());
+                    }).ok());
+  auto stats = store_.GetJobStats("ws");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  std::map<std::pair<std::string, JobState>, int64_t> counts;
+  for (const auto& c : stats->counts) counts[{c.type, c.state}] = c.count;
+  const std::map<std::pair<std::string, JobState>, int64_t> expected = {
+      {{"a", JobState::kQueued}, 1}, {{"a", JobState::kCancelled}, 1}, {{"b", JobState::kQueued}, 1}};
+  EXPECT_EQ(counts, expected);
+  ASSERT_TRUE(stats->oldest_queued_since.has_value());
+  EXPECT_GE(*stats->oldest_queued_since, before - absl::Seconds(1));
+  auto empty = store_.GetJobStats("nobody");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->counts.empty());
+  EXPECT_FALSE(empty->oldest_queued_since.has_value());
+}
+
+class FixedClock : public core::Clock {
+ public:
+  explicit FixedClock(absl::Time now) : now_(now) {}
+  absl::Time Now() override { return now_; }
+
+ private:
+  absl::Time now_;
+};
+
+TEST_F(JobStoreTest, RetentionDeletesExpiredJobsWithTheirEventsInBatches) {
+  std::vector<std::string> finished;
+  for (int i = 0; i < 5; ++i) {
+    Job job = MakeJob();
+    job.idempotency_key = "k" + std::to_string(i);
+    job.ttl = absl::Hours(1);
+    finished.push_back(CreateOne(job).id);
+    ASSERT_TRUE(store_.UpdateJob(finished.back(), [](const Job& c) {
+                        return core::PlanCancel(c, "", "t", absl::Now());
+                      }).ok());
+  }
+  Job active = CreateOne(MakeJob());  // not finished: no expire_time, never deleted
+  FixedClock too_early(absl::Now() + absl::Minutes(59));
+  EXPECT_EQ(background::Retention(store_, too_early, absl::Hours(1), 2).RunOnce(), 0);
+  FixedClock later(absl::Now() + absl::Minutes(61));
+  EXPECT_EQ(background::Retention(store_, later, absl::Hours(1), 2).RunOnce(), 5);
+  for (const std::string& id : finished) {
+    EXPECT_EQ(store_.GetJob(id).status().code(), absl::StatusCode::kNotFound);
+  }
+  EXPECT_TRUE(store_.GetJob(active.id).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM job_events"), 1);
+  // A deleted job's idempotency key is free again.
+  Job reuse = MakeJob();
+  reuse.idempotency_key = "k0";
+  auto created = store_.CreateJobs({reuse});
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE((*created)[0].created);
 }
 
 TEST(SchemaCheck, EmptySchemaIsRefused) {

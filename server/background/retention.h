@@ -1,0 +1,26 @@
+// Deletes finished jobs (and their events) once their expire_time (finish + ttl) has passed.
+#pragma once
+
+#include "absl/time/time.h"
+#include "db/job_store.h"
+#include "server/background/periodic.h"
+#include "server/core/job_manager.h"
+
+namespace jobd::background {
+
+class Retention {
+ public:
+  Retention(JobStore& store, core::Clock& clock, absl::Duration interval, int batch_size = 1000);
+  void Start() { loop_.Start(); }
+  void Stop() { loop_.Stop(); }
+  // One pass: deletes in batches until none is left; returns how many were deleted.
+  int RunOnce();
+
+ private:
+  JobStore& store_;
+  core::Clock& clock_;
+  const int batch_size_;
+  Periodic loop_;
+};
+
+}  // namespace jobd::background
