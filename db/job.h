@@ -55,6 +55,8 @@ struct Job {
   std::string worker_id;
   std::string lease_token;           // empty: none
   std::optional<absl::Time> lease_expire_time;
+  std::optional<absl::Duration> lease_duration;  // what the current lease renews by
+  std::optional<absl::Time> attempt_deadline;    // start_time + timeout of the current attempt
   absl::Time create_time;
   absl::Time update_time;
   std::optional<absl::Time> start_time;
@@ -84,11 +86,22 @@ struct JobEvent {
   std::optional<JobMessage> message;
 };
 
-// A change the core decided: the job's next mutable fields and the kind of event it makes.
+// A change the core decided: the job's next mutable fields, the event it makes (none for a
+// bare lease renewal), and messages appended as MESSAGE events after it.
 struct JobUpdate {
-  Job next;  // next.sequence is ignored: the store bumps it
-  EventKind event_kind = EventKind::kStateChanged;
-  std::optional<JobMessage> message;
+  Job next;  // next.sequence is ignored: the store bumps it per event
+  std::optional<EventKind> event_kind = EventKind::kStateChanged;
+  std::vector<JobMessage> messages;
+};
+
+// What AcquireJobs asks of the store.
+struct AcquireQuery {
+  std::string workspace_id;
+  std::vector<std::string> types;
+  std::string worker_id;
+  int32_t limit = 1;
+  absl::Time now;
+  absl::Duration lease_duration;
 };
 
 struct ListJobsQuery {

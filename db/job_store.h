@@ -33,6 +33,17 @@ class JobStore {
   // the job after it. NOT_FOUND when there is no such job.
   virtual absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) = 0;
 
+  // Leases up to query.limit ready jobs (see db/queries/acquire_jobs.sql), in one statement.
+  virtual absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) = 0;
+
+  // Ids of RUNNING jobs whose lease expired at or before `now` (a hint: callers re-check
+  // under UpdateJob's lock).
+  virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
+                                                                     int limit) = 0;
+
+  // SCHEDULED jobs whose run_after has passed become QUEUED; returns them.
+  virtual absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) = 0;
+
   virtual absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) = 0;
 
   // Deletes up to `limit` jobs whose expire_time <= now, with their events; returns how many.

@@ -122,29 +122,77 @@ absl::StatusOr<Job> PgJobStore::UpdateJob(const std::string& id, const Mutation&
       tx.commit();
       return current;
     }
-    const Job& next = (*update)->next;
-    const auto& message = (*update)->message;
+    const JobUpdate& change = **update;
+    const Job& next = change.next;
     const auto lease_token = NonEmpty(next.lease_token);
     const auto lease_expire = Timestamp(next.lease_expire_time);
     const auto start = Timestamp(next.start_time);
     const auto finish = Timestamp(next.finish_time);
     const auto expire = Timestamp(next.expire_time);
-    const std::optional<std::string> level =
-        message ? std::optional<std::string>(MessageLevelName(message->level)) : std::nullopt;
-    const std::optional<std::string> text =
-        message ? std::optional<std::string>(message->text) : std::nullopt;
-    r = tx.exec_prepared("update_job", id, current.sequence, StateName(next.state), next.attempt,
-                         next.last_attempt, next.progress_percent, next.progress_message,
-                         OrNull(next.result_json), next.error_message, next.worker_id,
-                         OrNull(lease_token), OrNull(lease_expire),
-                         FormatTimestamp(next.update_time), OrNull(start), OrNull(finish),
-                         FormatTimestamp(next.run_after), OrNull(expire),
-                         EventKindName((*update)->event_kind), OrNull(level), OrNull(text));
+    const auto deadline = Timestamp(next.attempt_deadline);
+    if (change.event_kind) {
+      r = tx.exec_prepared("update_job", id, current.sequence, StateName(next.state),
+                           next.attempt, next.last_attempt, next.progress_percent,
+                           next.progress_message, OrNull(next.result_json), next.error_message,
+                           next.worker_id, OrNull(lease_token), OrNull(lease_expire),
+                           FormatTimestamp(next.update_time), OrNull(start), OrNull(finish),
+                           FormatTimestamp(next.run_after), OrNull(expire),
+                           EventKindName(*change.event_kind), OrNull(deadline));
+    } else {
+      r = tx.exec_prepared("update_job_silently", id, current.sequence, StateName(next.state),
+                           next.attempt, next.last_attempt, next.progress_percent,
+                           next.progress_message, OrNull(next.result_json), next.error_message,
+                           next.worker_id, OrNull(lease_token), OrNull(lease_expire),
+                           FormatTimestamp(next.update_time), OrNull(start), OrNull(finish),
+                           FormatTimestamp(next.run_after), OrNull(expire), OrNull(deadline));
+    }
     if (r.empty()) return absl::AbortedError(absl::StrCat("job ", id, " changed concurrently"));
+    for (const JobMessage& message : change.messages) {
+      r = tx.exec_prepared("append_job_message", id, MessageLevelName(message.level),
+                           message.text);
+    }
     Job updated = ReadJobs(r)[0];
     tx.commit();
     return updated;
   });
+}
+
+absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {
+  return pool_.Run<std::vector<Job>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
+        pqxx::work tx(conn);
+        pqxx::result r = tx.exec_prepared(
+            "acquire_jobs", query.workspace_id, TextArray(query.types), query.limit,
+            query.worker_id, FormatTimestamp(query.now),
+            absl::ToInt64Microseconds(query.lease_duration));
+        std::vector<Job> jobs = ReadJobs(r);
+        tx.commit();
+        return jobs;
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(absl::Time now,
+                                                                       int limit) {
+  return pool_.Run<std::vector<std::string>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::nontransaction tx(conn);
+        std::vector<std::string> ids;
+        for (const auto& row : tx.exec_prepared("expired_leases", FormatTimestamp(now), limit)) {
+          ids.push_back(row[0].c_str());
+        }
+        return ids;
+      });
+}
+
+absl::StatusOr<std::vector<Job>> PgJobStore::PromoteScheduledJobs(absl::Time now, int limit) {
+  return pool_.Run<std::vector<Job>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
+        pqxx::work tx(conn);
+        std::vector<Job> jobs =
+            ReadJobs(tx.exec_prepared("promote_scheduled", FormatTimestamp(now), limit));
+        tx.commit();
+        return jobs;
+      });
 }
 
 absl::StatusOr<JobStats> PgJobStore::GetJobStats(const std::string& workspace_id) {

@@ -14,6 +14,9 @@ class PgJobStore : public JobStore {
   absl::StatusOr<Job> GetJob(const std::string& id) override;
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override;
   absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) override;
+  absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override;
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override;
   absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,

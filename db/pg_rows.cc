@@ -57,6 +57,20 @@ std::string StatesToArray(const std::vector<JobState>& states) {
                       "}");
 }
 
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += "\\";
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
 JobColumns::JobColumns(const pqxx::result& r)
     : id_(r.column_number("id")),
       workspace_id_(r.column_number("workspace_id")),
@@ -83,6 +97,8 @@ JobColumns::JobColumns(const pqxx::result& r)
       worker_id_(r.column_number("worker_id")),
       lease_token_(r.column_number("lease_token")),
       lease_expire_time_(r.column_number("lease_expire_time")),
+      lease_duration_us_(r.column_number("lease_duration_us")),
+      attempt_deadline_(r.column_number("attempt_deadline")),
       create_time_(r.column_number("create_time")),
       update_time_(r.column_number("update_time")),
       start_time_(r.column_number("start_time")),
@@ -121,6 +137,10 @@ Job JobColumns::Read(const pqxx::row& row) const {
   job.worker_id = row[worker_id_].c_str();
   job.lease_token = Text(row[lease_token_]);
   job.lease_expire_time = OptionalTime(row[lease_expire_time_]);
+  if (!row[lease_duration_us_].is_null()) {
+    job.lease_duration = absl::Microseconds(row[lease_duration_us_].as<int64_t>());
+  }
+  job.attempt_deadline = OptionalTime(row[attempt_deadline_]);
   job.create_time = ParseTimestamp(row[create_time_].c_str());
   job.update_time = ParseTimestamp(row[update_time_].c_str());
   job.start_time = OptionalTime(row[start_time_]);

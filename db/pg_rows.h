@@ -22,6 +22,8 @@ absl::Time ParseTimestamp(const char* text);
 std::string LabelsToJson(const std::map<std::string, std::string>& labels);
 // PostgreSQL array literal of states: {queued,running}.
 std::string StatesToArray(const std::vector<JobState>& states);
+// PostgreSQL array literal of strings, quoted: {"a","b"}.
+std::string TextArray(const std::vector<std::string>& values);
 
 // Column positions of `jobs`, found once per result.
 class JobColumns {
@@ -34,7 +36,7 @@ class JobColumns {
       error_message_, requested_by_, attempt_, last_attempt_, max_attempts_, initial_backoff_us_,
       max_backoff_us_, backoff_multiplier_, timeout_us_, ttl_us_, labels_, idempotency_key_,
       request_fingerprint_, progress_percent_, progress_message_, worker_id_, lease_token_,
-      lease_expire_time_, create_time_, update_time_, start_time_, finish_time_, run_after_,
+      lease_expire_time_, lease_duration_us_, attempt_deadline_, create_time_, update_time_, start_time_, finish_time_, run_after_,
       expire_time_, sequence_;
 };
 

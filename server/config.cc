@@ -30,6 +30,14 @@ ABSL_FLAG(int64_t, max_text_bytes, 4096, "longest message text or cancel reason"
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1), "database health probe interval");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "how often finished jobs past their ttl are deleted (JOBD_RETENTION_INTERVAL)");
+ABSL_FLAG(absl::Duration, reaper_interval, absl::Seconds(1),
+          "how often expired leases and timed-out attempts are failed");
+ABSL_FLAG(absl::Duration, promote_interval, absl::Milliseconds(500),
+          "how often SCHEDULED jobs whose run_after passed become QUEUED");
+ABSL_FLAG(absl::Duration, notify_min_gap, absl::Milliseconds(2),
+          "least time between two ready notifications to other jobd processes");
+ABSL_FLAG(absl::Duration, acquire_poll_interval, absl::Seconds(2),
+          "backstop: waiting AcquireJobs calls look again this often without a wake-up");
 ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(30),
           "how long to wait for the database at start");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -42,6 +50,7 @@ constexpr const char* kEnvFlags[] = {
     "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
     "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
     "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
+    "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
     "startup_timeout",
     "shutdown_grace"};
 
@@ -115,6 +124,17 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.retention_interval = absl::GetFlag(FLAGS_retention_interval);
   if (config.retention_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("retention_interval: must be positive");
+  }
+  config.reaper_interval = absl::GetFlag(FLAGS_reaper_interval);
+  config.promote_interval = absl::GetFlag(FLAGS_promote_interval);
+  config.notify_min_gap = absl::GetFlag(FLAGS_notify_min_gap);
+  config.acquire_poll_interval = absl::GetFlag(FLAGS_acquire_poll_interval);
+  for (auto [name, value] : {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
+                             {"promote_interval", config.promote_interval},
+                             {"acquire_poll_interval", config.acquire_poll_interval}}) {
+    if (value <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": must be positive"));
+    }
   }
   config.startup_timeout = absl::GetFlag(FLAGS_startup_timeout);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);

@@ -25,6 +25,10 @@ struct ServerConfig {
   std::string page_token_key;
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Minutes(1);
+  absl::Duration reaper_interval = absl::Seconds(1);
+  absl::Duration promote_interval = absl::Milliseconds(500);
+  absl::Duration notify_min_gap = absl::Milliseconds(2);
+  absl::Duration acquire_poll_interval = absl::Seconds(2);
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

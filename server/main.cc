@@ -18,7 +18,13 @@
 #include "server/api/call_gate.h"
 #include "server/api/job_service.h"
 #include "server/background/database_health.h"
+#include "server/background/lease_reaper.h"
+#include "server/background/notify_bridge.h"
+#include "server/background/promoter.h"
 #include "server/background/retention.h"
+#include "server/api/worker_service.h"
+#include "server/core/ready_waiters.h"
+#include "server/core/worker_manager.h"
 #include "server/config.h"
 #include "server/core/create_batcher.h"
 #include "server/core/executor.h"
@@ -82,9 +88,18 @@ int RunServe(const ServerConfig& config) {
   core::Executor executor(config.rpc_threads, /*max_queued=*/10000);
   core::JobManager jobs(store, batcher, clock, config.limits,
                         core::PageTokenCodec(config.page_token_key));
+  core::ReadyWaiters waiters;
+  background::NotifyBridge notify_bridge(config.database, waiters, config.notify_min_gap,
+                                         config.acquire_poll_interval);
+  // A job became ready here: wake local waiters now, other processes through the bridge.
+  auto job_ready = [&](const Job& job) {
+    waiters.Notify(job.workspace_id, job.type);
+    notify_bridge.MarkReady();
+  };
+  jobs.SetJobReadyListener(job_ready);
+  core::WorkerManager workers(store, executor, waiters, clock, config.limits);
   api::JobServiceImpl job_service(jobs, executor);
-  // Implemented by the workers issue; until then every call answers UNIMPLEMENTED.
-  v1::WorkerService::CallbackService worker_service;
+  api::WorkerServiceImpl worker_service(workers, executor);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -103,6 +118,11 @@ int RunServe(const ServerConfig& config) {
   database_health.Start();
   background::Retention retention(store, clock, config.retention_interval);
   retention.Start();
+  background::LeaseReaper reaper(store, clock, config.reaper_interval);
+  reaper.Start();
+  background::Promoter promoter(store, clock, config.promote_interval, job_ready);
+  promoter.Start();
+  notify_bridge.Start();
 
   if (!config.listen_port_file.empty()) {
     const std::string tmp = config.listen_port_file + ".tmp";
@@ -119,6 +139,7 @@ int RunServe(const ServerConfig& config) {
     health->Shutdown();
     api::CallGate& calls = api::CallGate::Get();
     calls.Close();
+    waiters.Stop();  // long polls answer now, with no jobs
     if (!calls.WaitIdle(absl::Now() + config.shutdown_grace)) {
       Log(LogLevel::kWarning, "calls still running after the grace period are cancelled");
     }
@@ -127,6 +148,9 @@ int RunServe(const ServerConfig& config) {
   });
   server->Wait();
   signal_waiter.join();
+  notify_bridge.Stop();
+  promoter.Stop();
+  reaper.Stop();
   retention.Stop();
   database_health.Stop();
   batcher.Stop();

@@ -119,14 +119,9 @@ absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& r) 
   c.workspace_id = r.workspace_id();
   c.type = r.type();
   if (r.has_payload()) {
-    c.payload_json.clear();
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    auto status = google::protobuf::util::MessageToJsonString(r.payload(), &c.payload_json, options);
-    if (!status.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("payload: cannot be encoded as JSON: ", status.message().as_string()));
-    }
+    absl::StatusOr<std::string> payload = StructToJson(r.payload(), "payload");
+    if (!payload.ok()) return payload.status();
+    c.payload_json = std::move(*payload);
   }
   c.priority = r.priority();
   if (r.has_retry_policy()) {
@@ -204,6 +199,68 @@ void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out
     SetDuration(std::max(absl::ZeroDuration(), now - *stats.oldest_queued_since),
                 out->mutable_oldest_queued_age());
   }
+}
+
+absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value,
+                                         const char* field) {
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(value, &json);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": cannot be encoded as JSON: ", status.message().as_string()));
+  }
+  return json;
+}
+
+void ToProto(const Job& job, absl::Time now, v1::LeasedJob* out) {
+  ToProto(job, now, /*include_payload=*/true, out->mutable_job());
+  out->set_lease_token(job.lease_token);
+  if (job.lease_expire_time) SetTime(*job.lease_expire_time, out->mutable_lease_expire_time());
+}
+
+void ToProto(const core::ProgressResult& result, v1::ReportProgressResponse* out) {
+  out->set_cancelled(result.cancelled);
+  if (result.lease_expire_time) SetTime(*result.lease_expire_time, out->mutable_lease_expire_time());
+}
+
+absl::StatusOr<core::AcquireCommand> FromProto(const v1::AcquireJobsRequest& r) {
+  core::AcquireCommand c;
+  c.workspace_id = r.workspace_id();
+  c.types.assign(r.types().begin(), r.types().end());
+  c.worker_id = r.worker_id();
+  c.max_jobs = r.max_jobs();
+  if (r.has_wait()) {
+    auto d = ReadDuration(r.wait(), "wait");
+    if (!d.ok()) return d.status();
+    c.wait = *d;
+  }
+  if (r.has_lease_duration()) {
+    auto d = ReadDuration(r.lease_duration(), "lease_duration");
+    if (!d.ok()) return d.status();
+    c.lease_duration = *d;
+  }
+  return c;
+}
+
+absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& r) {
+  core::ProgressReport report;
+  report.percent = r.progress_percent();
+  report.message = r.progress_message();
+  for (int i = 0; i < r.messages_size(); ++i) {
+    const v1::JobMessage& m = r.messages(i);
+    JobMessage message;
+    switch (m.level()) {
+      case v1::MESSAGE_LEVEL_INFO: message.level = MessageLevel::kInfo; break;
+      case v1::MESSAGE_LEVEL_WARNING: message.level = MessageLevel::kWarning; break;
+      case v1::MESSAGE_LEVEL_ERROR: message.level = MessageLevel::kError; break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat("messages[", i, "].level: must be INFO, WARNING or ERROR"));
+    }
+    message.text = m.text();
+    report.messages.push_back(std::move(message));
+  }
+  return report;
 }
 
 }  // namespace jobd::api

@@ -6,7 +6,9 @@
 #include "db/job.h"
 #include "jobd/v1/job.pb.h"
 #include "jobd/v1/job_service.pb.h"
+#include "jobd/v1/worker_service.pb.h"
 #include "server/core/commands.h"
+#include "server/core/worker_manager.h"
 
 namespace jobd::api {
 
@@ -21,6 +23,14 @@ absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& reque
 // Per-state totals (every state, zeros included, in enum order), per-(type, state) counts,
 // and the oldest QUEUED job's age at `now`.
 void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out);
+
+// A leased job: the job (with payload), its lease token and expiry.
+void ToProto(const Job& job, absl::Time now, v1::LeasedJob* out);
+void ToProto(const core::ProgressResult& result, v1::ReportProgressResponse* out);
+absl::StatusOr<core::AcquireCommand> FromProto(const v1::AcquireJobsRequest& request);
+absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& request);
+// A Struct as JSON text; INVALID_ARGUMENT naming `field` when it cannot be encoded.
+absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value, const char* field);
 
 v1::JobState ToProto(JobState state);
 absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field);

@@ -55,9 +55,11 @@ void JobManager::CreateJob(const CreateJobCommand& command,
   }
   Job job = NewJobFromCommand(command, NewJobId(now), now);
   std::string fingerprint = job.request_fingerprint;
-  batcher_.Submit(std::move(job), [done = std::move(done), fingerprint = std::move(fingerprint)](
+  batcher_.Submit(std::move(job), [this, done = std::move(done),
+                                   fingerprint = std::move(fingerprint)](
                                       absl::StatusOr<CreatedJob> created) {
     if (!created.ok()) return done(created.status());
+    if (created->created && created->job.state == JobState::kQueued) job_ready_(created->job);
     if (!created->created && created->job.request_fingerprint != fingerprint) {
       return done(absl::AlreadyExistsError(absl::StrCat(
           "idempotency_key: job ", created->job.id,
@@ -110,7 +112,10 @@ absl::StatusOr<Job> JobManager::CancelJob(const std::string& id, const std::stri
 
 absl::StatusOr<Job> JobManager::RetryJob(const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
-  return store_.UpdateJob(id, [&](const Job& current) { return PlanRetry(current, clock_.Now()); });
+  absl::StatusOr<Job> job =
+      store_.UpdateJob(id, [&](const Job& current) { return PlanRetry(current, clock_.Now()); });
+  if (job.ok() && job->state == JobState::kQueued) job_ready_(*job);
+  return job;
 }
 
 absl::StatusOr<JobStats> JobManager::GetJobStats(const std::string& workspace_id) {

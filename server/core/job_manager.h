@@ -41,6 +41,11 @@ class JobManager {
   absl::StatusOr<Job> RetryJob(const std::string& id);
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id);
 
+  // Called with each job that became QUEUED through this manager (to wake workers).
+  void SetJobReadyListener(std::function<void(const Job&)> listener) {
+    job_ready_ = std::move(listener);
+  }
+
   const Limits& limits() const { return limits_; }
   Clock& clock() { return clock_; }
 
@@ -50,6 +55,7 @@ class JobManager {
   Clock& clock_;
   const Limits limits_;
   const PageTokenCodec page_tokens_;
+  std::function<void(const Job&)> job_ready_ = [](const Job&) {};
 };
 
 // The filters of a list query in a canonical form, which page tokens are bound to.

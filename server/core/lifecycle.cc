@@ -123,6 +123,8 @@ absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time no
   next.worker_id.clear();
   next.lease_token.clear();
   next.lease_expire_time.reset();
+  next.lease_duration.reset();
+  next.attempt_deadline.reset();
   next.start_time.reset();
   next.finish_time.reset();
   next.expire_time.reset();

@@ -1,0 +1,35 @@
+-- Leases up to $3 ready jobs of the given types in one statement: QUEUED, or SCHEDULED whose
+-- run_after has passed; highest priority first, then longest waiting. SKIP LOCKED lets
+-- concurrent acquirers take disjoint jobs. Each gets a fresh lease token (the fence of this
+-- attempt) and a RUNNING event.
+-- $1 workspace, $2 types, $3 limit, $4 worker id, $5 now, $6 lease duration (us).
+WITH picked AS (
+  SELECT id FROM jobs
+  WHERE workspace_id = $1 AND type = ANY ($2::text[]) AND state IN ('queued', 'scheduled')
+    AND run_after <= $5::timestamptz
+  ORDER BY priority DESC, run_after, id
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE jobs AS j SET
+    state = 'running',
+    worker_id = $4,
+    lease_token = gen_random_uuid(),
+    lease_duration_us = $6::bigint,
+    attempt_deadline = $5::timestamptz + j.timeout_us * interval '1 microsecond',
+    lease_expire_time = least($5::timestamptz + $6::bigint * interval '1 microsecond',
+                              $5::timestamptz + j.timeout_us * interval '1 microsecond'),
+    start_time = $5::timestamptz,
+    update_time = $5::timestamptz,
+    sequence = j.sequence + 1
+  FROM picked
+  WHERE j.id = picked.id
+  RETURNING j.*
+), event AS (
+  INSERT INTO job_events (job_id, sequence, time, kind, state, attempt, progress_percent,
+                          progress_message, error_message, worker_id)
+  SELECT id, sequence, update_time, 'state_changed', state, attempt, progress_percent,
+         progress_message, error_message, worker_id
+  FROM leased
+)
+SELECT * FROM leased ORDER BY priority DESC, run_after, id

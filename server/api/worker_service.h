@@ -1,0 +1,34 @@
+// jobd.v1.WorkerService on gRPC's callback API. AcquireJobs with `wait` holds no thread: the
+// call is finished by whoever wakes it (a new job, a notification, the deadline timer).
+#pragma once
+
+#include "jobd/v1/worker_service.grpc.pb.h"
+#include "server/core/executor.h"
+#include "server/core/worker_manager.h"
+
+namespace jobd::api {
+
+class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
+ public:
+  WorkerServiceImpl(core::WorkerManager& workers, core::Executor& executor)
+      : workers_(workers), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* AcquireJobs(grpc::CallbackServerContext* context,
+                                        const v1::AcquireJobsRequest* request,
+                                        v1::AcquireJobsResponse* response) override;
+  grpc::ServerUnaryReactor* ReportProgress(grpc::CallbackServerContext* context,
+                                           const v1::ReportProgressRequest* request,
+                                           v1::ReportProgressResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* context,
+                                        const v1::CompleteJobRequest* request,
+                                        v1::CompleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* FailJob(grpc::CallbackServerContext* context,
+                                    const v1::FailJobRequest* request,
+                                    v1::FailJobResponse* response) override;
+
+ private:
+  core::WorkerManager& workers_;
+  core::Executor& executor_;
+};
+
+}  // namespace jobd::api

@@ -1,0 +1,29 @@
+// Fails attempts whose lease expired (the worker was lost) or whose timeout passed, and lets
+// the retry policy decide what follows. Safe with several replicas: each job is re-checked
+// under its row lock, so a job is reaped once.
+#pragma once
+
+#include "db/job_store.h"
+#include "server/background/periodic.h"
+#include "server/core/job_manager.h"
+#include "server/core/worker_rules.h"
+
+namespace jobd::background {
+
+class LeaseReaper {
+ public:
+  LeaseReaper(JobStore& store, core::Clock& clock, absl::Duration interval,
+              core::UnitRandom random = core::DefaultUnitRandom());
+  void Start() { loop_.Start(); }
+  void Stop() { loop_.Stop(); }
+  // One pass; returns how many attempts it failed.
+  int RunOnce();
+
+ private:
+  JobStore& store_;
+  core::Clock& clock_;
+  const core::UnitRandom random_;
+  Periodic loop_;
+};
+
+}  // namespace jobd::background

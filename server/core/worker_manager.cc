@@ -1,0 +1,142 @@
+#include "server/core/worker_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/core/validation.h"
+
+namespace jobd::core {
+namespace {
+
+constexpr absl::Duration kDefaultLease = absl::Seconds(30);
+constexpr absl::Duration kMaxWait = absl::Seconds(60);
+constexpr absl::Duration kMinLease = absl::Seconds(1);
+constexpr absl::Duration kMaxLease = absl::Hours(1);
+constexpr int32_t kMaxJobsPerAcquire = 100;
+
+absl::Status Invalid(const std::string& field, const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::Status ValidateAcquire(const AcquireCommand& c, const Limits& limits) {
+  if (auto s = ValidateWorkspaceId(c.workspace_id, limits); !s.ok()) return s;
+  if (c.types.empty()) return Invalid("types", "at least one job type is required");
+  if (c.types.size() > 64) return Invalid("types", "at most 64 types are allowed");
+  for (const std::string& type : c.types) {
+    if (auto s = ValidateType("types", type, limits); !s.ok()) return s;
+  }
+  if (c.worker_id.empty()) return Invalid("worker_id", "is required");
+  if (auto s = ValidateText("worker_id", c.worker_id, limits); !s.ok()) return s;
+  if (c.worker_id.size() > 256) return Invalid("worker_id", "must be at most 256 bytes");
+  if (c.max_jobs < 1 || c.max_jobs > kMaxJobsPerAcquire) {
+    return Invalid("max_jobs", absl::StrCat("must be between 1 and ", kMaxJobsPerAcquire));
+  }
+  if (c.wait < absl::ZeroDuration() || c.wait > kMaxWait) {
+    return Invalid("wait", "must be between 0 and 60s");
+  }
+  if (c.lease_duration && (*c.lease_duration < kMinLease || *c.lease_duration > kMaxLease)) {
+    return Invalid("lease_duration", "must be between 1s and 1h");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLeaseCall(const std::string& job_id, const std::string& lease_token) {
+  if (auto s = ValidateJobId("job_id", job_id); !s.ok()) return s;
+  if (lease_token.empty()) return Invalid("lease_token", "is required");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+WorkerManager::WorkerManager(JobStore& store, Executor& executor, ReadyWaiters& waiters,
+                             Clock& clock, Limits limits, UnitRandom random)
+    : store_(store),
+      executor_(executor),
+      waiters_(waiters),
+      clock_(clock),
+      limits_(limits),
+      random_(std::move(random)) {}
+
+void WorkerManager::AcquireJobs(AcquireCommand command, Done done) {
+  if (absl::Status s = ValidateAcquire(command, limits_); !s.ok()) return done(s);
+  const absl::Time deadline = clock_.Now() + command.wait;
+  auto shared = std::make_shared<AcquireCommand>(std::move(command));
+  if (!executor_.Post([this, shared, deadline, done]() { TryAcquire(shared, deadline, done); })) {
+    done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
+  }
+}
+
+void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline,
+                               Done done) {
+  if (command->cancelled() || waiters_.stopped()) return done(std::vector<Job>{});
+  // Read the generation first: anything made ready after this makes Wait refuse to sleep.
+  const uint64_t seen = waiters_.generation();
+  AcquireQuery query;
+  query.workspace_id = command->workspace_id;
+  query.types = command->types;
+  query.worker_id = command->worker_id;
+  query.limit = command->max_jobs;
+  query.now = clock_.Now();
+  query.lease_duration = command->lease_duration.value_or(kDefaultLease);
+  absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
+  if (!jobs.ok() || !jobs->empty() || query.now >= deadline) return done(std::move(jobs));
+  auto resume = [this, command, deadline, done](bool woken) {
+    if (!woken) return done(std::vector<Job>{});
+    if (!executor_.Post([this, command, deadline, done] { TryAcquire(command, deadline, done); })) {
+      done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
+    }
+  };
+  if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume)) {
+    resume(true);  // something became ready meanwhile: look again now
+  }
+}
+
+absl::StatusOr<ProgressResult> WorkerManager::ReportProgress(const std::string& job_id,
+                                                             const std::string& lease_token,
+                                                             const ProgressReport& report) {
+  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
+  if (!(report.percent >= 0 && report.percent <= 100)) {
+    return Invalid("progress_percent", "must be between 0 and 100");
+  }
+  if (auto s = ValidateText("progress_message", report.message, limits_); !s.ok()) return s;
+  if (report.messages.size() > 100) return Invalid("messages", "at most 100 per report");
+  for (size_t i = 0; i < report.messages.size(); ++i) {
+    const std::string field = absl::StrCat("messages[", i, "].text");
+    if (auto s = ValidateText(field, report.messages[i].text, limits_); !s.ok()) return s;
+  }
+  ProgressResult result;
+  absl::StatusOr<Job> job = store_.UpdateJob(
+      job_id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+        absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, clock_.Now());
+        if (!plan.ok()) return plan.status();
+        result.cancelled = plan->cancelled;
+        return std::move(plan->update);
+      });
+  if (!job.ok()) return job.status();
+  if (!result.cancelled) result.lease_expire_time = job->lease_expire_time;
+  return result;
+}
+
+absl::StatusOr<Job> WorkerManager::CompleteJob(const std::string& job_id,
+                                               const std::string& lease_token,
+                                               const std::string& result_json) {
+  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
+  if (result_json.size() > limits_.max_payload_bytes) {
+    return Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
+                                          " bytes encoded as JSON"));
+  }
+  return store_.UpdateJob(job_id, [&](const Job& current) {
+    return PlanComplete(current, lease_token, result_json, clock_.Now());
+  });
+}
+
+absl::StatusOr<Job> WorkerManager::FailJob(const std::string& job_id,
+                                           const std::string& lease_token,
+                                           const std::string& error_message, bool retryable) {
+  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
+  if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return s;
+  absl::StatusOr<Job> job = store_.UpdateJob(job_id, [&](const Job& current) {
+    return PlanFail(current, lease_token, error_message, retryable, clock_.Now(), random_);
+  });
+  return job;
+}
+
+}  // namespace jobd::core

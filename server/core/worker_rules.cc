@@ -1,0 +1,157 @@
+#include "server/core/worker_rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace jobd::core {
+namespace {
+
+absl::Status Stale(const Job& job, const std::string& why) {
+  return absl::AbortedError(absl::StrCat("lease on job ", job.id, " is no longer valid: ", why));
+}
+
+std::string Rfc3339Millis(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+UnitRandom DefaultUnitRandom() {
+  return [] {
+    static thread_local std::mt19937_64 engine{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+  };
+}
+
+absl::Duration BackoffCap(const RetryPolicy& policy, int32_t failed_attempt) {
+  const double exponent = std::max(0, failed_attempt - 1);
+  const double seconds = absl::ToDoubleSeconds(policy.initial_backoff) *
+                         std::pow(policy.multiplier, exponent);
+  const double cap = absl::ToDoubleSeconds(policy.max_backoff);
+  return absl::Seconds(std::isfinite(seconds) ? std::min(seconds, cap) : cap);
+}
+
+absl::Duration Backoff(const RetryPolicy& policy, int32_t failed_attempt,
+                       const UnitRandom& random) {
+  return BackoffCap(policy, failed_attempt) * random();
+}
+
+JobUpdate PlanAttemptFailed(const Job& job, const std::string& error, bool retryable,
+                            absl::Time now, const UnitRandom& random) {
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.error_message = error;
+  next.lease_token.clear();
+  next.lease_expire_time.reset();
+  next.lease_duration.reset();
+  next.attempt_deadline.reset();
+  next.update_time = now;
+  update.event_kind = EventKind::kStateChanged;
+  if (retryable && job.attempt < job.last_attempt) {
+    next.state = JobState::kScheduled;
+    next.attempt = job.attempt + 1;
+    next.run_after = now + Backoff(job.retry_policy, job.attempt, random);
+    next.progress_percent = 0;
+    next.progress_message.clear();
+    next.start_time.reset();
+  } else {
+    next.state = JobState::kFailed;
+    next.finish_time = now;
+    next.expire_time = now + job.ttl;
+  }
+  return update;
+}
+
+absl::Status CheckLease(const Job& job, const std::string& lease_token, absl::Time now) {
+  if (job.lease_token.empty() || job.lease_token != lease_token) {
+    return Stale(job, "another attempt holds the job, or it was retried");
+  }
+  if (job.state == JobState::kCancelled) return Stale(job, "the job was cancelled");
+  if (job.state != JobState::kRunning) {
+    return Stale(job, absl::StrCat("the job is ", absl::AsciiStrToUpper(StateName(job.state))));
+  }
+  if (job.lease_expire_time && *job.lease_expire_time <= now) {
+    return Stale(job, absl::StrCat("the lease expired at ", Rfc3339Millis(*job.lease_expire_time)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lease_token,
+                                          const ProgressReport& report, absl::Time now) {
+  ProgressPlan plan;
+  if (job.state == JobState::kCancelled && !job.lease_token.empty() &&
+      job.lease_token == lease_token) {
+    plan.cancelled = true;  // the worker learns it; nothing to write
+    return plan;
+  }
+  if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.update_time = now;
+  const absl::Duration lease = job.lease_duration.value_or(absl::Seconds(30));
+  next.lease_expire_time = now + lease;
+  if (job.attempt_deadline && *job.attempt_deadline < *next.lease_expire_time) {
+    next.lease_expire_time = job.attempt_deadline;
+  }
+  const bool progressed =
+      report.percent != job.progress_percent || report.message != job.progress_message;
+  next.progress_percent = report.percent;
+  next.progress_message = report.message;
+  update.event_kind =
+      progressed ? std::optional<EventKind>(EventKind::kProgress) : std::nullopt;
+  update.messages = report.messages;
+  plan.update = std::move(update);
+  return plan;
+}
+
+absl::StatusOr<std::optional<JobUpdate>> PlanComplete(const Job& job,
+                                                      const std::string& lease_token,
+                                                      const std::string& result_json,
+                                                      absl::Time now) {
+  if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.state = JobState::kSucceeded;
+  next.result_json = result_json;
+  next.progress_percent = 100;
+  next.error_message.clear();
+  next.lease_expire_time.reset();
+  next.update_time = now;
+  next.finish_time = now;
+  next.expire_time = now + job.ttl;
+  update.event_kind = EventKind::kStateChanged;
+  return std::optional<JobUpdate>(std::move(update));
+}
+
+absl::StatusOr<std::optional<JobUpdate>> PlanFail(const Job& job, const std::string& lease_token,
+                                                  const std::string& error, bool retryable,
+                                                  absl::Time now, const UnitRandom& random) {
+  if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;
+  return std::optional<JobUpdate>(PlanAttemptFailed(job, error, retryable, now, random));
+}
+
+std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now,
+                                          const UnitRandom& random) {
+  if (job.state != JobState::kRunning || !job.lease_expire_time ||
+      *job.lease_expire_time > now) {
+    return std::nullopt;
+  }
+  std::string error;
+  if (job.attempt_deadline && *job.attempt_deadline <= now) {
+    error = absl::StrCat("attempt ", job.attempt, " timed out after ",
+                         absl::FormatDuration(job.timeout.value_or(absl::ZeroDuration())));
+  } else {
+    error = absl::StrCat("worker ", job.worker_id, " lost: lease of attempt ", job.attempt,
+                         " expired at ", Rfc3339Millis(*job.lease_expire_time));
+  }
+  return PlanAttemptFailed(job, error, /*retryable=*/true, now, random);
+}
+
+}  // namespace jobd::core
