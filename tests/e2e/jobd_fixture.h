@@ -22,12 +22,15 @@ class JobdTest : public ::testing::Test {
     database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
     ASSERT_FALSE(database_->url().empty());
     ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url()}), 0);
-    jobd_ = std::make_unique<JobdProcess>(database_->url());
+    jobd_ = std::make_unique<JobdProcess>(database_->url(), JobdArgs());
     ASSERT_TRUE(jobd_->running());
     jobs_ = v1::JobService::NewStub(jobd_->channel());
     workers_ = v1::WorkerService::NewStub(jobd_->channel());
     health_ = grpc::health::v1::Health::NewStub(jobd_->channel());
   }
+
+  // Extra flags for the jobd under test.
+  virtual std::vector<std::string> JobdArgs() { return {}; }
 
   void TearDown() override {
     if (jobd_ && (HasFailure() || getenv("JOBD_TEST_SHOW_LOG"))) std::cerr << "jobd log:\n" << jobd_->log();

@@ -1,0 +1,465 @@
+// WorkerService end to end: leases, fencing, long-poll, retries, timeouts, cancellation,
+// against real jobd processes and PostgreSQL. Background loops run fast here (100 ms).
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "tests/e2e/jobd_fixture.h"
+
+namespace jobd::testing {
+namespace {
+
+using grpc::StatusCode;
+
+#define EXPECT_CODE(status, code) \
+  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+
+const std::vector<std::string> kFastLoops = {"--reaper_interval", "100ms", "--promote_interval",
+                                             "100ms"};
+
+google::protobuf::Duration Millis(int64_t ms) {
+  google::protobuf::Duration d;
+  d.set_seconds(ms / 1000);
+  d.set_nanos(static_cast<int32_t>(ms % 1000 * 1000000));
+  return d;
+}
+
+class WorkerTest : public JobdTest {
+ protected:
+  std::vector<std::string> JobdArgs() override { return kFastLoops; }
+
+  v1::Job Create(const std::string& type = "t", int max_attempts = 3, int64_t backoff_ms = 1,
+                 int64_t timeout_ms = 0) {
+    v1::CreateJobRequest request;
+    request.set_workspace_id("demo");
+    request.set_type(type);
+    request.mutable_retry_policy()->set_max_attempts(max_attempts);
+    *request.mutable_retry_policy()->mutable_initial_backoff() = Millis(backoff_ms);
+    if (timeout_ms > 0) *request.mutable_timeout() = Millis(timeout_ms);
+    v1::CreateJobResponse response;
+    grpc::Status status = jobs_->CreateJob(Ctx().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.job();
+  }
+
+  static grpc::Status Acquire(v1::WorkerService::Stub& stub, const std::string& worker,
+                              v1::AcquireJobsResponse* response, int max_jobs = 1,
+                              int64_t wait_ms = 0, int64_t lease_ms = 30000,
+                              const std::string& type = "t") {
+    v1::AcquireJobsRequest request;
+    request.set_workspace_id("demo");
+    request.add_types(type);
+    request.set_worker_id(worker);
+    request.set_max_jobs(max_jobs);
+    if (wait_ms > 0) *request.mutable_wait() = Millis(wait_ms);
+    *request.mutable_lease_duration() = Millis(lease_ms);
+    return stub.AcquireJobs(Ctx(absl::Milliseconds(wait_ms) + absl::Seconds(10)).get(), request,
+                            response);
+  }
+
+  static grpc::Status Progress(v1::WorkerService::Stub& stub, const v1::LeasedJob& leased,
+                               float percent, v1::ReportProgressResponse* response) {
+    v1::ReportProgressRequest request;
+    request.set_job_id(leased.job().id());
+    request.set_lease_token(leased.lease_token());
+    request.set_progress_percent(percent);
+    request.set_progress_message("at " + std::to_string(static_cast<int>(percent)));
+    return stub.ReportProgress(Ctx().get(), request, response);
+  }
+
+  static grpc::Status Complete(v1::WorkerService::Stub& stub, const v1::LeasedJob& leased,
+                               const std::string& who, v1::Job* job = nullptr) {
+    v1::CompleteJobRequest request;
+    request.set_job_id(leased.job().id());
+    request.set_lease_token(leased.lease_token());
+    (*request.mutable_result()->mutable_fields())["by"].set_string_value(who);
+    v1::CompleteJobResponse response;
+    grpc::Status status = stub.CompleteJob(Ctx().get(), request, &response);
+    if (job) *job = response.job();
+    return status;
+  }
+
+  static grpc::Status Fail(v1::WorkerService::Stub& stub, const v1::LeasedJob& leased,
+                           const std::string& error, bool retryable, v1::Job* job = nullptr) {
+    v1::FailJobRequest request;
+    request.set_job_id(leased.job().id());
+    request.set_lease_token(leased.lease_token());
+    request.set_error_message(error);
+    request.set_retryable(retryable);
+    v1::FailJobResponse response;
+    grpc::Status status = stub.FailJob(Ctx().get(), request, &response);
+    if (job) *job = response.job();
+    return status;
+  }
+
+  v1::Job Get(const std::string& id) {
+    v1::GetJobRequest request;
+    request.set_id(id);
+    v1::GetJobResponse response;
+    EXPECT_TRUE(jobs_->GetJob(Ctx().get(), request, &response).ok());
+    return response.job();
+  }
+
+  // "sequence:kind:state:attempt" of every event, in order.
+  std::string Events(const std::string& id) {
+    return Sql("SELECT string_agg(sequence || ':' || kind || ':' || state || ':' || attempt, ',' "
+               "ORDER BY sequence) FROM job_events WHERE job_id = '" + id + "'");
+  }
+};
+
+TEST_F(WorkerTest, AcquireReportCompleteWritesEachEvent) {
+  v1::Job created = Create();
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &acquired, 10).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  const v1::LeasedJob& leased = acquired.jobs(0);
+  EXPECT_EQ(leased.job().id(), created.id());
+  EXPECT_EQ(leased.job().state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(leased.job().attempt(), 1);
+  EXPECT_EQ(leased.job().worker_id(), "w1");
+  EXPECT_TRUE(leased.job().has_start_time());
+  EXPECT_EQ(leased.lease_token().size(), 36u);
+  EXPECT_NEAR(leased.lease_expire_time().seconds() - leased.job().start_time().seconds(), 30, 1);
+
+  v1::ReportProgressRequest report;
+  report.set_job_id(created.id());
+  report.set_lease_token(leased.lease_token());
+  report.set_progress_percent(40);
+  report.set_progress_message("page 4 of 10");
+  auto* message = report.add_messages();
+  message->set_level(v1::MESSAGE_LEVEL_WARNING);
+  message->set_text("slow page");
+  v1::ReportProgressResponse progress;
+  ASSERT_TRUE(workers_->ReportProgress(Ctx().get(), report, &progress).ok());
+  EXPECT_FALSE(progress.cancelled());
+  EXPECT_TRUE(progress.has_lease_expire_time());
+  v1::Job running = Get(created.id());
+  EXPECT_EQ(running.progress_percent(), 40);
+  EXPECT_EQ(running.progress_message(), "page 4 of 10");
+  EXPECT_TRUE(running.has_estimated_finish_time());
+
+  v1::Job done;
+  ASSERT_TRUE(Complete(*workers_, leased, "w1", &done).ok());
+  EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.result().fields().at("by").string_value(), "w1");
+  EXPECT_EQ(done.progress_percent(), 100);
+  EXPECT_TRUE(done.has_finish_time());
+  EXPECT_TRUE(done.has_duration());
+  EXPECT_EQ(Events(created.id()),
+            "1:created:queued:1,2:state_changed:running:1,3:progress:running:1,"
+            "4:message:running:1,5:state_changed:succeeded:1");
+  EXPECT_EQ(Sql("SELECT message_level || ':' || message_text FROM job_events WHERE kind = "
+                "'message'"),
+            "warning:slow page");
+
+  // Nothing left: an acquire without wait answers at once with no job.
+  v1::AcquireJobsResponse empty;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &empty).ok());
+  EXPECT_EQ(empty.jobs_size(), 0);
+}
+
+TEST_F(WorkerTest, PriorityThenOldestFirstAndBatches) {
+  std::vector<std::string> ids;
+  for (int priority : {0, 5, 0, 5}) {
+    v1::CreateJobRequest request;
+    request.set_workspace_id("demo");
+    request.set_type("t");
+    request.set_priority(priority);
+    v1::CreateJobResponse response;
+    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), request, &response).ok());
+    ids.push_back(response.job().id());
+  }
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &acquired, 3).ok());
+  ASSERT_EQ(acquired.jobs_size(), 3);
+  EXPECT_EQ(acquired.jobs(0).job().id(), ids[1]);
+  EXPECT_EQ(acquired.jobs(1).job().id(), ids[3]);
+  EXPECT_EQ(acquired.jobs(2).job().id(), ids[0]);
+  std::set<std::string> tokens;
+  for (const auto& j : acquired.jobs()) tokens.insert(j.lease_token());
+  EXPECT_EQ(tokens.size(), 3u);
+}
+
+TEST_F(WorkerTest, FencingStaleWorkerCannotTouchTheRetry) {
+  v1::Job created = Create("t", 3, 1);
+  v1::AcquireJobsResponse a;
+  ASSERT_TRUE(Acquire(*workers_, "worker-a", &a, 1, 0, /*lease_ms=*/1000).ok());
+  ASSERT_EQ(a.jobs_size(), 1);
+  // A stalls; its lease expires and the reaper turns the attempt into a retry.
+  v1::AcquireJobsResponse b;
+  ASSERT_TRUE(Acquire(*workers_, "worker-b", &b, 1, /*wait_ms=*/10000).ok());
+  ASSERT_EQ(b.jobs_size(), 1);
+  EXPECT_EQ(b.jobs(0).job().id(), created.id());
+  EXPECT_EQ(b.jobs(0).job().attempt(), 2);
+  EXPECT_TRUE(absl::StrContains(b.jobs(0).job().error_message(), "worker worker-a lost"))
+      << b.jobs(0).job().error_message();
+
+  v1::ReportProgressResponse progress;
+  EXPECT_CODE(Progress(*workers_, a.jobs(0), 50, &progress), StatusCode::ABORTED);
+  EXPECT_CODE(Complete(*workers_, a.jobs(0), "worker-a"), StatusCode::ABORTED);
+  EXPECT_CODE(Fail(*workers_, a.jobs(0), "late", true), StatusCode::ABORTED);
+
+  v1::Job done;
+  ASSERT_TRUE(Complete(*workers_, b.jobs(0), "worker-b", &done).ok());
+  EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.result().fields().at("by").string_value(), "worker-b");
+  EXPECT_CODE(Complete(*workers_, a.jobs(0), "worker-a"), StatusCode::ABORTED);
+  EXPECT_EQ(Get(created.id()).result().fields().at("by").string_value(), "worker-b");
+  // The lost attempt is in the history: RUNNING(1) -> SCHEDULED(2) [-> QUEUED(2)] -> RUNNING(2).
+  const std::string events = Events(created.id());
+  EXPECT_TRUE(absl::StartsWith(events, "1:created:queued:1,2:state_changed:running:1,"
+                                       "3:state_changed:scheduled:2,"))
+      << events;
+  EXPECT_TRUE(absl::EndsWith(events, "state_changed:running:2," +
+                                         std::to_string(Get(created.id()).sequence()) +
+                                         ":state_changed:succeeded:2"))
+      << events;
+}
+
+TEST_F(WorkerTest, BackoffGapsGrowWithinPolicyBounds) {
+  // 4 attempts, initial 200 ms, x2, capped at 500 ms: caps 200, 400, 500 ms.
+  v1::CreateJobRequest request;
+  request.set_workspace_id("demo");
+  request.set_type("t");
+  request.mutable_retry_policy()->set_max_attempts(4);
+  *request.mutable_retry_policy()->mutable_initial_backoff() = Millis(200);
+  *request.mutable_retry_policy()->mutable_max_backoff() = Millis(500);
+  request.mutable_retry_policy()->set_multiplier(2);
+  v1::CreateJobResponse created;
+  ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), request, &created).ok());
+  const std::vector<int64_t> caps_ms = {200, 400, 500};
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    v1::AcquireJobsResponse acquired;
+    ASSERT_TRUE(Acquire(*workers_, "w", &acquired, 1, 10000).ok());
+    ASSERT_EQ(acquired.jobs_size(), 1) << "attempt " << attempt;
+    EXPECT_EQ(acquired.jobs(0).job().attempt(), attempt);
+    v1::Job failed;
+    ASSERT_TRUE(Fail(*workers_, acquired.jobs(0), "boom " + std::to_string(attempt), true,
+                     &failed).ok());
+    if (attempt < 4) {
+      EXPECT_EQ(failed.state(), v1::JOB_STATE_SCHEDULED);
+      EXPECT_EQ(failed.attempt(), attempt + 1);
+      const int64_t gap_us =
+          (failed.run_after().seconds() - failed.update_time().seconds()) * 1000000 +
+          (failed.run_after().nanos() - failed.update_time().nanos()) / 1000;
+      EXPECT_GE(gap_us, 0);
+      EXPECT_LE(gap_us, caps_ms[attempt - 1] * 1000) << "attempt " << attempt;
+      // The worker cannot take it before run_after.
+      if (gap_us > 50000) {
+        v1::AcquireJobsResponse early;
+        ASSERT_TRUE(Acquire(*workers_, "w", &early).ok());
+        EXPECT_EQ(early.jobs_size(), 0);
+      }
+    } else {
+      EXPECT_EQ(failed.state(), v1::JOB_STATE_FAILED);
+      EXPECT_EQ(failed.attempt(), 4);
+      EXPECT_EQ(failed.error_message(), "boom 4");
+    }
+  }
+}
+
+TEST_F(WorkerTest, NotRetryableFailureFailsAtOnce) {
+  Create();
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w", &acquired).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  v1::Job failed;
+  ASSERT_TRUE(Fail(*workers_, acquired.jobs(0), "bad input", false, &failed).ok());
+  EXPECT_EQ(failed.state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(failed.attempt(), 1);
+  EXPECT_EQ(failed.error_message(), "bad input");
+  EXPECT_TRUE(failed.has_expire_time());
+}
+
+TEST_F(WorkerTest, TimeoutFailsTheAttemptWithThatReason) {
+  v1::Job created = Create("t", /*max_attempts=*/1, 1, /*timeout_ms=*/1000);
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w", &acquired, 1, 0, /*lease_ms=*/30000).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  // The lease never runs past the attempt's deadline, however long the worker asked for.
+  EXPECT_LE(acquired.jobs(0).lease_expire_time().seconds() -
+                acquired.jobs(0).job().start_time().seconds(), 1);
+  // Heartbeats do not extend it either.
+  v1::ReportProgressResponse progress;
+  ASSERT_TRUE(Progress(*workers_, acquired.jobs(0), 10, &progress).ok());
+  v1::Job job;
+  ASSERT_TRUE(WaitFor([&] { job = Get(created.id()); return job.state() == v1::JOB_STATE_FAILED; },
+                      absl::Seconds(10)));
+  EXPECT_EQ(job.error_message(), "attempt 1 timed out after 1s");
+  EXPECT_CODE(Complete(*workers_, acquired.jobs(0), "late"), StatusCode::ABORTED);
+}
+
+TEST_F(WorkerTest, CancelReachesTheRunningWorker) {
+  v1::Job created = Create();
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w", &acquired).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  v1::CancelJobRequest cancel;
+  cancel.set_id(created.id());
+  cancel.set_reason("user asked");
+  v1::CancelJobResponse cancelled;
+  ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.job().state(), v1::JOB_STATE_CANCELLED);
+
+  v1::ReportProgressResponse progress;
+  ASSERT_TRUE(Progress(*workers_, acquired.jobs(0), 60, &progress).ok());
+  EXPECT_TRUE(progress.cancelled());
+  EXPECT_CODE(Complete(*workers_, acquired.jobs(0), "late"), StatusCode::ABORTED);
+  EXPECT_CODE(Fail(*workers_, acquired.jobs(0), "late", true), StatusCode::ABORTED);
+  v1::Job job = Get(created.id());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(job.error_message(), "user asked");
+  EXPECT_EQ(job.progress_percent(), 0);  // the report after cancel wrote nothing
+}
+
+TEST_F(WorkerTest, LongPollReturnsPromptlyForLocalAndRemoteCreates) {
+  JobdProcess second(database_->url(), kFastLoops);
+  ASSERT_TRUE(second.running());
+  auto remote_jobs = v1::JobService::NewStub(second.channel());
+  for (bool remote : {false, true}) {
+    std::atomic<bool> returned{false};
+    v1::AcquireJobsResponse acquired;
+    grpc::Status status;
+    absl::Time returned_at;
+    std::thread waiter([&] {
+      status = Acquire(*workers_, "w", &acquired, 1, /*wait_ms=*/20000);
+      returned_at = absl::Now();
+      returned = true;
+    });
+    // Let the call reach jobd and start waiting, then check it is still waiting.
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_FALSE(returned);
+    v1::CreateJobRequest request;
+    request.set_workspace_id("demo");
+    request.set_type("t");
+    v1::CreateJobResponse created;
+    const absl::Time created_at = absl::Now();
+    auto& stub = remote ? *remote_jobs : *jobs_;
+    ASSERT_TRUE(stub.CreateJob(Ctx().get(), request, &created).ok());
+    waiter.join();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(acquired.jobs_size(), 1);
+    EXPECT_EQ(acquired.jobs(0).job().id(), created.job().id());
+    // Far below the 2 s backstop poll: a wake-up, not a poll, delivered it.
+    EXPECT_LT(returned_at - created_at, absl::Milliseconds(1000))
+        << (remote ? "remote" : "local") << " " << absl::FormatDuration(returned_at - created_at);
+    std::cerr << (remote ? "remote" : "local") << " create to acquire: "
+              << absl::FormatDuration(returned_at - created_at) << "\n";
+  }
+}
+
+TEST_F(WorkerTest, ManyWorkersOnTwoProcessesCompleteEachJobOnce) {
+  constexpr int kJobs = 2000;
+  constexpr int kWorkers = 8;
+  JobdProcess second(database_->url(), kFastLoops);
+  ASSERT_TRUE(second.running());
+  {
+    std::vector<std::thread> creators;
+    for (int c = 0; c < 4; ++c) {
+      creators.emplace_back([&] {
+        auto stub = v1::JobService::NewStub(jobd_->channel());
+        for (int i = 0; i < kJobs / 4; ++i) {
+          v1::CreateJobRequest request;
+          request.set_workspace_id("demo");
+          request.set_type("t");
+          v1::CreateJobResponse response;
+          ASSERT_TRUE(stub->CreateJob(Ctx().get(), request, &response).ok());
+        }
+      });
+    }
+    for (auto& t : creators) t.join();
+  }
+  std::mutex mu;
+  std::map<std::pair<std::string, int>, std::string> leased_by;  // (job, attempt) -> worker
+  std::multiset<std::string> completed;
+  int duplicate_leases = 0;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&, w] {
+      auto stub = v1::WorkerService::NewStub(w % 2 == 0 ? jobd_->channel() : second.channel());
+      const std::string name = "worker-" + std::to_string(w);
+      for (;;) {
+        v1::AcquireJobsResponse acquired;
+        grpc::Status s = Acquire(*stub, name, &acquired, 16);
+        ASSERT_TRUE(s.ok()) << s.error_message();
+        if (acquired.jobs_size() == 0) return;
+        for (const auto& leased : acquired.jobs()) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            auto key = std::make_pair(leased.job().id(), leased.job().attempt());
+            if (!leased_by.emplace(key, name).second) ++duplicate_leases;
+          }
+          grpc::Status done = Complete(*stub, leased, name);
+          ASSERT_TRUE(done.ok()) << done.error_message();
+          std::lock_guard<std::mutex> lock(mu);
+          completed.insert(leased.job().id());
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(duplicate_leases, 0);
+  EXPECT_EQ(completed.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(),
+            static_cast<size_t>(kJobs));
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempt = 1"),
+            std::to_string(kJobs));
+  EXPECT_EQ(Sql("SELECT count(*) FROM job_events WHERE kind = 'state_changed' AND state = "
+                "'running'"),
+            std::to_string(kJobs));
+}
+
+TEST_F(WorkerTest, InvalidWorkerCallsNameTheField) {
+  auto acquire = [&](std::function<void(v1::AcquireJobsRequest*)> spoil) {
+    v1::AcquireJobsRequest request;
+    request.set_workspace_id("demo");
+    request.add_types("t");
+    request.set_worker_id("w");
+    request.set_max_jobs(1);
+    spoil(&request);
+    v1::AcquireJobsResponse response;
+    return workers_->AcquireJobs(Ctx().get(), request, &response);
+  };
+  const std::vector<std::pair<std::string, std::function<void(v1::AcquireJobsRequest*)>>> cases =
+      {{"workspace_id", [](auto* r) { r->clear_workspace_id(); }},
+       {"types", [](auto* r) { r->clear_types(); }},
+       {"types", [](auto* r) { r->add_types("Bad Type"); }},
+       {"worker_id", [](auto* r) { r->clear_worker_id(); }},
+       {"max_jobs", [](auto* r) { r->set_max_jobs(0); }},
+       {"max_jobs", [](auto* r) { r->set_max_jobs(101); }},
+       {"wait", [](auto* r) { r->mutable_wait()->set_seconds(61); }},
+       {"lease_duration", [](auto* r) { r->mutable_lease_duration()->set_seconds(0); }}};
+  for (const auto& [field, spoil] : cases) {
+    grpc::Status status = acquire(spoil);
+    EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);
+    EXPECT_TRUE(absl::StartsWith(status.error_message(), field + ":"))
+        << field << " vs " << status.error_message();
+  }
+
+  Create();
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "w", &acquired).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  v1::ReportProgressResponse progress;
+  grpc::Status status = Progress(*workers_, acquired.jobs(0), 101, &progress);
+  EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "progress_percent:"));
+  v1::LeasedJob unknown = acquired.jobs(0);
+  unknown.mutable_job()->set_id("01a201e7-5c53-7000-bf26-50a897f50418");
+  EXPECT_CODE(Complete(*workers_, unknown, "w"), StatusCode::NOT_FOUND);
+  v1::LeasedJob no_token = acquired.jobs(0);
+  no_token.clear_lease_token();
+  status = Complete(*workers_, no_token, "w");
+  EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "lease_token:"));
+  v1::LeasedJob wrong_token = acquired.jobs(0);
+  wrong_token.set_lease_token("not-even-a-uuid");
+  EXPECT_CODE(Complete(*workers_, wrong_token, "w"), StatusCode::ABORTED);
+  EXPECT_EQ(Get(acquired.jobs(0).job().id()).state(), v1::JOB_STATE_RUNNING);
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -1,0 +1,67 @@
+// Long-poll waiters: matching wake-ups, the generation race, deadlines.
+#include "server/core/ready_waiters.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "absl/time/clock.h"
+
+namespace jobd::core {
+namespace {
+
+TEST(ReadyWaiters, NotifyWakesOnlyMatchingWaiters) {
+  ReadyWaiters waiters;
+  std::atomic<int> woken_a{0}, woken_b{0};
+  const absl::Time far = absl::Now() + absl::Hours(1);
+  ASSERT_TRUE(waiters.Wait("ws", {"a"}, far, waiters.generation(), [&](bool w) { woken_a += w; }));
+  ASSERT_TRUE(waiters.Wait("ws", {"b", "c"}, far, waiters.generation(), [&](bool w) { woken_b += w; }));
+  waiters.Notify("other", "a");
+  waiters.Notify("ws", "x");
+  EXPECT_EQ(waiters.size(), 2u);
+  waiters.Notify("ws", "c");
+  EXPECT_EQ(woken_b, 1);
+  EXPECT_EQ(woken_a, 0);
+  EXPECT_EQ(waiters.size(), 1u);
+  waiters.NotifyAll();
+  EXPECT_EQ(woken_a, 1);
+  EXPECT_EQ(waiters.size(), 0u);
+}
+
+TEST(ReadyWaiters, StaleGenerationRefusesToSleep) {
+  ReadyWaiters waiters;
+  const uint64_t seen = waiters.generation();
+  waiters.Notify("ws", "a");  // a job became ready after we looked
+  EXPECT_FALSE(waiters.Wait("ws", {"a"}, absl::Now() + absl::Hours(1), seen, [](bool) {}));
+  EXPECT_EQ(waiters.size(), 0u);
+}
+
+TEST(ReadyWaiters, DeadlineResumesWithFalse) {
+  ReadyWaiters waiters;
+  std::promise<bool> resumed;
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(waiters.Wait("ws", {"a"}, start + absl::Milliseconds(50), waiters.generation(),
+                           [&](bool woken) { resumed.set_value(woken); }));
+  auto future = resumed.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_FALSE(future.get());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+}
+
+TEST(ReadyWaiters, StopResumesEveryoneAndRefusesNewWaits) {
+  ReadyWaiters waiters;
+  std::atomic<int> resumed{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(waiters.Wait("ws", {"a"}, absl::Now() + absl::Hours(1), waiters.generation(),
+                             [&](bool woken) { resumed += woken ? 100 : 1; }));
+  }
+  waiters.Stop();
+  EXPECT_EQ(resumed, 3);
+  EXPECT_TRUE(waiters.stopped());
+  EXPECT_FALSE(waiters.Wait("ws", {"a"}, absl::Now() + absl::Hours(1), waiters.generation(),
+                            [](bool) {}));
+}
+
+}  // namespace
+}  // namespace jobd::core

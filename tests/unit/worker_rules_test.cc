@@ -1,0 +1,173 @@
+// Attempt rules: backoff bounds, fencing, progress, completion, failure, lost leases.
+#include "server/core/worker_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+
+namespace jobd::core {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+Job Running(int attempt = 1, int last_attempt = 3) {
+  Job job;
+  job.id = "01a201e7-5c53-7000-bf26-50a897f50418";
+  job.state = JobState::kRunning;
+  job.attempt = attempt;
+  job.last_attempt = last_attempt;
+  job.lease_token = "token";
+  job.worker_id = "w1";
+  job.lease_duration = absl::Seconds(30);
+  job.lease_expire_time = kNow + absl::Seconds(10);
+  job.start_time = kNow - absl::Seconds(20);
+  job.retry_policy.initial_backoff = absl::Seconds(1);
+  job.retry_policy.max_backoff = absl::Seconds(10);
+  job.retry_policy.multiplier = 2;
+  return job;
+}
+
+UnitRandom Fixed(double value) {
+  return [value] { return value; };
+}
+
+TEST(Backoff, CapGrowsExponentiallyUpToMax) {
+  RetryPolicy policy;
+  policy.initial_backoff = absl::Seconds(1);
+  policy.max_backoff = absl::Seconds(10);
+  policy.multiplier = 2;
+  EXPECT_EQ(BackoffCap(policy, 1), absl::Seconds(1));
+  EXPECT_EQ(BackoffCap(policy, 2), absl::Seconds(2));
+  EXPECT_EQ(BackoffCap(policy, 3), absl::Seconds(4));
+  EXPECT_EQ(BackoffCap(policy, 4), absl::Seconds(8));
+  EXPECT_EQ(BackoffCap(policy, 5), absl::Seconds(10));
+  EXPECT_EQ(BackoffCap(policy, 1000), absl::Seconds(10));  // no overflow
+}
+
+TEST(Backoff, FullJitterStaysWithinZeroAndCap) {
+  RetryPolicy policy;
+  policy.initial_backoff = absl::Seconds(1);
+  policy.multiplier = 2;
+  EXPECT_EQ(Backoff(policy, 3, Fixed(0.0)), absl::ZeroDuration());
+  EXPECT_EQ(Backoff(policy, 3, Fixed(0.5)), absl::Seconds(2));
+  UnitRandom random = DefaultUnitRandom();
+  for (int i = 0; i < 1000; ++i) {
+    absl::Duration d = Backoff(policy, 3, random);
+    EXPECT_GE(d, absl::ZeroDuration());
+    EXPECT_LT(d, absl::Seconds(4));
+  }
+}
+
+TEST(AttemptFailed, RetriesWhileBudgetLastsThenFails) {
+  JobUpdate retry = PlanAttemptFailed(Running(1, 3), "boom", true, kNow, Fixed(0.5));
+  EXPECT_EQ(retry.next.state, JobState::kScheduled);
+  EXPECT_EQ(retry.next.attempt, 2);
+  EXPECT_EQ(retry.next.run_after, kNow + absl::Milliseconds(500));
+  EXPECT_EQ(retry.next.error_message, "boom");
+  EXPECT_EQ(retry.next.lease_token, "");
+  EXPECT_FALSE(retry.next.start_time.has_value());
+  EXPECT_EQ(retry.event_kind, EventKind::kStateChanged);
+
+  JobUpdate last = PlanAttemptFailed(Running(3, 3), "boom", true, kNow, Fixed(0.5));
+  EXPECT_EQ(last.next.state, JobState::kFailed);
+  EXPECT_EQ(last.next.attempt, 3);
+  EXPECT_EQ(last.next.finish_time, kNow);
+
+  JobUpdate fatal = PlanAttemptFailed(Running(1, 3), "bad input", false, kNow, Fixed(0.5));
+  EXPECT_EQ(fatal.next.state, JobState::kFailed);
+}
+
+TEST(CheckLease, RefusesEveryStaleLease) {
+  EXPECT_TRUE(CheckLease(Running(), "token", kNow).ok());
+  EXPECT_EQ(CheckLease(Running(), "other", kNow).code(), absl::StatusCode::kAborted);
+  Job expired = Running();
+  expired.lease_expire_time = kNow;
+  EXPECT_EQ(CheckLease(expired, "token", kNow).code(), absl::StatusCode::kAborted);
+  Job cancelled = Running();
+  cancelled.state = JobState::kCancelled;
+  absl::Status s = CheckLease(cancelled, "token", kNow);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(absl::StrContains(s.message(), "cancelled")) << s;
+  Job done = Running();
+  done.state = JobState::kSucceeded;
+  EXPECT_EQ(CheckLease(done, "token", kNow).code(), absl::StatusCode::kAborted);
+  Job retried = Running();
+  retried.state = JobState::kQueued;
+  retried.lease_token.clear();
+  EXPECT_EQ(CheckLease(retried, "", kNow).code(), absl::StatusCode::kAborted);
+}
+
+TEST(Progress, RenewsLeaseCappedByAttemptDeadline) {
+  ProgressReport report{40, "page 4", {{MessageLevel::kWarning, "slow"}}};
+  auto plan = PlanProgress(Running(), "token", report, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->cancelled);
+  ASSERT_TRUE(plan->update.has_value());
+  EXPECT_EQ(plan->update->next.lease_expire_time, kNow + absl::Seconds(30));
+  EXPECT_EQ(plan->update->next.progress_percent, 40);
+  EXPECT_EQ(plan->update->event_kind, EventKind::kProgress);
+  ASSERT_EQ(plan->update->messages.size(), 1u);
+
+  Job with_deadline = Running();
+  with_deadline.attempt_deadline = kNow + absl::Seconds(5);
+  plan = PlanProgress(with_deadline, "token", report, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->update->next.lease_expire_time, kNow + absl::Seconds(5));
+}
+
+TEST(Progress, UnchangedProgressRenewsWithoutEvent) {
+  Job job = Running();
+  job.progress_percent = 40;
+  job.progress_message = "page 4";
+  auto plan = PlanProgress(job, "token", ProgressReport{40, "page 4", {}}, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->update->event_kind.has_value());
+}
+
+TEST(Progress, CancelledJobTellsItsWorker) {
+  Job job = Running();
+  job.state = JobState::kCancelled;
+  auto plan = PlanProgress(job, "token", ProgressReport{}, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->cancelled);
+  EXPECT_FALSE(plan->update.has_value());
+  EXPECT_EQ(PlanProgress(job, "someone else", ProgressReport{}, kNow).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST(Complete, SucceedsOnlyUnderTheLease) {
+  auto update = PlanComplete(Running(), "token", R"({"n":1})", kNow);
+  ASSERT_TRUE(update.ok());
+  EXPECT_EQ((*update)->next.state, JobState::kSucceeded);
+  EXPECT_EQ((*update)->next.result_json, R"({"n":1})");
+  EXPECT_EQ((*update)->next.progress_percent, 100);
+  EXPECT_EQ((*update)->next.finish_time, kNow);
+  EXPECT_EQ(PlanComplete(Running(), "stale", "{}", kNow).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST(LeaseExpired, SaysLostOrTimedOut) {
+  Job lost = Running();
+  lost.lease_expire_time = kNow - absl::Seconds(1);
+  auto update = PlanLeaseExpired(lost, kNow, Fixed(0));
+  ASSERT_TRUE(update.has_value());
+  EXPECT_EQ(update->next.state, JobState::kScheduled);
+  EXPECT_TRUE(absl::StrContains(update->next.error_message, "worker w1 lost")) << update->next.error_message;
+
+  Job timed_out = Running(3, 3);
+  timed_out.timeout = absl::Seconds(20);
+  timed_out.attempt_deadline = kNow;
+  timed_out.lease_expire_time = kNow;
+  update = PlanLeaseExpired(timed_out, kNow, Fixed(0));
+  ASSERT_TRUE(update.has_value());
+  EXPECT_EQ(update->next.state, JobState::kFailed);
+  EXPECT_EQ(update->next.error_message, "attempt 3 timed out after 20s");
+
+  EXPECT_FALSE(PlanLeaseExpired(Running(), kNow, Fixed(0)).has_value());  // still valid
+  Job done = lost;
+  done.state = JobState::kSucceeded;
+  EXPECT_FALSE(PlanLeaseExpired(done, kNow, Fixed(0)).has_value());
+}
+
+}  // namespace
+}  // namespace jobd::core
