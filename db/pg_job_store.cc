@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
@@ -40,6 +41,74 @@ absl::Status NotFound(const std::string& id) {
 
 }  // namespace
 
+namespace {
+
+// One PostgreSQL array literal per column of a batch (see db/queries/insert_jobs.sql).
+class BatchColumns {
+ public:
+  void Add(const Job& job) {
+    Text(ids_, job.id);
+    Text(workspaces_, job.workspace_id);
+    Text(types_, job.type);
+    Text(states_, StateName(job.state));
+    Plain(priorities_, std::to_string(job.priority));
+    Text(payloads_, job.payload_json);
+    Text(requested_by_, job.requested_by);
+    Plain(max_attempts_, std::to_string(job.retry_policy.max_attempts));
+    Plain(initial_backoffs_, std::to_string(absl::ToInt64Microseconds(job.retry_policy.initial_backoff)));
+    Plain(max_backoffs_, std::to_string(absl::ToInt64Microseconds(job.retry_policy.max_backoff)));
+    Plain(multipliers_, pqxx::to_string(job.retry_policy.multiplier));  // round-trip precision
+    Plain(timeouts_, job.timeout ? std::to_string(absl::ToInt64Microseconds(*job.timeout)) : "NULL");
+    Plain(ttls_, std::to_string(absl::ToInt64Microseconds(job.ttl)));
+    Text(labels_, LabelsToJson(job.labels));
+    NullableText(keys_, job.idempotency_key);
+    NullableText(fingerprints_, job.request_fingerprint);
+    Text(create_times_, FormatTimestamp(job.create_time));
+    Text(run_afters_, FormatTimestamp(job.run_after));
+  }
+
+  pqxx::result Insert(pqxx::transaction_base& tx) {
+    return tx.exec_prepared("insert_jobs", Close(ids_), Close(workspaces_), Close(types_),
+                            Close(states_), Close(priorities_), Close(payloads_),
+                            Close(requested_by_), Close(max_attempts_), Close(initial_backoffs_),
+                            Close(max_backoffs_), Close(multipliers_), Close(timeouts_),
+                            Close(ttls_), Close(labels_), Close(keys_), Close(fingerprints_),
+                            Close(create_times_), Close(run_afters_));
+  }
+
+ private:
+  static void Separate(std::string& out) { out += out.empty() ? "{" : ","; }
+  static void Plain(std::string& out, const std::string& value) {
+    Separate(out);
+    out += value;
+  }
+  // A quoted element: backslash and double quote escaped, as array input requires.
+  static void Text(std::string& out, const std::string& value) {
+    Separate(out);
+    out.reserve(out.size() + value.size() + 2);
+    out += '"';
+    for (char c : value) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  static void NullableText(std::string& out, const std::string& value) {
+    if (value.empty()) {
+      Plain(out, "NULL");
+    } else {
+      Text(out, value);
+    }
+  }
+  static std::string Close(std::string& out) { return out.empty() ? "{}" : out + "}"; }
+
+  std::string ids_, workspaces_, types_, states_, priorities_, payloads_, requested_by_,
+      max_attempts_, initial_backoffs_, max_backoffs_, multipliers_, timeouts_, ttls_, labels_,
+      keys_, fingerprints_, create_times_, run_afters_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector<Job>& jobs) {
   // Insert in idempotency-key order: two batches holding the same keys then lock them in the
   // same order and cannot deadlock.
@@ -49,37 +118,29 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
     return std::tie(jobs[a].workspace_id, jobs[a].idempotency_key) <
            std::tie(jobs[b].workspace_id, jobs[b].idempotency_key);
   });
+  BatchColumns columns;
+  for (size_t i : order) columns.Add(jobs[i]);
   return pool_.Run<std::vector<CreatedJob>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<CreatedJob>> {
+        // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(conn);
+        std::unordered_map<std::string, Job> inserted;
+        for (Job& job : ReadJobs(columns.Insert(tx))) inserted.emplace(job.id, std::move(job));
         std::vector<CreatedJob> out(jobs.size());
-        pqxx::work tx(conn);
-        for (size_t i : order) {
-          const Job& job = jobs[i];
-          const std::string labels = LabelsToJson(job.labels);
-          const auto key = NonEmpty(job.idempotency_key);
-          const auto fingerprint = NonEmpty(job.request_fingerprint);
-          const auto timeout = Micros(job.timeout);
-          pqxx::result r = tx.exec_prepared(
-              "insert_job", job.id, job.workspace_id, job.type, StateName(job.state),
-              job.priority, job.payload_json, job.requested_by, job.retry_policy.max_attempts,
-              absl::ToInt64Microseconds(job.retry_policy.initial_backoff),
-              absl::ToInt64Microseconds(job.retry_policy.max_backoff),
-              job.retry_policy.multiplier, OrNull(timeout), absl::ToInt64Microseconds(job.ttl),
-              labels, OrNull(key), OrNull(fingerprint), FormatTimestamp(job.create_time),
-              FormatTimestamp(job.run_after));
-          if (!r.empty()) {
-            out[i] = CreatedJob{ReadJobs(r)[0], true};
+        for (size_t i = 0; i < jobs.size(); ++i) {
+          auto it = inserted.find(jobs[i].id);
+          if (it != inserted.end()) {
+            out[i] = CreatedJob{it->second, true};
             continue;
           }
-          r = tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id,
-                               job.idempotency_key);
+          // Skipped: its idempotency key belongs to an earlier job (committed by now).
+          pqxx::result r = tx.exec_prepared("select_job_by_idempotency_key",
+                                            jobs[i].workspace_id, jobs[i].idempotency_key);
           if (r.empty()) {
-            // The holder of the key was deleted between our insert and select.
             return absl::AbortedError("idempotency key changed hands concurrently; retry");
           }
           out[i] = CreatedJob{ReadJobs(r)[0], false};
         }
-        tx.commit();
         return out;
       });
 }

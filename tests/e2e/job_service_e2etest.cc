@@ -414,10 +414,6 @@ TEST_F(JobServiceTest, LaterRpcsAreUnimplemented) {
   v1::ListJobEventsResponse events_response;
   EXPECT_CODE(jobs_->ListJobEvents(Ctx().get(), events, &events_response),
               StatusCode::UNIMPLEMENTED);
-  v1::AcquireJobsRequest acquire;
-  v1::AcquireJobsResponse acquire_response;
-  EXPECT_CODE(workers_->AcquireJobs(Ctx().get(), acquire, &acquire_response),
-              StatusCode::UNIMPLEMENTED);
   v1::WatchJobRequest watch;
   auto context = Ctx();
   auto reader = jobs_->WatchJob(context.get(), watch);

@@ -5,6 +5,12 @@
 #                         $JOBD_TEST_DATABASE_URL, migrates it, serves it with JOBD on a free
 #                         loopback port and sets E2E_ADDRESS (127.0.0.1:PORT) and E2E_PORT.
 #                         An EXIT trap stops that jobd (by its PID only) and drops the database.
+#   e2e_spawn NAME CMD... starts CMD in the background with stdout and stderr in
+#                         $E2E_TMP/NAME.log and sets SPAWNED_PID. At exit it gets SIGTERM
+#                         (SIGKILL 15 s later) before jobd stops.
+#   e2e_track_group PGID  kills that process group (SIGKILL) at exit: for programs a test
+#                         leaves behind on purpose, e.g. those of a `kill -9`ed jobctl work.
+#   wait_until WHAT SECS CMD...  runs CMD every 50 ms until it succeeds; fails after SECS.
 #   run CMD...            runs CMD, setting OUT (stdout), ERR (stderr) and RC (exit code).
 #   json_get PATH         prints the value at PATH (e.g. job.state, jobs.0.id) of the JSON in
 #                         $OUT: strings raw, other values as JSON, `<missing>` when absent.
@@ -16,6 +22,8 @@ E2E_NAME=$(basename "${BASH_SOURCE[1]:-e2e}" .sh)
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$E2E_NAME.XXXXXX")
 E2E_JOBD_PID=''
+E2E_SPAWNED_PIDS=()
+E2E_GROUPS=()
 E2E_DB=''
 E2E_ADMIN_URL=''
 
@@ -35,6 +43,7 @@ fail() {
 
 e2e_cleanup() {
   local rc=$?
+  e2e_stop_spawned
   if [[ -n $E2E_JOBD_PID ]]; then
     kill "$E2E_JOBD_PID" 2>/dev/null || true
     wait "$E2E_JOBD_PID" 2>/dev/null || true
@@ -56,6 +65,41 @@ trap e2e_cleanup EXIT
 # Turn signals into an exit so that the EXIT trap still cleans up.
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Stops what e2e_spawn started (each by its PID) and the tracked process groups.
+e2e_stop_spawned() {
+  local pid pgid deadline
+  for pid in "${E2E_SPAWNED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${E2E_SPAWNED_PIDS[@]}"; do
+    deadline=$((SECONDS + 15))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  E2E_SPAWNED_PIDS=()
+  for pgid in "${E2E_GROUPS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+  E2E_GROUPS=()
+}
+
+e2e_spawn() {
+  local name=$1
+  shift
+  "$@" >"$E2E_TMP/$name.log" 2>&1 &
+  SPAWNED_PID=$!
+  E2E_SPAWNED_PIDS+=("$SPAWNED_PID")
+}
+
+e2e_track_group() { E2E_GROUPS+=("$1"); }
+
+wait_until() {
+  local what=$1 secs=$2
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "$what: not within $secs s"
+    sleep 0.05
+  done
+}
 
 # The URL with its path (the database name) replaced: scheme://authority/DB?query.
 e2e_database_url() {

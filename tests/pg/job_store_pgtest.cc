@@ -59,7 +59,7 @@ TEST_F(JobStoreTest, CreateThenGetRoundTripsEveryField) {
   job.retry_policy.max_attempts = 5;
   job.retry_policy.initial_backoff = absl::Milliseconds(250);
   job.retry_policy.max_backoff = absl::Seconds(30);
-  job.retry_policy.multiplier = 1.5;
+  job.retry_policy.multiplier = 1.2345678901234567;
   job.last_attempt = 5;
   job.idempotency_key = "key-1";
   job.request_fingerprint = "fp";
@@ -83,7 +83,7 @@ TEST_F(JobStoreTest, CreateThenGetRoundTripsEveryField) {
     EXPECT_EQ(j.retry_policy.max_attempts, 5);
     EXPECT_EQ(j.retry_policy.initial_backoff, absl::Milliseconds(250));
     EXPECT_EQ(j.retry_policy.max_backoff, absl::Seconds(30));
-    EXPECT_EQ(j.retry_policy.multiplier, 1.5);
+    EXPECT_EQ(j.retry_policy.multiplier, 1.2345678901234567);
     EXPECT_EQ(j.timeout, absl::Seconds(90));
     EXPECT_EQ(j.ttl, absl::Hours(2));
     EXPECT_EQ(j.labels, job.labels);
