@@ -41,7 +41,7 @@ TEST(DatabaseOutage, HealthAndCallsFollowTheDatabase) {
   const std::string url = Cluster("start " + dir + " --fast", &code);
   ASSERT_EQ(code, 0);
   {
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", url}), 0);
+    ASSERT_EQ(RunJobd({"migrate", "--database_url", url, "--log_level", "warning"}), 0);
     JobdProcess jobd(url);
     ASSERT_TRUE(jobd.running());
     auto jobs = v1::JobService::NewStub(jobd.channel());

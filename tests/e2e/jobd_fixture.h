@@ -21,7 +21,7 @@ class JobdTest : public ::testing::Test {
   void SetUp() override {
     database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
     ASSERT_FALSE(database_->url().empty());
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url()}), 0);
+    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}), 0);
     jobd_ = std::make_unique<JobdProcess>(database_->url(), JobdArgs());
     ASSERT_TRUE(jobd_->running());
     jobs_ = v1::JobService::NewStub(jobd_->channel());
