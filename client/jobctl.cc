@@ -1,19 +1,29 @@
 // jobctl: the command-line client of jobd. Parses flags with CLI11, builds the JobService
 // request (client/jobctl_args.h), calls it through JobdClient and prints the response as text
-// or JSON (client/jobctl_output.h). Exit codes are listed in kFooter.
+// or JSON (client/jobctl_output.h). `jobctl work` runs a program per job on the Worker
+// (client/worker.h, client/jobctl_work.h). Exit codes are listed in kFooter.
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/jobctl_args.h"
 #include "client/jobctl_output.h"
+#include "client/jobctl_work.h"
 #include "client/jobd_client.h"
+#include "client/worker.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -23,15 +33,22 @@ using client::JobdClient;
 constexpr int kExitOk = 0;
 constexpr int kExitServer = 1;
 constexpr int kExitUsage = 2;
+// `create --wait` / `run`: the job ended FAILED or CANCELLED.
+constexpr int kExitJobNotSucceeded = 1;
+
+// How often `create --wait` asks for the job.
+constexpr absl::Duration kWaitPollInterval = absl::Milliseconds(200);
 
 constexpr const char* kFooter = R"(Durations: 30s, 5m, 2h, 1h30m. Times: RFC 3339, e.g. 2024-05-01T10:00:00Z.
 The global --timeout (each call's deadline) may go before or after the subcommand, except
-after `create`, where --timeout is the job's attempt timeout.
+after `create` and `run`, where --timeout is the job's attempt timeout.
 
 Exit codes:
-  0  success
-  1  the server or the connection failed the call; stderr has `jobctl: CODE: message`
-  2  usage error: unknown flag, missing argument, bad duration, time, state, label or --payload)";
+  0  success; for `create --wait` and `run`: the job SUCCEEDED
+  1  the server or the connection failed the call; stderr has `jobctl: CODE: message`;
+     for `create --wait` and `run` also: the job ended FAILED or CANCELLED
+  2  usage error: unknown flag, missing argument, bad duration, time, state, label or --payload;
+     for `work`: the command is not found)";
 
 enum class Output { kText, kJson };
 
@@ -53,6 +70,20 @@ struct CreateFlags {
   std::string run_after;
   std::string idempotency_key;
   int max_attempts = 0;  // 0: the server's default
+  std::string initial_backoff;
+  std::string max_backoff;
+  bool wait = false;  // `create --wait`, and always for `run`
+};
+
+struct WorkFlags {
+  std::string workspace = "default";
+  std::vector<std::string> types;
+  int concurrency = 1;
+  std::string lease = "30s";
+  std::string grace = "10s";
+  std::string poll_wait = "30s";
+  std::string worker_id;
+  std::vector<std::string> command;
 };
 
 struct ListFlags {
@@ -72,6 +103,8 @@ struct JobFlags {  // get, cancel, retry
 
 struct Commands {
   CLI::App* create;
+  CLI::App* run;
+  CLI::App* work;
   CLI::App* get;
   CLI::App* list;
   CLI::App* cancel;
@@ -134,6 +167,16 @@ absl::StatusOr<v1::CreateJobRequest> BuildCreate(const CreateFlags& flags) {
     if (!at.ok()) return at.status();
     ToProto(*at, request.mutable_run_after());
   }
+  if (!flags.initial_backoff.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseDuration("--initial-backoff", flags.initial_backoff);
+    if (!d.ok()) return d.status();
+    ToProto(*d, request.mutable_retry_policy()->mutable_initial_backoff());
+  }
+  if (!flags.max_backoff.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseDuration("--max-backoff", flags.max_backoff);
+    if (!d.ok()) return d.status();
+    ToProto(*d, request.mutable_retry_policy()->mutable_max_backoff());
+  }
   return request;
 }
 
@@ -184,10 +227,117 @@ int RunList(JobdClient& client, const ListFlags& flags, Output output) {
   return kExitOk;
 }
 
+bool Terminal(v1::JobState state) {
+  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
+         state == v1::JOB_STATE_CANCELLED;
+}
+
+// Polls GetJob until the job is terminal. Errors that say "try again" (the server restarts,
+// a call timed out) are retried, since the job goes on without us.
+// TODO: switch to WatchJob (one stream, no polling delay) once the server implements it.
+absl::StatusOr<v1::GetJobResponse> WaitForJob(JobdClient& client, const v1::Job& created) {
+  v1::GetJobResponse last;
+  *last.mutable_job() = created;
+  v1::GetJobRequest request;
+  request.set_id(created.id());
+  while (!Terminal(last.job().state())) {
+    absl::SleepFor(kWaitPollInterval);
+    absl::StatusOr<v1::GetJobResponse> response = client.GetJob(request);
+    if (response.ok()) {
+      last = *std::move(response);
+    } else if (response.status().code() != absl::StatusCode::kUnavailable &&
+               response.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      return response.status();
+    }
+  }
+  return last;
+}
+
 int RunCreate(JobdClient& client, const CreateFlags& flags, Output output) {
   absl::StatusOr<v1::CreateJobRequest> request = BuildCreate(flags);
   if (!request.ok()) return UsageError(request.status());
-  return PrintJobResponse(client.CreateJob(*request), output);
+  absl::StatusOr<v1::CreateJobResponse> created = client.CreateJob(*request);
+  if (!flags.wait || !created.ok()) return PrintJobResponse(created, output);
+
+  absl::StatusOr<v1::GetJobResponse> done = WaitForJob(client, created->job());
+  if (!done.ok()) return ServerError(done.status());
+  const int printed = PrintJobResponse(done, output);
+  if (printed != kExitOk) return printed;
+  return done->job().state() == v1::JOB_STATE_SUCCEEDED ? kExitOk : kExitJobNotSucceeded;
+}
+
+// Blocks SIGINT and SIGTERM in this thread and in every thread started after it (gRPC's and
+// the worker's), so that RunWork receives them with sigwait instead of dying.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A program that exits without reading its stdin must not kill jobctl with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int RunWork(const client::ClientOptions& client_options, const WorkFlags& flags,
+            const sigset_t& stop_signals) {
+  client::WorkerOptions options;
+  options.client = client_options;
+  options.workspace_id = flags.workspace;
+  options.worker_id = flags.worker_id;
+  options.concurrency = flags.concurrency;
+  CommandSpec spec;
+  spec.argv = flags.command;
+  struct {
+    const char* flag;
+    const std::string& text;
+    absl::Duration* out;
+  } durations[] = {{"--lease", flags.lease, &options.lease_duration},
+                   {"--grace", flags.grace, &options.grace_period},
+                   {"--poll-wait", flags.poll_wait, &options.poll_wait}};
+  for (const auto& d : durations) {
+    absl::StatusOr<absl::Duration> parsed = ParseDuration(d.flag, d.text);
+    if (!parsed.ok()) return UsageError(parsed.status());
+    *d.out = *parsed;
+  }
+  spec.kill_grace = options.grace_period;
+  if (absl::Status s = CheckCommand(spec.argv[0]); !s.ok()) return UsageError(s);
+
+  client::Worker worker(options);
+  auto log = [](const v1::Job& job, const std::string& what) {
+    std::fprintf(stderr, "jobctl work: job %s (%s, attempt %d): %s\n", job.id().c_str(),
+                 job.type().c_str(), job.attempt(), what.c_str());
+  };
+  for (const std::string& type : flags.types) {
+    worker.Handle(type, [&spec, log](const v1::Job& job, client::JobContext& ctx) {
+      log(job, "started");
+      absl::StatusOr<google::protobuf::Struct> result = RunCommand(spec, job, ctx);
+      log(job, result.ok() ? "succeeded" : absl::StrCat("failed: ", result.status().message()));
+      return result;
+    });
+  }
+  if (absl::Status s = worker.Start(); !s.ok()) return UsageError(s);
+  std::fprintf(stderr, "jobctl work: worker %s works %s in workspace %s with concurrency %d\n",
+               worker.worker_id().c_str(), absl::StrJoin(flags.types, ", ").c_str(),
+               flags.workspace.c_str(), flags.concurrency);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "jobctl work: %s: stopping (grace %s; signal again to quit at once)\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM",
+               absl::FormatDuration(options.grace_period).c_str());
+  // A second signal quits at once and takes the programs along; their leases expire and the
+  // server retries the jobs.
+  std::thread([stop_signals] {
+    int again = 0;
+    sigwait(&stop_signals, &again);
+    SignalAllCommands(SIGKILL);
+    std::fprintf(stderr, "jobctl work: quit at once\n");
+    std::_Exit(128 + again);
+  }).detach();
+  worker.Stop();
+  std::fprintf(stderr, "jobctl work: stopped\n");
+  return kExitOk;  // the detached thread dies with the process
 }
 
 int RunGet(JobdClient& client, const JobFlags& flags, Output output) {
@@ -223,8 +373,8 @@ void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
                  "deadline of each call, in seconds or as a duration (default 30s)");
 }
 
-CLI::App* DefineCreate(CLI::App& app, CreateFlags& f) {
-  CLI::App* cmd = app.add_subcommand("create", "create a job");
+CLI::App* DefineCreate(CLI::App& app, const char* name, const char* help, CreateFlags& f) {
+  CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("--type", f.type, "kind of work, e.g. import.csv")->required();
   cmd->add_option("-w,--workspace", f.workspace, "workspace (tenant) of the job")
       ->envname("JOBD_WORKSPACE")
@@ -239,6 +389,49 @@ CLI::App* DefineCreate(CLI::App& app, CreateFlags& f) {
                   "repeating the same request with this key returns the first job");
   cmd->add_option("--max-attempts", f.max_attempts, "total attempts (server default 3)")
       ->check(CLI::Range(1, 100));
+  cmd->add_option("--initial-backoff", f.initial_backoff,
+                  "wait before the second attempt (server default 1s)");
+  cmd->add_option("--max-backoff", f.max_backoff,
+                  "longest wait between attempts (server default 5m)");
+  return cmd;
+}
+
+CLI::App* DefineWork(CLI::App& app, WorkFlags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "work", "run COMMAND for each job of the given types, until SIGINT or SIGTERM");
+  cmd->add_option("--type", f.types, "job type to take; repeatable")
+      ->required()
+      ->allow_extra_args(false);
+  cmd->add_option("-w,--workspace", f.workspace, "workspace to take jobs from")
+      ->envname("JOBD_WORKSPACE")
+      ->capture_default_str();
+  cmd->add_option("--concurrency", f.concurrency, "jobs run at once")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--lease", f.lease, "lease per job; renewed every third of it")
+      ->capture_default_str();
+  cmd->add_option("--grace", f.grace,
+                  "SIGTERM to SIGKILL when a job is cancelled or its lease lost; on stop, how "
+                  "long running jobs may finish before they are handed back")
+      ->capture_default_str();
+  cmd->add_option("--poll-wait", f.poll_wait, "how long one acquire call waits for a job")
+      ->capture_default_str();
+  cmd->add_option("--worker-id", f.worker_id, "name of this worker (default hostname-pid)");
+  cmd->add_option("command", f.command, "the program and its arguments, after --")->required();
+  cmd->footer(std::string(R"(COMMAND gets the job's payload as JSON on stdin, and JOBD_JOB_ID,
+JOBD_ATTEMPT and JOBD_JOB_TYPE in its environment. A stdout line `progress 42 some text`
+reports progress; other stdout lines become INFO messages, stderr lines WARNING messages.
+Exit 0 completes the job (a last stdout line that is a JSON object is its result); any other
+exit fails the attempt with the exit code and the last stderr lines. When the job is cancelled
+or its lease is lost, COMMAND's process group gets SIGTERM, then SIGKILL after --grace.
+On SIGINT/SIGTERM jobctl stops taking jobs, lets running ones finish for --grace, then hands
+the rest back (FailJob "worker stopped", retryable) and stops their programs the same way.
+A second signal quits at once: the programs get SIGKILL and their jobs are retried once their
+leases expire.
+
+Example: jobctl work --type thumbnail -- ./make-thumbnail.sh --size 128
+
+)") + kFooter);
   return cmd;
 }
 
@@ -267,18 +460,25 @@ CLI::App* DefineJobCommand(CLI::App& app, const char* name, const char* help, Jo
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app("jobctl: create, inspect, list, cancel and retry jobd jobs", "jobctl");
+  CLI::App app("jobctl: create, inspect, list, cancel, retry and work jobd jobs", "jobctl");
   app.footer(kFooter);  // before the subcommands, which inherit it
   app.require_subcommand(1);
-  app.fallthrough();  // global flags may also follow the subcommand (except --timeout on create)
+  // Global flags may also follow the subcommand (except --timeout on create and run).
+  app.fallthrough();
 
   GlobalFlags global;
   CreateFlags create;
+  WorkFlags work;
   ListFlags list;
   JobFlags job;
   DefineGlobal(app, global);
   Commands commands;
-  commands.create = DefineCreate(app, create);
+  commands.create = DefineCreate(app, "create", "create a job", create);
+  commands.create->add_flag("--wait", create.wait,
+                            "wait until the job ends (polling every 200ms) and print it; exit 0 "
+                            "only if it SUCCEEDED");
+  commands.run = DefineCreate(app, "run", "create a job and wait for it: create --wait", create);
+  commands.work = DefineWork(app, work);
   commands.get = DefineJobCommand(app, "get", "show a job", job);
   commands.list = DefineList(app, list);
   commands.cancel = DefineJobCommand(app, "cancel", "cancel a job", job);
@@ -292,6 +492,11 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
+  // Before the first gRPC object, so that no thread of gRPC's can take these signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  if (commands.work->parsed()) stop_signals = BlockStopSignals();
+
   client::ClientOptions options;
   options.address = global.address;
   options.api_key = global.api_key;
@@ -303,7 +508,11 @@ int Main(int argc, char** argv) {
   std::unique_ptr<JobdClient> client = JobdClient::Connect(options);
   const Output output = global.output == "json" ? Output::kJson : Output::kText;
 
-  if (commands.create->parsed()) return RunCreate(*client, create, output);
+  if (commands.work->parsed()) return RunWork(options, work, stop_signals);
+  if (commands.run->parsed()) create.wait = true;
+  if (commands.create->parsed() || commands.run->parsed()) {
+    return RunCreate(*client, create, output);
+  }
   if (commands.get->parsed()) return RunGet(*client, job, output);
   if (commands.list->parsed()) return RunList(*client, list, output);
   if (commands.cancel->parsed()) return RunCancel(*client, job, output);

@@ -59,6 +59,7 @@ JobUpdate PlanAttemptFailed(const Job& job, const std::string& error, bool retry
     next.progress_percent = 0;
     next.progress_message.clear();
     next.start_time.reset();
+    next.worker_id.clear();  // no worker holds the next attempt yet
   } else {
     next.state = JobState::kFailed;
     next.finish_time = now;

@@ -13,7 +13,8 @@
 #   wait_until WHAT SECS CMD...  runs CMD every 50 ms until it succeeds; fails after SECS.
 #   run CMD...            runs CMD, setting OUT (stdout), ERR (stderr) and RC (exit code).
 #   json_get PATH         prints the value at PATH (e.g. job.state, jobs.0.id) of the JSON in
-#                         $OUT: strings raw, other values as JSON, `<missing>` when absent.
+#                         $OUT: strings raw, other values as JSON (keys sorted), `<missing>`
+#                         when absent; PATH `.` is the whole document.
 #   expect_ok / expect_rc / expect_json / expect_contains / fail: assertions that stop the
 #                         test with a message naming what differed.
 
@@ -23,6 +24,7 @@ E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$E2E_NAME.XXXXXX")
 E2E_JOBD_PID=''
 E2E_SPAWNED_PIDS=()
+E2E_SPAWNED_LOGS=()
 E2E_GROUPS=()
 E2E_DB=''
 E2E_ADMIN_URL=''
@@ -52,6 +54,13 @@ e2e_cleanup() {
     log "last lines of the jobd log:"
     tail -n 30 "$E2E_TMP/jobd.log" >&2
   fi
+  local spawned_log
+  for spawned_log in "${E2E_SPAWNED_LOGS[@]}"; do
+    if ((rc != 0)) && [[ -s $spawned_log ]]; then
+      log "last lines of $(basename "$spawned_log"):"
+      tail -n 20 "$spawned_log" >&2
+    fi
+  done
   if [[ -n $E2E_DB ]]; then
     psql "$E2E_ADMIN_URL" -q -v ON_ERROR_STOP=1 \
       -c "DROP DATABASE IF EXISTS $E2E_DB WITH (FORCE)" >/dev/null ||
@@ -67,10 +76,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Stops what e2e_spawn started (each by its PID) and the tracked process groups.
+# Only those still running as our children: a PID we already reaped may belong to another
+# process by now.
 e2e_stop_spawned() {
-  local pid pgid deadline
-  for pid in "${E2E_SPAWNED_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  local pid pgid deadline live=()
   for pid in "${E2E_SPAWNED_PIDS[@]}"; do
+    if jobs -pr | grep -qx "$pid"; then live+=("$pid"); fi
+  done
+  for pid in "${live[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${live[@]}"; do
     deadline=$((SECONDS + 15))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null || true
@@ -87,6 +101,7 @@ e2e_spawn() {
   "$@" >"$E2E_TMP/$name.log" 2>&1 &
   SPAWNED_PID=$!
   E2E_SPAWNED_PIDS+=("$SPAWNED_PID")
+  E2E_SPAWNED_LOGS+=("$E2E_TMP/$name.log")
 }
 
 e2e_track_group() { E2E_GROUPS+=("$1"); }
@@ -157,7 +172,7 @@ json_get() {
   "$E2E_PYTHON" -c '
 import json, sys
 value = json.loads(sys.stdin.read())
-for key in sys.argv[1].split("."):
+for key in (sys.argv[1].split(".") if sys.argv[1] != "." else []):
     if isinstance(value, list):
         value = value[int(key)] if int(key) < len(value) else None
     elif isinstance(value, dict):

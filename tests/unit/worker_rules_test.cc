@@ -66,6 +66,7 @@ TEST(AttemptFailed, RetriesWhileBudgetLastsThenFails) {
   EXPECT_EQ(retry.next.error_message, "boom");
   EXPECT_EQ(retry.next.lease_token, "");
   EXPECT_FALSE(retry.next.start_time.has_value());
+  EXPECT_EQ(retry.next.worker_id, "");
   EXPECT_EQ(retry.event_kind, EventKind::kStateChanged);
 
   JobUpdate last = PlanAttemptFailed(Running(3, 3), "boom", true, kNow, Fixed(0.5));

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# End-to-end: `jobctl work` against a real jobd and PostgreSQL. Programs run as jobs: one that
+# reports progress and a result, one that outlives its lease thanks to heartbeats, one that
+# fails, one whose worker is killed with -9 mid-job (the job is retried by a second worker once
+# the lease expires), one that is cancelled while it runs (it gets SIGTERM within two heartbeat
+# intervals), and one that is handed back by a graceful stop. Every wait is a deadline + poll.
+#
+#   JOBD_TEST_DATABASE_URL=postgresql://... tests/e2e/jobctl_work_test.sh JOBD JOBCTL
+
+# The programs the workers run are single-quoted on purpose: they expand their own variables.
+# shellcheck disable=SC2016
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+(($# == 2)) || fail "usage: $0 JOBD JOBCTL"
+JOBCTL=$2
+[[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
+e2e_start_jobd "$1"
+
+WS=e2e
+# The programs below write their marker files here (they get it through the environment).
+export T=$E2E_TMP
+
+jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
+jctl() { jobctl --output json "$@"; }
+
+# start_worker NAME JOBCTL_WORK_ARGS...: a `jobctl work` in the background, worker id NAME.
+start_worker() {
+  local name=$1
+  shift
+  e2e_spawn "$name" "$JOBCTL" --address "$E2E_ADDRESS" work --workspace "$WS" \
+    --worker-id "$name" "$@"
+}
+
+job_state_is() {
+  run jctl get "$1"
+  ((RC == 0)) || fail "get $1: exit code $RC, stderr: $ERR"
+  [[ $(json_get job.state) == "$2" ]]
+}
+
+# wait_for_state ID STATE SECS: polls until the job is in STATE; $OUT holds the last get.
+wait_for_state() {
+  wait_until "job $1 in $2" "$3" job_state_is "$1" "$2"
+}
+
+file_exists() { [[ -s $1 ]]; }
+log_has() { grep -qF -- "$2" "$E2E_TMP/$1.log"; }
+
+# --- (a) progress, messages, result ---------------------------------------------------------
+start_worker w-ok --type e2e.ok -- sh -c '
+  cat >"$T/ok-stdin"
+  printf "%s %s %s\n" "$JOBD_JOB_ID" "$JOBD_ATTEMPT" "$JOBD_JOB_TYPE" >"$T/ok-env"
+  echo "progress 50 half"
+  echo "an info line"
+  echo "a warning line" >&2
+  echo "{\"sum\": 3, \"attempt\": $JOBD_ATTEMPT}"'
+expect_ok "create ok" jctl create --workspace "$WS" --type e2e.ok --payload '{"a": 1, "b": [2]}'
+OK=$(json_get job.id)
+wait_for_state "$OK" JOB_STATE_SUCCEEDED 20
+expect_json "ok" job.result '{"attempt": 1, "sum": 3}'
+# CompleteJob sets 100 %; the message stays the last one reported.
+expect_json "ok" job.progress_percent 100
+expect_json "ok" job.progress_message half
+expect_json "ok" job.attempt 1
+expect_json "ok" job.worker_id w-ok
+expect_json "ok" job.error_message ''
+# The payload's keys come in no particular order (a proto map), so compare it parsed.
+OUT=$(<"$T/ok-stdin")
+expect_json "ok: stdin" . '{"a": 1, "b": [2]}'
+[[ $(<"$T/ok-env") == "$OK 1 e2e.ok" ]] || fail "ok: environment was '$(<"$T/ok-env")'"
+
+# --- heartbeats: a job that runs three times as long as its lease keeps it -----------------
+# Lease 1 s: without a heartbeat every ~333 ms the reaper would fail attempt 1.
+start_worker w-long --type e2e.long --lease 1s -- sh -c 'sleep 3; echo "{\"slept\": 3}"'
+expect_ok "create long" jctl create --workspace "$WS" --type e2e.long
+LONG=$(json_get job.id)
+wait_for_state "$LONG" JOB_STATE_SUCCEEDED 20
+expect_json "long" job.attempt 1
+expect_json "long" job.result '{"slept": 3}'
+expect_json "long" job.worker_id w-long
+
+# --- (b) a failing program ------------------------------------------------------------------
+start_worker w-fail --type e2e.fail -- sh -c 'echo "about to fail"; echo boom >&2; exit 3'
+expect_ok "create fail" jctl create --workspace "$WS" --type e2e.fail --max-attempts 1
+FAILING=$(json_get job.id)
+wait_for_state "$FAILING" JOB_STATE_FAILED 20
+expect_json "fail" job.error_message $'exit code 3; stderr:\nboom'
+expect_json "fail" job.attempt 1
+expect_json "fail" job.worker_id w-fail
+
+# --- (c) kill -9 of the worker mid-job: a second worker finishes it after the lease expires ---
+# Attempt 1 sleeps (until the test kills it); attempt 2 finishes at once.
+LOST_CMD='echo $$ >"$T/lost-started-$JOBD_ATTEMPT"
+  if [ "$JOBD_ATTEMPT" = 1 ]; then exec sleep 60; fi
+  echo "{\"attempt\": $JOBD_ATTEMPT}"'
+start_worker w-lost-1 --type e2e.lost --lease 2s -- sh -c "$LOST_CMD"
+LOST_PID=$SPAWNED_PID
+expect_ok "create lost" jctl create --workspace "$WS" --type e2e.lost --max-attempts 3 \
+  --initial-backoff 100ms --max-backoff 200ms
+LOST=$(json_get job.id)
+wait_until "lost: attempt 1 started" 20 file_exists "$T/lost-started-1"
+# The orphaned `sleep` is in its own process group, whose id is its pid.
+e2e_track_group "$(<"$T/lost-started-1")"
+expect_ok "lost: get while running" jctl get "$LOST"
+expect_json "lost: running" job.state JOB_STATE_RUNNING
+expect_json "lost: running" job.worker_id w-lost-1
+# Reaped with the shell's stderr muted: bash would report the kill as "Killed".
+exec 3>&2 2>/dev/null
+kill -KILL "$LOST_PID"
+wait "$LOST_PID" || true
+exec 2>&3 3>&-
+start_worker w-lost-2 --type e2e.lost --lease 2s -- sh -c "$LOST_CMD"
+# Lease 2 s + reaper (1 s) + backoff (<= 200 ms) + promotion and acquire: well within 20 s.
+wait_for_state "$LOST" JOB_STATE_SUCCEEDED 20
+expect_json "lost" job.attempt 2
+expect_json "lost" job.worker_id w-lost-2
+expect_json "lost" job.result '{"attempt": 2}'
+[[ -s $T/lost-started-2 ]] || fail "lost: attempt 2 never ran the program"
+
+# --- (d) cancel a running job: the program gets SIGTERM within two heartbeat intervals ------
+# Lease 3 s -> a heartbeat every 1 s -> SIGTERM at most ~1 s after the cancel (2.5 s allowed).
+start_worker w-cancel --type e2e.cancel --lease 3s --grace 5s -- sh -c '
+  trap "echo term >\"\$T/cancel-term\"; exit 0" TERM
+  echo $$ >"$T/cancel-started"
+  while :; do sleep 0.05; done'
+expect_ok "create cancel" jctl create --workspace "$WS" --type e2e.cancel
+CANCEL=$(json_get job.id)
+wait_until "cancel: program started" 20 file_exists "$T/cancel-started"
+cancel_start=$EPOCHREALTIME
+expect_ok "cancel" jctl cancel "$CANCEL" --reason "changed my mind"
+expect_json "cancel" job.state JOB_STATE_CANCELLED
+term_deadline=$(awk -v t="$cancel_start" 'BEGIN { printf "%.3f", t + 2.5 }')
+until [[ -s $T/cancel-term ]]; do
+  awk -v now="$EPOCHREALTIME" -v d="$term_deadline" 'BEGIN { exit !(now < d) }' ||
+    fail "cancel: the program got no SIGTERM within 2.5 s of the cancel"
+  sleep 0.02
+done
+log "cancel: SIGTERM $(awk -v a="$cancel_start" -v b="$EPOCHREALTIME" \
+  'BEGIN { printf "%.2f", b - a }') s after the cancel"
+# The worker lets go of the attempt without reporting it; the job stays CANCELLED.
+wait_until "cancel: the worker let go" 10 log_has w-cancel "not reported: job cancelled"
+expect_ok "cancel: get" jctl get "$CANCEL"
+expect_json "cancel: after" job.state JOB_STATE_CANCELLED
+expect_json "cancel: after" job.error_message "changed my mind"
+expect_json "cancel: after" job.attempt 1
+
+# --- (e) graceful stop: SIGTERM to jobctl work hands a running job back ---------------------
+# Grace 1 s: the program ignores the stop, so after 1 s the job goes back to the server
+# (FailJob "worker stopped", retryable) and the program gets SIGTERM. A backoff of an hour
+# keeps the handed-back job SCHEDULED while we look at it.
+start_worker w-stop --type e2e.stop --lease 3s --grace 1s -- sh -c '
+  trap "echo term >\"\$T/stop-term\"; exit 0" TERM
+  echo $$ >"$T/stop-started"
+  while :; do sleep 0.05; done'
+STOP_PID=$SPAWNED_PID
+expect_ok "create stop" jctl create --workspace "$WS" --type e2e.stop --max-attempts 2 \
+  --initial-backoff 1h --max-backoff 1h
+STOPPED=$(json_get job.id)
+wait_until "stop: program started" 20 file_exists "$T/stop-started"
+kill -TERM "$STOP_PID"
+exited() { ! kill -0 "$1" 2>/dev/null; }
+wait_until "stop: jobctl work exited" 10 exited "$STOP_PID"
+stop_rc=0
+wait "$STOP_PID" || stop_rc=$?
+((stop_rc == 0)) || fail "stop: jobctl work exited with $stop_rc, want 0"
+[[ -s $T/stop-term ]] || fail "stop: the program got no SIGTERM"
+expect_ok "stop: get" jctl get "$STOPPED"
+expect_json "stop" job.state JOB_STATE_SCHEDULED
+expect_json "stop" job.attempt 2
+expect_json "stop" job.error_message "worker stopped"
+log_has w-stop "handed back (worker stopped)" || fail "stop: no hand-back in the worker's log"
