@@ -263,4 +263,37 @@ absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& 
   return report;
 }
 
+void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent* out) {
+  out->set_job_id(event.job_id);
+  out->set_sequence(event.sequence);
+  SetTime(event.time, out->mutable_time());
+  switch (event.kind) {
+    case EventKind::kSnapshot: out->set_kind(v1::JOB_EVENT_KIND_SNAPSHOT); break;
+    case EventKind::kCreated: out->set_kind(v1::JOB_EVENT_KIND_CREATED); break;
+    case EventKind::kStateChanged: out->set_kind(v1::JOB_EVENT_KIND_STATE_CHANGED); break;
+    case EventKind::kProgress: out->set_kind(v1::JOB_EVENT_KIND_PROGRESS); break;
+    case EventKind::kMessage: out->set_kind(v1::JOB_EVENT_KIND_MESSAGE); break;
+  }
+  Job at_event = job;
+  at_event.state = event.state;
+  at_event.attempt = event.attempt;
+  at_event.progress_percent = event.progress_percent;
+  at_event.progress_message = event.progress_message;
+  at_event.error_message = event.error_message;
+  at_event.worker_id = event.worker_id;
+  at_event.update_time = event.time;
+  at_event.sequence = event.sequence;
+  if (event.sequence < job.sequence) at_event.result_json.reset();  // the result came later
+  ToProto(at_event, now, /*include_payload=*/false, out->mutable_job());
+  if (event.message) {
+    v1::JobMessage* message = out->mutable_message();
+    switch (event.message->level) {
+      case MessageLevel::kInfo: message->set_level(v1::MESSAGE_LEVEL_INFO); break;
+      case MessageLevel::kWarning: message->set_level(v1::MESSAGE_LEVEL_WARNING); break;
+      case MessageLevel::kError: message->set_level(v1::MESSAGE_LEVEL_ERROR); break;
+    }
+    message->set_text(event.message->text);
+  }
+}
+
 }  // namespace jobd::api

@@ -32,6 +32,10 @@ absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& 
 // A Struct as JSON text; INVALID_ARGUMENT naming `field` when it cannot be encoded.
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value, const char* field);
 
+// An event as the API shows it: the job's fields after the event (the event's own columns
+// over `job`, the job now), payload left out.
+void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent* out);
+
 v1::JobState ToProto(JobState state);
 absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field);
 

@@ -90,4 +90,19 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetJobStats(grpc::CallbackServerContex
   });
 }
 
+grpc::ServerUnaryReactor* JobServiceImpl::ListJobEvents(grpc::CallbackServerContext* context,
+                                                        const v1::ListJobEventsRequest* request,
+                                                        v1::ListJobEventsResponse* response) {
+  return RunOnExecutor(context, "ListJobEvents", executor_, [=](std::string* job_id) {
+    *job_id = request->id();
+    absl::StatusOr<core::EventPage> page =
+        jobs_.ListJobEvents(request->id(), request->page_size(), request->page_token());
+    if (!page.ok()) return page.status();
+    const absl::Time now = jobs_.clock().Now();
+    for (const JobEvent& event : page->events) ToProto(event, page->job, now, response->add_events());
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace jobd::api

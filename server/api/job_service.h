@@ -1,5 +1,5 @@
 // jobd.v1.JobService on gRPC's callback API: validate-free translation to the core.
-// WatchJob, WatchJobs and ListJobEvents answer UNIMPLEMENTED until their issue.
+// WatchJob and WatchJobs answer UNIMPLEMENTED until their issue.
 #pragma once
 
 #include "jobd/v1/job_service.grpc.pb.h"
@@ -28,6 +28,9 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   grpc::ServerUnaryReactor* RetryJob(grpc::CallbackServerContext* context,
                                      const v1::RetryJobRequest* request,
                                      v1::RetryJobResponse* response) override;
+  grpc::ServerUnaryReactor* ListJobEvents(grpc::CallbackServerContext* context,
+                                          const v1::ListJobEventsRequest* request,
+                                          v1::ListJobEventsResponse* response) override;
   grpc::ServerUnaryReactor* GetJobStats(grpc::CallbackServerContext* context,
                                         const v1::GetJobStatsRequest* request,
                                         v1::GetJobStatsResponse* response) override;

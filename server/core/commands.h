@@ -48,4 +48,10 @@ struct JobPage {
   std::string next_page_token;  // empty on the last page
 };
 
+struct EventPage {
+  Job job;  // the job now: the fields events do not carry come from it
+  std::vector<JobEvent> events;
+  std::string next_page_token;
+};
+
 }  // namespace jobd::core

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/core/ids.h"
@@ -121,6 +122,38 @@ absl::StatusOr<Job> JobManager::RetryJob(const std::string& id) {
 absl::StatusOr<JobStats> JobManager::GetJobStats(const std::string& workspace_id) {
   if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
   return store_.GetJobStats(workspace_id);
+}
+
+absl::StatusOr<EventPage> JobManager::ListJobEvents(const std::string& id, int32_t page_size,
+                                                    const std::string& page_token) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  if (page_size < 0 || page_size > limits_.max_page_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be between 0 and ", limits_.max_page_size));
+  }
+  const int32_t limit = page_size > 0 ? page_size : std::min(100, limits_.max_page_size);
+  const std::string query = absl::StrCat("events:", id);
+  int64_t after = 0;
+  if (!page_token.empty()) {
+    absl::StatusOr<std::string> decoded = page_tokens_.Decode(page_token, query);
+    if (!decoded.ok()) return decoded.status();
+    if (!absl::SimpleAtoi(*decoded, &after) || after < 0) {
+      return absl::InvalidArgumentError("page_token: is malformed");
+    }
+  }
+  EventPage page;
+  absl::StatusOr<Job> job = store_.GetJob(id);
+  if (!job.ok()) return job.status();
+  page.job = std::move(*job);
+  absl::StatusOr<std::vector<JobEvent>> events = store_.ListJobEvents(id, after, limit + 1);
+  if (!events.ok()) return events.status();
+  page.events = std::move(*events);
+  if (page.events.size() > static_cast<size_t>(limit)) {
+    page.events.resize(limit);
+    page.next_page_token =
+        page_tokens_.Encode(std::to_string(page.events.back().sequence), query);
+  }
+  return page;
 }
 
 }  // namespace jobd::core

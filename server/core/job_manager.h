@@ -40,6 +40,10 @@ class JobManager {
                                 const std::string& principal);
   absl::StatusOr<Job> RetryJob(const std::string& id);
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id);
+  // A job's retained events, oldest first, `page_size` (default 100, at most max_page_size)
+  // at a time.
+  absl::StatusOr<EventPage> ListJobEvents(const std::string& id, int32_t page_size,
+                                          const std::string& page_token);
 
   // Called with each job that became QUEUED through this manager (to wake workers).
   void SetJobReadyListener(std::function<void(const Job&)> listener) {

@@ -409,11 +409,6 @@ TEST_F(JobServiceTest, JobStats) {
 }
 
 TEST_F(JobServiceTest, LaterRpcsAreUnimplemented) {
-  v1::ListJobEventsRequest events;
-  events.set_id("01a201e7-5c53-7000-bf26-50a897f50418");
-  v1::ListJobEventsResponse events_response;
-  EXPECT_CODE(jobs_->ListJobEvents(Ctx().get(), events, &events_response),
-              StatusCode::UNIMPLEMENTED);
   v1::WatchJobRequest watch;
   auto context = Ctx();
   auto reader = jobs_->WatchJob(context.get(), watch);

@@ -155,7 +155,54 @@ TEST_F(WorkerTest, AcquireReportCompleteWritesEachEvent) {
                 "'message'"),
             "warning:slow page");
 
-  // Nothing left: an acquire without wait answers at once with no job.
+  // The same history through ListJobEvents, two events a page.
+  std::vector<std::string> kinds;
+  v1::ListJobEventsRequest list;
+  list.set_id(created.id());
+  list.set_page_size(2);
+  int pages = 0;
+  for (;;) {
+    v1::ListJobEventsResponse page;
+    ASSERT_TRUE(jobs_->ListJobEvents(Ctx().get(), list, &page).ok());
+    ++pages;
+    for (const auto& event : page.events()) {
+      EXPECT_EQ(event.job_id(), created.id());
+      EXPECT_EQ(event.sequence(), static_cast<int64_t>(kinds.size()) + 1);
+      EXPECT_FALSE(event.job().has_payload());
+      kinds.push_back(v1::JobEventKind_Name(event.kind()) + ":" +
+                      v1::JobState_Name(event.job().state()));
+      if (event.kind() == v1::JOB_EVENT_KIND_PROGRESS) {
+        EXPECT_EQ(event.job().progress_percent(), 40);
+      }
+      if (event.kind() == v1::JOB_EVENT_KIND_MESSAGE) {
+        EXPECT_EQ(event.message().level(), v1::MESSAGE_LEVEL_WARNING);
+        EXPECT_EQ(event.message().text(), "slow page");
+      }
+    }
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(kinds, (std::vector<std::string>{
+                       "JOB_EVENT_KIND_CREATED:JOB_STATE_QUEUED",
+                       "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_RUNNING",
+                       "JOB_EVENT_KIND_PROGRESS:JOB_STATE_RUNNING",
+                       "JOB_EVENT_KIND_MESSAGE:JOB_STATE_RUNNING",
+                       "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_SUCCEEDED"}));
+  v1::ListJobEventsRequest other = list;
+  other.set_id(Create().id());  // a token of another job's history
+  v1::ListJobEventsResponse refused;
+  grpc::Status status = jobs_->ListJobEvents(Ctx().get(), other, &refused);
+  EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "page_token:"));
+  other.set_id("01a201e7-5c53-7000-bf26-50a897f50418");
+  other.clear_page_token();
+  EXPECT_CODE(jobs_->ListJobEvents(Ctx().get(), other, &refused), StatusCode::NOT_FOUND);
+
+  // Nothing left but the job just made: an acquire without wait takes it, then none.
+  v1::AcquireJobsResponse last;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &last, 10).ok());
+  EXPECT_EQ(last.jobs_size(), 1);
   v1::AcquireJobsResponse empty;
   ASSERT_TRUE(Acquire(*workers_, "w1", &empty).ok());
   EXPECT_EQ(empty.jobs_size(), 0);
