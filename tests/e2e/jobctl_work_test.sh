@@ -117,6 +117,27 @@ expect_json "lost" job.attempt 2
 expect_json "lost" job.worker_id w-lost-2
 expect_json "lost" job.result '{"attempt": 2}'
 [[ -s $T/lost-started-2 ]] || fail "lost: attempt 2 never ran the program"
+# Its history shows the lost attempt: RUNNING as attempt 1, then SCHEDULED as attempt 2 with
+# the reaper's "worker w-lost-1 lost" error, then RUNNING and SUCCEEDED as attempt 2.
+expect_ok "lost: events" "$E2E_REPO/tests/node/node_modules/.bin/buf" curl --protocol grpc \
+  --http2-prior-knowledge --schema "$E2E_REPO/proto" -d "{\"id\": \"$LOST\"}" \
+  "http://$E2E_ADDRESS/jobd.v1.JobService/ListJobEvents"
+HISTORY=$("$E2E_PYTHON" -c '
+import json, sys
+for e in json.load(sys.stdin)["events"]:
+    job = e["job"]
+    print(e["kind"][len("JOB_EVENT_KIND_"):], job["state"][len("JOB_STATE_"):], job.get("attempt"),
+          job.get("errorMessage", "").split(":")[0])
+' <<<"$OUT")
+EXPECTED_PREFIX=$'CREATED QUEUED 1 \nSTATE_CHANGED RUNNING 1 \nSTATE_CHANGED SCHEDULED 2 worker w-lost-1 lost'
+[[ $HISTORY == "$EXPECTED_PREFIX"* ]] || fail "lost: history is:
+$HISTORY"
+# (A promotion to QUEUED may come between, and the program's output lines are MESSAGE events.)
+[[ $HISTORY == *$'\nSTATE_CHANGED RUNNING 2 worker w-lost-1 lost\n'* ]] ||
+  fail "lost: no RUNNING event for attempt 2:
+$HISTORY"
+[[ $(tail -n 1 <<<"$HISTORY") == "STATE_CHANGED SUCCEEDED 2 " ]] || fail "lost: history ends wrong:
+$HISTORY"
 
 # --- (d) cancel a running job: the program gets SIGTERM within two heartbeat intervals ------
 # Lease 3 s -> a heartbeat every 1 s -> SIGTERM at most ~1 s after the cancel (2.5 s allowed).
