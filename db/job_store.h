@@ -27,11 +27,25 @@ class JobStore {
   virtual absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) = 0;
 
   // Decides a change on the locked current row. Returning std::nullopt writes nothing and
-  // returns the job as it is; an error aborts the transaction and is returned.
+  // returns the job as it is; an error writes nothing and is that change's result.
   using Mutation = std::function<absl::StatusOr<std::optional<JobUpdate>>(const Job& current)>;
-  // Locks the job, applies `mutate`'s change and its event in one transaction, and returns
-  // the job after it. NOT_FOUND when there is no such job.
-  virtual absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) = 0;
+  struct JobChange {
+    std::string id;
+    Mutation mutate;
+  };
+
+  // Locks the jobs, applies each change with its events, and commits them in one
+  // transaction (group commit). Per change: the job after it, NOT_FOUND when there is no such
+  // job, or the mutation's error. Fails as a whole when the transaction fails.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
+      const std::vector<JobChange>& changes) = 0;
+
+  // One change in its own transaction.
+  absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) {
+    absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = UpdateJobs({{id, mutate}});
+    if (!results.ok()) return results.status();
+    return std::move((*results)[0]);
+  }
 
   // Leases up to query.limit ready jobs (see db/queries/acquire_jobs.sql), in one statement.
   virtual absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) = 0;

@@ -8,6 +8,7 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
+#include "db/pg_array.h"
 #include "db/pg_rows.h"
 
 namespace jobd::db {
@@ -35,6 +36,10 @@ std::optional<std::string> Micros(const std::optional<absl::Duration>& duration)
   return std::to_string(absl::ToInt64Microseconds(*duration));
 }
 
+std::string Micros(absl::Duration duration) {
+  return std::to_string(absl::ToInt64Microseconds(duration));
+}
+
 absl::Status NotFound(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
 }
@@ -43,68 +48,92 @@ absl::Status NotFound(const std::string& id) {
 
 namespace {
 
-// One PostgreSQL array literal per column of a batch (see db/queries/insert_jobs.sql).
-class BatchColumns {
+// One array per column of a batch of new jobs (see db/queries/insert_jobs.sql).
+class NewJobColumns {
  public:
   void Add(const Job& job) {
-    Text(ids_, job.id);
-    Text(workspaces_, job.workspace_id);
-    Text(types_, job.type);
-    Text(states_, StateName(job.state));
-    Plain(priorities_, std::to_string(job.priority));
-    Text(payloads_, job.payload_json);
-    Text(requested_by_, job.requested_by);
-    Plain(max_attempts_, std::to_string(job.retry_policy.max_attempts));
-    Plain(initial_backoffs_, std::to_string(absl::ToInt64Microseconds(job.retry_policy.initial_backoff)));
-    Plain(max_backoffs_, std::to_string(absl::ToInt64Microseconds(job.retry_policy.max_backoff)));
-    Plain(multipliers_, pqxx::to_string(job.retry_policy.multiplier));  // round-trip precision
-    Plain(timeouts_, job.timeout ? std::to_string(absl::ToInt64Microseconds(*job.timeout)) : "NULL");
-    Plain(ttls_, std::to_string(absl::ToInt64Microseconds(job.ttl)));
-    Text(labels_, LabelsToJson(job.labels));
-    NullableText(keys_, job.idempotency_key);
-    NullableText(fingerprints_, job.request_fingerprint);
-    Text(create_times_, FormatTimestamp(job.create_time));
-    Text(run_afters_, FormatTimestamp(job.run_after));
+    ids_.Add(job.id);
+    workspaces_.Add(job.workspace_id);
+    types_.Add(job.type);
+    states_.Add(std::string(StateName(job.state)));
+    priorities_.Add(std::to_string(job.priority));
+    payloads_.Add(job.payload_json);
+    requested_by_.Add(job.requested_by);
+    max_attempts_.Add(std::to_string(job.retry_policy.max_attempts));
+    initial_backoffs_.Add(Micros(job.retry_policy.initial_backoff));
+    max_backoffs_.Add(Micros(job.retry_policy.max_backoff));
+    multipliers_.Add(pqxx::to_string(job.retry_policy.multiplier));  // round-trip precision
+    timeouts_.Add(Micros(job.timeout));
+    ttls_.Add(Micros(job.ttl));
+    labels_.Add(LabelsToJson(job.labels));
+    keys_.Add(NonEmpty(job.idempotency_key));
+    fingerprints_.Add(NonEmpty(job.request_fingerprint));
+    create_times_.Add(FormatTimestamp(job.create_time));
+    run_afters_.Add(FormatTimestamp(job.run_after));
   }
 
-  pqxx::result Insert(pqxx::transaction_base& tx) {
-    return tx.exec_prepared("insert_jobs", Close(ids_), Close(workspaces_), Close(types_),
-                            Close(states_), Close(priorities_), Close(payloads_),
-                            Close(requested_by_), Close(max_attempts_), Close(initial_backoffs_),
-                            Close(max_backoffs_), Close(multipliers_), Close(timeouts_),
-                            Close(ttls_), Close(labels_), Close(keys_), Close(fingerprints_),
-                            Close(create_times_), Close(run_afters_));
+  pqxx::result Insert(pqxx::transaction_base& tx) const {
+    return tx.exec_prepared("insert_jobs", ids_.Close(), workspaces_.Close(), types_.Close(),
+                            states_.Close(), priorities_.Close(), payloads_.Close(),
+                            requested_by_.Close(), max_attempts_.Close(),
+                            initial_backoffs_.Close(), max_backoffs_.Close(),
+                            multipliers_.Close(), timeouts_.Close(), ttls_.Close(),
+                            labels_.Close(), keys_.Close(), fingerprints_.Close(),
+                            create_times_.Close(), run_afters_.Close());
   }
 
  private:
-  static void Separate(std::string& out) { out += out.empty() ? "{" : ","; }
-  static void Plain(std::string& out, const std::string& value) {
-    Separate(out);
-    out += value;
-  }
-  // A quoted element: backslash and double quote escaped, as array input requires.
-  static void Text(std::string& out, const std::string& value) {
-    Separate(out);
-    out.reserve(out.size() + value.size() + 2);
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  static void NullableText(std::string& out, const std::string& value) {
-    if (value.empty()) {
-      Plain(out, "NULL");
-    } else {
-      Text(out, value);
-    }
-  }
-  static std::string Close(std::string& out) { return out.empty() ? "{}" : out + "}"; }
-
-  std::string ids_, workspaces_, types_, states_, priorities_, payloads_, requested_by_,
+  ArrayLiteral ids_, workspaces_, types_, states_, priorities_, payloads_, requested_by_,
       max_attempts_, initial_backoffs_, max_backoffs_, multipliers_, timeouts_, ttls_, labels_,
       keys_, fingerprints_, create_times_, run_afters_;
+};
+
+// One array per column of a batch of job changes (see db/queries/update_jobs.sql).
+class JobChangeColumns {
+ public:
+  void Add(int64_t read_sequence, const JobUpdate& update) {
+    const Job& next = update.next;
+    ids_.Add(next.id);
+    read_sequences_.Add(std::to_string(read_sequence));
+    states_.Add(std::string(StateName(next.state)));
+    attempts_.Add(std::to_string(next.attempt));
+    last_attempts_.Add(std::to_string(next.last_attempt));
+    progress_percents_.Add(pqxx::to_string(next.progress_percent));
+    progress_messages_.Add(next.progress_message);
+    results_.Add(next.result_json);
+    error_messages_.Add(next.error_message);
+    worker_ids_.Add(next.worker_id);
+    lease_tokens_.Add(NonEmpty(next.lease_token));
+    lease_expire_times_.Add(Timestamp(next.lease_expire_time));
+    lease_durations_.Add(Micros(next.lease_duration));
+    update_times_.Add(FormatTimestamp(next.update_time));
+    start_times_.Add(Timestamp(next.start_time));
+    finish_times_.Add(Timestamp(next.finish_time));
+    run_afters_.Add(FormatTimestamp(next.run_after));
+    expire_times_.Add(Timestamp(next.expire_time));
+    attempt_deadlines_.Add(Timestamp(next.attempt_deadline));
+    if (update.event_kind) {
+      event_kinds_.Add(std::string(EventKindName(*update.event_kind)));
+    } else {
+      event_kinds_.AddNull();
+    }
+  }
+
+  pqxx::result Update(pqxx::transaction_base& tx) const {
+    return tx.exec_prepared(
+        "update_jobs", ids_.Close(), read_sequences_.Close(), states_.Close(), attempts_.Close(),
+        last_attempts_.Close(), progress_percents_.Close(), progress_messages_.Close(),
+        results_.Close(), error_messages_.Close(), worker_ids_.Close(), lease_tokens_.Close(),
+        lease_expire_times_.Close(), lease_durations_.Close(), update_times_.Close(),
+        start_times_.Close(), finish_times_.Close(), run_afters_.Close(), expire_times_.Close(),
+        attempt_deadlines_.Close(), event_kinds_.Close());
+  }
+
+ private:
+  ArrayLiteral ids_, read_sequences_, states_, attempts_, last_attempts_, progress_percents_,
+      progress_messages_, results_, error_messages_, worker_ids_, lease_tokens_,
+      lease_expire_times_, lease_durations_, update_times_, start_times_, finish_times_,
+      run_afters_, expire_times_, attempt_deadlines_, event_kinds_;
 };
 
 }  // namespace
@@ -118,7 +147,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
     return std::tie(jobs[a].workspace_id, jobs[a].idempotency_key) <
            std::tie(jobs[b].workspace_id, jobs[b].idempotency_key);
   });
-  BatchColumns columns;
+  NewJobColumns columns;
   for (size_t i : order) columns.Add(jobs[i]);
   return pool_.Run<std::vector<CreatedJob>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<CreatedJob>> {
@@ -171,50 +200,71 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
       });
 }
 
-absl::StatusOr<Job> PgJobStore::UpdateJob(const std::string& id, const Mutation& mutate) {
-  return pool_.Run<Job>([&](pqxx::connection& conn) -> absl::StatusOr<Job> {
+absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
+    const std::vector<JobChange>& changes) {
+  using Results = std::vector<absl::StatusOr<Job>>;
+  // Lock in id order, so batches touching the same jobs cannot deadlock.
+  std::vector<std::string> ids;
+  for (const JobChange& change : changes) ids.push_back(change.id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  ArrayLiteral id_array;
+  for (const std::string& id : ids) id_array.Add(id);
+  return pool_.Run<Results>([&](pqxx::connection& conn) -> absl::StatusOr<Results> {
     pqxx::work tx(conn);
-    pqxx::result r = tx.exec_prepared("select_job_for_update", id);
-    if (r.empty()) return NotFound(id);
-    const Job current = ReadJobs(r)[0];
-    absl::StatusOr<std::optional<JobUpdate>> update = mutate(current);
-    if (!update.ok()) return update.status();
-    if (!update->has_value()) {
-      tx.commit();
-      return current;
+    std::unordered_map<std::string, Job> current;
+    for (Job& job : ReadJobs(tx.exec_prepared("select_jobs_for_update", id_array.Close()))) {
+      current.emplace(job.id, std::move(job));
     }
-    const JobUpdate& change = **update;
-    const Job& next = change.next;
-    const auto lease_token = NonEmpty(next.lease_token);
-    const auto lease_expire = Timestamp(next.lease_expire_time);
-    const auto start = Timestamp(next.start_time);
-    const auto finish = Timestamp(next.finish_time);
-    const auto expire = Timestamp(next.expire_time);
-    const auto deadline = Timestamp(next.attempt_deadline);
-    if (change.event_kind) {
-      r = tx.exec_prepared("update_job", id, current.sequence, StateName(next.state),
-                           next.attempt, next.last_attempt, next.progress_percent,
-                           next.progress_message, OrNull(next.result_json), next.error_message,
-                           next.worker_id, OrNull(lease_token), OrNull(lease_expire),
-                           FormatTimestamp(next.update_time), OrNull(start), OrNull(finish),
-                           FormatTimestamp(next.run_after), OrNull(expire),
-                           EventKindName(*change.event_kind), OrNull(deadline));
-    } else {
-      r = tx.exec_prepared("update_job_silently", id, current.sequence, StateName(next.state),
-                           next.attempt, next.last_attempt, next.progress_percent,
-                           next.progress_message, OrNull(next.result_json), next.error_message,
-                           next.worker_id, OrNull(lease_token), OrNull(lease_expire),
-                           FormatTimestamp(next.update_time), OrNull(start), OrNull(finish),
-                           FormatTimestamp(next.run_after), OrNull(expire), OrNull(deadline));
+    Results results(changes.size(), absl::InternalError("not decided"));
+    JobChangeColumns columns;
+    std::vector<size_t> written;
+    std::vector<const JobUpdate*> updates(changes.size(), nullptr);
+    std::vector<absl::StatusOr<std::optional<JobUpdate>>> decisions;
+    decisions.reserve(changes.size());
+    std::unordered_map<std::string, bool> seen;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      decisions.push_back(std::nullopt);
+      auto it = current.find(changes[i].id);
+      if (it == current.end()) {
+        results[i] = NotFound(changes[i].id);
+        continue;
+      }
+      if (!seen.emplace(changes[i].id, true).second) {
+        results[i] = absl::AbortedError("the same job twice in one batch; retry");
+        continue;
+      }
+      decisions[i] = changes[i].mutate(it->second);
+      if (!decisions[i].ok()) {
+        results[i] = decisions[i].status();
+      } else if (!decisions[i]->has_value()) {
+        results[i] = it->second;
+      } else {
+        JobUpdate& update = **decisions[i];
+        update.next.id = it->second.id;
+        columns.Add(it->second.sequence, update);
+        updates[i] = &update;
+        written.push_back(i);
+      }
     }
-    if (r.empty()) return absl::AbortedError(absl::StrCat("job ", id, " changed concurrently"));
-    for (const JobMessage& message : change.messages) {
-      r = tx.exec_prepared("append_job_message", id, MessageLevelName(message.level),
-                           message.text);
+    if (!written.empty()) {
+      std::unordered_map<std::string, Job> after;
+      for (Job& job : ReadJobs(columns.Update(tx))) after.emplace(job.id, std::move(job));
+      for (size_t i : written) {
+        auto it = after.find(changes[i].id);
+        if (it == after.end()) {
+          return absl::AbortedError(absl::StrCat("job ", changes[i].id, " changed concurrently"));
+        }
+        results[i] = it->second;
+        for (const JobMessage& message : updates[i]->messages) {
+          results[i] = ReadJobs(tx.exec_prepared("append_job_message", changes[i].id,
+                                                 MessageLevelName(message.level),
+                                                 message.text))[0];
+        }
+      }
     }
-    Job updated = ReadJobs(r)[0];
     tx.commit();
-    return updated;
+    return results;
   });
 }
 

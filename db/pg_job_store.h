@@ -13,7 +13,8 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
   absl::StatusOr<Job> GetJob(const std::string& id) override;
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override;
-  absl::StatusOr<Job> UpdateJob(const std::string& id, const Mutation& mutate) override;
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
+      const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
   absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override;
   absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override;

@@ -108,6 +108,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("create_batch_size: must be between 1 and 10000");
   }
   config.create_batcher.max_batch = batch;
+  // Worker writes (complete, fail, progress) share the committers' share of the pool.
+  config.change_batcher.committers = config.create_batcher.committers;
+  config.change_batcher.max_batch = batch;
   config.page_token_key = absl::GetFlag(FLAGS_page_token_key);
   if (config.page_token_key.empty()) {
     return absl::InvalidArgumentError("page_token_key: must not be empty");

@@ -20,7 +20,8 @@ struct ServerConfig {
   db::DatabaseConfig database;
   core::LogLevel log_level = core::LogLevel::kInfo;
   int rpc_threads = 8;            // our threads for blocking RPC work
-  core::CreateBatcherOptions create_batcher;
+  core::GroupCommitOptions create_batcher;
+  core::GroupCommitOptions change_batcher;
   core::Limits limits;
   std::string page_token_key;
   absl::Duration health_interval = absl::Seconds(1);

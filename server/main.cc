@@ -84,7 +84,8 @@ int RunServe(const ServerConfig& config) {
   db::ConnectionPool pool(config.database);
   db::PgJobStore store(pool);
   core::SystemClock clock;
-  core::CreateBatcher batcher(store, config.create_batcher);
+  core::CreateBatcher batcher(core::CommitCreates(store), config.create_batcher);
+  core::ChangeBatcher changes(core::CommitChanges(store), config.change_batcher, core::ChangeKey);
   core::Executor executor(config.rpc_threads, /*max_queued=*/10000);
   core::JobManager jobs(store, batcher, clock, config.limits,
                         core::PageTokenCodec(config.page_token_key));
@@ -97,9 +98,9 @@ int RunServe(const ServerConfig& config) {
     notify_bridge.MarkReady();
   };
   jobs.SetJobReadyListener(job_ready);
-  core::WorkerManager workers(store, executor, waiters, clock, config.limits);
+  core::WorkerManager workers(store, executor, changes, waiters, clock, config.limits);
   api::JobServiceImpl job_service(jobs, executor);
-  api::WorkerServiceImpl worker_service(workers, executor);
+  api::WorkerServiceImpl worker_service(workers);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -154,6 +155,7 @@ int RunServe(const ServerConfig& config) {
   retention.Stop();
   database_health.Stop();
   batcher.Stop();
+  changes.Stop();
   executor.Stop();
   Log(LogLevel::kInfo, "jobd stopped");
   return 0;

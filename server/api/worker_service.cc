@@ -27,48 +27,63 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerCon
   return reactor;
 }
 
+// The writes below are group-committed: the committer finishes the call; no thread waits.
+
 grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
     grpc::CallbackServerContext* context, const v1::ReportProgressRequest* request,
     v1::ReportProgressResponse* response) {
-  return RunOnExecutor(context, "ReportProgress", executor_, [=](std::string* job_id) {
-    *job_id = request->job_id();
-    absl::StatusOr<core::ProgressReport> report = FromProto(*request);
-    if (!report.ok()) return report.status();
-    absl::StatusOr<core::ProgressResult> result =
-        workers_.ReportProgress(request->job_id(), request->lease_token(), *report);
-    if (!result.ok()) return result.status();
-    ToProto(*result, response);
-    return absl::OkStatus();
-  });
+  CallFinisher finisher(context, "ReportProgress");
+  grpc::ServerUnaryReactor* reactor = finisher.reactor();
+  if (finisher.RefuseIfStopping()) return reactor;
+  absl::StatusOr<core::ProgressReport> report = FromProto(*request);
+  if (!report.ok()) {
+    finisher.Finish(report.status(), request->job_id());
+    return reactor;
+  }
+  workers_.ReportProgress(
+      request->job_id(), request->lease_token(), std::move(*report),
+      [finisher, request, response](absl::StatusOr<core::ProgressResult> result) mutable {
+        if (result.ok()) ToProto(*result, response);
+        finisher.Finish(result.status(), request->job_id());
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerContext* context,
                                                          const v1::CompleteJobRequest* request,
                                                          v1::CompleteJobResponse* response) {
-  return RunOnExecutor(context, "CompleteJob", executor_, [=](std::string* job_id) {
-    *job_id = request->job_id();
-    absl::StatusOr<std::string> result = StructToJson(request->result(), "result");
-    if (!result.ok()) return result.status();
-    absl::StatusOr<Job> job =
-        workers_.CompleteJob(request->job_id(), request->lease_token(), *result);
-    if (!job.ok()) return job.status();
-    ToProto(*job, workers_.clock().Now(), /*include_payload=*/true, response->mutable_job());
-    return absl::OkStatus();
-  });
+  CallFinisher finisher(context, "CompleteJob");
+  grpc::ServerUnaryReactor* reactor = finisher.reactor();
+  if (finisher.RefuseIfStopping()) return reactor;
+  absl::StatusOr<std::string> result = StructToJson(request->result(), "result");
+  if (!result.ok()) {
+    finisher.Finish(result.status(), request->job_id());
+    return reactor;
+  }
+  workers_.CompleteJob(request->job_id(), request->lease_token(), std::move(*result),
+                       FinishWithJob(finisher, request->job_id(), response->mutable_job()));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* context,
                                                      const v1::FailJobRequest* request,
                                                      v1::FailJobResponse* response) {
-  return RunOnExecutor(context, "FailJob", executor_, [=](std::string* job_id) {
-    *job_id = request->job_id();
-    const bool retryable = request->has_retryable() ? request->retryable() : true;
-    absl::StatusOr<Job> job = workers_.FailJob(request->job_id(), request->lease_token(),
-                                               request->error_message(), retryable);
-    if (!job.ok()) return job.status();
-    ToProto(*job, workers_.clock().Now(), /*include_payload=*/true, response->mutable_job());
-    return absl::OkStatus();
-  });
+  CallFinisher finisher(context, "FailJob");
+  grpc::ServerUnaryReactor* reactor = finisher.reactor();
+  if (finisher.RefuseIfStopping()) return reactor;
+  const bool retryable = request->has_retryable() ? request->retryable() : true;
+  workers_.FailJob(request->job_id(), request->lease_token(), request->error_message(),
+                   retryable, FinishWithJob(finisher, request->job_id(), response->mutable_job()));
+  return reactor;
+}
+
+std::function<void(absl::StatusOr<Job>)> WorkerServiceImpl::FinishWithJob(CallFinisher finisher,
+                                                                          std::string job_id,
+                                                                          v1::Job* out) {
+  return [this, finisher, job_id = std::move(job_id), out](absl::StatusOr<Job> job) mutable {
+    if (job.ok()) ToProto(*job, workers_.clock().Now(), /*include_payload=*/true, out);
+    finisher.Finish(job.status(), job_id);
+  };
 }
 
 }  // namespace jobd::api

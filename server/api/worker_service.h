@@ -3,15 +3,14 @@
 #pragma once
 
 #include "jobd/v1/worker_service.grpc.pb.h"
-#include "server/core/executor.h"
+#include "server/api/unary.h"
 #include "server/core/worker_manager.h"
 
 namespace jobd::api {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  WorkerServiceImpl(core::WorkerManager& workers, core::Executor& executor)
-      : workers_(workers), executor_(executor) {}
+  explicit WorkerServiceImpl(core::WorkerManager& workers) : workers_(workers) {}
 
   grpc::ServerUnaryReactor* AcquireJobs(grpc::CallbackServerContext* context,
                                         const v1::AcquireJobsRequest* request,
@@ -27,8 +26,11 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
                                     v1::FailJobResponse* response) override;
 
  private:
+  // Fills `out` and finishes the call with the job's status.
+  std::function<void(absl::StatusOr<Job>)> FinishWithJob(CallFinisher finisher, std::string job_id,
+                                                          v1::Job* out);
+
   core::WorkerManager& workers_;
-  core::Executor& executor_;
 };
 
 }  // namespace jobd::api

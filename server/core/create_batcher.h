@@ -1,55 +1,21 @@
-// Group commit for CreateJob: concurrent creates are gathered into one transaction.
-// A committer takes everything queued the moment it is free, so a lone caller waits for no
-// timer; under load, creates that arrive during a commit ride the next one together.
+// The two group commits of jobd: new jobs (CreateJob) and changes to jobs (worker calls).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <string>
 
-#include "absl/status/statusor.h"
 #include "db/job_store.h"
+#include "server/core/group_commit.h"
 
 namespace jobd::core {
 
-struct CreateBatcherOptions {
-  int committers = 2;         // transactions in flight at once
-  size_t max_batch = 128;     // jobs per transaction
-  size_t max_queued = 20000;  // beyond this, RESOURCE_EXHAUSTED
-  int max_tries = 3;          // for a batch aborted by a serialization failure or deadlock
-};
+using CreateBatcher = GroupCommit<Job, CreatedJob>;
+// JobStore::CreateJobs, retried (up to `max_tries`) when aborted by a deadlock or a
+// serialization failure: the batch wrote nothing, so trying again is safe.
+CreateBatcher::Commit CommitCreates(JobStore& store, int max_tries = 3);
 
-class CreateBatcher {
- public:
-  using Done = std::function<void(absl::StatusOr<CreatedJob>)>;
-
-  CreateBatcher(JobStore& store, CreateBatcherOptions options);
-  ~CreateBatcher();  // commits what is queued, then joins
-  CreateBatcher(const CreateBatcher&) = delete;
-  CreateBatcher& operator=(const CreateBatcher&) = delete;
-
-  // `done` runs exactly once, on a committer thread (or inline when refused).
-  void Submit(Job job, Done done);
-  void Stop();
-
- private:
-  struct Pending {
-    Job job;
-    Done done;
-  };
-  void Loop();
-  void Commit(std::vector<Pending>& batch);
-
-  JobStore& store_;
-  const CreateBatcherOptions options_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> committers_;
-};
+using ChangeBatcher = GroupCommit<JobStore::JobChange, Job>;
+// JobStore::UpdateJobs; a job appears at most once per batch (see ChangeKey).
+ChangeBatcher::Commit CommitChanges(JobStore& store);
+std::string ChangeKey(const JobStore::JobChange& change);
 
 }  // namespace jobd::core

@@ -46,10 +46,12 @@ absl::Status ValidateLeaseCall(const std::string& job_id, const std::string& lea
 
 }  // namespace
 
-WorkerManager::WorkerManager(JobStore& store, Executor& executor, ReadyWaiters& waiters,
-                             Clock& clock, Limits limits, UnitRandom random)
+WorkerManager::WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes,
+                             ReadyWaiters& waiters, Clock& clock, Limits limits,
+                             UnitRandom random)
     : store_(store),
       executor_(executor),
+      changes_(changes),
       waiters_(waiters),
       clock_(clock),
       limits_(limits),
@@ -89,54 +91,69 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   }
 }
 
-absl::StatusOr<ProgressResult> WorkerManager::ReportProgress(const std::string& job_id,
-                                                             const std::string& lease_token,
-                                                             const ProgressReport& report) {
-  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
-  if (!(report.percent >= 0 && report.percent <= 100)) {
-    return Invalid("progress_percent", "must be between 0 and 100");
-  }
-  if (auto s = ValidateText("progress_message", report.message, limits_); !s.ok()) return s;
-  if (report.messages.size() > 100) return Invalid("messages", "at most 100 per report");
-  for (size_t i = 0; i < report.messages.size(); ++i) {
-    const std::string field = absl::StrCat("messages[", i, "].text");
-    if (auto s = ValidateText(field, report.messages[i].text, limits_); !s.ok()) return s;
-  }
-  ProgressResult result;
-  absl::StatusOr<Job> job = store_.UpdateJob(
-      job_id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-        absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, clock_.Now());
-        if (!plan.ok()) return plan.status();
-        result.cancelled = plan->cancelled;
-        return std::move(plan->update);
-      });
-  if (!job.ok()) return job.status();
-  if (!result.cancelled) result.lease_expire_time = job->lease_expire_time;
-  return result;
+void WorkerManager::ReportProgress(const std::string& job_id, const std::string& lease_token,
+                                   ProgressReport report,
+                                   std::function<void(absl::StatusOr<ProgressResult>)> done) {
+  auto invalid = [&]() -> absl::Status {
+    if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
+    if (!(report.percent >= 0 && report.percent <= 100)) {
+      return Invalid("progress_percent", "must be between 0 and 100");
+    }
+    if (auto s = ValidateText("progress_message", report.message, limits_); !s.ok()) return s;
+    if (report.messages.size() > 100) return Invalid("messages", "at most 100 per report");
+    for (size_t i = 0; i < report.messages.size(); ++i) {
+      const std::string field = absl::StrCat("messages[", i, "].text");
+      if (auto s = ValidateText(field, report.messages[i].text, limits_); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }();
+  if (!invalid.ok()) return done(invalid);
+  // The mutation runs on the committer thread; it records what it decided here.
+  auto cancelled = std::make_shared<bool>(false);
+  auto mutate = [this, lease_token, report = std::move(report),
+                 cancelled](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+    absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, clock_.Now());
+    if (!plan.ok()) return plan.status();
+    *cancelled = plan->cancelled;
+    return std::move(plan->update);
+  };
+  changes_.Submit({job_id, std::move(mutate)},
+                  [cancelled, done = std::move(done)](absl::StatusOr<Job> job) {
+                    if (!job.ok()) return done(job.status());
+                    ProgressResult result;
+                    result.cancelled = *cancelled;
+                    if (!result.cancelled) result.lease_expire_time = job->lease_expire_time;
+                    done(result);
+                  });
 }
 
-absl::StatusOr<Job> WorkerManager::CompleteJob(const std::string& job_id,
-                                               const std::string& lease_token,
-                                               const std::string& result_json) {
-  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
+void WorkerManager::CompleteJob(const std::string& job_id, const std::string& lease_token,
+                                std::string result_json,
+                                std::function<void(absl::StatusOr<Job>)> done) {
+  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (result_json.size() > limits_.max_payload_bytes) {
-    return Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
-                                          " bytes encoded as JSON"));
+    return done(Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
+                                               " bytes encoded as JSON")));
   }
-  return store_.UpdateJob(job_id, [&](const Job& current) {
-    return PlanComplete(current, lease_token, result_json, clock_.Now());
-  });
+  changes_.Submit({job_id,
+                   [this, lease_token, result_json = std::move(result_json)](const Job& current) {
+                     return PlanComplete(current, lease_token, result_json, clock_.Now());
+                   }},
+                  std::move(done));
 }
 
-absl::StatusOr<Job> WorkerManager::FailJob(const std::string& job_id,
-                                           const std::string& lease_token,
-                                           const std::string& error_message, bool retryable) {
-  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
-  if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return s;
-  absl::StatusOr<Job> job = store_.UpdateJob(job_id, [&](const Job& current) {
-    return PlanFail(current, lease_token, error_message, retryable, clock_.Now(), random_);
-  });
-  return job;
+void WorkerManager::FailJob(const std::string& job_id, const std::string& lease_token,
+                            std::string error_message, bool retryable,
+                            std::function<void(absl::StatusOr<Job>)> done) {
+  if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
+  if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return done(s);
+  changes_.Submit({job_id,
+                   [this, lease_token, error_message = std::move(error_message),
+                    retryable](const Job& current) {
+                     return PlanFail(current, lease_token, error_message, retryable,
+                                     clock_.Now(), random_);
+                   }},
+                  std::move(done));
 }
 
 }  // namespace jobd::core

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "db/job_store.h"
+#include "server/core/create_batcher.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/limits.h"
@@ -34,19 +35,23 @@ struct ProgressResult {
 
 class WorkerManager {
  public:
-  WorkerManager(JobStore& store, Executor& executor, ReadyWaiters& waiters, Clock& clock,
-                Limits limits, UnitRandom random = DefaultUnitRandom());
+  WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes,
+                ReadyWaiters& waiters, Clock& clock, Limits limits,
+                UnitRandom random = DefaultUnitRandom());
 
   // `done` runs once, on an executor thread or the waiters' timer, with the leased jobs
   // (empty when the wait ran out).
   void AcquireJobs(AcquireCommand command, std::function<void(absl::StatusOr<std::vector<Job>>)> done);
-  absl::StatusOr<ProgressResult> ReportProgress(const std::string& job_id,
-                                                const std::string& lease_token,
-                                                const ProgressReport& report);
-  absl::StatusOr<Job> CompleteJob(const std::string& job_id, const std::string& lease_token,
-                                  const std::string& result_json);
-  absl::StatusOr<Job> FailJob(const std::string& job_id, const std::string& lease_token,
-                              const std::string& error_message, bool retryable);
+  // Worker writes are group-committed: `done` runs once, on a committer thread (or inline
+  // for invalid input), and no thread waits meanwhile.
+  void ReportProgress(const std::string& job_id, const std::string& lease_token,
+                      ProgressReport report,
+                      std::function<void(absl::StatusOr<ProgressResult>)> done);
+  void CompleteJob(const std::string& job_id, const std::string& lease_token,
+                   std::string result_json, std::function<void(absl::StatusOr<Job>)> done);
+  void FailJob(const std::string& job_id, const std::string& lease_token,
+               std::string error_message, bool retryable,
+               std::function<void(absl::StatusOr<Job>)> done);
 
   Clock& clock() { return clock_; }
 
@@ -56,6 +61,7 @@ class WorkerManager {
 
   JobStore& store_;
   Executor& executor_;
+  ChangeBatcher& changes_;
   ReadyWaiters& waiters_;
   Clock& clock_;
   const Limits limits_;

@@ -213,6 +213,48 @@ TEST_F(JobStoreTest, UpdateAppendsEventsWithConsecutiveSequences) {
   EXPECT_EQ((*tail)[0].sequence, 3);
 }
 
+TEST_F(JobStoreTest, UpdateJobsDecidesEachChangeInOneTransaction) {
+  Job queued = CreateOne(MakeJob());
+  Job to_cancel = CreateOne(MakeJob());
+  Job untouched = CreateOne(MakeJob());
+  const std::string missing = NewJobId(absl::Now());
+  auto retry = [](const Job& c) { return core::PlanRetry(c, absl::Now()); };
+  auto cancel = [](const Job& c) { return core::PlanCancel(c, "batch", "t", absl::Now()); };
+  auto note = [](const Job& c) -> absl::StatusOr<std::optional<JobUpdate>> {
+    JobUpdate update;
+    update.next = c;
+    update.event_kind = std::nullopt;  // no event of its own, two messages
+    update.messages = {{MessageLevel::kInfo, "one"}, {MessageLevel::kError, "two"}};
+    return std::optional<JobUpdate>(update);
+  };
+  auto keep = [](const Job&) -> absl::StatusOr<std::optional<JobUpdate>> { return std::nullopt; };
+  auto results = store_.UpdateJobs({{queued.id, retry},     // refused: QUEUED
+                                    {to_cancel.id, cancel},  // written
+                                    {missing, cancel},       // not found
+                                    {queued.id, note},       // same job twice: refused
+                                    {untouched.id, note},    // messages only
+                                    {CreateOne(MakeJob()).id, keep}});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 6u);
+  EXPECT_EQ((*results)[0].status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*results)[1].ok());
+  EXPECT_EQ((*results)[1]->state, JobState::kCancelled);
+  EXPECT_EQ((*results)[1]->sequence, 2);
+  EXPECT_EQ((*results)[2].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*results)[3].status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE((*results)[4].ok());
+  EXPECT_EQ((*results)[4]->sequence, 3);
+  ASSERT_TRUE((*results)[5].ok());
+  EXPECT_EQ((*results)[5]->sequence, 1);
+  EXPECT_EQ(Count("SELECT sequence FROM jobs WHERE id = '" + queued.id + "'"), 1);
+  auto events = store_.ListJobEvents(untouched.id, 0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[1].kind, EventKind::kMessage);
+  EXPECT_EQ((*events)[1].message->text, "one");
+  EXPECT_EQ((*events)[2].message->level, MessageLevel::kError);
+}
+
 TEST_F(JobStoreTest, RefusedMutationWritesNothing) {
   Job job = CreateOne(MakeJob());
   auto result = store_.UpdateJob(job.id, [](const Job& current) {

@@ -1,0 +1,34 @@
+-- Writes a batch of job changes in one statement: each job's mutable fields and, when
+-- event_kind is set, the event of that change. Each parameter is an array, one element per
+-- job; read_sequence is the sequence the change was decided on (a mismatch writes nothing).
+WITH input AS (
+  SELECT * FROM unnest(
+    $1::uuid[], $2::bigint[], $3::job_state[], $4::integer[], $5::integer[], $6::real[],
+    $7::text[], $8::json[], $9::text[], $10::text[], $11::uuid[], $12::timestamptz[],
+    $13::bigint[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[],
+    $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::job_event_kind[])
+    AS t(id, read_sequence, state, attempt, last_attempt, progress_percent, progress_message,
+         result, error_message, worker_id, lease_token, lease_expire_time, lease_duration_us,
+         update_time, start_time, finish_time, run_after, expire_time, attempt_deadline,
+         event_kind)
+), updated AS (
+  UPDATE jobs AS j SET
+    state = i.state, attempt = i.attempt, last_attempt = i.last_attempt,
+    progress_percent = i.progress_percent, progress_message = i.progress_message,
+    result = i.result, error_message = i.error_message, worker_id = i.worker_id,
+    lease_token = i.lease_token, lease_expire_time = i.lease_expire_time,
+    lease_duration_us = i.lease_duration_us, update_time = i.update_time,
+    start_time = i.start_time, finish_time = i.finish_time, run_after = i.run_after,
+    expire_time = i.expire_time, attempt_deadline = i.attempt_deadline,
+    sequence = j.sequence + CASE WHEN i.event_kind IS NULL THEN 0 ELSE 1 END
+  FROM input AS i
+  WHERE j.id = i.id AND j.sequence = i.read_sequence
+  RETURNING j.*, i.event_kind
+), event AS (
+  INSERT INTO job_events (job_id, sequence, time, kind, state, attempt, progress_percent,
+                          progress_message, error_message, worker_id)
+  SELECT id, sequence, update_time, event_kind, state, attempt, progress_percent,
+         progress_message, error_message, worker_id
+  FROM updated WHERE event_kind IS NOT NULL
+)
+SELECT * FROM updated
