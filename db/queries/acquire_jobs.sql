@@ -4,12 +4,19 @@
 -- attempt) and a RUNNING event.
 -- $1 workspace, $2 types, $3 limit, $4 worker id, $5 now, $6 lease duration (us).
 WITH picked AS (
-  SELECT id FROM jobs
-  WHERE workspace_id = $1 AND type = ANY ($2::text[]) AND state IN ('queued', 'scheduled')
-    AND run_after <= $5::timestamptz
-  ORDER BY priority DESC, run_after, id
+  -- One ordered index range per type (jobs_ready), each stopping at the limit, then merged:
+  -- "type = ANY" would make PostgreSQL read and sort every ready job of the workspace.
+  SELECT ready.id FROM unnest($2::text[]) AS wanted(type)
+  CROSS JOIN LATERAL (
+    SELECT id, priority, run_after FROM jobs
+    WHERE workspace_id = $1 AND type = wanted.type AND state IN ('queued', 'scheduled')
+      AND run_after <= $5::timestamptz
+    ORDER BY priority DESC, run_after, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+  ) AS ready
+  ORDER BY ready.priority DESC, ready.run_after, ready.id
   LIMIT $3
-  FOR UPDATE SKIP LOCKED
 ), leased AS (
   UPDATE jobs AS j SET
     state = 'running',
