@@ -271,14 +271,12 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
 absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
-        pqxx::work tx(conn);
+        pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
         pqxx::result r = tx.exec_prepared(
             "acquire_jobs", query.workspace_id, TextArray(query.types), query.limit,
             query.worker_id, FormatTimestamp(query.now),
             absl::ToInt64Microseconds(query.lease_duration));
-        std::vector<Job> jobs = ReadJobs(r);
-        tx.commit();
-        return jobs;
+        return ReadJobs(r);
       });
 }
 
@@ -298,11 +296,8 @@ absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(absl::Tim
 absl::StatusOr<std::vector<Job>> PgJobStore::PromoteScheduledJobs(absl::Time now, int limit) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
-        pqxx::work tx(conn);
-        std::vector<Job> jobs =
-            ReadJobs(tx.exec_prepared("promote_scheduled", FormatTimestamp(now), limit));
-        tx.commit();
-        return jobs;
+        pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
+        return ReadJobs(tx.exec_prepared("promote_scheduled", FormatTimestamp(now), limit));
       });
 }
 
@@ -324,10 +319,9 @@ absl::StatusOr<JobStats> PgJobStore::GetJobStats(const std::string& workspace_id
 
 absl::StatusOr<int> PgJobStore::DeleteExpiredJobs(absl::Time now, int limit) {
   return pool_.Run<int>([&](pqxx::connection& conn) -> absl::StatusOr<int> {
-    pqxx::work tx(conn);
-    pqxx::result r = tx.exec_prepared("delete_expired_jobs", FormatTimestamp(now), limit);
-    tx.commit();
-    return static_cast<int>(r.affected_rows());
+    pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
+    return static_cast<int>(
+        tx.exec_prepared("delete_expired_jobs", FormatTimestamp(now), limit).affected_rows());
   });
 }
 
