@@ -11,15 +11,10 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-(($# == 2)) || fail "usage: $0 JOBD JOBCTL"
-JOBCTL=$2
-[[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
-e2e_start_jobd "$1"
+e2e_start_with_jobctl "$@"
 
 WS=e2e
 
-jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
-jctl() { jobctl --output json "$@"; }
 
 # The program fails when the payload asks it to.
 e2e_spawn worker "$JOBCTL" --address "$E2E_ADDRESS" work --workspace "$WS" --type e2e.run \

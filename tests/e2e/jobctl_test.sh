@@ -8,16 +8,11 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-(($# == 2)) || fail "usage: $0 JOBD JOBCTL"
-JOBCTL=$2
-[[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
-e2e_start_jobd "$1"
+e2e_start_with_jobctl "$@"
 
 WS=e2e
 UNKNOWN_ID=01890a5d-ac96-774b-bcce-b302099a8057
 
-jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
-jctl() { jobctl --output json "$@"; }
 
 # --- create, get ---------------------------------------------------------------------------
 expect_ok "create" jctl create --workspace "$WS" --type import.csv --payload '{"rows": 10}' \

@@ -13,17 +13,12 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-(($# == 2)) || fail "usage: $0 JOBD JOBCTL"
-JOBCTL=$2
-[[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
-e2e_start_jobd "$1"
+e2e_start_with_jobctl "$@"
 
 WS=e2e
 # The programs below write their marker files here (they get it through the environment).
 export T=$E2E_TMP
 
-jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
-jctl() { jobctl --output json "$@"; }
 
 # start_worker NAME JOBCTL_WORK_ARGS...: a `jobctl work` in the background, worker id NAME.
 start_worker() {

@@ -213,3 +213,14 @@ expect_json() {
 expect_contains() {
   [[ $2 == *"$3"* ]] || fail "$1: '$3' not found in: $2"
 }
+
+# e2e_start_with_jobctl JOBD JOBCTL: the preamble of the jobctl tests: checks the arguments,
+# starts jobd, and defines `jobctl` (pointed at it) and `jctl` (the same with --output json).
+e2e_start_with_jobctl() {
+  (($# == 2)) || fail "usage: $0 JOBD JOBCTL"
+  JOBCTL=$2
+  [[ -x $JOBCTL ]] || fail "jobctl binary not found or not executable: $JOBCTL"
+  e2e_start_jobd "$1"
+}
+jobctl() { "$JOBCTL" --address "$E2E_ADDRESS" "$@"; }
+jctl() { jobctl --output json "$@"; }
