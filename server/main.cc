@@ -26,7 +26,7 @@
 #include "server/core/ready_waiters.h"
 #include "server/core/worker_manager.h"
 #include "server/config.h"
-#include "server/core/create_batcher.h"
+#include "server/core/batchers.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/log.h"

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "db/job_store.h"
-#include "server/core/create_batcher.h"
+#include "server/core/batchers.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/limits.h"

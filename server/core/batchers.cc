@@ -1,4 +1,4 @@
-#include "server/core/create_batcher.h"
+#include "server/core/batchers.h"
 
 namespace jobd::core {
 
