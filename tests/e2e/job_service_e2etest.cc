@@ -459,6 +459,15 @@ TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
   EXPECT_EQ(JobRows(), static_cast<int>(stored.size()));
 }
 
+TEST_F(JobServiceTest, ASecondJobdCannotTakeTheSamePort) {
+  EXPECT_EQ(RunJobd({"serve", "--database_url", database_->url(), "--listen", jobd_->address(),
+                     "--log_level", "error"}),
+            1);
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  EXPECT_TRUE(health_->Check(Ctx().get(), request, &response).ok());
+}
+
 TEST(JobdStart, RefusesAnUnmigratedDatabase) {
   TestDatabase database(TestDatabaseUrl());
   ASSERT_FALSE(database.url().empty());
