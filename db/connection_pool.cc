@@ -14,7 +14,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseC
   try {
     auto conn = std::make_unique<pqxx::connection>(config.url);
     pqxx::nontransaction setup(*conn);
+    // Timestamps are parsed in db/pg_rows.cc: ISO format, UTC offset.
     setup.exec("SET TIME ZONE 'UTC'");
+    setup.exec("SET DateStyle TO ISO");
     if (!config.search_path.empty()) {
       setup.exec(absl::StrCat("SET search_path TO ", setup.quote_name(config.search_path)));
     }

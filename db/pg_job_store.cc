@@ -7,6 +7,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "db/pg_array.h"
 #include "db/pg_rows.h"
@@ -151,8 +152,9 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
   for (size_t i : order) columns.Add(jobs[i]);
   return pool_.Run<std::vector<CreatedJob>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<CreatedJob>> {
-        // One statement is atomic on its own: no BEGIN/COMMIT round trips.
-        pqxx::nontransaction tx(conn);
+        // One transaction with the lookups below, so that a failure anywhere leaves every job
+        // of the batch unwritten and a retry is safe.
+        pqxx::work tx(conn);
         std::unordered_map<std::string, Job> inserted;
         for (Job& job : ReadJobs(columns.Insert(tx))) inserted.emplace(job.id, std::move(job));
         std::vector<CreatedJob> out(jobs.size());
@@ -170,6 +172,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
           }
           out[i] = CreatedJob{ReadJobs(r)[0], false};
         }
+        tx.commit();
         return out;
       });
 }
@@ -204,8 +207,9 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     const std::vector<JobChange>& changes) {
   using Results = std::vector<absl::StatusOr<Job>>;
   // Lock in id order, so batches touching the same jobs cannot deadlock.
+  // PostgreSQL prints uuids in lower case; callers may pass upper case.
   std::vector<std::string> ids;
-  for (const JobChange& change : changes) ids.push_back(change.id);
+  for (const JobChange& change : changes) ids.push_back(absl::AsciiStrToLower(change.id));
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   ArrayLiteral id_array;
@@ -225,12 +229,12 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     std::unordered_map<std::string, bool> seen;
     for (size_t i = 0; i < changes.size(); ++i) {
       decisions.push_back(std::nullopt);
-      auto it = current.find(changes[i].id);
+      auto it = current.find(absl::AsciiStrToLower(changes[i].id));
       if (it == current.end()) {
         results[i] = NotFound(changes[i].id);
         continue;
       }
-      if (!seen.emplace(changes[i].id, true).second) {
+      if (!seen.emplace(it->first, true).second) {
         results[i] = absl::AbortedError("the same job twice in one batch; retry");
         continue;
       }
@@ -251,7 +255,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
       std::unordered_map<std::string, Job> after;
       for (Job& job : ReadJobs(columns.Update(tx))) after.emplace(job.id, std::move(job));
       for (size_t i : written) {
-        auto it = after.find(changes[i].id);
+        auto it = after.find(absl::AsciiStrToLower(changes[i].id));
         if (it == after.end()) {
           return absl::AbortedError(absl::StrCat("job ", changes[i].id, " changed concurrently"));
         }

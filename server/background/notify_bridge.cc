@@ -39,7 +39,8 @@ void NotifyBridge::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  sender_wake_.notify_all();
+  listener_wake_.notify_all();
   if (sender_.joinable()) sender_.join();
   if (listener_.joinable()) listener_.join();
 }
@@ -55,7 +56,7 @@ void NotifyBridge::MarkReady() {
     if (dirty_) return;
     dirty_ = true;
   }
-  wake_.notify_one();
+  sender_wake_.notify_one();
 }
 
 void NotifyBridge::SendLoop() {
@@ -63,7 +64,7 @@ void NotifyBridge::SendLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || dirty_; });
+      sender_wake_.wait(lock, [this] { return stopping_ || dirty_; });
       if (stopping_) return;
       dirty_ = false;
     }
@@ -81,7 +82,8 @@ void NotifyBridge::SendLoop() {
     }
     // Coalesce: at most one notification per gap, however many jobs became ready.
     std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, absl::ToChronoMicroseconds(min_gap_), [this] { return stopping_; });
+    sender_wake_.wait_for(lock, absl::ToChronoMicroseconds(min_gap_),
+                          [this] { return stopping_; });
   }
 }
 
@@ -105,7 +107,7 @@ void NotifyBridge::ListenLoop() {
       conn.reset();
       core::Log(core::LogLevel::kDebug, "ready listener reconnecting", {{"error", e.what()}});
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+      listener_wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
     }
     if (absl::Now() - last_backstop >= backstop_) {
       last_backstop = absl::Now();

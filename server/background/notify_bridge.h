@@ -38,7 +38,8 @@ class NotifyBridge {
   const absl::Duration backstop_;
   std::atomic<int> sender_pid_{0};  // our sender's backend, whose notifications we ignore
   std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable sender_wake_;    // dirty or stopping
+  std::condition_variable listener_wake_;  // stopping (ends a reconnect back-off early)
   bool dirty_ = false;
   bool stopping_ = false;
   std::thread sender_;

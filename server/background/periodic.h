@@ -31,6 +31,12 @@ class Periodic {
     });
   }
 
+  // True once Stop was called: long passes check it between batches.
+  bool stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
   void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);

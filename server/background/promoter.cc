@@ -19,7 +19,7 @@ int Promoter::RunOnce() {
     }
     for (const Job& job : *promoted) job_ready_(job);
     total += static_cast<int>(promoted->size());
-    if (promoted->size() < 1000) return total;
+    if (promoted->size() < 1000 || loop_.stopping()) return total;
   }
 }
 

@@ -17,7 +17,7 @@ int Retention::RunOnce() {
       break;
     }
     total += *deleted;
-    if (*deleted < batch_size_) break;
+    if (*deleted < batch_size_ || loop_.stopping()) break;
   }
   if (total > 0) core::Log(core::LogLevel::kInfo, "deleted expired jobs", {{"count", total}});
   return total;

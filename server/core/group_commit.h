@@ -44,15 +44,17 @@ class GroupCommit {
 
   // `done` runs exactly once, on a committer thread (or inline when refused).
   void Submit(In in, Done done) {
+    bool stopping;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_ && queue_.size() < options_.max_queued) {
+      stopping = stopping_;
+      if (!stopping && queue_.size() < options_.max_queued) {
         queue_.push_back(Pending{std::move(in), std::move(done)});
         wake_.notify_one();
         return;
       }
     }
-    done(stopping_ ? absl::UnavailableError("jobd is shutting down")
+    done(stopping ? absl::UnavailableError("jobd is shutting down")
                    : absl::ResourceExhaustedError(absl::StrCat(
                          "more than ", options_.max_queued, " writes are waiting; retry later")));
   }

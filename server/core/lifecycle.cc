@@ -142,8 +142,9 @@ DerivedTimes ComputeDerivedTimes(const Job& job, absl::Time now) {
   if (job.state == JobState::kRunning && job.progress_percent > 0 &&
       job.progress_percent < 100) {
     const absl::Duration elapsed = now - *job.start_time;
-    out.estimated_finish_time =
-        *job.start_time + elapsed * (100.0 / static_cast<double>(job.progress_percent));
+    const absl::Duration total = elapsed * (100.0 / static_cast<double>(job.progress_percent));
+    // A tiny progress extrapolates past any representable time: then there is no estimate.
+    if (total < absl::Hours(24 * 365 * 100)) out.estimated_finish_time = *job.start_time + total;
   }
   return out;
 }

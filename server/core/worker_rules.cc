@@ -115,6 +115,11 @@ absl::StatusOr<std::optional<JobUpdate>> PlanComplete(const Job& job,
                                                       const std::string& lease_token,
                                                       const std::string& result_json,
                                                       absl::Time now) {
+  // A retry of a completion that went through (say, its answer was lost): the same result.
+  if (job.state == JobState::kSucceeded && !job.lease_token.empty() &&
+      job.lease_token == lease_token) {
+    return std::optional<JobUpdate>();
+  }
   if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;
   JobUpdate update;
   Job& next = update.next;

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "tests/e2e/jobd_fixture.h"
 
@@ -254,6 +255,10 @@ TEST_F(WorkerTest, FencingStaleWorkerCannotTouchTheRetry) {
   EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(done.result().fields().at("by").string_value(), "worker-b");
   EXPECT_CODE(Complete(*workers_, a.jobs(0), "worker-a"), StatusCode::ABORTED);
+  // B retrying its completion (say its answer was lost) is OK and changes nothing.
+  v1::Job again;
+  ASSERT_TRUE(Complete(*workers_, b.jobs(0), "worker-b again", &again).ok());
+  EXPECT_EQ(again.sequence(), done.sequence());
   EXPECT_EQ(Get(created.id()).result().fields().at("by").string_value(), "worker-b");
   // The lost attempt is in the history: RUNNING(1) -> SCHEDULED(2) [-> QUEUED(2)] -> RUNNING(2).
   const std::string events = Events(created.id());
@@ -345,7 +350,7 @@ TEST_F(WorkerTest, CancelReachesTheRunningWorker) {
   ASSERT_TRUE(Acquire(*workers_, "w", &acquired).ok());
   ASSERT_EQ(acquired.jobs_size(), 1);
   v1::CancelJobRequest cancel;
-  cancel.set_id(created.id());
+  cancel.set_id(absl::AsciiStrToUpper(created.id()));  // ids are UUIDs in either case
   cancel.set_reason("user asked");
   v1::CancelJobResponse cancelled;
   ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());

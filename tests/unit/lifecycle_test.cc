@@ -146,6 +146,8 @@ TEST(DerivedTimes, DurationAndEstimate) {
   DerivedTimes derived = ComputeDerivedTimes(job, kNow);
   EXPECT_EQ(derived.duration, absl::Seconds(30));
   EXPECT_EQ(derived.estimated_finish_time, kNow + absl::Seconds(90));
+  job.progress_percent = 1e-10f;  // would extrapolate past any representable time
+  EXPECT_FALSE(ComputeDerivedTimes(job, kNow).estimated_finish_time.has_value());
   job.state = JobState::kSucceeded;
   job.finish_time = kNow - absl::Seconds(10);
   derived = ComputeDerivedTimes(job, kNow);

@@ -147,6 +147,15 @@ TEST(Complete, SucceedsOnlyUnderTheLease) {
             absl::StatusCode::kAborted);
 }
 
+TEST(Complete, RepeatedUnderTheSameLeaseIsANoOp) {
+  Job done = Running();
+  done.state = JobState::kSucceeded;
+  auto again = PlanComplete(done, "token", "{}", kNow);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->has_value());
+  EXPECT_EQ(PlanComplete(done, "other", "{}", kNow).status().code(), absl::StatusCode::kAborted);
+}
+
 TEST(LeaseExpired, SaysLostOrTimedOut) {
   Job lost = Running();
   lost.lease_expire_time = kNow - absl::Seconds(1);
