@@ -79,6 +79,12 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   query.now = clock_.Now();
   query.lease_duration = command->lease_duration.value_or(kDefaultLease);
   absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
+  if (jobs.ok() && !jobs->empty() && command->cancelled()) {
+    // The caller left while we leased: hand the jobs back rather than let them wait out a
+    // lease and lose an attempt.
+    for (const Job& job : *jobs) ReleaseLease(job);
+    return done(std::vector<Job>{});
+  }
   if (!jobs.ok() || !jobs->empty() || query.now >= deadline) return done(std::move(jobs));
   auto resume = [this, command, deadline, done](bool woken) {
     if (!woken) return done(std::vector<Job>{});
@@ -89,6 +95,19 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume)) {
     resume(true);  // something became ready meanwhile: look again now
   }
+}
+
+void WorkerManager::ReleaseLease(const Job& job) {
+  changes_.Submit({job.id,
+                   [this, token = job.lease_token](const Job& current)
+                       -> absl::StatusOr<std::optional<JobUpdate>> {
+                     return PlanReleaseLease(current, token, clock_.Now());
+                   }},
+                  [this, workspace = job.workspace_id, type = job.type](absl::StatusOr<Job> job) {
+                    if (job.ok() && job->state == JobState::kQueued) {
+                      waiters_.Notify(workspace, type);
+                    }
+                  });
 }
 
 void WorkerManager::ReportProgress(const std::string& job_id, const std::string& lease_token,

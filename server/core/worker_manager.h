@@ -58,6 +58,7 @@ class WorkerManager {
  private:
   using Done = std::function<void(absl::StatusOr<std::vector<Job>>)>;
   void TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline, Done done);
+  void ReleaseLease(const Job& job);
 
   JobStore& store_;
   Executor& executor_;

@@ -143,6 +143,25 @@ absl::StatusOr<std::optional<JobUpdate>> PlanFail(const Job& job, const std::str
   return std::optional<JobUpdate>(PlanAttemptFailed(job, error, retryable, now, random));
 }
 
+std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lease_token,
+                                          absl::Time now) {
+  if (job.state != JobState::kRunning || job.lease_token != lease_token) return std::nullopt;
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.state = JobState::kQueued;
+  next.worker_id.clear();
+  next.lease_token.clear();
+  next.lease_expire_time.reset();
+  next.lease_duration.reset();
+  next.attempt_deadline.reset();
+  next.start_time.reset();
+  next.update_time = now;
+  next.run_after = std::min(job.run_after, now);
+  update.event_kind = EventKind::kStateChanged;
+  return update;
+}
+
 std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now,
                                           const UnitRandom& random) {
   if (job.state != JobState::kRunning || !job.lease_expire_time ||

@@ -54,6 +54,11 @@ absl::StatusOr<std::optional<JobUpdate>> PlanFail(const Job& job, const std::str
                                                   const std::string& error, bool retryable,
                                                   absl::Time now, const UnitRandom& random);
 
+// A lease that never reached its worker (the AcquireJobs call was gone by the time the jobs
+// were leased): the job goes back to QUEUED for the same attempt, as if never taken.
+std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lease_token,
+                                          absl::Time now);
+
 // The reaper's rule: a RUNNING job whose lease expired fails its attempt, saying whether the
 // worker was lost or the attempt timed out. No change when the lease is no longer expired.
 std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now,

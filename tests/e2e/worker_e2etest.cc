@@ -403,6 +403,28 @@ TEST_F(WorkerTest, LongPollReturnsPromptlyForLocalAndRemoteCreates) {
   }
 }
 
+TEST_F(WorkerTest, AnAbandonedLongPollLeasesNothing) {
+  // The client gives up after 300 ms on a 10 s wait; a job created afterwards must not be
+  // leased to the call that is gone.
+  v1::AcquireJobsRequest request;
+  request.set_workspace_id("demo");
+  request.add_types("t");
+  request.set_worker_id("gone");
+  request.set_max_jobs(1);
+  *request.mutable_wait() = Millis(10000);
+  v1::AcquireJobsResponse response;
+  grpc::Status status =
+      workers_->AcquireJobs(Ctx(absl::Milliseconds(300)).get(), request, &response);
+  EXPECT_CODE(status, StatusCode::DEADLINE_EXCEEDED);
+  v1::Job created = Create();
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers_, "present", &acquired, 1, /*wait_ms=*/5000).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  EXPECT_EQ(acquired.jobs(0).job().id(), created.id());
+  EXPECT_EQ(acquired.jobs(0).job().worker_id(), "present");
+  EXPECT_EQ(acquired.jobs(0).job().attempt(), 1);
+}
+
 TEST_F(WorkerTest, ManyWorkersOnTwoProcessesCompleteEachJobOnce) {
   constexpr int kJobs = 2000;
   constexpr int kWorkers = 8;

@@ -156,6 +156,20 @@ TEST(Complete, RepeatedUnderTheSameLeaseIsANoOp) {
   EXPECT_EQ(PlanComplete(done, "other", "{}", kNow).status().code(), absl::StatusCode::kAborted);
 }
 
+TEST(ReleaseLease, BackToQueuedForTheSameAttempt) {
+  Job job = Running(2, 3);
+  auto update = PlanReleaseLease(job, "token", kNow);
+  ASSERT_TRUE(update.has_value());
+  EXPECT_EQ(update->next.state, JobState::kQueued);
+  EXPECT_EQ(update->next.attempt, 2);
+  EXPECT_EQ(update->next.lease_token, "");
+  EXPECT_EQ(update->next.worker_id, "");
+  EXPECT_FALSE(update->next.start_time.has_value());
+  EXPECT_FALSE(PlanReleaseLease(job, "other", kNow).has_value());
+  job.state = JobState::kSucceeded;
+  EXPECT_FALSE(PlanReleaseLease(job, "token", kNow).has_value());
+}
+
 TEST(LeaseExpired, SaysLostOrTimedOut) {
   Job lost = Running();
   lost.lease_expire_time = kNow - absl::Seconds(1);
