@@ -98,6 +98,9 @@ int RunServe(const ServerConfig& config) {
     notify_bridge.MarkReady();
   };
   jobs.SetJobReadyListener(job_ready);
+  jobs.SetJobScheduledListener([&](const Job& job) {
+    waiters.NotifyAt(job.run_after, job.workspace_id, job.type);
+  });
   core::WorkerManager workers(store, executor, changes, waiters, clock, config.limits);
   api::JobServiceImpl job_service(jobs, executor);
   api::WorkerServiceImpl worker_service(workers);

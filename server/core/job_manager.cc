@@ -61,6 +61,9 @@ void JobManager::CreateJob(const CreateJobCommand& command,
                                       absl::StatusOr<CreatedJob> created) {
     if (!created.ok()) return done(created.status());
     if (created->created && created->job.state == JobState::kQueued) job_ready_(created->job);
+    if (created->created && created->job.state == JobState::kScheduled) {
+      job_scheduled_(created->job);
+    }
     if (!created->created && created->job.request_fingerprint != fingerprint) {
       return done(absl::AlreadyExistsError(absl::StrCat(
           "idempotency_key: job ", created->job.id,

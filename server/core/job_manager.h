@@ -50,6 +50,11 @@ class JobManager {
     job_ready_ = std::move(listener);
   }
 
+  // Called with each job created SCHEDULED (to wake workers at its run_after).
+  void SetJobScheduledListener(std::function<void(const Job&)> listener) {
+    job_scheduled_ = std::move(listener);
+  }
+
   const Limits& limits() const { return limits_; }
   Clock& clock() { return clock_; }
 
@@ -60,6 +65,7 @@ class JobManager {
   const Limits limits_;
   const PageTokenCodec page_tokens_;
   std::function<void(const Job&)> job_ready_ = [](const Job&) {};
+  std::function<void(const Job&)> job_scheduled_ = [](const Job&) {};
 };
 
 // The filters of a list query in a canonical form, which page tokens are bound to.

@@ -91,22 +91,42 @@ size_t ReadyWaiters::size() {
   return waiters_.size();
 }
 
+void ReadyWaiters::NotifyAt(absl::Time when, const std::string& workspace_id,
+                            const std::string& type) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    const bool earliest = timed_.empty() || when < timed_.begin()->first;
+    timed_.emplace(when, std::make_pair(workspace_id, type));
+    if (!earliest) return;
+  }
+  timer_wake_.notify_one();
+}
+
 void ReadyWaiters::TimerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    if (deadlines_.empty()) {
+    absl::Time next = absl::InfiniteFuture();
+    if (!deadlines_.empty()) next = deadlines_.begin()->first;
+    if (!timed_.empty()) next = std::min(next, timed_.begin()->first);
+    if (next == absl::InfiniteFuture()) {
       timer_wake_.wait(lock);
       continue;
     }
-    const absl::Time next = deadlines_.begin()->first;
     if (absl::Now() < next) {
       timer_wake_.wait_until(lock, absl::ToChronoTime(next));
       continue;
     }
     const absl::Time now = absl::Now();
     std::vector<Resume> expired = Take([&](const Waiter& w) { return w.deadline <= now; });
+    std::vector<std::pair<std::string, std::string>> due;
+    while (!timed_.empty() && timed_.begin()->first <= now) {
+      due.push_back(std::move(timed_.begin()->second));
+      timed_.erase(timed_.begin());
+    }
     lock.unlock();
     for (auto& resume : expired) resume(false);
+    for (const auto& [workspace_id, type] : due) Notify(workspace_id, type);
     lock.lock();
   }
 }

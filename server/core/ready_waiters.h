@@ -39,6 +39,9 @@ class ReadyWaiters {
   void Notify(const std::string& workspace_id, const std::string& type);
   // Anything may be ready (a hint from another jobd, or the backstop poll).
   void NotifyAll();
+  // A job of `type` becomes ready at `when` (a delayed job, a retry after its backoff):
+  // Notify then, so waiting workers get it at once rather than at the next promotion.
+  void NotifyAt(absl::Time when, const std::string& workspace_id, const std::string& type);
 
   size_t size();
   // Resumes every waiter with false; later waits are refused.
@@ -62,6 +65,7 @@ class ReadyWaiters {
   uint64_t next_id_ = 0;
   std::map<uint64_t, Waiter> waiters_;
   std::multimap<absl::Time, uint64_t> deadlines_;
+  std::multimap<absl::Time, std::pair<std::string, std::string>> timed_;  // (workspace, type)
   bool stopping_ = false;
   std::thread timer_;
 };

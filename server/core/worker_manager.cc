@@ -172,7 +172,12 @@ void WorkerManager::FailJob(const std::string& job_id, const std::string& lease_
                      return PlanFail(current, lease_token, error_message, retryable,
                                      clock_.Now(), random_);
                    }},
-                  std::move(done));
+                  [this, done = std::move(done)](absl::StatusOr<Job> job) {
+                    if (job.ok() && job->state == JobState::kScheduled) {
+                      waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
+                    }
+                    done(std::move(job));
+                  });
 }
 
 }  // namespace jobd::core

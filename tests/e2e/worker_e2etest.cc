@@ -425,6 +425,31 @@ TEST_F(WorkerTest, AnAbandonedLongPollLeasesNothing) {
   EXPECT_EQ(acquired.jobs(0).job().attempt(), 1);
 }
 
+TEST_F(WorkerTest, DelayedJobWakesTheWaitingWorkerOnTime) {
+  // Promotion never runs on this jobd: only the wake-up at run_after can deliver the job.
+  JobdProcess slow(database_->url(), {"--promote_interval", "1h", "--acquire_poll_interval", "1h"});
+  ASSERT_TRUE(slow.running());
+  auto jobs = v1::JobService::NewStub(slow.channel());
+  auto workers = v1::WorkerService::NewStub(slow.channel());
+  v1::CreateJobRequest request;
+  request.set_workspace_id("demo");
+  request.set_type("t");
+  const absl::Time run_after = absl::Now() + absl::Milliseconds(700);
+  request.mutable_run_after()->set_seconds(absl::ToUnixSeconds(run_after));
+  request.mutable_run_after()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(run_after - absl::FromUnixSeconds(absl::ToUnixSeconds(run_after)))));
+  v1::CreateJobResponse created;
+  ASSERT_TRUE(jobs->CreateJob(Ctx().get(), request, &created).ok());
+  EXPECT_EQ(created.job().state(), v1::JOB_STATE_SCHEDULED);
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(Acquire(*workers, "w", &acquired, 1, /*wait_ms=*/10000).ok());
+  const absl::Time got = absl::Now();
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  EXPECT_EQ(acquired.jobs(0).job().id(), created.job().id());
+  EXPECT_GE(got, run_after);
+  EXPECT_LT(got - run_after, absl::Milliseconds(500)) << absl::FormatDuration(got - run_after);
+}
+
 TEST_F(WorkerTest, ManyWorkersOnTwoProcessesCompleteEachJobOnce) {
   constexpr int kJobs = 2000;
   constexpr int kWorkers = 8;

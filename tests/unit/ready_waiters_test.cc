@@ -49,6 +49,21 @@ TEST(ReadyWaiters, DeadlineResumesWithFalse) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
 }
 
+TEST(ReadyWaiters, NotifyAtWakesMatchingWaitersWhenTheTimeComes) {
+  ReadyWaiters waiters;
+  std::promise<absl::Time> woken;
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(waiters.Wait("ws", {"a"}, start + absl::Hours(1), waiters.generation(),
+                           [&](bool w) { woken.set_value(w ? absl::Now() : absl::InfinitePast()); }));
+  waiters.NotifyAt(start + absl::Milliseconds(80), "ws", "a");
+  waiters.NotifyAt(start + absl::Milliseconds(10), "ws", "other");  // matches nobody
+  auto future = woken.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const absl::Time at = future.get();
+  EXPECT_GE(at - start, absl::Milliseconds(80));
+  EXPECT_LT(at - start, absl::Seconds(2));
+}
+
 TEST(ReadyWaiters, StopResumesEveryoneAndRefusesNewWaits) {
   ReadyWaiters waiters;
   std::atomic<int> resumed{0};
