@@ -6,9 +6,12 @@ ALTER TABLE jobs ADD COLUMN lease_duration_us bigint;
 -- index serves both lost workers and timeouts.
 ALTER TABLE jobs ADD COLUMN attempt_deadline timestamptz;
 
--- AcquireJobs: ready jobs of a type, highest priority first, then longest waiting.
+-- AcquireJobs: QUEUED jobs of a type, highest priority first, then longest waiting.
 CREATE INDEX jobs_ready ON jobs (workspace_id, type, priority DESC, run_after, id)
-  WHERE state IN ('queued', 'scheduled');
+  WHERE state = 'queued';
+-- AcquireJobs also takes SCHEDULED jobs that are due, earliest first; run_after leads so that
+-- the not-yet-due ones are never read.
+CREATE INDEX jobs_due ON jobs (workspace_id, type, run_after) WHERE state = 'scheduled';
 -- The lease reaper.
 CREATE INDEX jobs_lease_expiry ON jobs (lease_expire_time) WHERE state = 'running';
 -- Promotion of SCHEDULED jobs whose run_after has passed.

@@ -3,19 +3,33 @@
 -- concurrent acquirers take disjoint jobs. Each gets a fresh lease token (the fence of this
 -- attempt) and a RUNNING event.
 -- $1 workspace, $2 types, $3 limit, $4 worker id, $5 now, $6 lease duration (us).
-WITH picked AS (
-  -- One ordered index range per type (jobs_ready), each stopping at the limit, then merged:
-  -- "type = ANY" would make PostgreSQL read and sort every ready job of the workspace.
-  SELECT ready.id FROM unnest($2::text[]) AS wanted(type)
+--
+-- Per type, one ordered index range of QUEUED jobs (jobs_ready) and one of due SCHEDULED jobs
+-- (jobs_due), each stopping at the limit, then merged. ("type = ANY" would make PostgreSQL
+-- read and sort every ready job of the workspace.)
+WITH queued AS (
+  SELECT ready.* FROM unnest($2::text[]) AS wanted(type)
   CROSS JOIN LATERAL (
     SELECT id, priority, run_after FROM jobs
-    WHERE workspace_id = $1 AND type = wanted.type AND state IN ('queued', 'scheduled')
+    WHERE workspace_id = $1 AND type = wanted.type AND state = 'queued'
       AND run_after <= $5::timestamptz
     ORDER BY priority DESC, run_after, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
   ) AS ready
-  ORDER BY ready.priority DESC, ready.run_after, ready.id
+), due AS (
+  SELECT ready.* FROM unnest($2::text[]) AS wanted(type)
+  CROSS JOIN LATERAL (
+    SELECT id, priority, run_after FROM jobs
+    WHERE workspace_id = $1 AND type = wanted.type AND state = 'scheduled'
+      AND run_after <= $5::timestamptz
+    ORDER BY run_after
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+  ) AS ready
+), picked AS (
+  SELECT id FROM (SELECT * FROM queued UNION ALL SELECT * FROM due) AS candidate
+  ORDER BY priority DESC, run_after, id
   LIMIT $3
 ), leased AS (
   UPDATE jobs AS j SET
