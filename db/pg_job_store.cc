@@ -149,14 +149,25 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
            std::tie(jobs[b].workspace_id, jobs[b].idempotency_key);
   });
   NewJobColumns columns;
-  for (size_t i : order) columns.Add(jobs[i]);
+  bool with_keys = false;
+  for (size_t i : order) {
+    columns.Add(jobs[i]);
+    with_keys = with_keys || !jobs[i].idempotency_key.empty();
+  }
   return pool_.Run<std::vector<CreatedJob>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<CreatedJob>> {
-        // One transaction with the lookups below, so that a failure anywhere leaves every job
-        // of the batch unwritten and a retry is safe.
-        pqxx::work tx(conn);
+        // Without idempotency keys the insert is the only statement, atomic on its own: no
+        // BEGIN/COMMIT round trips. With keys, the lookups of their holders share one
+        // transaction with it, so that a failure anywhere leaves the whole batch unwritten
+        // and a retry is safe.
+        std::unique_ptr<pqxx::transaction_base> tx;
+        if (with_keys) {
+          tx = std::make_unique<pqxx::work>(conn);
+        } else {
+          tx = std::make_unique<pqxx::nontransaction>(conn);
+        }
         std::unordered_map<std::string, Job> inserted;
-        for (Job& job : ReadJobs(columns.Insert(tx))) inserted.emplace(job.id, std::move(job));
+        for (Job& job : ReadJobs(columns.Insert(*tx))) inserted.emplace(job.id, std::move(job));
         std::vector<CreatedJob> out(jobs.size());
         for (size_t i = 0; i < jobs.size(); ++i) {
           auto it = inserted.find(jobs[i].id);
@@ -165,14 +176,14 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
             continue;
           }
           // Skipped: its idempotency key belongs to an earlier job (committed by now).
-          pqxx::result r = tx.exec_prepared("select_job_by_idempotency_key",
-                                            jobs[i].workspace_id, jobs[i].idempotency_key);
+          pqxx::result r = tx->exec_prepared("select_job_by_idempotency_key",
+                                             jobs[i].workspace_id, jobs[i].idempotency_key);
           if (r.empty()) {
             return absl::AbortedError("idempotency key changed hands concurrently; retry");
           }
           out[i] = CreatedJob{ReadJobs(r)[0], false};
         }
-        tx.commit();
+        tx->commit();
         return out;
       });
 }
