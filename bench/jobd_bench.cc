@@ -426,6 +426,7 @@ class Database {
 };
 
 constexpr char kScratchTable[] = "jobd_bench_pgbench_jobs";
+constexpr double kDisturbedCores = 0.25;
 
 std::string SqlQuote(const std::string& s) {
   std::string out = "'";
@@ -1443,6 +1444,26 @@ int main(int argc, char** argv) {
       o << "    FAILED: " << wake.error << "\n";
     }
     o << "\n";
+  }
+  // Work of other processes on the shared cores makes a figure unreliable: name those.
+  std::vector<std::string> disturbed;
+  auto check = [&](const std::string& what, const CpuUse& u) {
+    if (!std::isnan(u.other) && u.other > kDisturbedCores) {
+      disturbed.push_back(absl::StrFormat("%s (%.2f cores)", what, u.other));
+    }
+  };
+  for (size_t i = 0; i < levels.size(); ++i) {
+    for (const auto& c : create_runs[i]) check(absl::StrCat("(a) ", levels[i]), c.cpu);
+    for (const auto& p : pgbench_runs[i]) check(absl::StrCat("(d) ", levels[i]), p.cpu);
+  }
+  if (e2e.ran) check("(b)", e2e.cpu);
+  if (wake.ran) check("(c)", wake.cpu);
+  if (!disturbed.empty()) {
+    o << "WARNING: other processes used more than " << kDisturbedCores
+      << " cores during: " << absl::StrJoin(disturbed, ", ")
+      << ". Those figures are disturbed; run again on a quiet machine.\n";
+  } else {
+    o << "No measurement saw other processes use more than " << kDisturbedCores << " cores.\n";
   }
   std::cout << o.str() << std::flush;
   return ok ? 0 : 1;
