@@ -78,6 +78,13 @@ std::string RequestFingerprint(const CreateJobCommand& c) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
+void ClearLease(Job& job) {
+  job.lease_token.clear();
+  job.lease_expire_time.reset();
+  job.lease_duration.reset();
+  job.attempt_deadline.reset();
+}
+
 absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::string& reason,
                                                     const std::string& principal,
                                                     absl::Time now) {
@@ -121,10 +128,7 @@ absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time no
   next.progress_message.clear();
   next.result_json.reset();
   next.worker_id.clear();
-  next.lease_token.clear();
-  next.lease_expire_time.reset();
-  next.lease_duration.reset();
-  next.attempt_deadline.reset();
+  ClearLease(next);
   next.start_time.reset();
   next.finish_time.reset();
   next.expire_time.reset();

@@ -19,6 +19,9 @@ Job NewJobFromCommand(const CreateJobCommand& command, const std::string& id, ab
 // order of the payload or labels. Empty when the command has no idempotency key.
 std::string RequestFingerprint(const CreateJobCommand& command);
 
+// Drops the current attempt's lease: token, expiry, duration and deadline.
+void ClearLease(Job& job);
+
 // QUEUED/SCHEDULED/RUNNING -> CANCELLED; CANCELLED stays (no change); SUCCEEDED/FAILED:
 // FAILED_PRECONDITION naming the state.
 absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::string& reason,

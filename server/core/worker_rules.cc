@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/core/lifecycle.h"
 
 namespace jobd::core {
 namespace {
@@ -46,10 +47,7 @@ JobUpdate PlanAttemptFailed(const Job& job, const std::string& error, bool retry
   Job& next = update.next;
   next = job;
   next.error_message = error;
-  next.lease_token.clear();
-  next.lease_expire_time.reset();
-  next.lease_duration.reset();
-  next.attempt_deadline.reset();
+  ClearLease(next);
   next.update_time = now;
   update.event_kind = EventKind::kStateChanged;
   if (retryable && job.attempt < job.last_attempt) {
@@ -151,10 +149,7 @@ std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lea
   next = job;
   next.state = JobState::kQueued;
   next.worker_id.clear();
-  next.lease_token.clear();
-  next.lease_expire_time.reset();
-  next.lease_duration.reset();
-  next.attempt_deadline.reset();
+  ClearLease(next);
   next.start_time.reset();
   next.update_time = now;
   next.run_after = std::min(job.run_after, now);
