@@ -335,8 +335,7 @@ absl::StatusOr<JobStats> PgJobStore::GetJobStats(const std::string& workspace_id
 absl::StatusOr<int> PgJobStore::DeleteExpiredJobs(absl::Time now, int limit) {
   return pool_.Run<int>([&](pqxx::connection& conn) -> absl::StatusOr<int> {
     pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-    return static_cast<int>(
-        tx.exec_prepared("delete_expired_jobs", FormatTimestamp(now), limit).affected_rows());
+    return tx.exec_prepared1("delete_expired_jobs", FormatTimestamp(now), limit)[0].as<int>();
   });
 }
 
