@@ -5,14 +5,17 @@
 #include <pqxx/nontransaction>
 
 #include "absl/strings/str_cat.h"
+#include "db/conninfo.h"
 #include "db/pg_errors.h"
 #include "db/sql_files.h"
 
 namespace jobd::db {
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseConfig& config) {
+  absl::StatusOr<std::string> conninfo = WithConnectionDefaults(config.url);
+  if (!conninfo.ok()) return conninfo.status();
   try {
-    auto conn = std::make_unique<pqxx::connection>(config.url);
+    auto conn = std::make_unique<pqxx::connection>(*conninfo);
     pqxx::nontransaction setup(*conn);
     // Timestamps are parsed in db/pg_rows.cc: ISO format, UTC offset.
     setup.exec("SET TIME ZONE 'UTC'");

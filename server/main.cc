@@ -175,8 +175,6 @@ int main(int argc, char** argv) {
   // Debian's Abseil is built without NDEBUG: every absl::Mutex inside gRPC would keep a
   // deadlock graph (~1.5% of jobd's CPU under load, measured in bench/).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // A dead database host should fail a connect in seconds, not minutes.
-  setenv("PGCONNECT_TIMEOUT", "3", /*overwrite=*/0);
   absl::StatusOr<jobd::ServerConfig> config = jobd::LoadServerConfig(argc, argv);
   if (!config.ok()) {
     std::fprintf(stderr, "jobd: %s\n", std::string(config.status().message()).c_str());

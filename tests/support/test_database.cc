@@ -4,10 +4,10 @@
 #include <random>
 
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 
+#include "db/conninfo.h"
 #include "db/migrator.h"
 
 namespace jobd::testing {
@@ -22,29 +22,13 @@ std::string TestDatabaseUrl() {
 }
 
 std::string WithDatabase(const std::string& url, const std::string& dbname) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
-  if (options == nullptr) {
-    std::string message = error ? error : "unparsable";
-    PQfreemem(error);
-    ADD_FAILURE() << "bad JOBD_TEST_DATABASE_URL: " << message;
+  absl::StatusOr<std::string> out =
+      db::WithSettings(url, {{"dbname", dbname}}, /*only_if_unset=*/false);
+  if (!out.ok()) {
+    ADD_FAILURE() << out.status();
     return url;
   }
-  auto quote = [](const std::string& value) {
-    std::string out = "'";
-    for (char c : value) {
-      if (c == '\'' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    return out + "'";
-  };
-  std::string out;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (std::string(o->keyword) == "dbname" || o->val == nullptr) continue;
-    out += std::string(o->keyword) + "=" + quote(o->val) + " ";
-  }
-  PQconninfoFree(options);
-  return out + "dbname=" + quote(dbname);
+  return *out;
 }
 
 std::string RandomName(const std::string& prefix) {
