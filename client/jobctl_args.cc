@@ -85,7 +85,7 @@ absl::Status ParsePayload(absl::string_view flag, const std::string& json,
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse errors, and numbers out of range
     return FlagError(flag, absl::StrCat("not valid JSON: ", e.what()));
   }
   if (!parsed.is_object()) {

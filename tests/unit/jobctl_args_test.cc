@@ -1,0 +1,213 @@
+// jobctl's flag parsing: durations, run-after times, states, labels and the payload.
+#include "client/jobctl_args.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace jobd::jobctl {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+TEST(ParseDuration, AcceptsGoStyleDurations) {
+  EXPECT_EQ(*ParseDuration("--timeout", "30s"), absl::Seconds(30));
+  EXPECT_EQ(*ParseDuration("--timeout", "5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDuration("--timeout", "2h"), absl::Hours(2));
+  EXPECT_EQ(*ParseDuration("--timeout", "1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDuration("--timeout", "1.5s"), absl::Milliseconds(1500));
+}
+
+TEST(ParseDuration, RejectsGarbageNamingTheFlag) {
+  const absl::StatusOr<absl::Duration> d = ParseDuration("--timeout", "soon");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.status().message(),
+            "--timeout: 'soon' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+  // A bare number is not a duration here (only "0" is, and it is not positive).
+  EXPECT_EQ(ParseDuration("--timeout", "30").status().message(),
+            "--timeout: '30' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+  EXPECT_EQ(ParseDuration("--ttl", "inf").status().message(),
+            "--ttl: 'inf' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+}
+
+TEST(ParseDuration, RejectsZeroAndNegative) {
+  for (const char* text : {"0", "0s", "-5m", "-inf"}) {
+    const absl::StatusOr<absl::Duration> d = ParseDuration("--ttl", text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(d.status().message(), "--ttl: must be positive") << text;
+  }
+}
+
+TEST(ParseSecondsOrDuration, AcceptsSecondsOrDuration) {
+  EXPECT_EQ(*ParseSecondsOrDuration("--wait", "45"), absl::Seconds(45));
+  EXPECT_EQ(*ParseSecondsOrDuration("--wait", "2.5"), absl::Milliseconds(2500));
+  EXPECT_EQ(*ParseSecondsOrDuration("--wait", "45s"), absl::Seconds(45));
+  EXPECT_EQ(*ParseSecondsOrDuration("--wait", "2m"), absl::Minutes(2));
+}
+
+TEST(ParseSecondsOrDuration, RejectsNonPositiveAndHugeNumbers) {
+  for (const char* text : {"0", "-1", "nan", "inf", "1e10"}) {
+    const absl::StatusOr<absl::Duration> d = ParseSecondsOrDuration("--wait", text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(d.status().message(), "--wait: must be a positive number of seconds") << text;
+  }
+  EXPECT_EQ(ParseSecondsOrDuration("--wait", "-3s").status().message(),
+            "--wait: must be positive");
+  EXPECT_EQ(ParseSecondsOrDuration("--wait", "later").status().message(),
+            "--wait: 'later' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+}
+
+TEST(ParseTimeOrDelay, AcceptsRfc3339) {
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "2024-05-01T10:00:00Z", kNow),
+            absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone()));
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "2024-05-01T12:00:00+02:00", kNow),
+            absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone()));
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "2024-05-01T10:00:00.25Z", kNow),
+            absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone()) +
+                absl::Milliseconds(250));
+}
+
+TEST(ParseTimeOrDelay, DurationCountsFromNowAndMayBeZeroOrNegative) {
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "5m", kNow), kNow + absl::Minutes(5));
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "1h30m", kNow), kNow + absl::Minutes(90));
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "0", kNow), kNow);
+  EXPECT_EQ(*ParseTimeOrDelay("--run-after", "-1m", kNow), kNow - absl::Minutes(1));
+}
+
+TEST(ParseTimeOrDelay, RejectsNeitherTimeNorDuration) {
+  const std::string expected =
+      "--run-after: 'tomorrow' is neither an RFC 3339 time (2024-05-01T10:00:00Z) nor a "
+      "duration from now (use e.g. 30s, 5m, 2h or 1h30m)";
+  const absl::StatusOr<absl::Time> t = ParseTimeOrDelay("--run-after", "tomorrow", kNow);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.status().message(), expected);
+  for (const char* text : {"inf", "-inf", "2024-05-01", "2024-05-01 10:00:00"}) {
+    const absl::StatusOr<absl::Time> bad = ParseTimeOrDelay("--run-after", text, kNow);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_TRUE(absl::StartsWith(bad.status().message(), "--run-after: '")) << text;
+  }
+}
+
+TEST(ParseState, AcceptsShortLongAndAnyCase) {
+  EXPECT_EQ(*ParseState("queued"), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(*ParseState("QUEUED"), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(*ParseState("Running"), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(*ParseState("JOB_STATE_SCHEDULED"), v1::JOB_STATE_SCHEDULED);
+  EXPECT_EQ(*ParseState("job_state_succeeded"), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(*ParseState("failed"), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(*ParseState("cancelled"), v1::JOB_STATE_CANCELLED);
+}
+
+TEST(ParseState, RejectsUnknownAndUnspecified) {
+  for (const char* text : {"done", "unspecified", "JOB_STATE_UNSPECIFIED", "", "canceled"}) {
+    const absl::StatusOr<v1::JobState> s = ParseState(text);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(s.status().message(),
+              absl::StrCat("--state: unknown state '", text,
+                           "' (use scheduled, queued, running, succeeded, failed or cancelled)"))
+        << text;
+  }
+}
+
+TEST(ParseLabels, SplitsAtFirstEquals) {
+  google::protobuf::Map<std::string, std::string> labels;
+  ASSERT_TRUE(ParseLabels("--label", {"team=data", "expr=a=b", "empty=", "team=ml"}, &labels)
+                  .ok());
+  EXPECT_EQ(labels.size(), 3u);
+  EXPECT_EQ(labels.at("team"), "ml");  // the last one wins
+  EXPECT_EQ(labels.at("expr"), "a=b");
+  EXPECT_EQ(labels.at("empty"), "");
+}
+
+TEST(ParseLabels, RejectsMissingEqualsOrEmptyKey) {
+  google::protobuf::Map<std::string, std::string> labels;
+  absl::Status s = ParseLabels("--label", {"team"}, &labels);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "--label: 'team' is not key=value");
+  s = ParseLabels("--label", {"=data"}, &labels);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "--label: '=data' is not key=value");
+  EXPECT_TRUE(labels.empty());
+}
+
+TEST(ParsePayload, AcceptsAnObject) {
+  google::protobuf::Struct payload;
+  ASSERT_TRUE(
+      ParsePayload("--payload", R"({"rows": 10, "name": "x", "tags": ["a"], "deep": {"ok": true}})",
+                   &payload)
+          .ok());
+  EXPECT_EQ(payload.fields().at("rows").number_value(), 10);
+  EXPECT_EQ(payload.fields().at("name").string_value(), "x");
+  EXPECT_EQ(payload.fields().at("tags").list_value().values(0).string_value(), "a");
+  EXPECT_TRUE(payload.fields().at("deep").struct_value().fields().at("ok").bool_value());
+
+  google::protobuf::Struct empty;
+  ASSERT_TRUE(ParsePayload("--payload", "{}", &empty).ok());
+  EXPECT_EQ(empty.fields_size(), 0);
+}
+
+TEST(ParsePayload, RejectsNonObjects) {
+  for (const char* json : {"[1, 2]", "42", "\"text\"", "null", "true"}) {
+    google::protobuf::Struct payload;
+    const absl::Status s = ParsePayload("--payload", json, &payload);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_EQ(s.message(), R"(--payload: must be a JSON object, e.g. '{"rows": 10}')") << json;
+  }
+}
+
+TEST(ParsePayload, RejectsBadJsonSayingWhere) {
+  google::protobuf::Struct payload;
+  absl::Status s = ParsePayload("--payload", R"({"rows": })", &payload);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "--payload: not valid JSON: [json.exception.parse_error.101] parse error at line 1, "
+            "column 10: syntax error while parsing value - unexpected '}'; expected '[', '{', or "
+            "a literal");
+  s = ParsePayload("--payload", "", &payload);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "--payload: not valid JSON: ")) << s.message();
+  // A number no double holds is an error, not a crash (a worker's result line goes here too).
+  s = ParsePayload("result", R"({"a": 1e400})", &payload);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "result: not valid JSON: ")) << s.message();
+}
+
+TEST(ProtoConversion, DurationRoundTrips) {
+  google::protobuf::Duration d;
+  ToProto(absl::Milliseconds(1500), &d);
+  EXPECT_EQ(d.seconds(), 1);
+  EXPECT_EQ(d.nanos(), 500000000);
+  EXPECT_EQ(FromProto(d), absl::Milliseconds(1500));
+
+  // Proto Durations keep seconds and nanos of the same sign.
+  ToProto(-absl::Milliseconds(1500), &d);
+  EXPECT_EQ(d.seconds(), -1);
+  EXPECT_EQ(d.nanos(), -500000000);
+  EXPECT_EQ(FromProto(d), -absl::Milliseconds(1500));
+}
+
+TEST(ProtoConversion, TimestampRoundTripsWithNonNegativeNanos) {
+  google::protobuf::Timestamp ts;
+  const absl::Time t = absl::FromUnixSeconds(1714557600) + absl::Milliseconds(250);
+  ToProto(t, &ts);
+  EXPECT_EQ(ts.seconds(), 1714557600);
+  EXPECT_EQ(ts.nanos(), 250000000);
+  EXPECT_EQ(FromProto(ts), t);
+
+  // Before the epoch: seconds round toward the past, nanos stay in 0..999999999.
+  const absl::Time before = absl::UnixEpoch() - absl::Milliseconds(1500);
+  ToProto(before, &ts);
+  EXPECT_EQ(ts.seconds(), -2);
+  EXPECT_EQ(ts.nanos(), 500000000);
+  EXPECT_EQ(FromProto(ts), before);
+}
+
+}  // namespace
+}  // namespace jobd::jobctl
