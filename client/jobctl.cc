@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -152,30 +153,26 @@ absl::StatusOr<v1::CreateJobRequest> BuildCreate(const CreateFlags& flags) {
   if (absl::Status s = ParseLabels("--label", flags.labels, request.mutable_labels()); !s.ok()) {
     return s;
   }
-  if (!flags.ttl.empty()) {
-    absl::StatusOr<absl::Duration> ttl = ParseDuration("--ttl", flags.ttl);
-    if (!ttl.ok()) return ttl.status();
-    ToProto(*ttl, request.mutable_ttl());
-  }
-  if (!flags.timeout.empty()) {
-    absl::StatusOr<absl::Duration> timeout = ParseDuration("--timeout", flags.timeout);
-    if (!timeout.ok()) return timeout.status();
-    ToProto(*timeout, request.mutable_timeout());
+  // Each proto field is created only when its flag was given: an unset field is a default.
+  using Field = google::protobuf::Duration* (*)(v1::CreateJobRequest&);
+  const std::tuple<const char*, const std::string&, Field> durations[] = {
+      {"--ttl", flags.ttl, [](v1::CreateJobRequest& r) { return r.mutable_ttl(); }},
+      {"--timeout", flags.timeout, [](v1::CreateJobRequest& r) { return r.mutable_timeout(); }},
+      {"--initial-backoff", flags.initial_backoff,
+       [](v1::CreateJobRequest& r) { return r.mutable_retry_policy()->mutable_initial_backoff(); }},
+      {"--max-backoff", flags.max_backoff,
+       [](v1::CreateJobRequest& r) { return r.mutable_retry_policy()->mutable_max_backoff(); }},
+  };
+  for (const auto& [flag, value, field] : durations) {
+    if (value.empty()) continue;
+    absl::StatusOr<absl::Duration> d = ParseDuration(flag, value);
+    if (!d.ok()) return d.status();
+    ToProto(*d, field(request));
   }
   if (!flags.run_after.empty()) {
     absl::StatusOr<absl::Time> at = ParseTimeOrDelay("--run-after", flags.run_after, absl::Now());
     if (!at.ok()) return at.status();
     ToProto(*at, request.mutable_run_after());
-  }
-  if (!flags.initial_backoff.empty()) {
-    absl::StatusOr<absl::Duration> d = ParseDuration("--initial-backoff", flags.initial_backoff);
-    if (!d.ok()) return d.status();
-    ToProto(*d, request.mutable_retry_policy()->mutable_initial_backoff());
-  }
-  if (!flags.max_backoff.empty()) {
-    absl::StatusOr<absl::Duration> d = ParseDuration("--max-backoff", flags.max_backoff);
-    if (!d.ok()) return d.status();
-    ToProto(*d, request.mutable_retry_policy()->mutable_max_backoff());
   }
   return request;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
@@ -217,10 +218,11 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
 absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     const std::vector<JobChange>& changes) {
   using Results = std::vector<absl::StatusOr<Job>>;
-  // Lock in id order, so batches touching the same jobs cannot deadlock.
   // PostgreSQL prints uuids in lower case; callers may pass upper case.
-  std::vector<std::string> ids;
-  for (const JobChange& change : changes) ids.push_back(absl::AsciiStrToLower(change.id));
+  std::vector<std::string> keys;
+  for (const JobChange& change : changes) keys.push_back(absl::AsciiStrToLower(change.id));
+  // Lock in id order, so batches touching the same jobs cannot deadlock.
+  std::vector<std::string> ids = keys;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   ArrayLiteral id_array;
@@ -233,46 +235,41 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     }
     Results results(changes.size(), absl::InternalError("not decided"));
     JobChangeColumns columns;
-    std::vector<size_t> written;
-    std::vector<const JobUpdate*> updates(changes.size(), nullptr);
-    std::vector<absl::StatusOr<std::optional<JobUpdate>>> decisions;
-    decisions.reserve(changes.size());
-    std::unordered_map<std::string, bool> seen;
+    std::vector<std::pair<size_t, JobUpdate>> written;  // (change index, its update)
+    std::unordered_set<std::string> seen;
     for (size_t i = 0; i < changes.size(); ++i) {
-      decisions.push_back(std::nullopt);
-      auto it = current.find(absl::AsciiStrToLower(changes[i].id));
+      auto it = current.find(keys[i]);
       if (it == current.end()) {
         results[i] = NotFound(changes[i].id);
         continue;
       }
-      if (!seen.emplace(it->first, true).second) {
+      if (!seen.insert(keys[i]).second) {
         results[i] = absl::AbortedError("the same job twice in one batch; retry");
         continue;
       }
-      decisions[i] = changes[i].mutate(it->second);
-      if (!decisions[i].ok()) {
-        results[i] = decisions[i].status();
-      } else if (!decisions[i]->has_value()) {
+      absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(it->second);
+      if (!decision.ok()) {
+        results[i] = decision.status();
+      } else if (!decision->has_value()) {
         results[i] = it->second;
       } else {
-        JobUpdate& update = **decisions[i];
-        update.next.id = it->second.id;
+        JobUpdate& update = **decision;
+        update.next.id = it->first;
         columns.Add(it->second.sequence, update);
-        updates[i] = &update;
-        written.push_back(i);
+        written.emplace_back(i, std::move(update));
       }
     }
     if (!written.empty()) {
       std::unordered_map<std::string, Job> after;
       for (Job& job : ReadJobs(columns.Update(tx))) after.emplace(job.id, std::move(job));
-      for (size_t i : written) {
-        auto it = after.find(absl::AsciiStrToLower(changes[i].id));
+      for (const auto& [i, update] : written) {
+        auto it = after.find(keys[i]);
         if (it == after.end()) {
           return absl::AbortedError(absl::StrCat("job ", changes[i].id, " changed concurrently"));
         }
         results[i] = it->second;
-        for (const JobMessage& message : updates[i]->messages) {
-          results[i] = ReadJobs(tx.exec_prepared("append_job_message", changes[i].id,
+        for (const JobMessage& message : update.messages) {
+          results[i] = ReadJobs(tx.exec_prepared("append_job_message", keys[i],
                                                  MessageLevelName(message.level),
                                                  message.text))[0];
         }

@@ -44,6 +44,18 @@ absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const 
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
+// Reads an optional proto field (`has`): unset leaves `out` alone.
+template <typename Proto, typename Value>
+absl::Status ReadIfSet(bool has, const Proto& value, const char* field,
+                       absl::StatusOr<Value> (*read)(const Proto&, const char*),
+                       std::optional<Value>* out) {
+  if (!has) return absl::OkStatus();
+  absl::StatusOr<Value> read_value = read(value, field);
+  if (!read_value.ok()) return read_value.status();
+  *out = *read_value;
+  return absl::OkStatus();
+}
+
 bool JsonToStruct(const std::string& json, google::protobuf::Struct* out) {
   return google::protobuf::util::JsonStringToMessage(json, out).ok();
 }
@@ -127,35 +139,27 @@ absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& r) 
   if (r.has_retry_policy()) {
     const v1::RetryPolicy& p = r.retry_policy();
     c.retry_policy.max_attempts = p.max_attempts();
-    if (p.has_initial_backoff()) {
-      auto d = ReadDuration(p.initial_backoff(), "retry_policy.initial_backoff");
-      if (!d.ok()) return d.status();
-      c.retry_policy.initial_backoff = *d;
+    if (auto st = ReadIfSet(p.has_initial_backoff(), p.initial_backoff(),
+                            "retry_policy.initial_backoff", ReadDuration,
+                            &c.retry_policy.initial_backoff);
+        !st.ok()) {
+      return st;
     }
-    if (p.has_max_backoff()) {
-      auto d = ReadDuration(p.max_backoff(), "retry_policy.max_backoff");
-      if (!d.ok()) return d.status();
-      c.retry_policy.max_backoff = *d;
+    if (auto st = ReadIfSet(p.has_max_backoff(), p.max_backoff(), "retry_policy.max_backoff",
+                            ReadDuration, &c.retry_policy.max_backoff);
+        !st.ok()) {
+      return st;
     }
     c.retry_policy.multiplier = p.multiplier();
     if (c.retry_policy.multiplier < 0) {
       return absl::InvalidArgumentError("retry_policy.multiplier: must be between 1.0 and 10.0");
     }
   }
-  if (r.has_timeout()) {
-    auto d = ReadDuration(r.timeout(), "timeout");
-    if (!d.ok()) return d.status();
-    c.timeout = *d;
-  }
-  if (r.has_ttl()) {
-    auto d = ReadDuration(r.ttl(), "ttl");
-    if (!d.ok()) return d.status();
-    c.ttl = *d;
-  }
-  if (r.has_run_after()) {
-    auto t = ReadTime(r.run_after(), "run_after");
-    if (!t.ok()) return t.status();
-    c.run_after = *t;
+  for (absl::Status st :
+       {ReadIfSet(r.has_timeout(), r.timeout(), "timeout", ReadDuration, &c.timeout),
+        ReadIfSet(r.has_ttl(), r.ttl(), "ttl", ReadDuration, &c.ttl),
+        ReadIfSet(r.has_run_after(), r.run_after(), "run_after", ReadTime, &c.run_after)}) {
+    if (!st.ok()) return st;
   }
   c.labels.insert(r.labels().begin(), r.labels().end());
   c.idempotency_key = r.idempotency_key();
@@ -229,16 +233,14 @@ absl::StatusOr<core::AcquireCommand> FromProto(const v1::AcquireJobsRequest& r) 
   c.types.assign(r.types().begin(), r.types().end());
   c.worker_id = r.worker_id();
   c.max_jobs = r.max_jobs();
-  if (r.has_wait()) {
-    auto d = ReadDuration(r.wait(), "wait");
-    if (!d.ok()) return d.status();
-    c.wait = *d;
+  std::optional<absl::Duration> wait;
+  for (absl::Status st :
+       {ReadIfSet(r.has_wait(), r.wait(), "wait", ReadDuration, &wait),
+        ReadIfSet(r.has_lease_duration(), r.lease_duration(), "lease_duration", ReadDuration,
+                  &c.lease_duration)}) {
+    if (!st.ok()) return st;
   }
-  if (r.has_lease_duration()) {
-    auto d = ReadDuration(r.lease_duration(), "lease_duration");
-    if (!d.ok()) return d.status();
-    c.lease_duration = *d;
-  }
+  c.wait = wait.value_or(absl::ZeroDuration());
   return c;
 }
 

@@ -18,9 +18,12 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
     return reactor;
   }
   command->requested_by = Principal(context);
-  jobs_.CreateJob(*command, [this, finisher, response](absl::StatusOr<Job> job) mutable {
+  jobs_.CreateJob(*command, [this, finisher, request, response](absl::StatusOr<Job> job) mutable {
     if (!job.ok()) return finisher.Finish(job.status(), "");
-    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
+    // The stored payload is the request's (for an idempotent repeat: one with the same
+    // canonical JSON): answer with the request's Struct instead of parsing the JSON back.
+    ToProto(*job, jobs_.clock().Now(), /*include_payload=*/false, response->mutable_job());
+    *response->mutable_job()->mutable_payload() = request->payload();
     finisher.Finish(absl::OkStatus(), job->id);
   });
   return reactor;
