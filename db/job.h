@@ -86,6 +86,20 @@ struct JobEvent {
   std::optional<JobMessage> message;
 };
 
+// A stretch of one job's events: sequences (after_sequence, last_sequence].
+struct EventRange {
+  std::string job_id;
+  int64_t after_sequence = 0;
+  int64_t last_sequence = 0;
+};
+
+// An event read back from the store, with the job's state before it (none when the event
+// before it is gone or there is none).
+struct RecordedEvent {
+  JobEvent event;
+  std::optional<JobState> previous_state;
+};
+
 // A change the core decided: the job's next mutable fields, the event it makes (none for a
 // bare lease renewal), and messages appended as MESSAGE events after it.
 struct JobUpdate {

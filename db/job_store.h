@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,6 +63,17 @@ class JobStore {
 
   // Deletes up to `limit` jobs whose expire_time <= now, with their events; returns how many.
   virtual absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) = 0;
+
+  // The events in the ranges, oldest first per job (jobs in id order), at most `limit`.
+  virtual absl::StatusOr<std::vector<RecordedEvent>> ReadEvents(
+      const std::vector<EventRange>& ranges, int32_t limit) = 0;
+
+  // The jobs among `ids` that exist, in no particular order.
+  virtual absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>& ids) = 0;
+
+  // (id, latest event sequence) of the jobs among `ids` that exist.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
+      const std::vector<std::string>& ids) = 0;
 
   // Events with sequence > after_sequence, oldest first, at most `limit`.
   virtual absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,

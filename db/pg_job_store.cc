@@ -350,4 +350,55 @@ absl::StatusOr<std::vector<JobEvent>> PgJobStore::ListJobEvents(const std::strin
       });
 }
 
+absl::StatusOr<std::vector<RecordedEvent>> PgJobStore::ReadEvents(
+    const std::vector<EventRange>& ranges, int32_t limit) {
+  ArrayLiteral ids, afters, lasts;
+  for (const EventRange& range : ranges) {
+    ids.Add(range.job_id);
+    afters.Add(std::to_string(range.after_sequence));
+    lasts.Add(std::to_string(range.last_sequence));
+  }
+  return pool_.Run<std::vector<RecordedEvent>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<RecordedEvent>> {
+        pqxx::nontransaction tx(conn);
+        pqxx::result r =
+            tx.exec_prepared("read_events", ids.Close(), afters.Close(), lasts.Close(), limit);
+        std::vector<RecordedEvent> events;
+        events.reserve(r.size());
+        for (const auto& row : r) {
+          RecordedEvent recorded{ReadEvent(row), std::nullopt};
+          if (!row["previous_state"].is_null()) {
+            recorded.previous_state = StateFromName(row["previous_state"].c_str());
+          }
+          events.push_back(std::move(recorded));
+        }
+        return events;
+      });
+}
+
+absl::StatusOr<std::vector<Job>> PgJobStore::GetJobs(const std::vector<std::string>& ids) {
+  ArrayLiteral id_array;
+  for (const std::string& id : ids) id_array.Add(id);
+  return pool_.Run<std::vector<Job>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
+        pqxx::nontransaction tx(conn);
+        return ReadJobs(tx.exec_prepared("select_jobs", id_array.Close()));
+      });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> PgJobStore::GetJobSequences(
+    const std::vector<std::string>& ids) {
+  using Sequences = std::vector<std::pair<std::string, int64_t>>;
+  ArrayLiteral id_array;
+  for (const std::string& id : ids) id_array.Add(id);
+  return pool_.Run<Sequences>([&](pqxx::connection& conn) -> absl::StatusOr<Sequences> {
+    pqxx::nontransaction tx(conn);
+    Sequences out;
+    for (const auto& row : tx.exec_prepared("select_job_sequences", id_array.Close())) {
+      out.emplace_back(row[0].c_str(), row[1].as<int64_t>());
+    }
+    return out;
+  });
+}
+
 }  // namespace jobd::db

@@ -23,6 +23,11 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                       int64_t after_sequence,
                                                       int32_t limit) override;
+  absl::StatusOr<std::vector<RecordedEvent>> ReadEvents(const std::vector<EventRange>& ranges,
+                                                        int32_t limit) override;
+  absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>& ids) override;
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
+      const std::vector<std::string>& ids) override;
 
  private:
   ConnectionPool& pool_;

@@ -38,6 +38,11 @@ ABSL_FLAG(absl::Duration, notify_min_gap, absl::Milliseconds(2),
           "least time between two ready notifications to other jobd processes");
 ABSL_FLAG(absl::Duration, acquire_poll_interval, absl::Seconds(2),
           "backstop: waiting AcquireJobs calls look again this often without a wake-up");
+ABSL_FLAG(absl::Duration, event_poll_interval, absl::Seconds(1),
+          "backstop: how often the latest sequence of every watched job is checked");
+ABSL_FLAG(int64_t, watch_buffer_events, 256,
+          "live events a watch stream buffers before it reads from the table instead");
+ABSL_FLAG(int32_t, watch_threads, 4, "threads that read the database for watch streams");
 ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(30),
           "how long to wait for the database at start");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -51,7 +56,7 @@ constexpr const char* kEnvFlags[] = {
     "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
     "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
     "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
-    "startup_timeout",
+    "event_poll_interval", "watch_buffer_events", "watch_threads", "startup_timeout",
     "shutdown_grace"};
 
 absl::Status ApplyEnvironment() {
@@ -132,9 +137,19 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.promote_interval = absl::GetFlag(FLAGS_promote_interval);
   config.notify_min_gap = absl::GetFlag(FLAGS_notify_min_gap);
   config.acquire_poll_interval = absl::GetFlag(FLAGS_acquire_poll_interval);
+  config.event_poll_interval = absl::GetFlag(FLAGS_event_poll_interval);
+  config.watch_buffer_events = absl::GetFlag(FLAGS_watch_buffer_events);
+  config.watch_threads = absl::GetFlag(FLAGS_watch_threads);
+  if (config.watch_buffer_events < 1) {
+    return absl::InvalidArgumentError("watch_buffer_events: must be at least 1");
+  }
+  if (config.watch_threads < 1) {
+    return absl::InvalidArgumentError("watch_threads: must be at least 1");
+  }
   for (auto [name, value] : {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
                              {"promote_interval", config.promote_interval},
-                             {"acquire_poll_interval", config.acquire_poll_interval}}) {
+                             {"acquire_poll_interval", config.acquire_poll_interval},
+                             {"event_poll_interval", config.event_poll_interval}}) {
     if (value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be positive"));
     }

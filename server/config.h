@@ -30,6 +30,9 @@ struct ServerConfig {
   absl::Duration promote_interval = absl::Milliseconds(500);
   absl::Duration notify_min_gap = absl::Milliseconds(2);
   absl::Duration acquire_poll_interval = absl::Seconds(2);
+  absl::Duration event_poll_interval = absl::Seconds(1);
+  int64_t watch_buffer_events = 256;
+  int watch_threads = 4;
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

@@ -25,6 +25,10 @@
 #include "server/background/retention.h"
 #include "server/api/worker_service.h"
 #include "server/core/ready_waiters.h"
+#include "server/core/event_bus.h"
+#include "server/core/event_fetcher.h"
+#include "server/core/job_watch.h"
+#include "server/core/publishing_job_store.h"
 #include "server/core/worker_manager.h"
 #include "server/config.h"
 #include "server/core/batchers.h"
@@ -83,16 +87,23 @@ int RunServe(const ServerConfig& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   db::ConnectionPool pool(config.database);
-  db::PgJobStore store(pool);
+  db::PgJobStore pg_store(pool);
+  // Events: written with their changes, published here by `store`, announced to other
+  // processes by the bridge, fetched from them by the fetcher (docs/EVENTS.md).
+  core::EventBus bus;
+  core::EventFetcher fetcher(pg_store, bus, config.event_poll_interval);
+  core::ReadyWaiters waiters;
+  background::NotifyBridge notify_bridge(config.database, waiters, bus, fetcher,
+                                         config.notify_min_gap, config.acquire_poll_interval);
+  core::PublishingJobStore store(pg_store, bus, [&notify_bridge](const std::vector<EventRange>& r) {
+    notify_bridge.MarkEvents(r);
+  });
   core::SystemClock clock;
   core::CreateBatcher batcher(core::CommitCreates(store), config.create_batcher);
   core::ChangeBatcher changes(core::CommitChanges(store), config.change_batcher, core::ChangeKey);
   core::Executor executor(config.rpc_threads, /*max_queued=*/10000);
   core::JobManager jobs(store, batcher, clock, config.limits,
                         core::PageTokenCodec(config.page_token_key));
-  core::ReadyWaiters waiters;
-  background::NotifyBridge notify_bridge(config.database, waiters, config.notify_min_gap,
-                                         config.acquire_poll_interval);
   // A job became ready here: wake local waiters now, other processes through the bridge.
   auto job_ready = [&](const Job& job) {
     waiters.Notify(job.workspace_id, job.type);
@@ -103,7 +114,13 @@ int RunServe(const ServerConfig& config) {
     waiters.NotifyAt(job.run_after, job.workspace_id, job.type);
   });
   core::WorkerManager workers(store, executor, changes, waiters, clock, config.limits);
-  api::JobServiceImpl job_service(jobs, executor);
+  // Watch streams read the database on threads of their own, so that catching up never
+  // queues behind unary calls (and the other way round).
+  core::Executor watch_executor(config.watch_threads, /*max_queued=*/1000000);
+  core::WatchOptions watch_options;
+  watch_options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
+  api::JobServiceImpl job_service(
+      jobs, executor, core::WatchDeps{config.limits, store, bus, watch_executor, watch_options});
   api::WorkerServiceImpl worker_service(workers);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -130,6 +147,7 @@ int RunServe(const ServerConfig& config) {
   reaper.Start();
   background::Promoter promoter(store, clock, config.promote_interval, job_ready);
   promoter.Start();
+  fetcher.Start();
   notify_bridge.Start();
 
   if (!config.listen_port_file.empty()) {
@@ -148,6 +166,7 @@ int RunServe(const ServerConfig& config) {
     api::CallGate& calls = api::CallGate::Get();
     calls.Close();
     waiters.Stop();  // long polls answer now, with no jobs
+    bus.Stop();      // watch streams end UNAVAILABLE; clients resume elsewhere
     if (!calls.WaitIdle(absl::Now() + config.shutdown_grace)) {
       Log(LogLevel::kWarning, "calls still running after the grace period are cancelled");
     }
@@ -157,6 +176,7 @@ int RunServe(const ServerConfig& config) {
   server->Wait();
   signal_waiter.join();
   notify_bridge.Stop();
+  fetcher.Stop();
   promoter.Stop();
   reaper.Stop();
   retention.Stop();
@@ -164,6 +184,7 @@ int RunServe(const ServerConfig& config) {
   batcher.Stop();
   changes.Stop();
   executor.Stop();
+  watch_executor.Stop();
   Log(LogLevel::kInfo, "jobd stopped");
   return 0;
 }

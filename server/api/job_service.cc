@@ -2,6 +2,7 @@
 
 #include "server/api/convert.h"
 #include "server/api/unary.h"
+#include "server/api/watch_streams.h"
 
 namespace jobd::api {
 
@@ -91,6 +92,16 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetJobStats(grpc::CallbackServerContex
     ToProto(*stats, jobs_.clock().Now(), response);
     return absl::OkStatus();
   });
+}
+
+grpc::ServerWriteReactor<v1::WatchJobResponse>* JobServiceImpl::WatchJob(
+    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+  return StartWatchJob(watch_, *request);
+}
+
+grpc::ServerWriteReactor<v1::WatchJobsResponse>* JobServiceImpl::WatchJobs(
+    grpc::CallbackServerContext*, const v1::WatchJobsRequest* request) {
+  return StartWatchJobs(watch_, *request);
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobEvents(grpc::CallbackServerContext* context,

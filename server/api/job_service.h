@@ -1,17 +1,18 @@
 // jobd.v1.JobService on gRPC's callback API: validate-free translation to the core.
-// WatchJob and WatchJobs answer UNIMPLEMENTED until their issue.
+// The two streams are in watch_streams.h.
 #pragma once
 
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
+#include "server/core/job_watch.h"
 
 namespace jobd::api {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
-  JobServiceImpl(core::JobManager& jobs, core::Executor& executor)
-      : jobs_(jobs), executor_(executor) {}
+  JobServiceImpl(core::JobManager& jobs, core::Executor& executor, core::WatchDeps watch)
+      : jobs_(jobs), executor_(executor), watch_(watch) {}
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
                                       const v1::CreateJobRequest* request,
@@ -28,6 +29,10 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   grpc::ServerUnaryReactor* RetryJob(grpc::CallbackServerContext* context,
                                      const v1::RetryJobRequest* request,
                                      v1::RetryJobResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchJobResponse>* WatchJob(
+      grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) override;
+  grpc::ServerWriteReactor<v1::WatchJobsResponse>* WatchJobs(
+      grpc::CallbackServerContext* context, const v1::WatchJobsRequest* request) override;
   grpc::ServerUnaryReactor* ListJobEvents(grpc::CallbackServerContext* context,
                                           const v1::ListJobEventsRequest* request,
                                           v1::ListJobEventsResponse* response) override;
@@ -38,6 +43,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
  private:
   core::JobManager& jobs_;
   core::Executor& executor_;
+  const core::WatchDeps watch_;
 };
 
 }  // namespace jobd::api

@@ -5,24 +5,28 @@
 
 namespace jobd::api {
 
-void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
-  const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
-  grpc::Status grpc_status = ToGrpcStatus(status);
+void LogRpc(const char* method, const absl::Status& status, absl::Duration latency,
+            const std::string& job_id, nlohmann::json extra) {
   const core::LogLevel level =
       status.ok() || absl::IsNotFound(status) || absl::IsInvalidArgument(status) ||
               absl::IsFailedPrecondition(status) || absl::IsAlreadyExists(status) ||
-              absl::IsAborted(status)
+              absl::IsAborted(status) || absl::IsCancelled(status) ||
+              absl::IsDeadlineExceeded(status)
           ? core::LogLevel::kInfo
           : core::LogLevel::kWarning;
-  if (core::LogEnabled(level)) {
-    nlohmann::json fields = {{"method", method_},
-                             {"code", absl::StatusCodeToString(status.code())},
-                             {"latency_ms", latency_ms}};
-    if (!job_id.empty()) fields["job_id"] = job_id;
-    if (!status.ok()) fields["error"] = std::string(status.message());
-    core::Log(level, "rpc", std::move(fields));
-  }
-  reactor_->Finish(grpc_status);
+  if (!core::LogEnabled(level)) return;
+  nlohmann::json fields = {{"method", method},
+                           {"code", absl::StatusCodeToString(status.code())},
+                           {"latency_ms", absl::ToDoubleMilliseconds(latency)}};
+  if (!job_id.empty()) fields["job_id"] = job_id;
+  if (!status.ok()) fields["error"] = std::string(status.message());
+  if (extra.is_object()) fields.update(extra);
+  core::Log(level, "rpc", std::move(fields));
+}
+
+void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
+  LogRpc(method_, status, absl::Now() - start_, job_id);
+  reactor_->Finish(ToGrpcStatus(status));
   CallGate::Get().Leave();
 }
 

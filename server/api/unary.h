@@ -6,6 +6,7 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -13,6 +14,10 @@
 #include "server/core/executor.h"
 
 namespace jobd::api {
+
+// Writes a call's JSON log line: method, code, latency, job id and `extra` fields.
+void LogRpc(const char* method, const absl::Status& status, absl::Duration latency,
+            const std::string& job_id, nlohmann::json extra = nullptr);
 
 // Finishes one call: maps the status, logs method, code, latency and job id.
 class CallFinisher {

@@ -1,31 +1,39 @@
 #include "server/background/notify_bridge.h"
 
-#include <pqxx/nontransaction>
+#include <algorithm>
+
 #include <pqxx/notification>
 
-#include "db/pg_errors.h"
+#include "db/notifications.h"
 #include "server/core/log.h"
 
 namespace jobd::background {
 namespace {
 
-constexpr char kChannel[] = "jobd_ready";
-
 class Receiver : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection_base& conn, std::function<void(int)> on_notify)
-      : pqxx::notification_receiver(conn, kChannel), on_notify_(std::move(on_notify)) {}
-  void operator()(const std::string&, int backend_pid) override { on_notify_(backend_pid); }
+  using Handler = std::function<void(const std::string& payload, int backend_pid)>;
+  Receiver(pqxx::connection_base& conn, const char* channel, Handler handler)
+      : pqxx::notification_receiver(conn, channel), handler_(std::move(handler)) {}
+  void operator()(const std::string& payload, int backend_pid) override {
+    handler_(payload, backend_pid);
+  }
 
  private:
-  std::function<void(int)> on_notify_;
+  Handler handler_;
 };
 
 }  // namespace
 
 NotifyBridge::NotifyBridge(db::DatabaseConfig config, core::ReadyWaiters& waiters,
+                           core::EventBus& bus, core::EventFetcher& fetcher,
                            absl::Duration min_gap, absl::Duration backstop)
-    : config_(std::move(config)), waiters_(waiters), min_gap_(min_gap), backstop_(backstop) {}
+    : config_(std::move(config)),
+      waiters_(waiters),
+      bus_(bus),
+      fetcher_(fetcher),
+      min_gap_(min_gap),
+      backstop_(backstop) {}
 
 NotifyBridge::~NotifyBridge() { Stop(); }
 
@@ -53,20 +61,43 @@ bool NotifyBridge::Stopping() {
 void NotifyBridge::MarkReady() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (dirty_) return;
-    dirty_ = true;
+    if (ready_dirty_) return;
+    ready_dirty_ = true;
   }
   sender_wake_.notify_one();
+}
+
+void NotifyBridge::MarkEvents(const std::vector<EventRange>& ranges) {
+  if (ranges.empty()) return;
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_empty = events_.empty();
+    for (const EventRange& range : ranges) {
+      auto [it, inserted] = events_.emplace(range.job_id, range);
+      if (!inserted) {
+        it->second.after_sequence = std::min(it->second.after_sequence, range.after_sequence);
+        it->second.last_sequence = std::max(it->second.last_sequence, range.last_sequence);
+      }
+    }
+  }
+  if (was_empty) sender_wake_.notify_one();
 }
 
 void NotifyBridge::SendLoop() {
   std::unique_ptr<pqxx::connection> conn;
   for (;;) {
+    bool ready;
+    std::vector<EventRange> events;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      sender_wake_.wait(lock, [this] { return stopping_ || dirty_; });
+      sender_wake_.wait(lock, [this] { return stopping_ || ready_dirty_ || !events_.empty(); });
       if (stopping_) return;
-      dirty_ = false;
+      ready = ready_dirty_;
+      ready_dirty_ = false;
+      events.reserve(events_.size());
+      for (auto& [id, range] : events_) events.push_back(std::move(range));
+      events_.clear();
     }
     try {
       if (!conn) {
@@ -75,12 +106,13 @@ void NotifyBridge::SendLoop() {
         conn = std::move(*opened);
         sender_pid_ = conn->backendpid();
       }
-      pqxx::nontransaction(*conn).exec_prepared("notify_ready");
+      if (ready) db::NotifyReady(*conn);
+      if (!events.empty()) db::NotifyEvents(*conn, core::FormatEventHints(events));
     } catch (const std::exception& e) {
-      conn.reset();  // the backstop covers what this missed
-      core::Log(core::LogLevel::kDebug, "ready notification not sent", {{"error", e.what()}});
+      conn.reset();  // the backstops cover what this missed
+      core::Log(core::LogLevel::kDebug, "notification not sent", {{"error", e.what()}});
     }
-    // Coalesce: at most one notification per gap, however many jobs became ready.
+    // Coalesce: at most one round of notifications per gap, however much happened.
     std::unique_lock<std::mutex> lock(mu_);
     sender_wake_.wait_for(lock, absl::ToChronoMicroseconds(min_gap_),
                           [this] { return stopping_; });
@@ -90,22 +122,37 @@ void NotifyBridge::SendLoop() {
 void NotifyBridge::ListenLoop() {
   absl::Time last_backstop = absl::Now();
   std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<Receiver> receiver;
+  std::unique_ptr<Receiver> ready_receiver, events_receiver;
+  bool connected_before = false;
   while (!Stopping()) {
     try {
       if (!conn) {
         auto opened = db::OpenConnection(config_);
         if (!opened.ok()) throw std::runtime_error(std::string(opened.status().message()));
         conn = std::move(*opened);
-        receiver = std::make_unique<Receiver>(*conn, [this](int pid) {
-          if (pid != sender_pid_.load()) waiters_.NotifyAll();
-        });
+        ready_receiver = std::make_unique<Receiver>(
+            *conn, db::kReadyChannel, [this](const std::string&, int pid) {
+              if (pid != sender_pid_.load()) waiters_.NotifyAll();
+            });
+        events_receiver = std::make_unique<Receiver>(
+            *conn, db::kEventsChannel, [this](const std::string& payload, int pid) {
+              if (pid != sender_pid_.load()) fetcher_.Hint(core::ParseEventHints(payload));
+            });
+        if (connected_before) {
+          // Notifications sent while we were away are lost: catch up on watched jobs now;
+          // workspace watchers cannot know what they missed and are told so.
+          bus_.FeedInterrupted();
+          fetcher_.CheckNow();
+          waiters_.NotifyAll();
+        }
+        connected_before = true;
       }
       conn->await_notification(0, 100000);  // wakes every 100 ms to check for stop
     } catch (const std::exception& e) {
-      receiver.reset();
+      events_receiver.reset();
+      ready_receiver.reset();
       conn.reset();
-      core::Log(core::LogLevel::kDebug, "ready listener reconnecting", {{"error", e.what()}});
+      core::Log(core::LogLevel::kDebug, "listener reconnecting", {{"error", e.what()}});
       std::unique_lock<std::mutex> lock(mu_);
       listener_wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
     }
@@ -114,7 +161,8 @@ void NotifyBridge::ListenLoop() {
       waiters_.NotifyAll();
     }
   }
-  receiver.reset();
+  events_receiver.reset();
+  ready_receiver.reset();
 }
 
 }  // namespace jobd::background

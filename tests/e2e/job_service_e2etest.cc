@@ -408,15 +408,6 @@ TEST_F(JobServiceTest, JobStats) {
   EXPECT_TRUE(absl::StartsWith(status.error_message(), "workspace_id:"));
 }
 
-TEST_F(JobServiceTest, LaterRpcsAreUnimplemented) {
-  v1::WatchJobRequest watch;
-  auto context = Ctx();
-  auto reader = jobs_->WatchJob(context.get(), watch);
-  v1::WatchJobResponse event;
-  EXPECT_FALSE(reader->Read(&event));
-  EXPECT_CODE(reader->Finish(), StatusCode::UNIMPLEMENTED);
-}
-
 TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;

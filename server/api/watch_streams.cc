@@ -1,0 +1,133 @@
+#include "server/api/watch_streams.h"
+
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "server/api/convert.h"
+#include "server/api/status.h"
+#include "server/api/unary.h"
+
+namespace jobd::api {
+namespace {
+
+// The event as sent, encoded once per event however many streams send it.
+const v1::WatchJobResponse& Encoded(const core::BusEvent& event) {
+  std::call_once(event.encode_once, [&event] {
+    auto response = std::make_shared<v1::WatchJobResponse>();
+    ToProto(event.event, *event.job, absl::Now(), response->mutable_event());
+    event.encoded = std::move(response);
+  });
+  return *static_cast<const v1::WatchJobResponse*>(event.encoded.get());
+}
+
+// What both streams share: the sink side of a core watch, the log line, self-deletion.
+template <typename Response, typename Watch>
+class WatchStream : public grpc::ServerWriteReactor<Response>, public core::WatchSink {
+ public:
+  WatchStream(const char* method, std::string job_id)
+      : method_(method), job_id_(std::move(job_id)), start_(absl::Now()) {}
+
+  void End(const absl::Status& status) override {
+    LogRpc(method_, status, absl::Now() - start_, job_id_, {{"events", events_sent_}});
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnWriteDone(bool ok) override {
+    current_.reset();
+    ++events_sent_;
+    watch_->WriteDone(ok);
+  }
+  void OnCancel() override { watch_->Cancel(); }
+  void OnDone() override { delete this; }
+
+ protected:
+  std::shared_ptr<Watch> watch_;
+  core::BusEventPtr current_;  // keeps the message being written alive
+
+ private:
+  const char* const method_;
+  const std::string job_id_;
+  const absl::Time start_;
+  int64_t events_sent_ = 0;
+};
+
+class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobWatch> {
+ public:
+  WatchJobStream(core::WatchDeps deps, const v1::WatchJobRequest& request)
+      : WatchStream("WatchJob", request.id()) {
+    std::optional<int64_t> after;
+    if (request.has_after_sequence()) after = request.after_sequence();
+    watch_ = std::make_shared<core::JobWatch>(deps, request.id(), this);
+    watch_->Open(after);
+  }
+  void Write(const core::BusEventPtr& event) override {
+    current_ = event;
+    StartWrite(&Encoded(*event));
+  }
+};
+
+class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::WorkspaceWatch> {
+ public:
+  WatchJobsStream(core::WatchDeps deps, core::WorkspaceWatchFilter filter)
+      : WatchStream("WatchJobs", "") {
+    watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(filter), this);
+    watch_->Open();
+  }
+  void Write(const core::BusEventPtr& event) override {
+    current_ = event;
+    *response_.mutable_event() = Encoded(*event).event();
+    StartWrite(&response_);
+  }
+
+ private:
+  v1::WatchJobsResponse response_;
+};
+
+// A stream refused before it started (bad request, jobd stopping). It is finished from the
+// executor: finishing a stream from inside gRPC's method handler upsets some clients.
+template <typename Response>
+class RefusedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  RefusedStream(const char* method, const absl::Status& status, core::Executor& executor) {
+    LogRpc(method, status, absl::ZeroDuration(), "");
+    grpc::Status grpc_status = ToGrpcStatus(status);
+    if (!executor.Post([this, grpc_status] { this->Finish(grpc_status); })) {
+      this->Finish(grpc_status);
+    }
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::WatchJobResponse>* StartWatchJob(
+    core::WatchDeps deps, const v1::WatchJobRequest& request) {
+  if (CallGate::Get().closed()) {
+    return new RefusedStream<v1::WatchJobResponse>(
+        "WatchJob", absl::UnavailableError("jobd is shutting down; watch on another replica"),
+        deps.executor);
+  }
+  return new WatchJobStream(deps, request);
+}
+
+grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
+    core::WatchDeps deps, const v1::WatchJobsRequest& request) {
+  if (CallGate::Get().closed()) {
+    return new RefusedStream<v1::WatchJobsResponse>(
+        "WatchJobs", absl::UnavailableError("jobd is shutting down; watch on another replica"),
+        deps.executor);
+  }
+  core::WorkspaceWatchFilter filter;
+  filter.workspace_id = request.workspace_id();
+  for (int state : request.states()) {
+    absl::StatusOr<JobState> parsed = FromProto(static_cast<v1::JobState>(state), "states");
+    if (!parsed.ok()) {
+      return new RefusedStream<v1::WatchJobsResponse>("WatchJobs", parsed.status(),
+                                                      deps.executor);
+    }
+    filter.states.push_back(*parsed);
+  }
+  filter.types.assign(request.types().begin(), request.types().end());
+  return new WatchJobsStream(deps, std::move(filter));
+}
+
+}  // namespace jobd::api

@@ -1,0 +1,90 @@
+// One WatchJob stream's logic, without gRPC: the SNAPSHOT or the history after
+// `after_sequence`, then live events from the bus, each sequence once and in order. A
+// bounded buffer takes live events; when it overflows, or a sequence is skipped, the watch
+// reads what it missed from the table (on the executor, never on the caller's thread).
+// See docs/EVENTS.md.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "db/job_store.h"
+#include "server/core/event_bus.h"
+#include "server/core/executor.h"
+#include "server/core/limits.h"
+
+namespace jobd::core {
+
+// Where a watch sends its events: the api layer's stream. At most one Write is outstanding;
+// the stream answers it with WriteDone. End is called once, with no Write outstanding.
+// Takes the next element of a vector used as a queue; frees the consumed front now and then.
+BusEventPtr PopFront(std::vector<BusEventPtr>& queue, size_t& head);
+
+class WatchSink {
+ public:
+  virtual ~WatchSink() = default;
+  virtual void Write(const BusEventPtr& event) = 0;
+  virtual void End(const absl::Status& status) = 0;
+};
+
+struct WatchOptions {
+  size_t buffer_events = 256;   // live events a stream holds before it is marked behind
+  int32_t catch_up_page = 256;  // events per read from the table
+};
+
+struct WatchDeps {
+  const Limits& limits;
+  JobStore& store;
+  EventBus& bus;
+  Executor& executor;
+  WatchOptions options;
+};
+
+class JobWatch : public EventSubscriber, public std::enable_shared_from_this<JobWatch> {
+ public:
+  JobWatch(WatchDeps deps, const std::string& job_id, WatchSink* sink);
+  // Validates, subscribes and starts reading; errors reach the sink through End. Call once,
+  // on a watch held by a shared_ptr.
+  void Open(std::optional<int64_t> after_sequence);
+
+  void WriteDone(bool ok);
+  // The caller left or its deadline passed.
+  void Cancel();
+
+  void Deliver(const EventBatch& events) override;
+  void Behind(const std::string& job_id, int64_t sequence) override;
+  void FeedInterrupted() override {}  // the fetcher's backstop covers job watchers
+  void Close() override;
+
+ private:
+  // Decides the next step; called with the lock held, may release it.
+  void Pump(std::unique_lock<std::mutex>& lock);
+  void EndLocked(std::unique_lock<std::mutex>& lock, const absl::Status& status);
+  void Begin(std::optional<int64_t> after_sequence);
+  void CatchUp();
+  void Post(void (JobWatch::*step)());
+
+  WatchDeps deps_;
+  const std::string job_id_;
+  WatchSink* const sink_;
+
+  std::mutex mu_;
+  std::vector<BusEventPtr> pending_;  // read from the table, sent before live events
+  size_t pending_head_ = 0;
+  std::vector<BusEventPtr> live_;     // from the bus, bounded by buffer_events
+  size_t live_head_ = 0;
+  int64_t last_sent_ = -1;            // -1: nothing sent yet
+  bool last_sent_terminal_ = false;
+  bool started_ = false;              // the first read is done
+  bool behind_ = false;               // read the table before taking live events
+  bool busy_ = false;                 // a write or a read is outstanding
+  bool cancelled_ = false;
+  std::optional<absl::Status> closing_;
+  bool ended_ = false;
+};
+
+}  // namespace jobd::core

@@ -1,0 +1,153 @@
+#include "server/core/publishing_job_store.h"
+
+#include <optional>
+
+namespace jobd::core {
+namespace {
+
+BusEventPtr MakeEvent(JobEvent event, std::shared_ptr<const Job> job,
+                      std::optional<JobState> previous_state) {
+  auto out = std::make_shared<BusEvent>();
+  out->event = std::move(event);
+  out->job = std::move(job);
+  out->previous_state = previous_state;
+  return out;
+}
+
+// The single event a statement wrote for `job` (its latest), e.g. an acquire or a promotion.
+EventBatch OneEvent(const Job& job, EventKind kind, std::optional<JobState> previous_state) {
+  std::shared_ptr<const Job> watched = WatchedJob(job);
+  return {MakeEvent(EventFromJob(job, kind), watched, previous_state)};
+}
+
+}  // namespace
+
+std::shared_ptr<const Job> WatchedJob(const Job& job) {
+  auto watched = std::make_shared<Job>(job);
+  watched->payload_json.clear();
+  watched->payload_json.shrink_to_fit();
+  return watched;
+}
+
+JobEvent EventFromJob(const Job& job, EventKind kind) {
+  JobEvent event;
+  event.job_id = job.id;
+  event.sequence = job.sequence;
+  event.time = job.update_time;
+  event.kind = kind;
+  event.state = job.state;
+  event.attempt = job.attempt;
+  event.progress_percent = job.progress_percent;
+  event.progress_message = job.progress_message;
+  event.error_message = job.error_message;
+  event.worker_id = job.worker_id;
+  return event;
+}
+
+BusEventPtr SnapshotEvent(std::shared_ptr<const Job> job) {
+  JobEvent event = EventFromJob(*job, EventKind::kSnapshot);
+  return MakeEvent(std::move(event), std::move(job), std::nullopt);
+}
+
+void PublishingJobStore::Publish(std::vector<EventBatch> batches) {
+  if (batches.empty()) return;
+  std::vector<EventRange> ranges;
+  ranges.reserve(batches.size());
+  for (const EventBatch& batch : batches) {
+    ranges.push_back({batch.front()->event.job_id, batch.front()->event.sequence - 1,
+                      batch.back()->event.sequence});
+  }
+  bus_.Publish(std::move(batches));
+  announce_(ranges);
+}
+
+absl::StatusOr<std::vector<CreatedJob>> PublishingJobStore::CreateJobs(
+    const std::vector<Job>& jobs) {
+  absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobs(jobs);
+  if (!created.ok()) return created;
+  std::vector<EventBatch> batches;
+  for (const CreatedJob& c : *created) {
+    if (c.created) batches.push_back(OneEvent(c.job, EventKind::kCreated, std::nullopt));
+  }
+  Publish(std::move(batches));
+  return created;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
+    const std::vector<JobChange>& changes) {
+  // What each mutation decided, to know the events its write made.
+  struct Decided {
+    int64_t read_sequence = 0;
+    JobState read_state = JobState::kQueued;
+    std::optional<JobUpdate> update;
+  };
+  std::vector<Decided> decided(changes.size());
+  std::vector<JobChange> observed;
+  observed.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    observed.push_back({changes[i].id, [&, i](const Job& current)
+                                           -> absl::StatusOr<std::optional<JobUpdate>> {
+                          absl::StatusOr<std::optional<JobUpdate>> decision =
+                              changes[i].mutate(current);
+                          decided[i] = Decided{current.sequence, current.state, std::nullopt};
+                          if (decision.ok()) decided[i].update = *decision;
+                          return decision;
+                        }});
+  }
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = store_.UpdateJobs(observed);
+  if (!results.ok()) return results;
+  std::vector<EventBatch> batches;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const absl::StatusOr<Job>& after = (*results)[i];
+    if (!after.ok() || !decided[i].update) continue;
+    const JobUpdate& update = *decided[i].update;
+    const int64_t events = (update.event_kind ? 1 : 0) + update.messages.size();
+    if (events == 0 || after->sequence != decided[i].read_sequence + events) continue;
+    std::shared_ptr<const Job> watched = WatchedJob(*after);
+    EventBatch batch;
+    int64_t sequence = decided[i].read_sequence;
+    std::optional<JobState> previous = decided[i].read_state;
+    if (update.event_kind) {
+      JobEvent event = EventFromJob(*after, *update.event_kind);
+      event.sequence = ++sequence;
+      batch.push_back(MakeEvent(std::move(event), watched, previous));
+      previous = after->state;
+    }
+    for (const JobMessage& message : update.messages) {
+      JobEvent event = EventFromJob(*after, EventKind::kMessage);
+      event.sequence = ++sequence;
+      event.message = message;
+      batch.push_back(MakeEvent(std::move(event), watched, previous));
+      previous = after->state;
+    }
+    batches.push_back(std::move(batch));
+  }
+  Publish(std::move(batches));
+  return results;
+}
+
+absl::StatusOr<std::vector<Job>> PublishingJobStore::AcquireJobs(const AcquireQuery& query) {
+  absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
+  if (!jobs.ok()) return jobs;
+  std::vector<EventBatch> batches;
+  // Mostly QUEUED before; a due SCHEDULED job taken directly reads as QUEUED here.
+  for (const Job& job : *jobs) {
+    batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kQueued));
+  }
+  Publish(std::move(batches));
+  return jobs;
+}
+
+absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(absl::Time now,
+                                                                         int limit) {
+  absl::StatusOr<std::vector<Job>> jobs = store_.PromoteScheduledJobs(now, limit);
+  if (!jobs.ok()) return jobs;
+  std::vector<EventBatch> batches;
+  for (const Job& job : *jobs) {
+    batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kScheduled));
+  }
+  Publish(std::move(batches));
+  return jobs;
+}
+
+}  // namespace jobd::core

@@ -1,0 +1,76 @@
+// A JobStore that publishes the events of every committed write: to this process's event bus
+// (with the job as written, so local watchers read nothing) and, as sequence ranges, to
+// `announce` (the notifications other processes listen to). Every write path goes through it,
+// so no event is forgotten; reads pass through untouched.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "db/job_store.h"
+#include "server/core/event_bus.h"
+
+namespace jobd::core {
+
+class PublishingJobStore : public JobStore {
+ public:
+  using Announce = std::function<void(const std::vector<EventRange>&)>;
+  PublishingJobStore(JobStore& store, EventBus& bus, Announce announce)
+      : store_(store), bus_(bus), announce_(std::move(announce)) {}
+
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
+      const std::vector<JobChange>& changes) override;
+  absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override;
+
+  absl::StatusOr<Job> GetJob(const std::string& id) override { return store_.GetJob(id); }
+  absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override {
+    return store_.ListJobs(query);
+  }
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
+                                                             int limit) override {
+    return store_.ListExpiredLeases(now, limit);
+  }
+  absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override {
+    return store_.GetJobStats(workspace_id);
+  }
+  absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override {
+    return store_.DeleteExpiredJobs(now, limit);
+  }
+  absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
+                                                      int64_t after_sequence,
+                                                      int32_t limit) override {
+    return store_.ListJobEvents(job_id, after_sequence, limit);
+  }
+  absl::StatusOr<std::vector<RecordedEvent>> ReadEvents(const std::vector<EventRange>& ranges,
+                                                        int32_t limit) override {
+    return store_.ReadEvents(ranges, limit);
+  }
+  absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>& ids) override {
+    return store_.GetJobs(ids);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
+      const std::vector<std::string>& ids) override {
+    return store_.GetJobSequences(ids);
+  }
+
+ private:
+  // Publishes and announces; `batches` are one job's events each.
+  void Publish(std::vector<EventBatch> batches);
+
+  JobStore& store_;
+  EventBus& bus_;
+  const Announce announce_;
+};
+
+// The job as watchers see it: payload left out (events never carry it).
+std::shared_ptr<const Job> WatchedJob(const Job& job);
+// An event with the job's current fields (state, progress, …) at the job's sequence.
+JobEvent EventFromJob(const Job& job, EventKind kind);
+// A SNAPSHOT of the job now, at its latest sequence.
+BusEventPtr SnapshotEvent(std::shared_ptr<const Job> job);
+
+}  // namespace jobd::core
