@@ -80,8 +80,10 @@ void JobWatch::CatchUp() {
   // The job first: every event up to its sequence is committed, so the read below finds
   // them all unless they were deleted.
   absl::StatusOr<Job> job = deps_.store.GetJob(job_id_);
-  absl::StatusOr<std::vector<RecordedEvent>> events = job.status();
-  if (job.ok()) {
+  absl::StatusOr<std::vector<RecordedEvent>> events = std::vector<RecordedEvent>{};
+  if (!job.ok()) {
+    events = job.status();
+  } else {
     deps_.bus.NoteSequence(job_id_, job->sequence);
     events = deps_.store.ReadEvents(
         {{job_id_, after, std::numeric_limits<int64_t>::max()}}, deps_.options.catch_up_page);

@@ -28,6 +28,8 @@ class JobdProcess {
   ~JobdProcess();  // SIGTERM and wait
 
   bool running() const { return pid_ > 0; }
+  // The process id (for /proc/<pid>/status), -1 once stopped.
+  pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel();
   // SIGTERM, then waits; returns the exit code.
