@@ -65,7 +65,8 @@ void JobWatch::Begin(std::optional<int64_t> after_sequence) {
   } else {
     last_sent_ = *after_sequence;
     behind_ = behind_ || *after_sequence < job->sequence;  // or events were dropped already
-    last_sent_terminal_ = !behind_ && IsTerminal(job->state);
+    // Nothing after a terminal event but its own write's messages, which N already covers.
+    last_sent_terminal_ = *after_sequence == job->sequence && IsTerminal(job->state);
   }
   started_ = true;
   Pump(lock);

@@ -1,5 +1,7 @@
 #include "server/core/workspace_watch.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/publishing_job_store.h"
 #include "server/core/validation.h"
@@ -71,6 +73,18 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
   std::unique_lock<std::mutex> lock(mu_);
   if (ended_) return;
   for (const BusEventPtr& event : events) {
+    // Gaps are judged on every event of the job, before the filter drops some.
+    const JobEvent& e = event->event;
+    auto seen = last_seen_.find(e.job_id);
+    if (seen == last_seen_.end()) {
+      if (last_seen_.size() >= kMaxTrackedJobs) last_seen_.clear();
+      last_seen_.emplace(e.job_id, e.sequence);
+    } else if (e.sequence <= seen->second) {
+      continue;  // seen already
+    } else {
+      if (e.sequence != seen->second + 1) Miss(e.job_id);  // a skipped sequence: SNAPSHOT
+      seen->second = e.sequence;
+    }
     if (Matches(*event)) queue_.push_back(event);
   }
   if (queue_.size() - head_ > deps_.options.buffer_events) {
@@ -116,10 +130,6 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
     auto sent = last_sent_.find(event.job_id);
     if (sent != last_sent_.end()) {
       if (event.sequence <= sent->second) continue;  // already sent (or older than a snapshot)
-      if (event.kind != EventKind::kSnapshot && event.sequence != sent->second + 1) {
-        Miss(event.job_id);  // a skipped sequence: send a SNAPSHOT instead
-        continue;
-      }
     } else if (last_sent_.size() >= kMaxTrackedJobs) {
       last_sent_.clear();
     }
@@ -137,6 +147,8 @@ void WorkspaceWatch::SnapshotMissed(std::vector<std::string> ids) {
   busy_ = false;
   if (!jobs.ok()) return EndLocked(lock, jobs.status());
   for (const Job& job : *jobs) {
+    int64_t& seen = last_seen_[job.id];
+    seen = std::max(seen, job.sequence);
     if (!types_.empty() && types_.count(job.type) == 0) continue;
     snapshots_.push_back(SnapshotEvent(WatchedJob(job)));
   }
@@ -149,6 +161,7 @@ void WorkspaceWatch::EndLocked(std::unique_lock<std::mutex>& lock, const absl::S
   queue_.clear();
   snapshots_.clear();
   missed_.clear();
+  last_seen_.clear();
   last_sent_.clear();
   head_ = snapshots_head_ = 0;
   lock.unlock();

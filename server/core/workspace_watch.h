@@ -62,7 +62,8 @@ class WorkspaceWatch : public EventSubscriber,
   std::vector<BusEventPtr> queue_;  // live events, bounded by buffer_events
   size_t head_ = 0;
   std::unordered_set<std::string> missed_;              // jobs owed a SNAPSHOT
-  std::unordered_map<std::string, int64_t> last_sent_;  // per job, for order and duplicates
+  std::unordered_map<std::string, int64_t> last_seen_;  // per job, filtered or not: gaps
+  std::unordered_map<std::string, int64_t> last_sent_;  // per job: duplicates
   bool busy_ = false;
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
