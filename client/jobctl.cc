@@ -1,13 +1,16 @@
 // jobctl: the command-line client of jobd. Parses flags with CLI11, builds the JobService
 // request (client/jobctl_args.h), calls it through JobdClient and prints the response as text
 // or JSON (client/jobctl_output.h). `jobctl work` runs a program per job on the Worker
-// (client/worker.h, client/jobctl_work.h). Exit codes are listed in kFooter.
+// (client/worker.h, client/jobctl_work.h). `watch`, `events` and the waiting of `run` /
+// `create --wait` follow WatchJob and ListJobEvents (client/jobctl_watch.h). Exit codes are
+// listed in kFooter.
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <thread>
@@ -22,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "client/jobctl_args.h"
 #include "client/jobctl_output.h"
+#include "client/jobctl_watch.h"
 #include "client/jobctl_work.h"
 #include "client/jobd_client.h"
 #include "client/worker.h"
@@ -34,20 +38,17 @@ using client::JobdClient;
 constexpr int kExitOk = 0;
 constexpr int kExitServer = 1;
 constexpr int kExitUsage = 2;
-// `create --wait` / `run`: the job ended FAILED or CANCELLED.
-constexpr int kExitJobNotSucceeded = 1;
-
-// How often `create --wait` asks for the job.
-constexpr absl::Duration kWaitPollInterval = absl::Milliseconds(200);
+// The job ended FAILED or CANCELLED (`create --wait`, `run`, `watch`): kExitJobNotSucceeded
+// in client/jobctl_watch.h.
 
 constexpr const char* kFooter = R"(Durations: 30s, 5m, 2h, 1h30m. Times: RFC 3339, e.g. 2024-05-01T10:00:00Z.
-The global --timeout (each call's deadline) may go before or after the subcommand, except
-after `create` and `run`, where --timeout is the job's attempt timeout.
+The global --timeout (each call's deadline; watch streams have none) may go before or after
+the subcommand, except after `create` and `run`, where --timeout is the job's attempt timeout.
 
 Exit codes:
-  0  success; for `create --wait` and `run`: the job SUCCEEDED
+  0  success; for `create --wait`, `run` and `watch`: the job SUCCEEDED
   1  the server or the connection failed the call; stderr has `jobctl: CODE: message`;
-     for `create --wait` and `run` also: the job ended FAILED or CANCELLED
+     for `create --wait`, `run` and `watch` also: the job ended FAILED or CANCELLED
   2  usage error: unknown flag, missing argument, bad duration, time, state, label or --payload;
      for `work`: the command is not found)";
 
@@ -102,6 +103,18 @@ struct JobFlags {  // get, cancel, retry
   std::string reason;
 };
 
+struct WatchFlags {
+  std::string id;
+  int64_t after_sequence = 0;
+  CLI::Option* after_sequence_option = nullptr;  // whether --after-sequence was given
+  std::string reconnect_timeout = "60s";
+};
+
+struct EventsFlags {
+  std::string id;
+  int page_size = 0;  // 0: the server's default
+};
+
 struct Commands {
   CLI::App* create;
   CLI::App* run;
@@ -110,6 +123,8 @@ struct Commands {
   CLI::App* list;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* watch;
+  CLI::App* events;
 };
 
 int UsageError(const absl::Status& status) {
@@ -224,43 +239,70 @@ int RunList(JobdClient& client, const ListFlags& flags, Output output) {
   return kExitOk;
 }
 
-bool Terminal(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
+// Shows the job's events on `printer` until the job ends or the watch gives up.
+WatchOutcome Watch(JobdClient& client, std::shared_ptr<grpc::ChannelInterface> channel,
+                   const WatchOptions& options, WatchPrinter& printer) {
+  WatchHooks hooks;
+  hooks.on_event = [&printer](const v1::JobEvent& event) { printer.Event(event); };
+  hooks.on_warning = [&printer](const std::string& text) { printer.Warning(text); };
+  WatchOutcome outcome = WatchJobEvents(
+      GrpcStreamOpener(std::move(channel), client.options().api_key), options, hooks);
+  printer.Finish();
+  return outcome;
 }
 
-// Polls GetJob until the job is terminal. Errors that say "try again" (the server restarts,
-// a call timed out) are retried, since the job goes on without us.
-// TODO: switch to WatchJob (one stream, no polling delay) once the server implements it.
-absl::StatusOr<v1::GetJobResponse> WaitForJob(JobdClient& client, const v1::Job& created) {
-  v1::GetJobResponse last;
-  *last.mutable_job() = created;
-  v1::GetJobRequest request;
-  request.set_id(created.id());
-  while (!Terminal(last.job().state())) {
-    absl::SleepFor(kWaitPollInterval);
-    absl::StatusOr<v1::GetJobResponse> response = client.GetJob(request);
-    if (response.ok()) {
-      last = *std::move(response);
-    } else if (response.status().code() != absl::StatusCode::kUnavailable &&
-               response.status().code() != absl::StatusCode::kDeadlineExceeded) {
-      return response.status();
-    }
-  }
-  return last;
-}
-
-int RunCreate(JobdClient& client, const CreateFlags& flags, Output output) {
+int RunCreate(JobdClient& client, std::shared_ptr<grpc::ChannelInterface> channel,
+              const CreateFlags& flags, Output output) {
   absl::StatusOr<v1::CreateJobRequest> request = BuildCreate(flags);
   if (!request.ok()) return UsageError(request.status());
   absl::StatusOr<v1::CreateJobResponse> created = client.CreateJob(*request);
   if (!flags.wait || !created.ok()) return PrintJobResponse(created, output);
 
-  absl::StatusOr<v1::GetJobResponse> done = WaitForJob(client, created->job());
-  if (!done.ok()) return ServerError(done.status());
-  const int printed = PrintJobResponse(done, output);
+  WatchOptions watch;
+  watch.job_id = created->job().id();
+  // The job exists and goes on without us: a server restart right now is worth waiting out.
+  watch.reconnect_before_first_event = true;
+  // stdout is for the final job, as without --wait; with --output json stderr stays quiet
+  // too, for scripts.
+  WatchPrinter printer(
+      output == Output::kJson ? WatchDisplay::kNone : DisplayFor(stderr, /*json=*/false), stderr);
+  const WatchOutcome outcome = Watch(client, std::move(channel), watch, printer);
+  if (!outcome.status.ok()) return ServerError(outcome.status);
+
+  // Events leave the payload out: print the whole job, as `get` would.
+  v1::GetJobRequest get;
+  get.set_id(created->job().id());
+  const int printed = PrintJobResponse(client.GetJob(get), output);
   if (printed != kExitOk) return printed;
-  return done->job().state() == v1::JOB_STATE_SUCCEEDED ? kExitOk : kExitJobNotSucceeded;
+  return ExitCodeForFinalState(outcome.final_state);
+}
+
+int RunWatch(JobdClient& client, std::shared_ptr<grpc::ChannelInterface> channel,
+             const WatchFlags& flags, Output output) {
+  WatchOptions options;
+  options.job_id = flags.id;
+  if (flags.after_sequence_option->count() > 0) options.after_sequence = flags.after_sequence;
+  absl::StatusOr<absl::Duration> reconnect =
+      ParseDuration("--reconnect-timeout", flags.reconnect_timeout);
+  if (!reconnect.ok()) return UsageError(reconnect.status());
+  options.reconnect_timeout = *reconnect;
+
+  WatchPrinter printer(DisplayFor(stdout, output == Output::kJson), stdout);
+  const WatchOutcome outcome = Watch(client, std::move(channel), options, printer);
+  if (!outcome.status.ok()) return ServerError(outcome.status);
+  return ExitCodeForFinalState(outcome.final_state);
+}
+
+int RunEvents(JobdClient& client, std::shared_ptr<grpc::ChannelInterface> channel,
+              const EventsFlags& flags, Output output) {
+  // History is never a bar: one line (or JSON object) per event, even on a terminal.
+  WatchPrinter printer(output == Output::kJson ? WatchDisplay::kJson : WatchDisplay::kLines,
+                       stdout);
+  absl::Status status = ListAllJobEvents(
+      std::move(channel), client.options().api_key, client.options().timeout, flags.id,
+      flags.page_size, [&printer](const v1::JobEvent& event) { printer.Event(event); });
+  if (!status.ok()) return ServerError(status);
+  return kExitOk;
 }
 
 // Blocks SIGINT and SIGTERM in this thread and in every thread started after it (gRPC's and
@@ -367,7 +409,8 @@ void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_option("--timeout", flags.timeout,
-                 "deadline of each call, in seconds or as a duration (default 30s)");
+                 "deadline of each call, in seconds or as a duration (default 30s); not of "
+                 "watch streams");
 }
 
 CLI::App* DefineCreate(CLI::App& app, const char* name, const char* help, CreateFlags& f) {
@@ -456,8 +499,39 @@ CLI::App* DefineJobCommand(CLI::App& app, const char* name, const char* help, Jo
   return cmd;
 }
 
+CLI::App* DefineWatch(CLI::App& app, WatchFlags& f) {
+  CLI::App* cmd =
+      app.add_subcommand("watch", "follow a job until it ends; exit 0 only if it SUCCEEDED");
+  cmd->add_option("id", f.id, "job id")->required();
+  f.after_sequence_option =
+      cmd->add_option("--after-sequence", f.after_sequence,
+                      "start after this event (#N) instead of with the job as it is now")
+          ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
+  cmd->add_option("--reconnect-timeout", f.reconnect_timeout,
+                  "give up when reconnecting fails for this long")
+      ->capture_default_str();
+  cmd->footer(std::string(R"(On a terminal: a progress bar redrawn in place, messages above it.
+Otherwise one line per event: `#5 RUNNING 40% "copying" elapsed 12s eta 30s`,
+`#6 WARNING "text"`.
+With --output json: one JobEvent as JSON per line. When the connection drops (e.g. jobd
+restarts) jobctl reconnects and resumes after the last event it showed: nothing is shown
+twice and nothing is missed.
+
+)") + kFooter);
+  return cmd;
+}
+
+CLI::App* DefineEvents(CLI::App& app, EventsFlags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "events", "print a job's retained history, oldest first, one line per event");
+  cmd->add_option("id", f.id, "job id")->required();
+  cmd->add_option("--page-size", f.page_size, "events per call (server default 100)")
+      ->check(CLI::Range(1, 500));
+  return cmd;
+}
+
 int Main(int argc, char** argv) {
-  CLI::App app("jobctl: create, inspect, list, cancel, retry and work jobd jobs", "jobctl");
+  CLI::App app("jobctl: create, inspect, list, cancel, retry, watch and work jobd jobs", "jobctl");
   app.footer(kFooter);  // before the subcommands, which inherit it
   app.require_subcommand(1);
   // Global flags may also follow the subcommand (except --timeout on create and run).
@@ -468,12 +542,15 @@ int Main(int argc, char** argv) {
   WorkFlags work;
   ListFlags list;
   JobFlags job;
+  WatchFlags watch;
+  EventsFlags events;
   DefineGlobal(app, global);
   Commands commands;
   commands.create = DefineCreate(app, "create", "create a job", create);
   commands.create->add_flag("--wait", create.wait,
-                            "wait until the job ends (polling every 200ms) and print it; exit 0 "
-                            "only if it SUCCEEDED");
+                            "follow the job until it ends (progress on stderr, as `watch` shows "
+                            "it; none with --output json), then print it; exit 0 only if it "
+                            "SUCCEEDED");
   commands.run = DefineCreate(app, "run", "create a job and wait for it: create --wait", create);
   commands.work = DefineWork(app, work);
   commands.get = DefineJobCommand(app, "get", "show a job", job);
@@ -481,6 +558,8 @@ int Main(int argc, char** argv) {
   commands.cancel = DefineJobCommand(app, "cancel", "cancel a job", job);
   commands.cancel->add_option("--reason", job.reason, "stored as the job's error_message");
   commands.retry = DefineJobCommand(app, "retry", "queue a failed or cancelled job again", job);
+  commands.watch = DefineWatch(app, watch);
+  commands.events = DefineEvents(app, events);
 
   try {
     app.parse(argc, argv);
@@ -502,14 +581,18 @@ int Main(int argc, char** argv) {
     if (!timeout.ok()) return UsageError(timeout.status());
     options.timeout = *timeout;
   }
-  std::unique_ptr<JobdClient> client = JobdClient::Connect(options);
+  // One channel for the unary calls and the watch streams.
+  std::shared_ptr<grpc::Channel> channel = MakeJobctlChannel(options.address);
+  auto client = std::make_unique<JobdClient>(channel, options);
   const Output output = global.output == "json" ? Output::kJson : Output::kText;
 
   if (commands.work->parsed()) return RunWork(options, work, stop_signals);
   if (commands.run->parsed()) create.wait = true;
   if (commands.create->parsed() || commands.run->parsed()) {
-    return RunCreate(*client, create, output);
+    return RunCreate(*client, channel, create, output);
   }
+  if (commands.watch->parsed()) return RunWatch(*client, channel, watch, output);
+  if (commands.events->parsed()) return RunEvents(*client, channel, events, output);
   if (commands.get->parsed()) return RunGet(*client, job, output);
   if (commands.list->parsed()) return RunList(*client, list, output);
   if (commands.cancel->parsed()) return RunCancel(*client, job, output);

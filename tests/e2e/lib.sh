@@ -5,6 +5,10 @@
 #                         $JOBD_TEST_DATABASE_URL, migrates it, serves it with JOBD on a free
 #                         loopback port and sets E2E_ADDRESS (127.0.0.1:PORT) and E2E_PORT.
 #                         An EXIT trap stops that jobd (by its PID only) and drops the database.
+#   e2e_restart_jobd JOBD stops that jobd (SIGTERM to its PID, waits for it to exit) and serves
+#                         the same database with a new JOBD on the same port (E2E_PORT): for
+#                         clients that must resume on the new process. Its log goes on in
+#                         jobd.log.
 #   e2e_spawn NAME CMD... starts CMD in the background with stdout and stderr in
 #                         $E2E_TMP/NAME.log and sets SPAWNED_PID. At exit it gets SIGTERM
 #                         (SIGKILL 15 s later) before jobd stops.
@@ -28,6 +32,7 @@ E2E_SPAWNED_LOGS=()
 E2E_GROUPS=()
 E2E_DB=''
 E2E_ADMIN_URL=''
+E2E_DATABASE_URL=''
 
 # Only the JSON parser of the system Python is needed; the first python3 on PATH may lack it
 # or differ, and jq is not installed.
@@ -146,20 +151,40 @@ e2e_start_jobd() {
   psql "$E2E_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db" >/dev/null ||
     fail "cannot create database $db in $E2E_ADMIN_URL"
   E2E_DB=$db
-  local url
-  url=$(e2e_database_url "$E2E_ADMIN_URL" "$db")
+  E2E_DATABASE_URL=$(e2e_database_url "$E2E_ADMIN_URL" "$db")
 
-  "$jobd" migrate --database_url "$url" >"$E2E_TMP/migrate.log" 2>&1 ||
+  "$jobd" migrate --database_url "$E2E_DATABASE_URL" >"$E2E_TMP/migrate.log" 2>&1 ||
     { cat "$E2E_TMP/migrate.log" >&2; fail "jobd migrate failed"; }
 
-  local port_file=$E2E_TMP/port
-  "$jobd" serve --database_url "$url" --listen 127.0.0.1:0 --listen_port_file "$port_file" \
-    >"$E2E_TMP/jobd.log" 2>&1 &
+  e2e_serve "$jobd" 127.0.0.1:0
+  log "jobd (pid $E2E_JOBD_PID) serves database $db on $E2E_ADDRESS"
+}
+
+# e2e_serve JOBD LISTEN: jobd serve of $E2E_DATABASE_URL in the background; sets E2E_JOBD_PID,
+# E2E_PORT and E2E_ADDRESS once it listens.
+e2e_serve() {
+  local jobd=$1 listen=$2 port_file=$E2E_TMP/port
+  rm -f "$port_file"
+  "$jobd" serve --database_url "$E2E_DATABASE_URL" --listen "$listen" \
+    --listen_port_file "$port_file" >>"$E2E_TMP/jobd.log" 2>&1 &
   E2E_JOBD_PID=$!
   e2e_wait_for_file "$port_file"
   E2E_PORT=$(<"$port_file")
   E2E_ADDRESS=127.0.0.1:$E2E_PORT
-  log "jobd (pid $E2E_JOBD_PID) serves database $db on $E2E_ADDRESS"
+}
+
+e2e_restart_jobd() {
+  local jobd=$1 old=$E2E_JOBD_PID deadline=$((SECONDS + 20))
+  kill -TERM "$old"
+  # Until it is gone, E2E_JOBD_PID still names it, so that a failure here stops it at exit.
+  while kill -0 "$old" 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "jobd (pid $old) did not exit within 20 s of SIGTERM"
+    sleep 0.05
+  done
+  wait "$old" || true  # its exit code after SIGTERM is not what this is about
+  E2E_JOBD_PID=''
+  e2e_serve "$jobd" "127.0.0.1:$E2E_PORT"
+  log "jobd restarted: pid $old stopped, pid $E2E_JOBD_PID serves $E2E_ADDRESS"
 }
 
 run() {

@@ -1,0 +1,572 @@
+// `jobctl watch`: rendering (lines, messages, bar, JSON), the sequence rules, the reconnecting
+// stream loop over scripted streams (with a fake clock), the printer and the exit codes.
+#include "client/jobctl_watch.h"
+
+#include <cstdio>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "client/jobctl_args.h"
+
+namespace jobd::jobctl {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// 2027-01-15T08:00:00Z
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+google::protobuf::Timestamp At(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ToProto(t, &ts);
+  return ts;
+}
+
+v1::Job Job(v1::JobState state, float percent, const std::string& message = "") {
+  v1::Job job;
+  job.set_id("j1");
+  job.set_state(state);
+  job.set_progress_percent(percent);
+  job.set_progress_message(message);
+  job.set_attempt(1);
+  return job;
+}
+
+v1::JobEvent Event(int64_t sequence, v1::JobEventKind kind, const v1::Job& job) {
+  v1::JobEvent event;
+  event.set_job_id("j1");
+  event.set_sequence(sequence);
+  event.set_kind(kind);
+  *event.mutable_job() = job;
+  event.mutable_job()->set_sequence(sequence);
+  return event;
+}
+
+v1::JobEvent Progress(int64_t sequence, v1::JobState state = v1::JOB_STATE_RUNNING) {
+  return Event(sequence, v1::JOB_EVENT_KIND_PROGRESS, Job(state, 10));
+}
+
+v1::JobEvent Message(int64_t sequence, v1::MessageLevel level, const std::string& text) {
+  v1::JobEvent event = Event(sequence, v1::JOB_EVENT_KIND_MESSAGE, Job(v1::JOB_STATE_RUNNING, 10));
+  event.mutable_message()->set_level(level);
+  event.mutable_message()->set_text(text);
+  return event;
+}
+
+// ---- rendering -----------------------------------------------------------------------------
+
+TEST(FormatPercent, WholeOrOneDecimal) {
+  EXPECT_EQ(FormatPercent(0), "0");
+  EXPECT_EQ(FormatPercent(40), "40");
+  EXPECT_EQ(FormatPercent(42.5f), "42.5");
+  EXPECT_EQ(FormatPercent(33.333f), "33.3");
+  EXPECT_EQ(FormatPercent(66.66f), "66.7");
+  EXPECT_EQ(FormatPercent(0.04f), "0");
+  EXPECT_EQ(FormatPercent(100), "100");
+}
+
+TEST(FormatPercent, NeverRoundsUpToDoneAndClamps) {
+  EXPECT_EQ(FormatPercent(99.96f), "99.9");
+  EXPECT_EQ(FormatPercent(99.99f), "99.9");
+  EXPECT_EQ(FormatPercent(150), "100");
+  EXPECT_EQ(FormatPercent(-5), "0");
+}
+
+TEST(FormatElapsed, SecondsMinutesHours) {
+  EXPECT_EQ(FormatElapsed(absl::ZeroDuration()), "0s");
+  EXPECT_EQ(FormatElapsed(absl::Milliseconds(999)), "0s");
+  EXPECT_EQ(FormatElapsed(absl::Seconds(59)), "59s");
+  EXPECT_EQ(FormatElapsed(absl::Seconds(60)), "1m00s");
+  EXPECT_EQ(FormatElapsed(absl::Seconds(65)), "1m05s");
+  EXPECT_EQ(FormatElapsed(absl::Seconds(3599)), "59m59s");
+  EXPECT_EQ(FormatElapsed(absl::Hours(1)), "1h00m");
+  EXPECT_EQ(FormatElapsed(absl::Hours(2) + absl::Minutes(3) + absl::Seconds(59)), "2h03m");
+  EXPECT_EQ(FormatElapsed(absl::Hours(26)), "26h00m");
+  EXPECT_EQ(FormatElapsed(-absl::Seconds(5)), "0s");
+}
+
+TEST(LevelName, StripsThePrefix) {
+  EXPECT_EQ(LevelName(v1::MESSAGE_LEVEL_INFO), "INFO");
+  EXPECT_EQ(LevelName(v1::MESSAGE_LEVEL_WARNING), "WARNING");
+  EXPECT_EQ(LevelName(v1::MESSAGE_LEVEL_ERROR), "ERROR");
+}
+
+TEST(FormatEventLine, RunningWithAttemptElapsedAndEta) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 40, "copying");
+  job.set_attempt(2);
+  *job.mutable_create_time() = At(kNow - absl::Hours(1));
+  *job.mutable_start_time() = At(kNow - absl::Seconds(65));
+  *job.mutable_estimated_finish_time() = At(kNow + absl::Seconds(30));
+  v1::JobEvent event = Event(5, v1::JOB_EVENT_KIND_PROGRESS, job);
+  *event.mutable_time() = At(kNow);
+  // `now` is for events without a time; this one has one.
+  EXPECT_EQ(FormatEventLine(event, kNow + absl::Hours(5)),
+            R"(#5 RUNNING 40% "copying" attempt 2 elapsed 1m05s eta 30s)");
+}
+
+TEST(FormatEventLine, QueuedCountsFromCreateTimeAndUsesNowWithoutEventTime) {
+  v1::Job job = Job(v1::JOB_STATE_QUEUED, 0);
+  *job.mutable_create_time() = At(kNow - absl::Seconds(3));
+  EXPECT_EQ(FormatEventLine(Event(1, v1::JOB_EVENT_KIND_CREATED, job), kNow),
+            "#1 QUEUED 0% elapsed 3s");
+}
+
+TEST(FormatEventLine, WithoutTimesThereIsNoElapsed) {
+  EXPECT_EQ(FormatEventLine(
+                Event(2, v1::JOB_EVENT_KIND_PROGRESS, Job(v1::JOB_STATE_RUNNING, 42.5f)), kNow),
+            "#2 RUNNING 42.5%");
+}
+
+TEST(FormatEventLine, FinishedRunsToFinishTimeWithErrorAndNoEta) {
+  v1::Job job = Job(v1::JOB_STATE_FAILED, 50, "half");
+  *job.mutable_start_time() = At(kNow - absl::Seconds(10));
+  *job.mutable_finish_time() = At(kNow - absl::Seconds(7));
+  *job.mutable_estimated_finish_time() = At(kNow + absl::Seconds(30));
+  job.set_error_message("exit code 4; stderr:\nbad \"input\"");
+  v1::JobEvent event = Event(9, v1::JOB_EVENT_KIND_STATE_CHANGED, job);
+  *event.mutable_time() = At(kNow);
+  EXPECT_EQ(FormatEventLine(event, kNow),
+            R"(#9 FAILED 50% "half" elapsed 3s error "exit code 4; stderr:\nbad \"input\"")");
+}
+
+TEST(FormatEventLine, ErrorOnlyWhileItIsNews) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 0);
+  job.set_error_message("worker w1 lost");
+  job.set_attempt(2);
+  EXPECT_EQ(FormatEventLine(Event(4, v1::JOB_EVENT_KIND_STATE_CHANGED, job), kNow),
+            "#4 RUNNING 0% attempt 2");
+  job.set_state(v1::JOB_STATE_SCHEDULED);
+  EXPECT_EQ(FormatEventLine(Event(3, v1::JOB_EVENT_KIND_STATE_CHANGED, job), kNow),
+            R"(#3 SCHEDULED 0% attempt 2 error "worker w1 lost")");
+  job.set_state(v1::JOB_STATE_CANCELLED);
+  job.set_error_message("not today");
+  EXPECT_EQ(FormatEventLine(Event(5, v1::JOB_EVENT_KIND_STATE_CHANGED, job), kNow),
+            R"(#5 CANCELLED 0% attempt 2 error "not today")");
+}
+
+TEST(FormatEventLine, SnapshotIsMarked) {
+  EXPECT_EQ(
+      FormatEventLine(
+          Event(4, v1::JOB_EVENT_KIND_SNAPSHOT, Job(v1::JOB_STATE_SUCCEEDED, 100, "done")), kNow),
+      R"(#4 SUCCEEDED 100% "done" (snapshot))");
+}
+
+TEST(FormatEventLine, MessageWithLevelAndEscapedText) {
+  EXPECT_EQ(FormatEventLine(Message(6, v1::MESSAGE_LEVEL_WARNING, "disk almost full"), kNow),
+            R"(#6 WARNING "disk almost full")");
+  EXPECT_EQ(FormatEventLine(Message(7, v1::MESSAGE_LEVEL_INFO, "a\tb\\c\x1b[2J\r"), kNow),
+            R"(#7 INFO "a\tb\\c\x1b[2J\r")");
+  EXPECT_EQ(FormatEventLine(Message(8, v1::MESSAGE_LEVEL_ERROR, "größe"), kNow),
+            R"(#8 ERROR "größe")");
+}
+
+TEST(FormatMessageLine, LevelAndTextWithControlsEscaped) {
+  v1::JobMessage message;
+  message.set_level(v1::MESSAGE_LEVEL_ERROR);
+  message.set_text("two\nlines \"quoted\"");
+  EXPECT_EQ(FormatMessageLine(message), R"(ERROR two\nlines "quoted")");
+}
+
+TEST(FormatBar, PercentMessageElapsedEta) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 40, "copying");
+  *job.mutable_start_time() = At(kNow - absl::Seconds(65));
+  *job.mutable_estimated_finish_time() = At(kNow + absl::Seconds(30));
+  EXPECT_EQ(FormatBar(job, kNow, 80),
+            "RUNNING [########............]  40% copying  elapsed 1m05s  eta 30s");
+}
+
+TEST(FormatBar, EmptyFullAndFractional) {
+  v1::Job queued = Job(v1::JOB_STATE_QUEUED, 0);
+  *queued.mutable_create_time() = At(kNow - absl::Seconds(2));
+  EXPECT_EQ(FormatBar(queued, kNow, 80), "QUEUED [....................]   0%  elapsed 2s");
+
+  v1::Job done = Job(v1::JOB_STATE_SUCCEEDED, 100, "done");
+  *done.mutable_start_time() = At(kNow - absl::Minutes(3));
+  *done.mutable_finish_time() = At(kNow - absl::Minutes(1));
+  *done.mutable_estimated_finish_time() = At(kNow);
+  EXPECT_EQ(FormatBar(done, kNow, 80), "SUCCEEDED [####################] 100% done  elapsed 2m00s");
+
+  EXPECT_EQ(FormatBar(Job(v1::JOB_STATE_RUNNING, 42.5f), kNow, 80),
+            "RUNNING [########............] 42.5%");
+}
+
+TEST(FormatBar, EtaInThePastIsZero) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 90);
+  *job.mutable_estimated_finish_time() = At(kNow - absl::Seconds(5));
+  EXPECT_EQ(FormatBar(job, kNow, 80), "RUNNING [##################..]  90%  eta 0s");
+}
+
+TEST(FormatBar, CutsTheMessageFirstAndStaysBelowTheWidth) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 40, "copying files from a to b");
+  *job.mutable_start_time() = At(kNow - absl::Seconds(65));
+  *job.mutable_estimated_finish_time() = At(kNow + absl::Seconds(30));
+  // 69 columns: 35 before the message, 24 after, 1 space: 9 for the message.
+  EXPECT_EQ(FormatBar(job, kNow, 70),
+            "RUNNING [########............]  40% copyin...  elapsed 1m05s  eta 30s");
+  // Too narrow for a message of 4 columns: it goes, then the line itself is cut.
+  EXPECT_EQ(FormatBar(job, kNow, 62),
+            "RUNNING [########............]  40%  elapsed 1m05s  eta 30s");
+  EXPECT_EQ(FormatBar(job, kNow, 50), "RUNNING [########............]  40%  elapsed 1...");
+  // Never narrower than 20 columns.
+  EXPECT_EQ(FormatBar(job, kNow, 5), "RUNNING [#######...");
+}
+
+TEST(FormatBar, CutsUtf8OnCharacterBoundaries) {
+  v1::Job job = Job(v1::JOB_STATE_RUNNING, 0, "äöüäöüäöüäöüäöü");
+  // 39 columns: 35 before the message, 1 space: 3 + "..." does not fit, 4 does: "ä...".
+  EXPECT_EQ(FormatBar(job, kNow, 41), "RUNNING [....................]   0% ä...");
+  EXPECT_EQ(FormatBar(job, kNow, 52), "RUNNING [....................]   0% äöüäöüäöüäöüäöü");
+}
+
+TEST(FormatJsonLine, OneLineWithProtoNamesAndDefaults) {
+  absl::StatusOr<std::string> json =
+      FormatJsonLine(Message(6, v1::MESSAGE_LEVEL_WARNING, "two\nlines"));
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(json->find('\n'), std::string::npos) << *json;
+  EXPECT_THAT(*json, StartsWith(R"({"job_id":"j1","sequence":"6",)"));
+  EXPECT_THAT(*json, HasSubstr(R"("kind":"JOB_EVENT_KIND_MESSAGE")"));
+  EXPECT_THAT(*json,
+              HasSubstr(R"("message":{"level":"MESSAGE_LEVEL_WARNING","text":"two\nlines"})"));
+  EXPECT_THAT(*json, HasSubstr(R"("error_message":"")"));  // defaults are printed
+}
+
+TEST(ExitCodeForFinalState, ZeroOnlyOnSuccess) {
+  EXPECT_EQ(ExitCodeForFinalState(v1::JOB_STATE_SUCCEEDED), 0);
+  EXPECT_EQ(ExitCodeForFinalState(v1::JOB_STATE_FAILED), 1);
+  EXPECT_EQ(ExitCodeForFinalState(v1::JOB_STATE_CANCELLED), 1);
+  EXPECT_EQ(ExitCodeForFinalState(v1::JOB_STATE_RUNNING), 1);
+}
+
+TEST(IsReconnectable, ConnectionLossOnly) {
+  EXPECT_TRUE(IsReconnectable(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(IsReconnectable(absl::StatusCode::kCancelled));
+  EXPECT_TRUE(IsReconnectable(absl::StatusCode::kInternal));
+  EXPECT_TRUE(IsReconnectable(absl::StatusCode::kUnknown));
+  EXPECT_FALSE(IsReconnectable(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(IsReconnectable(absl::StatusCode::kInvalidArgument));
+  EXPECT_FALSE(IsReconnectable(absl::StatusCode::kPermissionDenied));
+  EXPECT_FALSE(IsReconnectable(absl::StatusCode::kDeadlineExceeded));
+}
+
+// ---- ordering ------------------------------------------------------------------------------
+
+TEST(EventSequencer, DropsRepeatsAndFlagsGaps) {
+  using V = EventSequencer::Verdict;
+  EventSequencer s;
+  EXPECT_EQ(s.Accept(Event(3, v1::JOB_EVENT_KIND_SNAPSHOT, Job(v1::JOB_STATE_RUNNING, 0))),
+            V::kNext);
+  EXPECT_EQ(s.Accept(Progress(4)), V::kNext);
+  EXPECT_EQ(s.Accept(Progress(4)), V::kDuplicate);
+  EXPECT_EQ(s.Accept(Progress(2)), V::kDuplicate);
+  EXPECT_EQ(s.Accept(Progress(6)), V::kGap);
+  EXPECT_EQ(s.last(), 6);
+  EXPECT_EQ(s.Accept(Progress(7)), V::kNext);
+  // A SNAPSHOT may jump (retention deleted what was missed); an old one is a repeat.
+  EXPECT_EQ(s.Accept(Event(20, v1::JOB_EVENT_KIND_SNAPSHOT, Job(v1::JOB_STATE_RUNNING, 0))),
+            V::kNext);
+  EXPECT_EQ(s.Accept(Event(20, v1::JOB_EVENT_KIND_SNAPSHOT, Job(v1::JOB_STATE_RUNNING, 0))),
+            V::kDuplicate);
+}
+
+TEST(EventSequencer, StartsAfterTheGivenSequence) {
+  using V = EventSequencer::Verdict;
+  EventSequencer s(5);
+  EXPECT_EQ(s.Accept(Progress(5)), V::kDuplicate);
+  EXPECT_EQ(s.Accept(Progress(7)), V::kGap);
+
+  EventSequencer from_zero(0);
+  EXPECT_EQ(from_zero.Accept(Progress(1)), V::kNext);
+}
+
+// ---- the stream loop -----------------------------------------------------------------------
+
+struct Script {
+  std::vector<v1::JobEvent> events;
+  absl::Status end;
+};
+
+class ScriptedStream : public EventStream {
+ public:
+  explicit ScriptedStream(Script script) : script_(std::move(script)) {}
+  bool Read(v1::JobEvent* event) override {
+    if (next_ == script_.events.size()) return false;
+    *event = script_.events[next_++];
+    return true;
+  }
+  absl::Status Finish() override { return script_.end; }
+
+ private:
+  Script script_;
+  size_t next_ = 0;
+};
+
+// Plays the scripted streams in order (the last one again when they run out), records the
+// requests, and prints through FormatEventLine; sleeping moves a fake clock.
+class WatchHarness {
+ public:
+  explicit WatchHarness(std::vector<Script> scripts) : scripts_(scripts.begin(), scripts.end()) {}
+
+  WatchOutcome Run(WatchOptions options) {
+    options.job_id = "j1";
+    WatchHooks hooks;
+    hooks.on_event = [this](const v1::JobEvent& e) { lines.push_back(FormatEventLine(e, kNow)); };
+    hooks.on_warning = [this](const std::string& w) { warnings.push_back(w); };
+    hooks.now = [this] { return clock_; };
+    hooks.sleep = [this](absl::Duration d) {
+      sleeps.push_back(d);
+      clock_ += d;
+    };
+    return WatchJobEvents(
+        [this](const v1::WatchJobRequest& request) {
+          requests.push_back(request.has_after_sequence()
+                                 ? absl::StrCat("after ", request.after_sequence())
+                                 : "snapshot");
+          Script script = scripts_.front();
+          if (scripts_.size() > 1) scripts_.pop_front();
+          return std::make_unique<ScriptedStream>(script);
+        },
+        options, hooks);
+  }
+
+  std::vector<std::string> lines;
+  std::vector<std::string> warnings;
+  std::vector<std::string> requests;
+  std::vector<absl::Duration> sleeps;
+
+ private:
+  std::deque<Script> scripts_;
+  absl::Time clock_ = kNow;
+};
+
+v1::JobEvent Snapshot(int64_t sequence, v1::JobState state = v1::JOB_STATE_RUNNING) {
+  return Event(sequence, v1::JOB_EVENT_KIND_SNAPSHOT, Job(state, 10));
+}
+
+const absl::Status kDropped = absl::UnavailableError("Socket closed");
+
+TEST(WatchJobEvents, EndsWithTheTerminalEvent) {
+  WatchHarness h({{{Snapshot(3), Progress(4), Progress(5, v1::JOB_STATE_SUCCEEDED)}, {}}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(outcome.last_sequence, 5);
+  EXPECT_THAT(h.lines,
+              ElementsAre("#3 RUNNING 10% (snapshot)", "#4 RUNNING 10%", "#5 SUCCEEDED 10%"));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot"));
+  EXPECT_TRUE(h.warnings.empty());
+}
+
+TEST(WatchJobEvents, ResumesAfterTheLastShownAndShowsNothingTwice) {
+  WatchHarness h({
+      {{Snapshot(3), Progress(4), Progress(5)}, kDropped},
+      // The new server repeats #5: dropped.
+      {{Progress(5), Message(6, v1::MESSAGE_LEVEL_INFO, "hi"), Progress(7, v1::JOB_STATE_FAILED)},
+       absl::OkStatus()},
+  });
+  WatchOutcome outcome = h.Run({});
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_FAILED);
+  EXPECT_EQ(ExitCodeForFinalState(outcome.final_state), kExitJobNotSucceeded);
+  EXPECT_THAT(h.lines, ElementsAre("#3 RUNNING 10% (snapshot)", "#4 RUNNING 10%", "#5 RUNNING 10%",
+                                   R"(#6 INFO "hi")", "#7 FAILED 10%"));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot", "after 5"));
+  EXPECT_THAT(h.warnings,
+              ElementsAre("connection lost (UNAVAILABLE: Socket closed); reconnecting after #5"));
+  EXPECT_THAT(h.sleeps, ElementsAre(absl::Milliseconds(100)));
+}
+
+TEST(WatchJobEvents, StartsAfterTheGivenSequence) {
+  WatchOptions options;
+  options.after_sequence = 0;
+  WatchHarness h({{{Progress(1), Progress(2, v1::JOB_STATE_CANCELLED)}, {}}});
+  WatchOutcome outcome = h.Run(options);
+  EXPECT_TRUE(outcome.status.ok());
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_CANCELLED);
+  EXPECT_THAT(h.requests, ElementsAre("after 0"));
+  EXPECT_THAT(h.lines, ElementsAre("#1 RUNNING 10%", "#2 CANCELLED 10%"));
+}
+
+TEST(WatchJobEvents, AfterTheLastEventOfAFinishedJobAsksHowItEnded) {
+  WatchOptions options;
+  options.after_sequence = 5;
+  // Nothing after #5 and the stream ends: the job had ended. Its SNAPSHOT (#5) is a repeat.
+  WatchHarness h({{{}, absl::OkStatus()}, {{Snapshot(5, v1::JOB_STATE_FAILED)}, {}}});
+  WatchOutcome outcome = h.Run(options);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_FAILED);
+  EXPECT_THAT(h.requests, ElementsAre("after 5", "snapshot"));
+  EXPECT_TRUE(h.lines.empty());
+  EXPECT_TRUE(h.warnings.empty());
+  EXPECT_TRUE(h.sleeps.empty());
+}
+
+TEST(WatchJobEvents, ASnapshotAfterAnEmptyEndIsShownWhenItIsNew) {
+  WatchOptions options;
+  options.after_sequence = 5;
+  WatchHarness h({{{}, absl::OkStatus()}, {{Snapshot(7, v1::JOB_STATE_SUCCEEDED)}, {}}});
+  WatchOutcome outcome = h.Run(options);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_THAT(h.lines, ElementsAre("#7 SUCCEEDED 10% (snapshot)"));
+}
+
+TEST(WatchJobEvents, WarnsAboutAGapAndStillShowsTheEvent) {
+  WatchHarness h({{{Snapshot(3), Progress(4), Progress(7, v1::JOB_STATE_SUCCEEDED)}, {}}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_TRUE(outcome.status.ok());
+  EXPECT_THAT(h.lines,
+              ElementsAre("#3 RUNNING 10% (snapshot)", "#4 RUNNING 10%", "#7 SUCCEEDED 10%"));
+  EXPECT_THAT(h.warnings,
+              ElementsAre("warning: event #7 came after #4: the server skipped #5..#6"));
+}
+
+TEST(WatchJobEvents, MessagesAfterTheTerminalEventKeepTheFinalState) {
+  v1::JobEvent bare_message;  // no job: must not turn the final state into UNSPECIFIED
+  bare_message.set_sequence(4);
+  bare_message.set_kind(v1::JOB_EVENT_KIND_MESSAGE);
+  bare_message.mutable_message()->set_level(v1::MESSAGE_LEVEL_INFO);
+  bare_message.mutable_message()->set_text("bye");
+  WatchHarness h({{{Snapshot(2), Progress(3, v1::JOB_STATE_SUCCEEDED), bare_message}, {}}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_TRUE(outcome.status.ok());
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_THAT(h.lines,
+              ElementsAre("#2 RUNNING 10% (snapshot)", "#3 SUCCEEDED 10%", R"(#4 INFO "bye")"));
+}
+
+TEST(WatchJobEvents, AServerErrorEndsTheWatch) {
+  WatchHarness h({{{}, absl::NotFoundError("job j1 not found")}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_EQ(outcome.status, absl::NotFoundError("job j1 not found"));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot"));
+  EXPECT_TRUE(h.lines.empty());
+}
+
+TEST(WatchJobEvents, AServerErrorAfterAReconnectEndsTheWatch) {
+  WatchHarness h({{{Snapshot(3)}, kDropped}, {{}, absl::NotFoundError("gone")}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_EQ(outcome.status, absl::NotFoundError("gone"));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot", "after 3"));
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_RUNNING);
+}
+
+TEST(WatchJobEvents, AFirstCallThatCannotConnectFailsAtOnceUnlessAsked) {
+  WatchHarness fail_fast({{{}, kDropped}});
+  EXPECT_EQ(fail_fast.Run({}).status, kDropped);
+  EXPECT_THAT(fail_fast.requests, ElementsAre("snapshot"));
+
+  WatchOptions options;
+  options.reconnect_before_first_event = true;
+  WatchHarness patient({{{}, kDropped}, {{Snapshot(2), Progress(3, v1::JOB_STATE_SUCCEEDED)}, {}}});
+  WatchOutcome outcome = patient.Run(options);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(patient.requests, ElementsAre("snapshot", "snapshot"));
+  EXPECT_THAT(patient.warnings,
+              ElementsAre("connection lost (UNAVAILABLE: Socket closed); reconnecting"));
+}
+
+TEST(WatchJobEvents, BacksOffAndGivesUpAfterTheReconnectTimeout) {
+  WatchOptions options;
+  options.reconnect_timeout = absl::Seconds(1);
+  WatchHarness h({{{Snapshot(3)}, kDropped}, {{}, kDropped}});
+  WatchOutcome outcome = h.Run(options);
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(outcome.status.message(), "gave up reconnecting after 1s: Socket closed");
+  // Failing since t=0: retries at 0.1, 0.3, 0.7, 1.5 s; the one at 1.5 s is past the limit.
+  EXPECT_THAT(h.sleeps, ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
+                                    absl::Milliseconds(400), absl::Milliseconds(800)));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot", "after 3", "after 3", "after 3", "after 3"));
+  EXPECT_EQ(h.warnings.size(), 1u);  // one notice per outage, not per attempt
+}
+
+TEST(WatchJobEvents, BackoffIsCappedAtTwoSeconds) {
+  WatchOptions options;
+  options.reconnect_timeout = absl::Seconds(7);
+  WatchHarness h({{{Snapshot(3)}, kDropped}, {{}, kDropped}});
+  h.Run(options);
+  EXPECT_THAT(h.sleeps, ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
+                                    absl::Milliseconds(400), absl::Milliseconds(800),
+                                    absl::Milliseconds(1600), absl::Seconds(2), absl::Seconds(2)));
+}
+
+TEST(WatchJobEvents, NewEventsResetTheBackoffAndTheTimeout) {
+  WatchOptions options;
+  options.reconnect_timeout = absl::Milliseconds(250);
+  WatchHarness h({
+      {{Snapshot(1)}, kDropped},
+      {{}, kDropped},
+      {{Progress(2)}, absl::InternalError("RST_STREAM")},  // new event: a fresh outage follows
+      {{}, absl::UnknownError("?")},
+      {{Progress(3, v1::JOB_STATE_SUCCEEDED)}, {}},
+  });
+  WatchOutcome outcome = h.Run(options);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(h.sleeps, ElementsAre(absl::Milliseconds(100), absl::Milliseconds(200),
+                                    absl::Milliseconds(100), absl::Milliseconds(200)));
+  EXPECT_THAT(h.requests, ElementsAre("snapshot", "after 1", "after 1", "after 2", "after 2"));
+  EXPECT_THAT(h.warnings,
+              ElementsAre("connection lost (UNAVAILABLE: Socket closed); reconnecting after #1",
+                          "connection lost (INTERNAL: RST_STREAM); reconnecting after #2"));
+  EXPECT_THAT(h.lines,
+              ElementsAre("#1 RUNNING 10% (snapshot)", "#2 RUNNING 10%", "#3 SUCCEEDED 10%"));
+}
+
+TEST(WatchJobEvents, AStreamThatEndsBeforeTheJobIsResumed) {
+  WatchHarness h({{{Snapshot(3)}, absl::OkStatus()},
+                  {{Progress(4, v1::JOB_STATE_SUCCEEDED)}, absl::OkStatus()}});
+  WatchOutcome outcome = h.Run({});
+  EXPECT_TRUE(outcome.status.ok());
+  EXPECT_THAT(h.requests, ElementsAre("snapshot", "after 3"));
+  EXPECT_THAT(h.warnings, ElementsAre("connection lost (UNAVAILABLE: the stream ended before "
+                                      "the job did); reconnecting after #3"));
+}
+
+// ---- the printer ---------------------------------------------------------------------------
+
+std::string Printed(WatchDisplay display, const std::vector<v1::JobEvent>& events) {
+  FILE* out = std::tmpfile();
+  {
+    WatchPrinter printer(display, out);
+    for (const v1::JobEvent& e : events) printer.Event(e);
+  }
+  std::rewind(out);
+  std::string text;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, out)) text.append(buffer, n);
+  std::fclose(out);
+  return text;
+}
+
+TEST(WatchPrinter, LinesAndJsonAreOnePerEvent) {
+  const std::vector<v1::JobEvent> events = {Progress(1),
+                                            Message(2, v1::MESSAGE_LEVEL_ERROR, "bad")};
+  EXPECT_EQ(Printed(WatchDisplay::kLines, events), "#1 RUNNING 10%\n#2 ERROR \"bad\"\n");
+  const std::string json = Printed(WatchDisplay::kJson, events);
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 2) << json;
+  EXPECT_THAT(json, StartsWith(R"({"job_id":"j1","sequence":"1",)"));
+  EXPECT_EQ(Printed(WatchDisplay::kNone, events), "");
+}
+
+TEST(WatchPrinter, BarRedrawsInPlaceWithMessagesAbove) {
+  const std::vector<v1::JobEvent> events = {
+      Progress(1), Message(2, v1::MESSAGE_LEVEL_WARNING, "careful"),
+      Event(3, v1::JOB_EVENT_KIND_STATE_CHANGED, Job(v1::JOB_STATE_SUCCEEDED, 100))};
+  const std::string clear = "\r\033[K";
+  const std::string bar10 = "RUNNING [##..................]  10%";
+  const std::string done = "SUCCEEDED [####################] 100%";
+  // (A ticker redraw after a second would repeat the same bar; the test takes far less.)
+  EXPECT_EQ(Printed(WatchDisplay::kBar, events),
+            clear + bar10 +                                    // #1
+                clear + "WARNING careful\n" + clear + bar10 +  // #2: above the bar
+                clear + done +                                 // #3
+                clear + done + "\n");                          // Finish
+}
+
+}  // namespace
+}  // namespace jobd::jobctl
