@@ -375,7 +375,7 @@ void Worker::Settle(JobContext& ctx, const absl::StatusOr<google::protobuf::Stru
   absl::MutexLock call_lock(&ctx.call_mu_);
   if (ctx.settled_) return;  // Stop() handed it back already
   ctx.settled_ = true;
-  if (!ctx.Cancelled()) ReportLocked(ctx, /*force=*/true);  // the last progress and messages
+  FlushLocked(ctx);  // the last progress and messages
   if (ctx.Cancelled()) {
     Log(absl::StrCat("job ", ctx.job().id(), ": not reported: ", ctx.CancelReason()));
     return;
@@ -396,6 +396,21 @@ void Worker::Settle(JobContext& ctx, const absl::StatusOr<google::protobuf::Stru
   if (done.status().code() == absl::StatusCode::kInvalidArgument) {
     // The result itself was refused (too large, ...): the same result would be refused again.
     FailLocked(ctx, absl::StrCat("result refused: ", done.status().message()), /*retryable=*/false);
+  }
+}
+
+void Worker::FlushLocked(JobContext& ctx) {
+  // Retried like the outcome itself (FinalCall), so that a brief outage, e.g. jobd
+  // restarting, does not lose the last progress and messages.
+  absl::Duration backoff = absl::Milliseconds(100);
+  for (;;) {
+    if (ctx.Cancelled()) return;
+    ReportLocked(ctx, /*force=*/true);
+    bool dirty, full_batch;
+    ctx.Pending(&dirty, &full_batch);
+    if (!dirty || ctx.Cancelled() || absl::Now() + backoff >= ctx.lease_deadline_) return;
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(2));
   }
 }
 

@@ -175,6 +175,9 @@ class Worker {
   bool SendReport(JobContext& ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ctx.call_mu_);
   // Ends the attempt: flushes the last report, then CompleteJob or FailJob.
   void Settle(JobContext& ctx, const absl::StatusOr<google::protobuf::Struct>& outcome);
+  // Sends what is pending (ReportLocked with force), retrying transient failures until the
+  // lease would run out.
+  void FlushLocked(JobContext& ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ctx.call_mu_);
   void FailLocked(JobContext& ctx, const std::string& error, bool retryable)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ctx.call_mu_);
   // Retries transient errors until the attempt's lease would be gone.
