@@ -56,6 +56,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 
@@ -92,20 +93,10 @@ ABSL_FLAG(bool, keep_data, false, "leave the benchmark's jobs and scratch table 
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace jobd::bench;  // bench_util.h: Clock, Sec, Percentile, StatusText, /proc, Driver
 namespace v1 = jobd::v1;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Nearest-rank percentile of unsorted samples (sorted in place).
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  if (rank == 0) rank = 1;
-  return v[std::min(rank, v.size()) - 1];
-}
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting. The machine's cores are shared by this client, jobd, PostgreSQL (and pgbench)
@@ -121,36 +112,10 @@ struct CpuSample {
   Clock::time_point at;
 };
 
-// utime+stime (seconds), ppid and command name of a process; false when it is gone.
-bool ReadProcStat(const std::string& pid, double* cpu, int* ppid, std::string* comm) {
-  std::ifstream in("/proc/" + pid + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  const size_t open = line.find('(');
-  const size_t close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close + 2 > line.size()) {
-    return false;
-  }
-  *comm = line.substr(open + 1, close - open - 1);
-  // After ") ": state is field 3 of the line, ppid 4, utime 14, stime 15.
-  std::vector<std::string> f = absl::StrSplit(line.substr(close + 2), ' ');
-  double ut = 0, st = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[1], ppid) || !absl::SimpleAtod(f[11], &ut) ||
-      !absl::SimpleAtod(f[12], &st)) {
-    return false;
-  }
-  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  *cpu = (ut + st) / hz;
-  return true;
-}
-
 CpuSample SampleCpu() {
   CpuSample s;
   s.at = Clock::now();
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  s.self = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+  s.self = SelfCpuSeconds();
   const int server = absl::GetFlag(FLAGS_server_pid);
   if (DIR* proc = opendir("/proc")) {
     while (dirent* e = readdir(proc)) {
@@ -170,15 +135,7 @@ CpuSample SampleCpu() {
     }
     closedir(proc);
   }
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  stat >> cpu;
-  double v[10] = {0};
-  for (double& x : v) stat >> x;
-  double total = 0;
-  for (double x : v) total += x;
-  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  s.busy = (total - v[3] - v[4]) / hz;  // less idle and iowait
+  s.busy = MachineBusySeconds();
   return s;
 }
 
@@ -211,31 +168,6 @@ std::string CpuText(const CpuUse& u, bool pgbench = false) {
 // ---------------------------------------------------------------------------------------------
 // A small async client: completion-queue threads run each call's callback.
 
-class Tag {
- public:
-  virtual ~Tag() = default;
-  virtual void Proceed(bool ok) = 0;
-};
-
-class Driver {
- public:
-  Driver() : thread_([this] { Loop(); }) {}
-  ~Driver() {
-    cq_.Shutdown();
-    thread_.join();
-  }
-  grpc::CompletionQueue* cq() { return &cq_; }
-
- private:
-  void Loop() {
-    void* tag = nullptr;
-    bool ok = false;
-    while (cq_.Next(&tag, &ok)) static_cast<Tag*>(tag)->Proceed(ok);
-  }
-  grpc::CompletionQueue cq_;
-  std::thread thread_;  // after cq_: starts once cq_ exists
-};
-
 template <class Response>
 class UnaryCall final : public Tag {
  public:
@@ -252,12 +184,6 @@ class UnaryCall final : public Tag {
     callback(*this);
     delete this;
   }
-};
-
-struct Endpoint {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::JobService::Stub> jobs;
-  std::unique_ptr<v1::WorkerService::Stub> workers;
 };
 
 class Client {
@@ -328,29 +254,6 @@ class Client {
   std::vector<Endpoint> endpoints_;
   std::vector<std::unique_ptr<Driver>> drivers_;
 };
-
-std::string StatusText(const grpc::Status& s) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int code = s.error_code();
-  std::string name = code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("code ", code);
-  return s.error_message().empty() ? name : absl::StrCat(name, ": ", s.error_message());
-}
 
 v1::CreateJobRequest CreateRequest(const std::string& workspace, const std::string& type,
                                    int64_t n) {
@@ -1127,12 +1030,8 @@ std::string MachineLine() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "jobd_bench --address HOST:PORT --database_url URL [--phases a,b,c,d] [--flags]");
-  absl::ParseCommandLine(argc, argv);
-  // Debian's Abseil is built without NDEBUG, so absl::Mutex (which gRPC uses inside) tracks
-  // lock order for deadlock detection on every lock: measurable client CPU. Off here.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  InitBench(argc, argv,
+            "jobd_bench --address HOST:PORT --database_url URL [--phases a,b,c,d] [--flags]");
   const std::string address = absl::GetFlag(FLAGS_address);
   const std::string url = absl::GetFlag(FLAGS_database_url);
   if (address.empty() || url.empty()) {

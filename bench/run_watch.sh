@@ -18,80 +18,17 @@
 #   KEEP_BENCH_DIR=1 keeps the temporary directory (cluster, logs, results) for a look afterwards.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-JOBD=$BUILD_DIR/server/jobd
-BENCH=$BUILD_DIR/bench/watch_bench
-for bin in "$JOBD" "$BENCH"; do
-  [[ -x $bin ]] || {
-    echo "run_watch.sh: $bin is missing; build it: cmake --build $BUILD_DIR --target jobd watch_bench" >&2
-    exit 2
-  }
-done
+BENCH_NAME=run_watch.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup watch_bench jobd-watch-bench
+BENCH_KEPT='jobd-*.log, pg/postgres.log, results'
 CONFIGS=${WATCH_CONFIGS:-"few:1000 many:1000 few:10000 many:10000"}
 [[ ${CORE_DUMPS:-0} == 1 ]] && ulimit -c unlimited
-
-WORK=$(mktemp -d /tmp/jobd-watch-bench.XXXXXX)
-chmod 755 "$WORK"  # the postgres user must reach the cluster directory inside it
-PG_DIR=$WORK/pg
-# Private copies: a rebuild of the shared build directory during the run must not touch them.
-cp "$JOBD" "$WORK/jobd"
-cp "$BENCH" "$WORK/watch_bench"
-JOBD=$WORK/jobd
-BENCH=$WORK/watch_bench
 RESULTS=$WORK/results
 : >"$RESULTS"
-JOBD_PIDS=()
-PG_STARTED=0
 
-stop_jobd() {  # PID: SIGTERM, wait (jobd's own shutdown grace applies)
-  local pid=$1
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-}
-
-cleanup() {
-  local rc=$?
-  for pid in "${JOBD_PIDS[@]}"; do stop_jobd "$pid"; done
-  if [[ $PG_STARTED -eq 1 ]]; then
-    "$ROOT/tests/pg_cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
-  fi
-  if [[ ${KEEP_BENCH_DIR:-0} == 1 || $rc -ne 0 ]]; then
-    echo "run_watch.sh: logs kept in $WORK (jobd-*.log, pg/postgres.log, results)" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_jobd NAME: starts jobd on 127.0.0.1:0; sets STARTED_PID and STARTED_PORT.
-start_jobd() {
-  local name=$1 portfile=$WORK/port-$1
-  rm -f "$portfile"
-  # From $WORK, so that a core file (CORE_DUMPS=1) lands there.
-  (cd "$WORK" && exec "$JOBD" serve --database_url "$URL" --listen 127.0.0.1:0 \
-    --listen_port_file "$portfile" >>"$WORK/jobd-$name.log" 2>&1) &
-  STARTED_PID=$!
-  JOBD_PIDS+=("$STARTED_PID")
-  for _ in $(seq 1 400); do
-    [[ -s $portfile ]] && break
-    kill -0 "$STARTED_PID" 2>/dev/null || {
-      echo "run_watch.sh: jobd ($name) exited at start:" >&2
-      tail -n 20 "$WORK/jobd-$name.log" >&2
-      exit 1
-    }
-    sleep 0.05
-  done
-  [[ -s $portfile ]] || {
-    echo "run_watch.sh: jobd ($name) did not write its port" >&2
-    exit 1
-  }
-  STARTED_PORT=$(<"$portfile")
-}
+# start_watch_jobd NAME: starts jobd (log jobd-NAME.log); sets STARTED_PID and STARTED_PORT.
+start_watch_jobd() { start_jobd "$WORK/jobd-$1.log" "$WORK/port-$1" " ($1)" 400; }
 
 forget_jobd() {  # PID: stop it and drop it from the cleanup list
   local pid=$1 keep=() p
@@ -100,33 +37,23 @@ forget_jobd() {  # PID: stop it and drop it from the cleanup list
   JOBD_PIDS=("${keep[@]}")
 }
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-
-MACHINE="$(nproc) cores (nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- |
-  sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(uname -sr)"
-REVISION="jobd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(
-  git -C "$ROOT" diff --quiet HEAD -- server db 2>/dev/null || echo ' (+ uncommitted changes in server/ db/)')"
+MACHINE=$(bench_machine)
+REVISION=$(bench_revision '(+ uncommitted changes in server/ db/)')
 STARTED_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
 echo "== machine: $MACHINE; load average $(load)"
 echo "== $REVISION; log level ${JOBD_LOG_LEVEL:-info}; command: bench/run_watch.sh $*"
 
-# Default durability: no --fast.
-URL=$("$ROOT/tests/pg_cluster.sh" start "$PG_DIR")
-PG_STARTED=1
+bench_start_database
 POSTMASTER=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || echo 0)
 echo "== PostgreSQL at $URL (postmaster pid $POSTMASTER)"
-
-"$JOBD" migrate --database_url "$URL" >"$WORK/migrate.log" 2>&1 || {
-  cat "$WORK/migrate.log" >&2
-  exit 1
-}
+bench_migrate
 
 status=0
 T0=$SECONDS
 for config in $CONFIGS; do
   layout=${config%%:*}
   streams=${config##*:}
-  start_jobd "$layout-$streams"
+  start_watch_jobd "$layout-$streams"
   pid=$STARTED_PID
   echo "-- $(date -u +%T) load average $(load); jobd pid $pid on 127.0.0.1:$STARTED_PORT"
   "$BENCH" --part fanout --layout "$layout" --streams "$streams" \
@@ -136,9 +63,9 @@ for config in $CONFIGS; do
 done
 
 if [[ ${WATCH_CROSS:-1} == 1 ]]; then
-  start_jobd cross-1
+  start_watch_jobd cross-1
   pid1=$STARTED_PID port1=$STARTED_PORT
-  start_jobd cross-2
+  start_watch_jobd cross-2
   pid2=$STARTED_PID port2=$STARTED_PORT
   echo "-- $(date -u +%T) load average $(load); jobd #1 pid $pid1 on 127.0.0.1:$port1," \
     "jobd #2 pid $pid2 on 127.0.0.1:$port2"

@@ -68,6 +68,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 
@@ -113,35 +114,14 @@ ABSL_FLAG(std::string, header, "", "summary: a line printed above the tables");
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace jobd::bench;  // bench_util.h: Clock, Sec, Percentile, StatusText, /proc, Driver
 namespace v1 = jobd::v1;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
 }
-double Sec(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 constexpr int64_t kNoTime = INT64_MIN;
-
-// Nearest-rank percentile of unsorted samples (sorted in place).
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  if (rank == 0) rank = 1;
-  return v[std::min(rank, v.size()) - 1];
-}
-
-std::string StatusText(const grpc::Status& s) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                 "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-                                 "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  const int code = s.error_code();
-  std::string name = code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("code ", code);
-  return s.error_message().empty() ? name : absl::StrCat(name, ": ", s.error_message());
-}
 
 std::string Commas(int64_t v) {
   std::string s = absl::StrCat(v < 0 ? -v : v);
@@ -157,23 +137,6 @@ void Log(const std::string& line) {
 // ---------------------------------------------------------------------------------------------
 // /proc: CPU of this client, jobd #1/#2, PostgreSQL and the rest of the machine; jobd's memory.
 
-bool ReadProcStat(const std::string& pid, double* cpu, int* ppid) {
-  std::ifstream in("/proc/" + pid + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos || close + 2 > line.size()) return false;
-  std::vector<std::string> f = absl::StrSplit(line.substr(close + 2), ' ');
-  double ut = 0, st = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[1], ppid) || !absl::SimpleAtod(f[11], &ut) ||
-      !absl::SimpleAtod(f[12], &st)) {
-    return false;
-  }
-  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  *cpu = (ut + st) / hz;
-  return true;
-}
-
 struct CpuSample {
   double self = 0, jobd1 = 0, jobd2 = 0, postgres = 0, busy = 0;  // CPU seconds
   Clock::time_point at;
@@ -182,10 +145,7 @@ struct CpuSample {
 CpuSample SampleCpu() {
   CpuSample s;
   s.at = Clock::now();
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  s.self = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
+  s.self = SelfCpuSeconds();
   const int j1 = absl::GetFlag(FLAGS_jobd_pid), j2 = absl::GetFlag(FLAGS_jobd2_pid);
   const int pm = absl::GetFlag(FLAGS_postmaster_pid);
   if (DIR* proc = opendir("/proc")) {
@@ -206,15 +166,7 @@ CpuSample SampleCpu() {
     }
     closedir(proc);
   }
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  stat >> cpu;
-  double v[10] = {0};
-  for (double& x : v) stat >> x;
-  double total = 0;
-  for (double x : v) total += x;
-  static const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  s.busy = (total - v[3] - v[4]) / hz;  // less idle and iowait
+  s.busy = MachineBusySeconds();
   return s;
 }
 
@@ -323,12 +275,6 @@ class Results {
 // ---------------------------------------------------------------------------------------------
 // Channels and a completion-queue thread.
 
-struct Endpoint {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::JobService::Stub> jobs;
-  std::unique_ptr<v1::WorkerService::Stub> workers;
-};
-
 std::vector<Endpoint> MakeEndpoints(const std::string& address, int count,
                                     const std::string& name) {
   std::vector<Endpoint> out;
@@ -353,31 +299,6 @@ bool WaitConnected(std::vector<Endpoint>& eps, absl::Duration timeout) {
   }
   return true;
 }
-
-class Tag {
- public:
-  virtual ~Tag() = default;
-  virtual void Proceed(bool ok) = 0;
-};
-
-class Driver {
- public:
-  Driver() : thread_([this] { Loop(); }) {}
-  ~Driver() {
-    cq_.Shutdown();
-    thread_.join();
-  }
-  grpc::CompletionQueue* cq() { return &cq_; }
-
- private:
-  void Loop() {
-    void* tag = nullptr;
-    bool ok = false;
-    while (cq_.Next(&tag, &ok)) static_cast<Tag*>(tag)->Proceed(ok);
-  }
-  grpc::CompletionQueue cq_;
-  std::thread thread_;  // after cq_: starts once cq_ exists
-};
 
 template <class Response>
 class UnaryCall final : public Tag {
@@ -625,22 +546,14 @@ class WatchSet {
 
   // Events each stream still lacks: its job's base sequence + its OK reports since Open, less
   // the stream's last sequence (streams that ended or never got a SNAPSHOT count in full).
-  int64_t Shortfall() const {
-    int64_t missing = 0;
-    for (const auto& s : streams_) {
-      const Job& j = jobs_[s->job];
-      const int64_t target = j.base_sequence.load() + (j.ok_reports.load() - j.ok_at_open);
-      missing += std::max<int64_t>(0, target - s->last_sequence.load());
-    }
-    return missing;
-  }
+  int64_t Shortfall() const { return SumOverStreams(/*excess=*/false); }
   // Up to `limit` streams that lack events: "job <id>: stream at sequence S, job at T".
   std::vector<std::string> ShortStreams(size_t limit) const {
     std::vector<std::string> out;
     int64_t streams = 0;
     for (const auto& s : streams_) {
       const Job& j = jobs_[s->job];
-      const int64_t target = j.base_sequence.load() + (j.ok_reports.load() - j.ok_at_open);
+      const int64_t target = ExpectedLast(j);
       const int64_t last = s->last_sequence.load();
       if (last >= target) continue;
       ++streams;
@@ -657,14 +570,21 @@ class WatchSet {
   }
 
   // Events beyond the job's expected last sequence (a report that failed yet was written).
-  int64_t Excess() const {
-    int64_t extra = 0;
+  int64_t Excess() const { return SumOverStreams(/*excess=*/true); }
+
+  // The job's expected last sequence: its base sequence + its OK reports since Open.
+  static int64_t ExpectedLast(const Job& j) {
+    return j.base_sequence.load() + (j.ok_reports.load() - j.ok_at_open);
+  }
+  // Over all streams, the events each lacks (excess false) or has beyond (excess true) its
+  // job's expected last sequence.
+  int64_t SumOverStreams(bool excess) const {
+    int64_t sum = 0;
     for (const auto& s : streams_) {
-      const Job& j = jobs_[s->job];
-      const int64_t target = j.base_sequence.load() + (j.ok_reports.load() - j.ok_at_open);
-      extra += std::max<int64_t>(0, s->last_sequence.load() - target);
+      const int64_t ahead = s->last_sequence.load() - ExpectedLast(jobs_[s->job]);
+      sum += std::max<int64_t>(0, excess ? ahead : -ahead);
     }
-    return extra;
+    return sum;
   }
 
   // Waits until Shortfall() is 0 or the timeout; returns the seconds waited.
@@ -1664,12 +1584,9 @@ void RaiseFileLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "watch_bench --part fanout|cross|summary --address HOST:PORT [--flags] (see bench/run_watch.sh)");
-  absl::ParseCommandLine(argc, argv);
-  // Debian's Abseil is built without NDEBUG: absl::Mutex (in gRPC and here) would track lock
-  // order on every lock. Off, as in jobd_bench.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  InitBench(argc, argv,
+            "watch_bench --part fanout|cross|summary --address HOST:PORT [--flags] (see "
+            "bench/run_watch.sh)");
   RaiseFileLimit();
   const std::string part = absl::GetFlag(FLAGS_part);
   if (part == "summary") return RunSummary();

@@ -139,7 +139,7 @@ std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jo
   return FormatTable(rows);
 }
 
-absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message) {
+absl::StatusOr<std::string> FormatJsonLine(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
@@ -147,8 +147,14 @@ absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message)
   google::protobuf::util::Status status =
       google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) return absl::InternalError(status.message().as_string());
+  return json;
+}
+
+absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = FormatJsonLine(message);
+  if (!json.ok()) return json.status();
   // Protobuf indents by one space; re-indent by two, keeping the field order.
-  return nlohmann::ordered_json::parse(json).dump(2);
+  return nlohmann::ordered_json::parse(*json).dump(2);
 }
 
 }  // namespace jobd::jobctl

@@ -30,4 +30,8 @@ std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jo
 // present, defaults included, so that scripts need not know proto3's omission rules.
 absl::StatusOr<std::string> FormatJson(const google::protobuf::Message& message);
 
+// The message as one line of JSON with proto field names and defaults printed, like
+// FormatJson but unindented (jobctl watch: one event per line).
+absl::StatusOr<std::string> FormatJsonLine(const google::protobuf::Message& message);
+
 }  // namespace jobd::jobctl

@@ -8,8 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -206,17 +204,6 @@ std::string FormatBar(const v1::Job& job, absl::Time now, int width) {
   if (!message.empty() && room >= 4) absl::StrAppend(&line, " ", Truncate(message, room));
   absl::StrAppend(&line, tail);
   return Truncate(line, limit);
-}
-
-absl::StatusOr<std::string> FormatJsonLine(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  google::protobuf::util::Status status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!status.ok()) return absl::InternalError(status.message().as_string());
-  return json;
 }
 
 // ---- ordering ------------------------------------------------------------------------------

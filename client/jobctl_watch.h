@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/jobctl_output.h"  // FormatJsonLine, for --output json
 #include "jobd/v1/job.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 
@@ -73,10 +74,6 @@ std::string FormatMessageLine(const v1::JobMessage& message);
 //   RUNNING [########............]  40% copying  elapsed 1m05s  eta 30s
 // The progress message is cut (ending in "...") before elapsed and eta are.
 std::string FormatBar(const v1::Job& job, absl::Time now, int width);
-
-// The message as one line of JSON with proto field names and defaults printed, like
-// `--output json` elsewhere but unindented (one event per line).
-absl::StatusOr<std::string> FormatJsonLine(const google::protobuf::Message& message);
 
 // ---- ordering ------------------------------------------------------------------------------
 

@@ -47,6 +47,27 @@ stderr:
 $(<"$T/$name.err")"
 }
 
+# watch_paused NAME LABEL PATTERN CREATE_FLAGS...: creates an e2e.watch job (expect_ok LABEL;
+# its payload makes it pause), watches it as NAME and waits for PATTERN, the pause, in the
+# watch's output; sets JOB_ID and WATCH_PID.
+watch_paused() {
+  local name=$1 label=$2 pattern=$3
+  shift 3
+  expect_ok "$label" jctl create --workspace "$WS" --type e2e.watch "$@"
+  JOB_ID=$(json_get job.id)
+  start_watch "$name" watch "$JOB_ID"
+  wait_until "$name: paused job seen" 20 has_line "$name" "$pattern"
+}
+
+# release_watched NAME ID PID RC: lets the paused job go on, then expects the watch to exit RC
+# having shown every event of the job.
+release_watched() {
+  local name=$1 id=$2 pid=$3 want=$4
+  touch "$T/go-$id"
+  finish_watch "$name" "$pid" "$want"
+  expect_watch_complete "$name" "$id"
+}
+
 # The #N of each line (every line must have one).
 sequences() {
   grep -vqE '^#[0-9]+ ' "$1" && fail "$1 has a line without a sequence:
@@ -118,14 +139,9 @@ e2e_spawn worker "$JOBCTL" --address "$E2E_ADDRESS" work --workspace "$WS" --typ
     echo "{\"done\": true}"'
 
 # --- SUCCEEDED: every event from the snapshot on, messages with levels, exit 0 --------------
-expect_ok "create ok" jctl create --workspace "$WS" --type e2e.watch --payload '{"pause": 1}'
-OK=$(json_get job.id)
-start_watch watch-ok watch "$OK"
-WATCH_OK=$WATCH_PID
-wait_until "watch-ok: paused job seen" 20 has_line watch-ok '^#[0-9]+ RUNNING 50% "waiting"'
-touch "$T/go-$OK"
-finish_watch watch-ok "$WATCH_OK" 0
-expect_watch_complete watch-ok "$OK"
+watch_paused watch-ok "create ok" '^#[0-9]+ RUNNING 50% "waiting"' --payload '{"pause": 1}'
+OK=$JOB_ID
+release_watched watch-ok "$OK" "$WATCH_PID" 0
 N=$(latest_sequence "$OK")
 has_line watch-ok '^#[0-9]+ INFO "an info line"$' || fail "watch-ok: no INFO line"
 has_line watch-ok '^#[0-9]+ WARNING "a warning line"$' || fail "watch-ok: no WARNING line"
@@ -175,15 +191,10 @@ assert events[-1]["job"]["state"] == "JOB_STATE_SUCCEEDED", events[-1]
 ' "$N" <<<"$OUT" || fail "watch --output json: $OUT"
 
 # --- FAILED: exit 1 -------------------------------------------------------------------------
-expect_ok "create fail" jctl create --workspace "$WS" --type e2e.watch --max-attempts 1 \
+watch_paused watch-fail "create fail" '"waiting"' --max-attempts 1 \
   --payload '{"pause": 1, "fail": 1}'
-FAILING=$(json_get job.id)
-start_watch watch-fail watch "$FAILING"
-WATCH_FAIL=$WATCH_PID
-wait_until "watch-fail: paused job seen" 20 has_line watch-fail '"waiting"'
-touch "$T/go-$FAILING"
-finish_watch watch-fail "$WATCH_FAIL" 1
-expect_watch_complete watch-fail "$FAILING"
+FAILING=$JOB_ID
+release_watched watch-fail "$FAILING" "$WATCH_PID" 1
 # (The error quotes the program's last stderr lines, newlines escaped.)
 FAILED_LINE=$(last_state_line "$T/watch-fail.out")
 [[ $FAILED_LINE == '#'*' FAILED '*' error "exit code 3; stderr:'* &&
@@ -243,11 +254,8 @@ expect_finished_after() {
 }
 
 # --- a restart of jobd during a live watch ---------------------------------------------------
-expect_ok "create restart" jctl create --workspace "$WS" --type e2e.watch --payload '{"pause": 1}'
-LIVE=$(json_get job.id)
-start_watch watch-live watch "$LIVE"
-WATCH_LIVE=$WATCH_PID
-wait_until "watch-live: paused job seen" 20 has_line watch-live '"waiting"'
+watch_paused watch-live "create restart" '"waiting"' --payload '{"pause": 1}'
+LIVE=$JOB_ID WATCH_LIVE=$WATCH_PID
 BEFORE=$(latest_sequence "$LIVE")
 e2e_restart_jobd "$JOBD"
 # The job goes on through the new process: more events, then SUCCEEDED.
@@ -259,11 +267,8 @@ expect_contains "watch-live: stderr" "$(<"$T/watch-live.err")" "jobctl: connecti
 # --- a restart while the watcher is frozen: the job finishes without it ---------------------
 # Everything after the pause is written through the new jobd while the watch cannot read; on
 # waking it finds its stream gone and must fetch what it missed with after_sequence.
-expect_ok "create frozen" jctl create --workspace "$WS" --type e2e.watch --payload '{"pause": 1}'
-FROZEN=$(json_get job.id)
-start_watch watch-frozen watch "$FROZEN"
-WATCH_FROZEN=$WATCH_PID
-wait_until "watch-frozen: paused job seen" 20 has_line watch-frozen '"waiting"'
+watch_paused watch-frozen "create frozen" '"waiting"' --payload '{"pause": 1}'
+FROZEN=$JOB_ID WATCH_FROZEN=$WATCH_PID
 BEFORE=$(latest_sequence "$FROZEN")
 kill -STOP "$WATCH_FROZEN"
 e2e_restart_jobd "$JOBD"

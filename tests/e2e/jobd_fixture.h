@@ -16,6 +16,13 @@
 
 namespace jobd::testing {
 
+// A context with a deadline, so a hung server fails the test instead of hanging it.
+inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  return context;
+}
+
 class JobdTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,18 +57,20 @@ class JobdTest : public ::testing::Test {
     return r.empty() || r[0][0].is_null() ? "" : r[0][0].c_str();
   }
 
+  // The job as GetJob returns it now (a failed call fails the test and gives an empty job).
+  v1::Job Get(const std::string& id) {
+    v1::GetJobRequest request;
+    request.set_id(id);
+    v1::GetJobResponse response;
+    EXPECT_TRUE(jobs_->GetJob(Ctx().get(), request, &response).ok());
+    return response.job();
+  }
+
   std::unique_ptr<TestDatabase> database_;
   std::unique_ptr<JobdProcess> jobd_;
   std::unique_ptr<v1::JobService::Stub> jobs_;
   std::unique_ptr<v1::WorkerService::Stub> workers_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
-
-// A context with a deadline, so a hung server fails the test instead of hanging it.
-inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
-  return context;
-}
 
 }  // namespace jobd::testing

@@ -154,6 +154,24 @@ struct Watched {
 
 class WatchTest : public JobdTest {
  protected:
+  // A WatchJob stream on jobd #1 whose SNAPSHOT has been read (so its subscription surely
+  // exists); the rest is for the test to read.
+  struct OpenWatch {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchJobResponse>> reader;
+    v1::JobEvent snapshot;
+  };
+  void OpenAtSnapshot(const std::string& id, absl::Duration timeout, OpenWatch* out) {
+    out->context = Ctx(timeout);
+    v1::WatchJobRequest request;
+    request.set_id(id);
+    out->reader = jobs_->WatchJob(out->context.get(), request);
+    v1::WatchJobResponse response;
+    ASSERT_TRUE(out->reader->Read(&response));
+    ASSERT_EQ(response.event().kind(), v1::JOB_EVENT_KIND_SNAPSHOT);
+    out->snapshot = response.event();
+  }
+
   v1::Job Create(const std::string& workspace = "demo", const std::string& type = "t",
                  int max_attempts = 3, v1::JobService::Stub* stub = nullptr) {
     v1::CreateJobRequest request;
@@ -248,14 +266,6 @@ class WatchTest : public JobdTest {
     while (reader->Read(&response)) out.events.push_back(response.event());
     out.status = reader->Finish();
     return out;
-  }
-
-  v1::Job Get(const std::string& id) {
-    v1::GetJobRequest request;
-    request.set_id(id);
-    v1::GetJobResponse response;
-    EXPECT_TRUE(jobs_->GetJob(Ctx().get(), request, &response).ok());
-    return response.job();
   }
 };
 
@@ -410,25 +420,20 @@ TEST_F(WatchTest, WatcherOnOneProcessSeesEveryWriteThroughAnother) {
     const std::string id = job.id();
 
     // Watcher A on jobd #1 from a SNAPSHOT, read before any write so its subscription exists.
-    auto context_a = Ctx(absl::Seconds(30));
-    v1::WatchJobRequest request_a;
-    request_a.set_id(id);
-    auto reader_a = jobs_->WatchJob(context_a.get(), request_a);
-    v1::WatchJobResponse snapshot;
-    ASSERT_TRUE(reader_a->Read(&snapshot));
-    ASSERT_EQ(snapshot.event().kind(), v1::JOB_EVENT_KIND_SNAPSHOT);
-    EXPECT_EQ(snapshot.event().sequence(), 1);
-    EXPECT_EQ(snapshot.event().job().state(), v1::JOB_STATE_QUEUED);
+    OpenWatch watch_a;
+    ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(30), &watch_a));
+    EXPECT_EQ(watch_a.snapshot.sequence(), 1);
+    EXPECT_EQ(watch_a.snapshot.job().state(), v1::JOB_STATE_QUEUED);
     Watched a;
     Watched b;
     std::thread thread_a([&] {
       v1::WatchJobResponse response;
-      while (reader_a->Read(&response)) a.events.push_back(response.event());
-      a.status = reader_a->Finish();
+      while (watch_a.reader->Read(&response)) a.events.push_back(response.event());
+      a.status = watch_a.reader->Finish();
     });
     std::thread thread_b;
     Finally join{[&] {
-      if (HasFatalFailure()) context_a->TryCancel();
+      if (HasFatalFailure()) watch_a.context->TryCancel();
       if (thread_a.joinable()) thread_a.join();
       if (thread_b.joinable()) thread_b.join();
     }};
@@ -499,14 +504,9 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
 
   // The stalled WatchJob: its SNAPSHOT is read (so the subscription surely exists), then
   // nothing until every write is done.
-  auto stalled_context = Ctx(absl::Seconds(60));
-  v1::WatchJobRequest stalled_request;
-  stalled_request.set_id(id);
-  auto stalled = jobs_->WatchJob(stalled_context.get(), stalled_request);
-  v1::WatchJobResponse snapshot;
-  ASSERT_TRUE(stalled->Read(&snapshot));
-  ASSERT_EQ(snapshot.event().kind(), v1::JOB_EVENT_KIND_SNAPSHOT);
-  const int64_t s0 = snapshot.event().sequence();
+  OpenWatch stalled_watch;
+  ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(60), &stalled_watch));
+  const int64_t s0 = stalled_watch.snapshot.sequence();
   EXPECT_EQ(s0, 2);
   // A stalled WatchJobs on the workspace too: one event read (it is subscribed), then nothing.
   auto feed_context = Ctx(absl::Seconds(60));
@@ -592,11 +592,11 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   std::vector<v1::JobEvent> got;
   int64_t stream_bytes = 0;
   v1::WatchJobResponse response;
-  while (stalled->Read(&response)) {
+  while (stalled_watch.reader->Read(&response)) {
     stream_bytes += static_cast<int64_t>(response.ByteSizeLong());
     got.push_back(response.event());
   }
-  const grpc::Status status = stalled->Finish();
+  const grpc::Status status = stalled_watch.reader->Finish();
   EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
   // The bound means something only if holding the stalled stream's events would break it.
   std::cerr << "the stalled WatchJob carried " << stream_bytes / 1024 << " KiB\n";

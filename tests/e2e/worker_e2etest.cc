@@ -96,14 +96,6 @@ class WorkerTest : public JobdTest {
     return status;
   }
 
-  v1::Job Get(const std::string& id) {
-    v1::GetJobRequest request;
-    request.set_id(id);
-    v1::GetJobResponse response;
-    EXPECT_TRUE(jobs_->GetJob(Ctx().get(), request, &response).ok());
-    return response.job();
-  }
-
   // "sequence:kind:state:attempt" of every event, in order.
   std::string Events(const std::string& id) {
     return Sql("SELECT string_agg(sequence || ':' || kind || ':' || state || ':' || attempt, ',' "

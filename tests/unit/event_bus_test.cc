@@ -18,21 +18,7 @@
 namespace jobd::core {
 namespace {
 
-using event_testing::Apply;
-using event_testing::BusEventOf;
-using event_testing::Create;
-using event_testing::FakeJobStore;
-using event_testing::NewJob;
-using event_testing::Progress;
-using event_testing::RecordingSubscriber;
-using event_testing::ToState;
-using event_testing::WaitFor;
-using event_testing::Written;
-
-constexpr EventKind kCreated = EventKind::kCreated;
-constexpr EventKind kStateChanged = EventKind::kStateChanged;
-constexpr EventKind kProgress = EventKind::kProgress;
-constexpr EventKind kMessage = EventKind::kMessage;
+using namespace event_testing;  // the fake store and helpers of the event tests
 
 // A job as written at `sequence` (for hand-made bus events).
 Job JobAt(const std::string& id, const std::string& workspace_id, int64_t sequence) {

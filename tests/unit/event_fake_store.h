@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "db/job_store.h"
+#include "server/core/publishing_job_store.h"
 
 namespace jobd::event_testing {
 
@@ -50,7 +51,7 @@ class FakeJobStore : public JobStore {
       job.attempt = 1;
       job.sequence = 1;
       jobs_[job.id] = job;
-      events_[job.id].push_back(EventOf(job, EventKind::kCreated));
+      events_[job.id].push_back(core::EventFromJob(job, EventKind::kCreated));
       out.push_back({job, true});
     }
     return out;
@@ -103,11 +104,11 @@ class FakeJobStore : public JobStore {
       ApplyMutableFields(update.next, job);
       if (update.event_kind) {
         ++job.sequence;
-        events_[key].push_back(EventOf(job, *update.event_kind));
+        events_[key].push_back(core::EventFromJob(job, *update.event_kind));
       }
       for (const JobMessage& message : update.messages) {
         ++job.sequence;
-        JobEvent event = EventOf(job, EventKind::kMessage);
+        JobEvent event = core::EventFromJob(job, EventKind::kMessage);
         event.message = message;
         events_[key].push_back(std::move(event));
       }
@@ -224,21 +225,6 @@ class FakeJobStore : public JobStore {
   }
 
  private:
-  static JobEvent EventOf(const Job& job, EventKind kind) {
-    JobEvent event;
-    event.job_id = job.id;
-    event.sequence = job.sequence;
-    event.time = job.update_time;
-    event.kind = kind;
-    event.state = job.state;
-    event.attempt = job.attempt;
-    event.progress_percent = job.progress_percent;
-    event.progress_message = job.progress_message;
-    event.error_message = job.error_message;
-    event.worker_id = job.worker_id;
-    return event;
-  }
-
   // What update_jobs.sql sets; identity, payload, labels and the rest stay.
   static void ApplyMutableFields(const Job& next, Job& job) {
     job.state = next.state;

@@ -18,15 +18,7 @@
 namespace jobd::core {
 namespace {
 
-using event_testing::Apply;
-using event_testing::Create;
-using event_testing::FakeJobStore;
-using event_testing::NewJob;
-using event_testing::Progress;
-using event_testing::RecordingSubscriber;
-using event_testing::ToState;
-using event_testing::WaitFor;
-using event_testing::Written;
+using namespace event_testing;  // the fake store and helpers of the event tests
 
 // ---- Payloads ----
 

@@ -255,6 +255,13 @@ class RecordingSubscriber : public core::EventSubscriber {
   std::atomic<int> closed_{0};
 };
 
+// The event kinds, short, for the tests (which `using namespace event_testing;`).
+constexpr EventKind kCreated = EventKind::kCreated;
+constexpr EventKind kSnapshot = EventKind::kSnapshot;
+constexpr EventKind kStateChanged = EventKind::kStateChanged;
+constexpr EventKind kProgress = EventKind::kProgress;
+constexpr EventKind kMessage = EventKind::kMessage;
+
 // A QUEUED job ready for CreateJobs.
 inline Job NewJob(const std::string& workspace_id = "ws1", const std::string& type = "email") {
   Job job;

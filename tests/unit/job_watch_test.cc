@@ -23,23 +23,8 @@
 namespace jobd::core {
 namespace {
 
-using event_testing::Apply;
-using event_testing::BusEventOf;
-using event_testing::Create;
-using event_testing::FakeJobStore;
-using event_testing::FakeSink;
-using event_testing::NewJob;
-using event_testing::Progress;
-using event_testing::RecordingSubscriber;
-using event_testing::ToState;
-using event_testing::WaitFor;
-using event_testing::Written;
+using namespace event_testing;  // the fake store and helpers of the event tests
 using Mode = FakeSink::Mode;
-
-constexpr EventKind kSnapshot = EventKind::kSnapshot;
-constexpr EventKind kStateChanged = EventKind::kStateChanged;
-constexpr EventKind kProgress = EventKind::kProgress;
-constexpr EventKind kMessage = EventKind::kMessage;
 
 class WatchTest : public ::testing::Test {
  protected:
