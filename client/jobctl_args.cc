@@ -41,7 +41,16 @@ absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string
                                             absl::Time now) {
   absl::Time t;
   std::string ignored;
-  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) return t;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) {
+    // absl also reads "infinite-future"; a protobuf Timestamp holds years 1 to 9999 only.
+    static const absl::Time kFirst = absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
+    static const absl::Time kLast =
+        absl::FromCivil(absl::CivilSecond(10000, 1, 1), absl::UTCTimeZone());
+    if (t < kFirst || t >= kLast) {
+      return FlagError(flag, absl::StrCat("'", text, "' is outside years 1 to 9999"));
+    }
+    return t;
+  }
   absl::Duration d;
   // A delay may be zero or negative ("now", "a minute ago"): the server then queues the job.
   if (absl::ParseDuration(text, &d) && d != absl::InfiniteDuration() &&

@@ -95,9 +95,9 @@ std::string FormatJob(const v1::Job& job, absl::Time now) {
     return has ? absl::FormatDuration(FromProto(d)) : kUnset;
   };
   const std::vector<std::pair<const char*, std::string>> fields = {
-      {"id", job.id()},
-      {"type", job.type()},
-      {"workspace", job.workspace_id()},
+      {"id", OrUnset(job.id())},
+      {"type", OrUnset(job.type())},
+      {"workspace", OrUnset(job.workspace_id())},
       {"state", StateName(job.state())},
       {"attempt", FormatAttempt(job)},
       {"progress", FormatProgress(job)},

@@ -94,6 +94,16 @@ TEST(ParseTimeOrDelay, RejectsNeitherTimeNorDuration) {
   }
 }
 
+TEST(ParseTimeOrDelay, RejectsTimesATimestampCannotHold) {
+  for (const char* text : {"infinite-future", "infinite-past"}) {
+    const absl::StatusOr<absl::Time> bad = ParseTimeOrDelay("--run-after", text, kNow);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_EQ(bad.status().message(),
+              absl::StrCat("--run-after: '", text, "' is outside years 1 to 9999"));
+  }
+  EXPECT_TRUE(ParseTimeOrDelay("--run-after", "9999-12-31T23:59:59Z", kNow).ok());
+}
+
 TEST(ParseState, AcceptsShortLongAndAnyCase) {
   EXPECT_EQ(*ParseState("queued"), v1::JOB_STATE_QUEUED);
   EXPECT_EQ(*ParseState("QUEUED"), v1::JOB_STATE_QUEUED);

@@ -1,4 +1,5 @@
 // jobctl's output: compact ages, state names, the job block, the list table and JSON.
+#include "absl/strings/match.h"
 #include "client/jobctl_output.h"
 
 #include <gtest/gtest.h>
@@ -104,6 +105,15 @@ TEST(FormatJob, AlignedBlockWithDashesForUnsetFields) {
             "timeout:           1h30m\n"
             "ttl:               -\n"
             "sequence:          7\n");
+}
+
+TEST(FormatJob, EmptyIdTypeAndWorkspaceShowAsDashes) {
+  const std::string block = FormatJob(v1::Job(), absl::UnixEpoch());
+  EXPECT_TRUE(absl::StartsWith(block,
+                               "id:                -\n"
+                               "type:              -\n"
+                               "workspace:         -\n"))
+      << block;
 }
 
 TEST(FormatJob, FinishedJobShowsResultErrorAndAttemptWithoutMax) {
