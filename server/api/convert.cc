@@ -285,7 +285,9 @@ void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent
   at_event.worker_id = event.worker_id;
   at_event.update_time = event.time;
   at_event.sequence = event.sequence;
-  if (event.sequence < job.sequence) at_event.result_json.reset();  // the result came later
+  // A result is set by the terminal write; an earlier event did not have it yet (messages of
+  // that write come after its terminal event and keep it).
+  if (event.sequence < job.sequence && !IsTerminal(event.state)) at_event.result_json.reset();
   ToProto(at_event, now, /*include_payload=*/false, out->mutable_job());
   if (event.message) {
     v1::JobMessage* message = out->mutable_message();

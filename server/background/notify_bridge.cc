@@ -109,8 +109,11 @@ void NotifyBridge::SendLoop() {
       if (ready) db::NotifyReady(*conn);
       if (!events.empty()) db::NotifyEvents(*conn, core::FormatEventHints(events));
     } catch (const std::exception& e) {
-      conn.reset();  // the backstops cover what this missed
+      conn.reset();
       core::Log(core::LogLevel::kDebug, "notification not sent", {{"error", e.what()}});
+      // Try again after the gap: other processes' workspace watchers have no backstop.
+      MarkEvents(events);
+      if (ready) MarkReady();
     }
     // Coalesce: at most one round of notifications per gap, however much happened.
     std::unique_lock<std::mutex> lock(mu_);

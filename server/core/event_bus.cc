@@ -142,9 +142,11 @@ void EventBus::DispatchDropped(const std::string& job_id, const Dropped& dropped
 void EventBus::NoteSequence(const std::string& job_id, int64_t sequence) {
   std::lock_guard<std::mutex> lock(mu_);
   auto job = jobs_.find(job_id);
-  if (job != jobs_.end()) {
-    job->second.seen_sequence = std::max(job->second.seen_sequence, sequence);
-  }
+  if (job == jobs_.end()) return;
+  // Only a baseline: what one watcher read is not what every watcher of the job was given,
+  // so it may not hide events from the fetcher (only Dispatch delivers to all of them).
+  int64_t& seen = job->second.seen_sequence;
+  seen = seen == 0 ? sequence : std::min(seen, sequence);
 }
 
 std::optional<EventRange> EventBus::Wanted(const EventRange& hint) {

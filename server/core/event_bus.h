@@ -68,8 +68,8 @@ class EventBus {
   // Committed events, each batch one job's in sequence order. Returns at once.
   void Publish(std::vector<EventBatch> batches);
 
-  // The job's events up to `sequence` are in the table and were seen here (a watcher read
-  // them): the backstop and remote hints need not fetch them.
+  // A new watcher of the job read it at `sequence`: the baseline from which the backstop
+  // and remote hints fetch, until events are dispatched here.
   void NoteSequence(const std::string& job_id, int64_t sequence);
   // What to fetch for a hint from another process; none when no watcher here wants it.
   std::optional<EventRange> Wanted(const EventRange& hint);

@@ -129,19 +129,25 @@ void EventFetcher::Fetch(const std::vector<EventRange>& hints) {
   }
   while (!wanted.empty()) {
     absl::StatusOr<std::vector<RecordedEvent>> events = store_.ReadEvents(wanted, kFetchLimit);
-    if (!events.ok() || events->empty()) {
-      if (!events.ok()) {
-        Log(LogLevel::kWarning, "reading events of other processes failed",
-            {{"error", std::string(events.status().message())}});
+    if (!events.ok()) return Failed(events.status());
+    if (events->empty()) return;
+    // A full page may end inside one write of its last job: leave that job's events to the
+    // next page, so a terminal event never arrives without the messages of its write.
+    const bool full = events->size() == static_cast<size_t>(kFetchLimit);
+    std::optional<EventRange> held_back;
+    if (full && events->front().event.job_id != events->back().event.job_id) {
+      const std::string last_job = events->back().event.job_id;
+      while (events->back().event.job_id == last_job) {
+        held_back = EventRange{last_job, events->back().event.sequence - 1, 0};
+        events->pop_back();
       }
-      return;  // the backstop reads what this missed (job watchers)
     }
     std::vector<std::string> ids;
     for (const RecordedEvent& e : *events) {
       if (ids.empty() || ids.back() != e.event.job_id) ids.push_back(e.event.job_id);
     }
     absl::StatusOr<std::vector<Job>> jobs = store_.GetJobs(ids);
-    if (!jobs.ok()) return;
+    if (!jobs.ok()) return Failed(jobs.status());
     std::unordered_map<std::string, std::shared_ptr<const Job>> bases;
     for (const Job& job : *jobs) bases.emplace(job.id, WatchedJob(job));
     std::vector<EventBatch> batches;
@@ -160,8 +166,9 @@ void EventFetcher::Fetch(const std::vector<EventRange>& hints) {
       batches.back().push_back(std::move(out));
     }
     bus_.Publish(std::move(batches));
-    if (events->size() < static_cast<size_t>(kFetchLimit)) return;
-    // A full page: go on after what was read.
+    if (!full) return;
+    // A full page: go on after what was published.
+    if (held_back) read_up_to[held_back->job_id] = held_back->after_sequence;
     std::vector<EventRange> rest;
     for (EventRange& range : wanted) {
       auto read = read_up_to.find(range.job_id);
@@ -170,6 +177,13 @@ void EventFetcher::Fetch(const std::vector<EventRange>& hints) {
     }
     wanted.swap(rest);
   }
+}
+
+void EventFetcher::Failed(const absl::Status& status) {
+  Log(LogLevel::kWarning, "reading events of other processes failed",
+      {{"error", std::string(status.message())}});
+  // Job watchers get these events from the backstop; workspace watchers cannot, and are told.
+  bus_.FeedInterrupted();
 }
 
 void EventFetcher::Backstop() {

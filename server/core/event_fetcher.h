@@ -34,6 +34,7 @@ class EventFetcher {
   void Loop();
   void Fetch(const std::vector<EventRange>& hints);
   void Backstop();
+  void Failed(const absl::Status& status);
 
   JobStore& store_;
   EventBus& bus_;

@@ -27,12 +27,12 @@ void JobWatch::Open(std::optional<int64_t> after_sequence) {
   // Everything, even a refusal, happens on the executor: the stream must not be finished
   // from inside gRPC's method handler.
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = true;  // until Begin's read is done
+  reading_ = true;  // until Begin's read is done
   lock.unlock();
   auto self = shared_from_this();
   if (!deps_.executor.Post([self, after_sequence] { self->Begin(after_sequence); })) {
     lock.lock();
-    busy_ = false;
+    reading_ = false;
     EndLocked(lock, absl::UnavailableError("jobd is overloaded; retry"));
   }
 }
@@ -45,15 +45,24 @@ void JobWatch::Begin(std::optional<int64_t> after_sequence) {
   if (invalid.ok() && !deps_.bus.SubscribeJob(job_id_, shared_from_this())) {
     invalid = absl::UnavailableError("jobd is shutting down");
   }
+  if (invalid.ok()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (ended_) {  // cancelled while this was queued: EndLocked unsubscribed before we did
+      lock.unlock();
+      deps_.bus.UnsubscribeJob(job_id_, this);
+      return;
+    }
+  }
   if (!invalid.ok()) {
     std::unique_lock<std::mutex> lock(mu_);
-    busy_ = false;
+    reading_ = false;
     return EndLocked(lock, invalid);
   }
   absl::StatusOr<Job> job = deps_.store.GetJob(job_id_);
   if (job.ok()) deps_.bus.NoteSequence(job_id_, job->sequence);
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  reading_ = false;
+  if (ended_) return;
   if (!job.ok()) return EndLocked(lock, job.status());
   if (after_sequence && *after_sequence > job->sequence) {
     return EndLocked(lock, absl::InvalidArgumentError(absl::StrCat(
@@ -85,12 +94,12 @@ void JobWatch::CatchUp() {
   if (!job.ok()) {
     events = job.status();
   } else {
-    deps_.bus.NoteSequence(job_id_, job->sequence);
     events = deps_.store.ReadEvents(
         {{job_id_, after, std::numeric_limits<int64_t>::max()}}, deps_.options.catch_up_page);
   }
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  reading_ = false;
+  if (ended_) return;
   if (!events.ok()) return EndLocked(lock, events.status());
   std::shared_ptr<const Job> base = WatchedJob(*job);
   const bool deleted = events->empty() ? job->sequence > after
@@ -110,21 +119,23 @@ void JobWatch::CatchUp() {
 
 void JobWatch::Pump(std::unique_lock<std::mutex>& lock) {
   for (;;) {
-    if (ended_ || busy_) return;
+    if (ended_ || writing_) return;
+    // A read in flight does not hold up the end: its result is dropped.
     if (cancelled_) return EndLocked(lock, absl::CancelledError("the watch was cancelled"));
     if (closing_) return EndLocked(lock, *closing_);
+    if (reading_) return;
     if (!started_) return;
     BusEventPtr next;
     if (pending_head_ < pending_.size()) {
       next = PopFront(pending_, pending_head_);
     } else if (behind_) {
       behind_ = false;
-      busy_ = true;
+      reading_ = true;
       auto self = shared_from_this();
       lock.unlock();
       if (!deps_.executor.Post([self] { self->CatchUp(); })) {
         lock.lock();
-        busy_ = false;
+        reading_ = false;
         EndLocked(lock, absl::UnavailableError("jobd is overloaded; watch again later"));
       }
       return;
@@ -148,7 +159,7 @@ void JobWatch::Pump(std::unique_lock<std::mutex>& lock) {
     }
     last_sent_ = event.sequence;
     last_sent_terminal_ = IsTerminal(event.state);
-    busy_ = true;
+    writing_ = true;
     lock.unlock();
     sink_->Write(next);
     return;
@@ -168,7 +179,7 @@ void JobWatch::EndLocked(std::unique_lock<std::mutex>& lock, const absl::Status&
 
 void JobWatch::WriteDone(bool ok) {
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  writing_ = false;
   if (!ok) cancelled_ = true;  // the stream is gone
   Pump(lock);
 }

@@ -81,7 +81,8 @@ class JobWatch : public EventSubscriber, public std::enable_shared_from_this<Job
   bool last_sent_terminal_ = false;
   bool started_ = false;              // the first read is done
   bool behind_ = false;               // read the table before taking live events
-  bool busy_ = false;                 // a write or a read is outstanding
+  bool writing_ = false;              // a Write is outstanding
+  bool reading_ = false;              // a database read is outstanding
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
   bool ended_ = false;

@@ -9,9 +9,7 @@
 namespace jobd::core {
 namespace {
 
-// Jobs remembered for order and duplicates; beyond this the memory starts over (a stream
-// watching more jobs at once than this may then send an event a second time only if two
-// replicas race on one job).
+// Jobs remembered for order and duplicates (see ForgetJobs for what happens beyond).
 constexpr size_t kMaxTrackedJobs = 4096;
 constexpr size_t kSnapshotsPerRead = 1000;
 
@@ -21,12 +19,12 @@ void WorkspaceWatch::Open() {
   // Even a refusal happens on the executor: the stream must not be finished from inside
   // gRPC's method handler.
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = true;
+  reading_ = true;
   lock.unlock();
   auto self = shared_from_this();
   if (!deps_.executor.Post([self] { self->Subscribe(); })) {
     lock.lock();
-    busy_ = false;
+    reading_ = false;
     EndLocked(lock, absl::UnavailableError("jobd is overloaded; retry"));
   }
 }
@@ -41,8 +39,13 @@ void WorkspaceWatch::Subscribe() {
     invalid = absl::UnavailableError("jobd is shutting down");
   }
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  reading_ = false;
   if (!invalid.ok()) return EndLocked(lock, invalid);
+  if (ended_) {  // cancelled while this was queued: EndLocked unsubscribed before we did
+    lock.unlock();
+    deps_.bus.UnsubscribeWorkspace(filter_.workspace_id, this);
+    return;
+  }
   Pump(lock);
 }
 
@@ -69,6 +72,19 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
   }
 }
 
+void WorkspaceWatch::ForgetJobs() {
+  // Finished jobs first: they rarely have more events, and then only after a retry.
+  for (auto it = last_seen_.begin(); it != last_seen_.end();) {
+    it = it->second.terminal ? last_seen_.erase(it) : std::next(it);
+  }
+  if (last_seen_.size() < kMaxTrackedJobs / 2) return;
+  // Too many live jobs to remember: each is owed a SNAPSHOT instead of what follows.
+  for (const auto& [job_id, tracked] : last_seen_) {
+    if (tracked.sent) Miss(job_id);
+  }
+  last_seen_.clear();
+}
+
 void WorkspaceWatch::Deliver(const EventBatch& events) {
   std::unique_lock<std::mutex> lock(mu_);
   if (ended_) return;
@@ -77,14 +93,15 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
     const JobEvent& e = event->event;
     auto seen = last_seen_.find(e.job_id);
     if (seen == last_seen_.end()) {
-      if (last_seen_.size() >= kMaxTrackedJobs) last_seen_.clear();
-      last_seen_.emplace(e.job_id, e.sequence);
-    } else if (e.sequence <= seen->second) {
+      if (last_seen_.size() >= kMaxTrackedJobs) ForgetJobs();
+      seen = last_seen_.emplace(e.job_id, Tracked{e.sequence, false, false}).first;
+    } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
     } else {
-      if (e.sequence != seen->second + 1) Miss(e.job_id);  // a skipped sequence: SNAPSHOT
-      seen->second = e.sequence;
+      if (e.sequence != seen->second.sequence + 1) Miss(e.job_id);  // skipped: SNAPSHOT
+      seen->second.sequence = e.sequence;
     }
+    seen->second.terminal = IsTerminal(e.state);
     if (Matches(*event)) queue_.push_back(event);
   }
   if (queue_.size() - head_ > deps_.options.buffer_events) {
@@ -99,9 +116,11 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
 
 void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
   for (;;) {
-    if (ended_ || busy_) return;
+    if (ended_ || writing_) return;
+    // A read in flight does not hold up the end: its result is dropped.
     if (cancelled_) return EndLocked(lock, absl::CancelledError("the watch was cancelled"));
     if (closing_) return EndLocked(lock, *closing_);
+    if (reading_) return;
     BusEventPtr next;
     if (snapshots_head_ < snapshots_.size()) {
       next = PopFront(snapshots_, snapshots_head_);
@@ -114,27 +133,21 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
         ids.push_back(*it);
         it = missed_.erase(it);
       }
-      busy_ = true;
+      reading_ = true;
       auto self = shared_from_this();
       lock.unlock();
       if (!deps_.executor.Post([self, ids = std::move(ids)] { self->SnapshotMissed(ids); })) {
         lock.lock();
-        busy_ = false;
+        reading_ = false;
         EndLocked(lock, absl::UnavailableError("jobd is overloaded; watch again later"));
       }
       return;
     } else {
       return;
     }
-    const JobEvent& event = next->event;
-    auto sent = last_sent_.find(event.job_id);
-    if (sent != last_sent_.end()) {
-      if (event.sequence <= sent->second) continue;  // already sent (or older than a snapshot)
-    } else if (last_sent_.size() >= kMaxTrackedJobs) {
-      last_sent_.clear();
-    }
-    last_sent_[event.job_id] = event.sequence;
-    busy_ = true;
+    auto tracked = last_seen_.find(next->event.job_id);
+    if (tracked != last_seen_.end()) tracked->second.sent = true;
+    writing_ = true;
     lock.unlock();
     sink_->Write(next);
     return;
@@ -144,14 +157,33 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
 void WorkspaceWatch::SnapshotMissed(std::vector<std::string> ids) {
   absl::StatusOr<std::vector<Job>> jobs = deps_.store.GetJobs(ids);
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  reading_ = false;
+  if (ended_) return;
   if (!jobs.ok()) return EndLocked(lock, jobs.status());
+  std::unordered_map<std::string, int64_t> snapshot_sequences;
   for (const Job& job : *jobs) {
-    int64_t& seen = last_seen_[job.id];
-    seen = std::max(seen, job.sequence);
+    Tracked& tracked = last_seen_[job.id];
+    tracked.sequence = std::max(tracked.sequence, job.sequence);
+    tracked.terminal = IsTerminal(job.state);
     if (!types_.empty() && types_.count(job.type) == 0) continue;
+    // A job this stream showed before gets its SNAPSHOT whatever its state (it may have just
+    // left the watched states); others only when they match.
+    if (!states_.empty() && states_.count(job.state) == 0 && !tracked.sent) continue;
+    tracked.sent = true;
+    snapshot_sequences.emplace(job.id, job.sequence);
     snapshots_.push_back(SnapshotEvent(WatchedJob(job)));
   }
+  // Queued events the SNAPSHOTs already cover would come after them, out of order: drop them.
+  std::vector<BusEventPtr> kept;
+  for (size_t i = head_; i < queue_.size(); ++i) {
+    auto snapshot = snapshot_sequences.find(queue_[i]->event.job_id);
+    if (snapshot == snapshot_sequences.end() ||
+        queue_[i]->event.sequence > snapshot->second) {
+      kept.push_back(std::move(queue_[i]));
+    }
+  }
+  queue_.swap(kept);
+  head_ = 0;
   Pump(lock);
 }
 
@@ -162,7 +194,6 @@ void WorkspaceWatch::EndLocked(std::unique_lock<std::mutex>& lock, const absl::S
   snapshots_.clear();
   missed_.clear();
   last_seen_.clear();
-  last_sent_.clear();
   head_ = snapshots_head_ = 0;
   lock.unlock();
   deps_.bus.UnsubscribeWorkspace(filter_.workspace_id, this);
@@ -171,7 +202,7 @@ void WorkspaceWatch::EndLocked(std::unique_lock<std::mutex>& lock, const absl::S
 
 void WorkspaceWatch::WriteDone(bool ok) {
   std::unique_lock<std::mutex> lock(mu_);
-  busy_ = false;
+  writing_ = false;
   if (!ok) cancelled_ = true;
   Pump(lock);
 }

@@ -48,6 +48,8 @@ class WorkspaceWatch : public EventSubscriber,
   void Pump(std::unique_lock<std::mutex>& lock);
   void EndLocked(std::unique_lock<std::mutex>& lock, const absl::Status& status);
   void Miss(const std::string& job_id);
+  // Makes room in last_seen_: drops finished jobs, or else everything (owing SNAPSHOTs).
+  void ForgetJobs();
   void SnapshotMissed(std::vector<std::string> ids);
 
   WatchDeps deps_;
@@ -62,9 +64,14 @@ class WorkspaceWatch : public EventSubscriber,
   std::vector<BusEventPtr> queue_;  // live events, bounded by buffer_events
   size_t head_ = 0;
   std::unordered_set<std::string> missed_;              // jobs owed a SNAPSHOT
-  std::unordered_map<std::string, int64_t> last_seen_;  // per job, filtered or not: gaps
-  std::unordered_map<std::string, int64_t> last_sent_;  // per job: duplicates
-  bool busy_ = false;
+  struct Tracked {
+    int64_t sequence = 0;   // the latest event seen, filtered or not
+    bool terminal = false;  // in a terminal state after it
+    bool sent = false;      // an event of the job went out on this stream
+  };
+  std::unordered_map<std::string, Tracked> last_seen_;  // gaps, duplicates, SNAPSHOT filter
+  bool writing_ = false;  // a Write is outstanding
+  bool reading_ = false;  // a database read is outstanding
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
   bool ended_ = false;

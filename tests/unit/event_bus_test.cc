@@ -89,8 +89,10 @@ TEST(EventBus, WatchedJobsListsSeenSequences) {
   ASSERT_TRUE(bus.SubscribeJob(b, subscriber));
   EXPECT_TRUE(bus.WatchedJobs().empty()) << "jobs not seen yet are left out";
   bus.NoteSequence(a, 4);
-  bus.NoteSequence(a, 2);  // never goes back
-  EXPECT_EQ(bus.WatchedJobs(), (std::vector<std::pair<std::string, int64_t>>{{a, 4}}));
+  bus.NoteSequence(a, 2);  // a second watcher read it earlier: the lower baseline wins
+  EXPECT_EQ(bus.WatchedJobs(), (std::vector<std::pair<std::string, int64_t>>{{a, 2}}));
+  bus.NoteSequence(a, 5);  // what one watcher read hides nothing from the others
+  EXPECT_EQ(bus.WatchedJobs(), (std::vector<std::pair<std::string, int64_t>>{{a, 2}}));
 
   // A dispatched event counts as seen.
   bus.Publish({{BusEventOf(JobAt(a, "ws1", 6), kProgress)}});
