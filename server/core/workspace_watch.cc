@@ -64,7 +64,11 @@ bool WorkspaceWatch::Matches(const BusEvent& event) const {
 }
 
 void WorkspaceWatch::Miss(const std::string& job_id) {
-  missed_.insert(job_id);
+  // Whether the stream showed the job is kept with the debt: its SNAPSHOT must go out even
+  // if the job has left the watched states, and ForgetJobs may drop last_seen_ meanwhile.
+  auto tracked = last_seen_.find(job_id);
+  bool& shown = missed_[job_id];
+  shown = shown || (tracked != last_seen_.end() && tracked->second.sent);
   if (missed_.size() > kMaxMissedJobs && !closing_) {
     closing_ = absl::ResourceExhaustedError(absl::StrCat(
         "the watcher fell behind on more than ", kMaxMissedJobs,
@@ -128,9 +132,9 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
       next = PopFront(queue_, head_);
       if (missed_.count(next->event.job_id) > 0) continue;  // its SNAPSHOT will cover it
     } else if (!missed_.empty()) {
-      std::vector<std::string> ids;
+      std::unordered_map<std::string, bool> ids;  // job id -> shown on this stream before
       for (auto it = missed_.begin(); it != missed_.end() && ids.size() < kSnapshotsPerRead;) {
-        ids.push_back(*it);
+        ids.insert(*it);
         it = missed_.erase(it);
       }
       reading_ = true;
@@ -154,7 +158,10 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void WorkspaceWatch::SnapshotMissed(std::vector<std::string> ids) {
+void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, bool>& owed) {
+  std::vector<std::string> ids;
+  ids.reserve(owed.size());
+  for (const auto& [id, shown] : owed) ids.push_back(id);
   absl::StatusOr<std::vector<Job>> jobs = deps_.store.GetJobs(ids);
   std::unique_lock<std::mutex> lock(mu_);
   reading_ = false;
@@ -165,6 +172,8 @@ void WorkspaceWatch::SnapshotMissed(std::vector<std::string> ids) {
     Tracked& tracked = last_seen_[job.id];
     tracked.sequence = std::max(tracked.sequence, job.sequence);
     tracked.terminal = IsTerminal(job.state);
+    auto shown = owed.find(job.id);
+    tracked.sent = tracked.sent || (shown != owed.end() && shown->second);
     if (!types_.empty() && types_.count(job.type) == 0) continue;
     // A job this stream showed before gets its SNAPSHOT whatever its state (it may have just
     // left the watched states); others only when they match.

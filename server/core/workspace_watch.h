@@ -50,7 +50,7 @@ class WorkspaceWatch : public EventSubscriber,
   void Miss(const std::string& job_id);
   // Makes room in last_seen_: drops finished jobs, or else everything (owing SNAPSHOTs).
   void ForgetJobs();
-  void SnapshotMissed(std::vector<std::string> ids);
+  void SnapshotMissed(const std::unordered_map<std::string, bool>& owed);
 
   WatchDeps deps_;
   const WorkspaceWatchFilter filter_;
@@ -63,7 +63,7 @@ class WorkspaceWatch : public EventSubscriber,
   size_t snapshots_head_ = 0;
   std::vector<BusEventPtr> queue_;  // live events, bounded by buffer_events
   size_t head_ = 0;
-  std::unordered_set<std::string> missed_;              // jobs owed a SNAPSHOT
+  std::unordered_map<std::string, bool> missed_;  // jobs owed a SNAPSHOT -> shown before
   struct Tracked {
     int64_t sequence = 0;   // the latest event seen, filtered or not
     bool terminal = false;  // in a terminal state after it

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -194,6 +196,43 @@ TEST_F(EventFetcherTest, LongRangesAreReadInPages) {
   }
   EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{
                                         {{job.id, 1, 2501}}, {{job.id, 2001, 2501}}}));
+}
+
+// One fetch round over 2,002 events (more than one page of 2,000): P's 1,999, then Q's
+// terminal write (SUCCEEDED at 3, MESSAGE 4 and 5). The page would end after Q's SUCCEEDED;
+// Q's events are left to the next page instead, so its terminal write arrives whole.
+TEST_F(EventFetcherTest, AFullPageNeverSplitsTheWriteOfItsLastJob) {
+  Job p = Create(store_, NewJob());
+  Job q = Create(store_, NewJob());
+  if (q.id < p.id) std::swap(p, q);  // read in id order: P's events first
+  Apply(store_, p.id, ToState(JobState::kRunning));  // 2
+  for (int i = 3; i <= 2000; ++i) Apply(store_, p.id, Progress(static_cast<float>(i % 100)));
+  Apply(store_, q.id, ToState(JobState::kRunning));  // 2
+  Apply(store_, q.id,
+        ToState(JobState::kSucceeded, kStateChanged,
+                {{MessageLevel::kInfo, "a"}, {MessageLevel::kInfo, "b"}}));  // 3, 4, 5
+  auto p_probe = WatchJob(p.id, 1);
+  auto q_probe = WatchJob(q.id, 2);
+  fetcher_.Hint({{p.id, 1, 2000}, {q.id, 2, 5}});
+  ASSERT_TRUE(WaitFor([&] { return p_probe->event_count() == 1999 && q_probe->event_count() == 3; }))
+      << p_probe->event_count() << " " << q_probe->event_count();
+
+  const auto q_batches = q_probe->batches();
+  ASSERT_EQ(q_batches.size(), 1u) << "the terminal write came in pieces: "
+                                  << ::testing::PrintToString(q_probe->events());
+  EXPECT_EQ(q_probe->events(), (std::vector<Written>{{q.id, kStateChanged, 3},
+                                                     {q.id, kMessage, 4},
+                                                     {q.id, kMessage, 5}}));
+  const std::vector<Written> p_events = p_probe->events();
+  for (size_t i = 0; i < p_events.size(); ++i) {
+    ASSERT_EQ(p_events[i].sequence, static_cast<int64_t>(i) + 2) << i;
+  }
+  std::vector<std::vector<EventRange>> requests = store_.read_requests();
+  ASSERT_EQ(requests.size(), 2u) << ::testing::PrintToString(requests);
+  std::sort(requests[0].begin(), requests[0].end(),
+            [](const EventRange& a, const EventRange& b) { return a.job_id < b.job_id; });
+  EXPECT_EQ(requests[0], (std::vector<EventRange>{{p.id, 1, 2000}, {q.id, 2, 5}}));
+  EXPECT_EQ(requests[1], (std::vector<EventRange>{{q.id, 2, 5}})) << "Q again from its start";
 }
 
 TEST_F(EventFetcherTest, StopIsIdempotent) {

@@ -4,16 +4,25 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "server/core/event_bus.h"
+#include "server/core/event_fetcher.h"
 #include "server/core/executor.h"
 #include "server/core/publishing_job_store.h"
 #include "server/core/workspace_watch.h"
@@ -42,6 +51,7 @@ class WatchTest : public ::testing::Test {
       })) << "a stream did not end after the bus stopped";
     }
     executor_.Stop();
+    serial_.Stop();
     for (auto& sink : sinks_) {
       EXPECT_EQ(sink->violations(), std::vector<std::string>{});
     }
@@ -65,9 +75,11 @@ class WatchTest : public ::testing::Test {
   }
 
   std::shared_ptr<WorkspaceWatch> OpenWorkspaceWatch(WorkspaceWatchFilter filter, FakeSink& sink,
-                                                     WatchOptions options = {}) {
+                                                     WatchOptions options = {},
+                                                     Executor* executor = nullptr) {
     auto watch = std::make_shared<WorkspaceWatch>(
-        WatchDeps{limits_, store_, bus_, executor_, options}, std::move(filter), &sink);
+        WatchDeps{limits_, store_, bus_, executor ? *executor : executor_, options},
+        std::move(filter), &sink);
     sink.Attach([watch](bool ok) { watch->WriteDone(ok); });
     watch->Open();
     return watch;
@@ -92,6 +104,51 @@ class WatchTest : public ::testing::Test {
   PublishingJobStore publishing_{store_, bus_, [](const std::vector<EventRange>&) {}};
   Executor executor_{2, 10000};
   Executor refusing_{1, 0};  // a full queue: every Post is refused
+  // One thread: a task posted after another runs after it has finished (a test holds it with
+  // a Gate, or waits on it with Drained).
+  Executor serial_{1, 10000};
+
+  // True once every task posted to serial_ before this call has run.
+  bool Drained(Executor& executor) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    if (!executor.Post([done] { *done = true; })) return false;
+    return WaitFor([&] { return done->load(); });
+  }
+};
+
+// Holds a thread (an executor task, a store read) until the test opens it. Destroying the
+// gate opens it too, so a failed assertion never leaves a thread blocked.
+class Gate {
+ public:
+  ~Gate() { Open(); }
+  // A callable that marks the gate entered, then waits until it is open.
+  std::function<void()> Hold() {
+    return [state = state_] {
+      std::unique_lock<std::mutex> lock(state->mu);
+      state->entered = true;
+      state->wake.wait(lock, [&] { return state->open; });
+    };
+  }
+  bool entered() {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    return state_->entered;
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->open = true;
+    }
+    state_->wake.notify_all();
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable wake;
+    bool entered = false;
+    bool open = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 using JobWatchTest = WatchTest;
@@ -479,6 +536,155 @@ TEST_F(JobWatchTest, OverloadedExecutorRefusesWithUnavailable) {
   EXPECT_EQ(bus_.job_subscriber_count(), 0u);
 }
 
+// ---- Ending while a read is in flight ----
+// The read is held in the store (a Gate in BeforeNextGetJob) on the serial executor; once it
+// is let go, Drained(serial_) says its result has been handled.
+
+TEST_F(JobWatchTest, CancelDuringTheFirstReadEndsAtOnce) {
+  const Job job = Create(store_, NewJob());
+  Gate read;
+  store_.BeforeNextGetJob(read.Hold());
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenJobWatch(job.id, std::nullopt, sink, {}, nullptr, &serial_);
+  ASSERT_TRUE(WaitFor([&] { return read.entered(); }));
+
+  watch->Cancel();
+  ASSERT_TRUE(sink.ended()) << "Cancel waited for the read in flight";
+  EXPECT_EQ(sink.end()->code(), absl::StatusCode::kCancelled) << *sink.end();
+  EXPECT_EQ(bus_.job_subscriber_count(), 0u);
+
+  read.Open();
+  ASSERT_TRUE(Drained(serial_));
+  EXPECT_EQ(sink.size(), 0u) << "the late read's SNAPSHOT was written";
+  EXPECT_EQ(bus_.job_subscriber_count(), 0u);
+}
+
+TEST_F(JobWatchTest, CancelDuringACatchUpReadEndsAtOnce) {
+  const Job job = Create(store_, NewJob());
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenJobWatch(job.id, std::nullopt, sink, {}, nullptr, &serial_);
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+  Gate read;
+  store_.BeforeNextGetJob(read.Hold());
+  Apply(store_, job.id, Progress(10));                  // 2: never published here
+  const Job at3 = Apply(store_, job.id, Progress(20));  // 3
+  bus_.Publish({{BusEventOf(at3, kProgress, JobState::kQueued)}});  // a gap: read 2 and 3
+  ASSERT_TRUE(WaitFor([&] { return read.entered(); }));
+
+  watch->Cancel();
+  ASSERT_TRUE(sink.ended()) << "Cancel waited for the read in flight";
+  EXPECT_EQ(sink.end()->code(), absl::StatusCode::kCancelled) << *sink.end();
+
+  read.Open();
+  ASSERT_TRUE(Drained(serial_));
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{job.id, kSnapshot, 1}}))
+      << "the late read's events were written";
+  EXPECT_EQ(bus_.job_subscriber_count(), 0u);
+}
+
+TEST_F(JobWatchTest, BusStopDuringAReadEndsAtOnceWithUnavailable) {
+  const Job job = Create(store_, NewJob());
+  Gate read;
+  store_.BeforeNextGetJob(read.Hold());
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenJobWatch(job.id, std::nullopt, sink, {}, nullptr, &serial_);
+  ASSERT_TRUE(WaitFor([&] { return read.entered(); }));
+
+  bus_.Stop();
+  ASSERT_TRUE(sink.ended()) << "Stop waited for the read in flight";
+  EXPECT_EQ(sink.end()->code(), absl::StatusCode::kUnavailable) << *sink.end();
+
+  read.Open();
+  ASSERT_TRUE(Drained(serial_));
+  EXPECT_EQ(sink.size(), 0u) << "the late read's SNAPSHOT was written";
+  EXPECT_EQ(bus_.job_subscriber_count(), 0u);
+}
+
+TEST_F(JobWatchTest, CancelWhileBeginIsQueuedLeavesNoSubscription) {
+  const Job job = Create(store_, NewJob());
+  Gate busy;  // holds the serial executor: the watch's Begin waits behind it
+  ASSERT_TRUE(serial_.Post(busy.Hold()));
+  ASSERT_TRUE(WaitFor([&] { return busy.entered(); }));
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenJobWatch(job.id, std::nullopt, sink, {}, nullptr, &serial_);
+
+  watch->Cancel();
+  ASSERT_TRUE(sink.ended());
+  EXPECT_EQ(sink.end()->code(), absl::StatusCode::kCancelled) << *sink.end();
+
+  busy.Open();
+  ASSERT_TRUE(Drained(serial_));  // Begin has run
+  EXPECT_EQ(bus_.job_subscriber_count(), 0u) << "Begin subscribed an ended watch";
+  EXPECT_EQ(sink.size(), 0u);
+}
+
+// ---- With the fetcher: events other replicas wrote ----
+
+class JobWatchFetcherTest : public WatchTest {
+ protected:
+  // Only hints reach the fetcher: its backstop is an hour away.
+  void SetUp() override { fetcher_.Start(); }
+  EventFetcher fetcher_{store_, bus_, absl::Hours(1)};
+};
+
+// Watcher B has sent up to 3; another replica commits 4 and 5 (SUCCEEDED); watcher A opens
+// and reads the job at 5 before the notification of 4-5 arrives. A's read is not B's: the
+// hint must still be fetched for B.
+TEST_F(JobWatchFetcherTest, ANewWatchersReadDoesNotHideEventsFromAnOlderOne) {
+  const Job job = Create(store_, NewJob());
+  FakeSink& b = NewSink(Mode::kInline);
+  auto watch_b = OpenJobWatch(job.id, std::nullopt, b);
+  ASSERT_TRUE(WaitFor([&] { return b.size() == 1; }));
+  Apply(publishing_, job.id, ToState(JobState::kRunning));  // 2
+  Apply(publishing_, job.id, Progress(10));                 // 3
+  ASSERT_TRUE(WaitFor([&] { return b.size() == 3; }));
+
+  Apply(store_, job.id, Progress(20));                   // 4: another replica's
+  Apply(store_, job.id, ToState(JobState::kSucceeded));  // 5
+  FakeSink& a = NewSink(Mode::kInline);
+  auto watch_a = OpenJobWatch(job.id, std::nullopt, a);
+  ExpectEnd(a, absl::StatusCode::kOk);
+  EXPECT_EQ(a.written(), (std::vector<Written>{{job.id, kSnapshot, 5}}));
+  EXPECT_FALSE(b.ended());
+
+  fetcher_.Hint({{job.id, 3, 5}});
+  ExpectEnd(b, absl::StatusCode::kOk);
+  EXPECT_EQ(b.written(), (std::vector<Written>{{job.id, kSnapshot, 1},
+                                               {job.id, kStateChanged, 2},
+                                               {job.id, kProgress, 3},
+                                               {job.id, kProgress, 4},
+                                               {job.id, kStateChanged, 5}}));
+  EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{{{job.id, 3, 5}}}));
+}
+
+// One fetch round of 2,002 events (a page is 2,000): P's 1,999, then Q's terminal write
+// (SUCCEEDED at 3, MESSAGE 4 and 5). The page must not end Q's stream after its SUCCEEDED.
+TEST_F(JobWatchFetcherTest, AFullFetchPageDoesNotEndAStreamBeforeItsTerminalWritesMessages) {
+  Job p = Create(store_, NewJob());
+  Job q = Create(store_, NewJob());
+  if (q.id < p.id) std::swap(p, q);  // read in id order: P's events first
+  Apply(store_, p.id, ToState(JobState::kRunning));  // 2
+  for (int i = 3; i <= 2000; ++i) Apply(store_, p.id, Progress(static_cast<float>(i % 100)));
+  auto p_probe = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(bus_.SubscribeJob(p.id, p_probe));
+  bus_.NoteSequence(p.id, 1);
+  Apply(store_, q.id, ToState(JobState::kRunning));  // 2
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenJobWatch(q.id, std::nullopt, sink);
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));  // SNAPSHOT 2
+
+  Apply(store_, q.id,
+        ToState(JobState::kSucceeded, kStateChanged,
+                {{MessageLevel::kInfo, "a"}, {MessageLevel::kInfo, "b"}}));  // 3, 4, 5
+  fetcher_.Hint({{p.id, 1, 2000}, {q.id, 2, 5}});
+  ExpectEnd(sink, absl::StatusCode::kOk);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{q.id, kSnapshot, 2},
+                                                  {q.id, kStateChanged, 3},
+                                                  {q.id, kMessage, 4},
+                                                  {q.id, kMessage, 5}}));
+  EXPECT_TRUE(WaitFor([&] { return p_probe->event_count() == 1999; })) << p_probe->event_count();
+}
+
 // The bus's queue overflows while its dispatcher is held: the dropped events reach the watch
 // as Behind, and it reads them from the store.
 class JobWatchDroppedTest : public WatchTest {
@@ -683,6 +889,284 @@ TEST_F(WorkspaceWatchTest, BusStopEndsWithUnavailable) {
   ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
   bus_.Stop();
   ExpectEnd(sink, absl::StatusCode::kUnavailable);
+}
+
+TEST_F(WorkspaceWatchTest, CancelWhileSubscribeIsQueuedLeavesNoSubscription) {
+  Gate busy;  // holds the serial executor: the watch's Subscribe waits behind it
+  ASSERT_TRUE(serial_.Post(busy.Hold()));
+  ASSERT_TRUE(WaitFor([&] { return busy.entered(); }));
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, {}, &serial_);
+  watch->Cancel();
+  ASSERT_TRUE(sink.ended());
+  EXPECT_EQ(sink.end()->code(), absl::StatusCode::kCancelled) << *sink.end();
+  busy.Open();
+  ASSERT_TRUE(Drained(serial_));  // Subscribe has run
+  EXPECT_FALSE(WorkspaceSubscribed()) << "Subscribe subscribed an ended watch";
+}
+
+// X is owed a SNAPSHOT (a skipped sequence) and its read waits; meanwhile X's next event is
+// queued. The read sees X at 5, which covers that event: it is not written after the SNAPSHOT.
+TEST_F(WorkspaceWatchTest, QueuedEventsASnapshotCoversAreNotWrittenAfterIt) {
+  const Job x = Create(store_, NewJob("ws1"));
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, {}, &serial_);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  auto probe = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));  // after the watch
+  Apply(publishing_, x.id, ToState(JobState::kRunning));  // 2
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+
+  Gate busy;  // the SNAPSHOT's read waits behind it
+  ASSERT_TRUE(serial_.Post(busy.Hold()));
+  ASSERT_TRUE(WaitFor([&] { return busy.entered(); }));
+  Apply(store_, x.id, Progress(1));                  // 3: never published here
+  const Job at4 = Apply(store_, x.id, Progress(2));  // 4
+  bus_.Publish({{BusEventOf(at4, kProgress, JobState::kRunning)}});  // 3 skipped: SNAPSHOT owed
+  Apply(publishing_, x.id, Progress(3));  // 5: queued while the read waits
+  ASSERT_TRUE(WaitFor([&] { return probe->event_count() == 3; }));
+  EXPECT_EQ(sink.size(), 1u);
+
+  busy.Open();  // the read: X at 5
+  ASSERT_TRUE(WaitFor([&] { return sink.size() >= 2; }));
+  Apply(publishing_, x.id, Progress(4));  // 6
+  ASSERT_TRUE(WaitFor([&] { return sink.size() >= 3; }));
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{x.id, kStateChanged, 2},
+                                                  {x.id, kSnapshot, 5},
+                                                  {x.id, kProgress, 6}}));
+}
+
+// The bus's queue overflows (max 2 events) while its dispatcher is held: the dropped events
+// reach the watch as Behind, and it owes SNAPSHOTs. With states = [RUNNING] only the jobs it
+// showed before, or that are RUNNING now, get one.
+class WorkspaceWatchDroppedTest : public WatchTest {
+ protected:
+  WorkspaceWatchDroppedTest() : WatchTest(EventBusOptions{/*max_queued_events=*/2}) {}
+};
+
+TEST_F(WorkspaceWatchDroppedTest, SnapshotsOfMissedJobsFollowTheStateFilter) {
+  const Job queued = Create(store_, NewJob("ws1"));   // missed while QUEUED, never shown
+  const Job running = Create(store_, NewJob("ws1"));  // shown RUNNING, missed leaving it
+  const Job marker = Create(store_, NewJob("ws1"));
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {JobState::kRunning}, {}}, sink);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  Apply(publishing_, running.id, ToState(JobState::kRunning));  // running 2
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+
+  auto probe = std::make_shared<RecordingSubscriber>();
+  probe->BlockFirstDelivery();
+  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));  // after the watch
+  struct Release {
+    RecordingSubscriber& probe;
+    ~Release() { probe.Release(); }  // never leave the dispatcher held
+  } release{*probe};
+  Apply(publishing_, queued.id, Progress(1));  // queued 2: the watch (filtered), then the probe
+  ASSERT_TRUE(WaitFor([&] { return probe->blocked(); }));
+  Apply(publishing_, queued.id, Progress(2));                     // queued 3: queued
+  Apply(publishing_, queued.id, Progress(3));                     // queued 4: queued
+  Apply(publishing_, queued.id, Progress(4));                     // queued 5: dropped
+  Apply(publishing_, running.id, ToState(JobState::kSucceeded));  // running 3: dropped
+  probe->Release();
+  ASSERT_TRUE(WaitFor([&] { return probe->behind().size() == 2; }));
+
+  ASSERT_TRUE(WaitFor([&] { return sink.size() >= 2; }));
+  Apply(publishing_, marker.id, ToState(JobState::kRunning));  // marker 2: after the SNAPSHOTs
+  ASSERT_TRUE(WaitFor([&] { return sink.size() >= 3; }));
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{running.id, kStateChanged, 2},
+                                                  {running.id, kSnapshot, 3},
+                                                  {marker.id, kStateChanged, 2}}));
+  ASSERT_GE(sink.size(), 2u);
+  EXPECT_EQ(sink.events()[1]->event.state, JobState::kSucceeded);
+}
+
+// ---- More jobs than a stream remembers (4,096) ----
+
+class WorkspaceWatchManyJobsTest : public WatchTest {
+ protected:
+  static constexpr size_t kTracked = 4096;
+
+  // `count` QUEUED jobs of ws1, created without publishing (the watch never sees CREATED).
+  std::vector<Job> CreateMany(size_t count) {
+    std::vector<Job> input;
+    for (size_t i = 0; i < count; ++i) input.push_back(NewJob("ws1"));
+    absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobs(input);
+    EXPECT_TRUE(created.ok()) << created.status();
+    std::vector<Job> out;
+    if (created.ok()) {
+      for (const CreatedJob& c : *created) out.push_back(c.job);
+    }
+    return out;
+  }
+
+  // One published write changing jobs [begin, end) (one bus batch per job).
+  void UpdateAll(const std::vector<Job>& jobs, size_t begin, size_t end,
+                 const JobStore::Mutation& mutate) {
+    std::vector<JobStore::JobChange> changes;
+    for (size_t i = begin; i < end; ++i) changes.push_back({jobs[i].id, mutate});
+    absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = publishing_.UpdateJobs(changes);
+    ASSERT_TRUE(results.ok()) << results.status();
+    for (const auto& r : *results) ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  static WatchOptions BigBuffer() {
+    WatchOptions options;
+    options.buffer_events = 1 << 20;  // no overflow: only forgetting owes SNAPSHOTs here
+    return options;
+  }
+
+  // Per job: no event written twice, sequences never go back (a SNAPSHOT may repeat the
+  // sequence of what was sent before it). Returns the first few problems.
+  static std::vector<std::string> OrderProblems(const std::vector<Written>& written) {
+    std::vector<std::string> problems;
+    std::map<std::string, int64_t> last;
+    std::map<std::pair<std::string, int64_t>, int> events;
+    for (size_t i = 0; i < written.size() && problems.size() < 5; ++i) {
+      const Written& w = written[i];
+      auto it = last.find(w.job_id);
+      if (w.kind != kSnapshot && ++events[{w.job_id, w.sequence}] > 1) {
+        problems.push_back(absl::StrCat("#", i, " written twice: ",
+                                        ::testing::PrintToString(w)));
+      } else if (it != last.end() &&
+                 (w.kind == kSnapshot ? w.sequence < it->second : w.sequence <= it->second)) {
+        problems.push_back(absl::StrCat("#", i, " out of order: ", ::testing::PrintToString(w),
+                                        " after #", it->second));
+      }
+      last[w.job_id] = w.sequence;
+    }
+    return problems;
+  }
+
+  static size_t CountKind(const std::vector<Written>& written, EventKind kind) {
+    return static_cast<size_t>(std::count_if(written.begin(), written.end(),
+                                             [&](const Written& w) { return w.kind == kind; }));
+  }
+};
+
+// 4,096 jobs remembered, 3,000 of them finished: a new job makes room by forgetting the
+// finished ones, so nothing is owed and the live ones are still deduplicated.
+TEST_F(WorkspaceWatchManyJobsTest, FinishedJobsAreForgottenFirst) {
+  const std::vector<Job> jobs = CreateMany(kTracked);
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, BigBuffer());
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  UpdateAll(jobs, 0, 3000, ToState(JobState::kCancelled));     // finished at 2
+  UpdateAll(jobs, 3000, kTracked, ToState(JobState::kRunning));  // live at 2
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == kTracked; })) << sink.size();
+
+  const Job newcomer = Create(publishing_, NewJob("ws1"));  // the 4,097th: CREATED 1
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == kTracked + 1; })) << sink.size();
+  // A second copy of a live job's event (as a remote fetch may bring): still remembered.
+  const Job live_at2 = *store_.GetJob(jobs[3000].id);
+  bus_.Publish({{BusEventOf(live_at2, kStateChanged, JobState::kQueued)}});
+  UpdateAll(jobs, 3000, kTracked, Progress(50));              // live at 3
+  Apply(publishing_, jobs[3000].id, Progress(60));             // a marker: 4
+  ASSERT_TRUE(WaitFor([&] {
+    const std::vector<Written> w = sink.written();
+    return !w.empty() && w.back() == Written{jobs[3000].id, kProgress, 4};
+  })) << sink.size();
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+
+  const std::vector<Written> written = sink.written();
+  EXPECT_EQ(written.size(), kTracked + 1 + (kTracked - 3000) + 1);
+  EXPECT_EQ(CountKind(written, kSnapshot), 0u) << "nothing is owed for forgotten finished jobs";
+  EXPECT_EQ(OrderProblems(written), std::vector<std::string>{});
+  EXPECT_EQ(written[kTracked], (Written{newcomer.id, kCreated, 1}));
+}
+
+// 4,096 live jobs, all sent: a 4,097th cannot make room by forgetting finished ones, so every
+// job sent is owed a SNAPSHOT, and each gets one; nothing is written twice.
+TEST_F(WorkspaceWatchManyJobsTest, TooManyLiveJobsAreOwedSnapshots) {
+  const std::vector<Job> jobs = CreateMany(kTracked + 1);
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, BigBuffer());
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  UpdateAll(jobs, 0, kTracked, ToState(JobState::kRunning));  // 2
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == kTracked; })) << sink.size();
+
+  UpdateAll(jobs, kTracked, kTracked + 1, ToState(JobState::kRunning));  // the 4,097th: 2
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 2 * kTracked + 1; })) << sink.size();
+  std::vector<Written> written = sink.written();
+  EXPECT_EQ(written[kTracked], (Written{jobs[kTracked].id, kStateChanged, 2}));
+  std::map<std::string, std::vector<Written>> snapshots;
+  for (const Written& w : written) {
+    if (w.kind == kSnapshot) snapshots[w.job_id].push_back(w);
+  }
+  EXPECT_EQ(snapshots.size(), kTracked);
+  for (size_t i = 0; i < kTracked; ++i) {
+    ASSERT_EQ(snapshots[jobs[i].id], (std::vector<Written>{{jobs[i].id, kSnapshot, 2}})) << i;
+  }
+
+  // Remembered again after their SNAPSHOTs: a second copy is dropped, the next events follow.
+  const Job first_at2 = *store_.GetJob(jobs[0].id);
+  bus_.Publish({{BusEventOf(first_at2, kStateChanged, JobState::kQueued)}});
+  UpdateAll(jobs, 0, kTracked + 1, Progress(50));   // 3
+  Apply(publishing_, jobs[0].id, Progress(60));     // a marker: 4
+  ASSERT_TRUE(WaitFor([&] {
+    const std::vector<Written> w = sink.written();
+    return !w.empty() && w.back() == Written{jobs[0].id, kProgress, 4};
+  })) << sink.size();
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+
+  written = sink.written();
+  EXPECT_EQ(written.size(), 2 * kTracked + 1 + (kTracked + 1) + 1);
+  EXPECT_EQ(CountKind(written, kSnapshot), kTracked);
+  EXPECT_EQ(OrderProblems(written), std::vector<std::string>{});
+}
+
+// As above with states = [RUNNING] and a stalled stream: job J0 was sent RUNNING, is owed a
+// SNAPSHOT when the 4,097th job arrives, and leaves RUNNING before that SNAPSHOT is read. The
+// watcher must still see it leave RUNNING (docs/EVENTS.md): its SNAPSHOT (SUCCEEDED) or its
+// SUCCEEDED event.
+TEST_F(WorkspaceWatchManyJobsTest, AJobOwedASnapshotGetsItAfterLeavingTheWatchedStates) {
+  const std::vector<Job> jobs = CreateMany(kTracked + 1);
+  const std::string& j0 = jobs[0].id;
+  FakeSink& sink = NewSink(Mode::kManual);
+  auto watch = OpenWorkspaceWatch({"ws1", {JobState::kRunning}, {}}, sink, BigBuffer());
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  auto probe = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));  // after the watch
+  UpdateAll(jobs, 0, kTracked, ToState(JobState::kRunning));  // 2
+  for (size_t i = 0; i < kTracked; ++i) {
+    ASSERT_TRUE(WaitFor([&] { return sink.outstanding(); })) << "write " << i;
+    ASSERT_TRUE(sink.CompleteOne());
+  }
+  UpdateAll(jobs, kTracked, kTracked + 1, ToState(JobState::kRunning));  // 4,097th: held write
+  ASSERT_TRUE(WaitFor([&] { return sink.outstanding(); }));
+  Apply(publishing_, j0, ToState(JobState::kSucceeded));  // J0 3: leaves RUNNING
+  ASSERT_TRUE(WaitFor([&] { return probe->event_count() == kTracked + 2; }));
+
+  // Let everything out: every other job's SNAPSHOT (so every read is done), then nothing held.
+  auto others_snapshotted = [&] {
+    size_t n = 0;
+    for (const BusEventPtr& e : sink.events()) {
+      if (e->event.kind == kSnapshot && e->event.job_id != j0) ++n;
+    }
+    return n;
+  };
+  for (;;) {
+    if (sink.CompleteOne()) continue;
+    if (others_snapshotted() == kTracked - 1 && !sink.outstanding()) break;
+    ASSERT_TRUE(WaitFor([&] { return sink.outstanding(); }))
+        << "stalled after " << sink.size() << " writes";
+  }
+  std::vector<Written> of_j0;
+  std::vector<JobState> states_of_j0;
+  for (const BusEventPtr& e : sink.events()) {
+    if (e->event.job_id != j0) continue;
+    of_j0.push_back({j0, e->event.kind, e->event.sequence});
+    states_of_j0.push_back(e->event.state);
+  }
+  ASSERT_FALSE(of_j0.empty());
+  EXPECT_EQ(of_j0.front(), (Written{j0, kStateChanged, 2}));
+  EXPECT_EQ(states_of_j0.back(), JobState::kSucceeded)
+      << "the watcher never saw J0 leave RUNNING: " << ::testing::PrintToString(of_j0);
 }
 
 }  // namespace
