@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -8,6 +9,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (JOBD_LISTEN)");
@@ -23,6 +25,11 @@ ABSL_FLAG(int32_t, create_committers, 0,
 ABSL_FLAG(int32_t, create_batch_size, 128, "most jobs one CreateJob transaction inserts");
 ABSL_FLAG(std::string, page_token_key, "jobd-page-token-key-v1",
           "key that authenticates page tokens; replicas must share it");
+ABSL_FLAG(bool, allow_insecure_listen, false,
+          "serve plaintext gRPC on a non-loopback --listen address (refused otherwise)");
+ABSL_FLAG(int64_t, max_request_bytes, 0,
+          "largest request message; 0 = max_payload_bytes + 256 KiB. gRPC refuses a larger "
+          "one with RESOURCE_EXHAUSTED before parsing it");
 ABSL_FLAG(int64_t, max_payload_bytes, 256 * 1024, "largest payload/result, as JSON bytes");
 ABSL_FLAG(int32_t, max_page_size, 500, "largest page_size of list calls");
 ABSL_FLAG(int32_t, max_labels, 32, "most labels per job");
@@ -54,6 +61,7 @@ namespace {
 constexpr const char* kEnvFlags[] = {
     "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
     "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
+    "allow_insecure_listen", "max_request_bytes",
     "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
     "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
     "event_poll_interval", "watch_buffer_events", "watch_threads", "startup_timeout",
@@ -75,6 +83,20 @@ absl::Status ApplyEnvironment() {
 
 }  // namespace
 
+bool IsLoopbackListen(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;  // a socket file: never on the network
+  std::string host = listen;
+  if (!host.empty() && host[0] == '[') {  // [::1]:50051
+    const size_t close = host.find(']');
+    host = close == std::string::npos ? host : host.substr(1, close - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {  // 127.0.0.1:50051
+    host = host.substr(0, host.find(':'));
+  }
+  host = absl::AsciiStrToLower(host);
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.") ||
+         absl::StartsWith(host, "ipv4:127.");
+}
+
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "jobd [serve|migrate] [--flags]\n"
@@ -93,6 +115,13 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   config.listen = absl::GetFlag(FLAGS_listen);
   config.listen_port_file = absl::GetFlag(FLAGS_listen_port_file);
+  config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
+  if (!config.allow_insecure_listen && !IsLoopbackListen(config.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: ", config.listen,
+        " is not a loopback address; jobd has no TLS yet, so serving it in plaintext needs "
+        "--allow_insecure_listen"));
+  }
   config.database.url = absl::GetFlag(FLAGS_database_url);
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int pool_size = absl::GetFlag(FLAGS_pool_size);
@@ -121,6 +150,13 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("page_token_key: must not be empty");
   }
   config.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
+  config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  if (config.max_request_bytes == 0) {
+    config.max_request_bytes = config.limits.max_payload_bytes + 256 * 1024;
+  }
+  if (config.max_request_bytes < 1024 || config.max_request_bytes > (int64_t{1} << 30)) {
+    return absl::InvalidArgumentError("max_request_bytes: must be between 1 KiB and 1 GiB");
+  }
   config.limits.max_page_size = absl::GetFlag(FLAGS_max_page_size);
   config.limits.max_labels = absl::GetFlag(FLAGS_max_labels);
   config.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);

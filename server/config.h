@@ -17,6 +17,8 @@ struct ServerConfig {
   std::string command = "serve";  // serve | migrate
   std::string listen;
   std::string listen_port_file;   // where to write the bound port (tests listen on port 0)
+  bool allow_insecure_listen = false;  // plaintext on a non-loopback address
+  int64_t max_request_bytes = 0;       // gRPC refuses larger requests before parsing them
   db::DatabaseConfig database;
   core::LogLevel log_level = core::LogLevel::kInfo;
   int rpc_threads = 8;            // our threads for blocking RPC work
@@ -36,6 +38,9 @@ struct ServerConfig {
   absl::Duration startup_timeout = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
+
+// True for 127.0.0.0/8, ::1 and localhost (with or without a port) and unix: sockets.
+bool IsLoopbackListen(const std::string& listen);
 
 // Parses argv (flags, then the subcommand) after applying JOBD_* variables as flag defaults.
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv);

@@ -130,6 +130,8 @@ int RunServe(const ServerConfig& config) {
   // gRPC sets SO_REUSEPORT by default: a second jobd on the same port would silently share
   // it. Refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // An oversized request is refused by gRPC before it is parsed into memory.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes));
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);

@@ -459,6 +459,29 @@ TEST_F(JobServiceTest, ASecondJobdCannotTakeTheSamePort) {
   EXPECT_TRUE(health_->Check(Ctx().get(), request, &response).ok());
 }
 
+TEST_F(JobServiceTest, OversizedRequestIsRefusedBeforeItIsParsed) {
+  // Default limits: payload 256 KiB, so requests up to 512 KiB are read; this one is 1 MiB.
+  v1::CreateJobRequest request;
+  request.set_workspace_id("big");
+  request.set_type("t");
+  (*request.mutable_payload()->mutable_fields())["big"].set_string_value(
+      std::string(1024 * 1024, 'x'));
+  v1::CreateJobResponse response;
+  const grpc::Status status = jobs_->CreateJob(Ctx().get(), request, &response);
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(JobRows(), 0);
+  // jobd is still there.
+  grpc::health::v1::HealthCheckRequest check;
+  grpc::health::v1::HealthCheckResponse health;
+  EXPECT_TRUE(health_->Check(Ctx().get(), check, &health).ok());
+}
+
+TEST(JobdStart, RefusesPlaintextOnANonLoopbackAddress) {
+  // Refused before anything is bound (so no test listens beyond loopback).
+  EXPECT_EQ(RunJobd({"serve", "--listen", "0.0.0.0:0", "--log_level", "error"}), 2);
+  EXPECT_EQ(RunJobd({"serve", "--listen", "[::]:0", "--log_level", "error"}), 2);
+}
+
 TEST(JobdStart, RefusesAnUnmigratedDatabase) {
   TestDatabase database(TestDatabaseUrl());
   ASSERT_FALSE(database.url().empty());
