@@ -9,7 +9,7 @@
 namespace jobd::core {
 namespace {
 
-// Jobs remembered for order and duplicates (see ForgetJobs for what happens beyond).
+// Jobs remembered for order and duplicates before finished ones are forgotten (ForgetJobs).
 constexpr size_t kMaxTrackedJobs = 4096;
 constexpr size_t kSnapshotsPerRead = 1000;
 
@@ -67,8 +67,8 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
   // Whether the stream showed the job is kept with the debt: its SNAPSHOT must go out even
   // if the job has left the watched states, and ForgetJobs may drop last_seen_ meanwhile.
   auto tracked = last_seen_.find(job_id);
-  bool& shown = missed_[job_id];
-  shown = shown || (tracked != last_seen_.end() && tracked->second.sent);
+  int64_t& sent = missed_[job_id];
+  if (tracked != last_seen_.end()) sent = std::max(sent, tracked->second.sent_sequence);
   if (missed_.size() > kMaxMissedJobs && !closing_) {
     closing_ = absl::ResourceExhaustedError(absl::StrCat(
         "the watcher fell behind on more than ", kMaxMissedJobs,
@@ -77,16 +77,19 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
 }
 
 void WorkspaceWatch::ForgetJobs() {
-  // Finished jobs first: they rarely have more events, and then only after a retry.
+  // Only finished jobs with nothing left to send: they rarely have more events (a retry),
+  // and then only their first event goes unchecked. Live jobs are kept however many there
+  // are (~100 bytes each): forgetting one could repeat or lose its events.
+  std::unordered_set<std::string> pending;
+  for (size_t i = snapshots_head_; i < snapshots_.size(); ++i) {
+    pending.insert(snapshots_[i]->event.job_id);
+  }
+  for (size_t i = head_; i < queue_.size(); ++i) pending.insert(queue_[i]->event.job_id);
   for (auto it = last_seen_.begin(); it != last_seen_.end();) {
-    it = it->second.terminal ? last_seen_.erase(it) : std::next(it);
+    const bool forget = it->second.terminal && pending.count(it->first) == 0 &&
+                        missed_.count(it->first) == 0;
+    it = forget ? last_seen_.erase(it) : std::next(it);
   }
-  if (last_seen_.size() < kMaxTrackedJobs / 2) return;
-  // Too many live jobs to remember: each is owed a SNAPSHOT instead of what follows.
-  for (const auto& [job_id, tracked] : last_seen_) {
-    if (tracked.sent) Miss(job_id);
-  }
-  last_seen_.clear();
 }
 
 void WorkspaceWatch::Deliver(const EventBatch& events) {
@@ -97,8 +100,12 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
     const JobEvent& e = event->event;
     auto seen = last_seen_.find(e.job_id);
     if (seen == last_seen_.end()) {
-      if (last_seen_.size() >= kMaxTrackedJobs) ForgetJobs();
-      seen = last_seen_.emplace(e.job_id, Tracked{e.sequence, false, false}).first;
+      if (last_seen_.size() >= forget_above_) {
+        ForgetJobs();
+        // Live jobs stay: look again when the map has doubled from what remained.
+        forget_above_ = std::max(kMaxTrackedJobs, 2 * last_seen_.size());
+      }
+      seen = last_seen_.emplace(e.job_id, Tracked{e.sequence, false, 0}).first;
     } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
     } else {
@@ -128,11 +135,12 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
     BusEventPtr next;
     if (snapshots_head_ < snapshots_.size()) {
       next = PopFront(snapshots_, snapshots_head_);
+      if (missed_.count(next->event.job_id) > 0) continue;  // a newer SNAPSHOT is owed
     } else if (head_ < queue_.size()) {
       next = PopFront(queue_, head_);
       if (missed_.count(next->event.job_id) > 0) continue;  // its SNAPSHOT will cover it
     } else if (!missed_.empty()) {
-      std::unordered_map<std::string, bool> ids;  // job id -> shown on this stream before
+      std::unordered_map<std::string, int64_t> ids;  // job id -> last sequence sent (0: none)
       for (auto it = missed_.begin(); it != missed_.end() && ids.size() < kSnapshotsPerRead;) {
         ids.insert(*it);
         it = missed_.erase(it);
@@ -150,7 +158,11 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
       return;
     }
     auto tracked = last_seen_.find(next->event.job_id);
-    if (tracked != last_seen_.end()) tracked->second.sent = true;
+    if (tracked != last_seen_.end()) {
+      // Already sent: e.g. a second SNAPSHOT at the same sequence, or an event it covers.
+      if (next->event.sequence <= tracked->second.sent_sequence) continue;
+      tracked->second.sent_sequence = next->event.sequence;
+    }
     writing_ = true;
     lock.unlock();
     sink_->Write(next);
@@ -158,10 +170,10 @@ void WorkspaceWatch::Pump(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, bool>& owed) {
+void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, int64_t>& owed) {
   std::vector<std::string> ids;
   ids.reserve(owed.size());
-  for (const auto& [id, shown] : owed) ids.push_back(id);
+  for (const auto& [id, sent] : owed) ids.push_back(id);
   absl::StatusOr<std::vector<Job>> jobs = deps_.store.GetJobs(ids);
   std::unique_lock<std::mutex> lock(mu_);
   reading_ = false;
@@ -172,13 +184,13 @@ void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, bool>&
     Tracked& tracked = last_seen_[job.id];
     tracked.sequence = std::max(tracked.sequence, job.sequence);
     tracked.terminal = IsTerminal(job.state);
-    auto shown = owed.find(job.id);
-    tracked.sent = tracked.sent || (shown != owed.end() && shown->second);
+    auto sent = owed.find(job.id);
+    if (sent != owed.end()) tracked.sent_sequence = std::max(tracked.sent_sequence, sent->second);
+    if (tracked.sent_sequence >= job.sequence) continue;  // nothing new since it was sent
     if (!types_.empty() && types_.count(job.type) == 0) continue;
     // A job this stream showed before gets its SNAPSHOT whatever its state (it may have just
     // left the watched states); others only when they match.
-    if (!states_.empty() && states_.count(job.state) == 0 && !tracked.sent) continue;
-    tracked.sent = true;
+    if (!states_.empty() && states_.count(job.state) == 0 && tracked.sent_sequence == 0) continue;
     snapshot_sequences.emplace(job.id, job.sequence);
     snapshots_.push_back(SnapshotEvent(WatchedJob(job)));
   }

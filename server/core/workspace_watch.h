@@ -48,9 +48,9 @@ class WorkspaceWatch : public EventSubscriber,
   void Pump(std::unique_lock<std::mutex>& lock);
   void EndLocked(std::unique_lock<std::mutex>& lock, const absl::Status& status);
   void Miss(const std::string& job_id);
-  // Makes room in last_seen_: drops finished jobs, or else everything (owing SNAPSHOTs).
+  // Makes room in last_seen_: drops finished jobs with nothing left to send.
   void ForgetJobs();
-  void SnapshotMissed(const std::unordered_map<std::string, bool>& owed);
+  void SnapshotMissed(const std::unordered_map<std::string, int64_t>& owed);
 
   WatchDeps deps_;
   const WorkspaceWatchFilter filter_;
@@ -63,13 +63,14 @@ class WorkspaceWatch : public EventSubscriber,
   size_t snapshots_head_ = 0;
   std::vector<BusEventPtr> queue_;  // live events, bounded by buffer_events
   size_t head_ = 0;
-  std::unordered_map<std::string, bool> missed_;  // jobs owed a SNAPSHOT -> shown before
+  std::unordered_map<std::string, int64_t> missed_;  // owed a SNAPSHOT -> last sequence sent
   struct Tracked {
     int64_t sequence = 0;   // the latest event seen, filtered or not
     bool terminal = false;  // in a terminal state after it
-    bool sent = false;      // an event of the job went out on this stream
+    int64_t sent_sequence = 0;  // the last event of the job sent on this stream (0: none)
   };
   std::unordered_map<std::string, Tracked> last_seen_;  // gaps, duplicates, SNAPSHOT filter
+  size_t forget_above_ = 4096;  // ForgetJobs runs when last_seen_ reaches this size
   bool writing_ = false;  // a Write is outstanding
   bool reading_ = false;  // a database read is outstanding
   bool cancelled_ = false;
