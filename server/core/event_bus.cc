@@ -63,6 +63,11 @@ void EventBus::UnsubscribeWorkspace(const std::string& workspace_id,
   if (!it->second) workspaces_.erase(it);
 }
 
+bool EventBus::HasSubscribers(const std::string& job_id, const std::string& workspace_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.count(job_id) > 0 || workspaces_.count(workspace_id) > 0;
+}
+
 void EventBus::Publish(std::vector<EventBatch> batches) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);

@@ -65,6 +65,10 @@ class EventBus {
                           std::shared_ptr<EventSubscriber> subscriber);
   void UnsubscribeWorkspace(const std::string& workspace_id, const EventSubscriber* subscriber);
 
+  // Whether a watcher here follows the job or its workspace. A watcher that subscribes
+  // after this said no reads the job after subscribing, so it misses nothing.
+  bool HasSubscribers(const std::string& job_id, const std::string& workspace_id);
+
   // Committed events, each batch one job's in sequence order. Returns at once.
   void Publish(std::vector<EventBatch> batches);
 

@@ -49,27 +49,28 @@ BusEventPtr SnapshotEvent(std::shared_ptr<const Job> job) {
   return MakeEvent(std::move(event), std::move(job), std::nullopt);
 }
 
-void PublishingJobStore::Publish(std::vector<EventBatch> batches) {
-  if (batches.empty()) return;
-  std::vector<EventRange> ranges;
-  ranges.reserve(batches.size());
-  for (const EventBatch& batch : batches) {
-    ranges.push_back({batch.front()->event.job_id, batch.front()->event.sequence - 1,
-                      batch.back()->event.sequence});
-  }
-  bus_.Publish(std::move(batches));
-  announce_(ranges);
+bool PublishingJobStore::WatchedHere(const Job& job) {
+  return bus_.HasSubscribers(job.id, job.workspace_id);
+}
+
+void PublishingJobStore::Publish(const std::vector<EventRange>& ranges,
+                                 std::vector<EventBatch> batches) {
+  if (!batches.empty()) bus_.Publish(std::move(batches));
+  if (!ranges.empty()) announce_(ranges);
 }
 
 absl::StatusOr<std::vector<CreatedJob>> PublishingJobStore::CreateJobs(
     const std::vector<Job>& jobs) {
   absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobs(jobs);
   if (!created.ok()) return created;
+  std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   for (const CreatedJob& c : *created) {
-    if (c.created) batches.push_back(OneEvent(c.job, EventKind::kCreated, std::nullopt));
+    if (!c.created) continue;
+    ranges.push_back({c.job.id, 0, c.job.sequence});
+    if (WatchedHere(c.job)) batches.push_back(OneEvent(c.job, EventKind::kCreated, std::nullopt));
   }
-  Publish(std::move(batches));
+  Publish(ranges, std::move(batches));
   return created;
 }
 
@@ -96,6 +97,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
   }
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = store_.UpdateJobs(observed);
   if (!results.ok()) return results;
+  std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   for (size_t i = 0; i < changes.size(); ++i) {
     const absl::StatusOr<Job>& after = (*results)[i];
@@ -103,6 +105,8 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
     const JobUpdate& update = *decided[i].update;
     const int64_t events = (update.event_kind ? 1 : 0) + update.messages.size();
     if (events == 0 || after->sequence != decided[i].read_sequence + events) continue;
+    ranges.push_back({after->id, decided[i].read_sequence, after->sequence});
+    if (!WatchedHere(*after)) continue;
     std::shared_ptr<const Job> watched = WatchedJob(*after);
     EventBatch batch;
     int64_t sequence = decided[i].read_sequence;
@@ -122,19 +126,23 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
     }
     batches.push_back(std::move(batch));
   }
-  Publish(std::move(batches));
+  Publish(ranges, std::move(batches));
   return results;
 }
 
 absl::StatusOr<std::vector<Job>> PublishingJobStore::AcquireJobs(const AcquireQuery& query) {
   absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
   if (!jobs.ok()) return jobs;
+  std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   // Mostly QUEUED before; a due SCHEDULED job taken directly reads as QUEUED here.
   for (const Job& job : *jobs) {
-    batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kQueued));
+    ranges.push_back({job.id, job.sequence - 1, job.sequence});
+    if (WatchedHere(job)) {
+      batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kQueued));
+    }
   }
-  Publish(std::move(batches));
+  Publish(ranges, std::move(batches));
   return jobs;
 }
 
@@ -142,11 +150,15 @@ absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(absl::
                                                                          int limit) {
   absl::StatusOr<std::vector<Job>> jobs = store_.PromoteScheduledJobs(now, limit);
   if (!jobs.ok()) return jobs;
+  std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   for (const Job& job : *jobs) {
-    batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kScheduled));
+    ranges.push_back({job.id, job.sequence - 1, job.sequence});
+    if (WatchedHere(job)) {
+      batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kScheduled));
+    }
   }
-  Publish(std::move(batches));
+  Publish(ranges, std::move(batches));
   return jobs;
 }
 

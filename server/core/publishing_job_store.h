@@ -1,7 +1,7 @@
 // A JobStore that publishes the events of every committed write: to this process's event bus
-// (with the job as written, so local watchers read nothing) and, as sequence ranges, to
-// `announce` (the notifications other processes listen to). Every write path goes through it,
-// so no event is forgotten; reads pass through untouched.
+// when the job is watched here (with the job as written, so local watchers read nothing) and,
+// as sequence ranges, to `announce` (the notifications other processes listen to). Every
+// write path goes through it, so no event is forgotten; reads pass through untouched.
 #pragma once
 
 #include <functional>
@@ -58,8 +58,11 @@ class PublishingJobStore : public JobStore {
   }
 
  private:
-  // Publishes and announces; `batches` are one job's events each.
-  void Publish(std::vector<EventBatch> batches);
+  // Every write's ranges go to other processes (any of them may watch any job); its events
+  // are built only for jobs watched here, as building them copies the job on the write path.
+  bool WatchedHere(const Job& job);
+  // Announces the ranges and publishes the batches (one job's events each).
+  void Publish(const std::vector<EventRange>& ranges, std::vector<EventBatch> batches);
 
   JobStore& store_;
   EventBus& bus_;
