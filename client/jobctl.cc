@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -57,6 +58,8 @@ enum class Output { kText, kJson };
 struct GlobalFlags {
   std::string address = "127.0.0.1:50051";
   std::string api_key;
+  std::string api_key_file;
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
   std::string output = "text";
   std::string timeout;  // empty: JobdClient's default
 };
@@ -318,8 +321,8 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
-int RunWork(const client::ClientOptions& client_options, const WorkFlags& flags,
-            const sigset_t& stop_signals) {
+int RunWork(std::shared_ptr<grpc::Channel> channel, const client::ClientOptions& client_options,
+            const WorkFlags& flags, const sigset_t& stop_signals) {
   client::WorkerOptions options;
   options.client = client_options;
   options.workspace_id = flags.workspace;
@@ -342,7 +345,7 @@ int RunWork(const client::ClientOptions& client_options, const WorkFlags& flags,
   spec.kill_grace = options.grace_period;
   if (absl::Status s = CheckCommand(spec.argv[0]); !s.ok()) return UsageError(s);
 
-  client::Worker worker(options);
+  client::Worker worker(std::move(channel), options);
   auto log = [](const v1::Job& job, const std::string& what) {
     std::fprintf(stderr, "jobctl work: job %s (%s, attempt %d): %s\n", job.id().c_str(),
                  job.type().c_str(), job.attempt(), what.c_str());
@@ -398,13 +401,42 @@ int RunRetry(JobdClient& client, const JobFlags& flags, Output output) {
   return PrintJobResponse(client.RetryJob(request), output);
 }
 
+// --api_key, else --api_key_file, else the run command's .jobd/admin.key (found from the
+// working directory, then from jobctl's own binary), else none.
+absl::StatusOr<std::string> ResolveApiKey(const GlobalFlags& flags) {
+  if (!flags.api_key.empty()) return flags.api_key;
+  if (!flags.api_key_file.empty()) return ReadApiKeyFile("--api_key_file", flags.api_key_file);
+  std::error_code error;
+  std::string found = FindApiKeyFile(std::filesystem::current_path(error).string());
+  if (found.empty()) {
+    const std::filesystem::path self = std::filesystem::canonical("/proc/self/exe", error);
+    if (!error) found = FindApiKeyFile(self.parent_path().string());
+  }
+  if (found.empty()) return std::string();
+  return ReadApiKeyFile("--api_key_file", found);
+}
+
 void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
   app.add_option("--address", flags.address, "jobd's host:port")
       ->envname("JOBD_ADDRESS")
       ->capture_default_str();
   app.add_option("--api_key,--api-key", flags.api_key,
-                 "API key, sent as `authorization: Bearer <key>` when set")
+                 "API key, sent as `authorization: Bearer <key>`. Default: --api_key_file, "
+                 "else .jobd/admin.key in this directory, a parent, or above jobctl's binary "
+                 "(made by the run command)")
       ->envname("JOBD_API_KEY");
+  app.add_option("--api_key_file,--api-key-file", flags.api_key_file,
+                 "file whose first line is the API key")
+      ->envname("JOBD_API_KEY_FILE");
+  app.add_option("--tls_ca_file,--tls-ca-file", flags.tls_ca_file,
+                 "connect with TLS, trusting this CA bundle (PEM)")
+      ->envname("JOBD_TLS_CA_FILE");
+  app.add_option("--tls_cert_file,--tls-cert-file", flags.tls_cert_file,
+                 "mutual TLS: this client's certificate chain (PEM)")
+      ->envname("JOBD_TLS_CERT_FILE");
+  app.add_option("--tls_key_file,--tls-key-file", flags.tls_key_file,
+                 "mutual TLS: the private key of --tls_cert_file (PEM)")
+      ->envname("JOBD_TLS_KEY_FILE");
   app.add_option("-o,--output", flags.output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -575,18 +607,25 @@ int Main(int argc, char** argv) {
 
   client::ClientOptions options;
   options.address = global.address;
-  options.api_key = global.api_key;
+  absl::StatusOr<std::string> api_key = ResolveApiKey(global);
+  if (!api_key.ok()) return UsageError(api_key.status());
+  options.api_key = *api_key;
+  options.tls_ca_file = global.tls_ca_file;
+  options.tls_cert_file = global.tls_cert_file;
+  options.tls_key_file = global.tls_key_file;
   if (!global.timeout.empty()) {
     absl::StatusOr<absl::Duration> timeout = ParseSecondsOrDuration("--timeout", global.timeout);
     if (!timeout.ok()) return UsageError(timeout.status());
     options.timeout = *timeout;
   }
   // One channel for the unary calls and the watch streams.
-  std::shared_ptr<grpc::Channel> channel = MakeJobctlChannel(options.address);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made = MakeJobctlChannel(options);
+  if (!made.ok()) return UsageError(made.status());
+  std::shared_ptr<grpc::Channel> channel = *made;
   auto client = std::make_unique<JobdClient>(channel, options);
   const Output output = global.output == "json" ? Output::kJson : Output::kText;
 
-  if (commands.work->parsed()) return RunWork(options, work, stop_signals);
+  if (commands.work->parsed()) return RunWork(channel, options, work, stop_signals);
   if (commands.run->parsed()) create.wait = true;
   if (commands.create->parsed() || commands.run->parsed()) {
     return RunCreate(*client, channel, create, output);

@@ -1,5 +1,10 @@
 #include "client/jobctl_args.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <google/protobuf/util/json_util.h>
 
 #include <nlohmann/json.hpp>
@@ -104,6 +109,26 @@ absl::Status ParsePayload(absl::string_view flag, const std::string& json,
       google::protobuf::util::JsonStringToMessage(json, payload);
   if (!status.ok()) return FlagError(flag, status.message().as_string());
   return absl::OkStatus();
+}
+
+std::string FindApiKeyFile(const std::string& start_dir) {
+  for (std::filesystem::path dir = start_dir; !dir.empty(); dir = dir.parent_path()) {
+    const std::filesystem::path candidate = dir / ".jobd" / "admin.key";
+    if (::access(candidate.c_str(), R_OK) == 0) return candidate.string();
+    if (dir == dir.parent_path()) break;  // the root
+  }
+  return "";
+}
+
+absl::StatusOr<std::string> ReadApiKeyFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  }
+  absl::string_view key = absl::StripAsciiWhitespace(line);
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
+  return std::string(key);
 }
 
 void ToProto(absl::Duration d, google::protobuf::Duration* out) {

@@ -41,6 +41,13 @@ absl::Status ParseLabels(absl::string_view flag, const std::vector<std::string>&
 absl::Status ParsePayload(absl::string_view flag, const std::string& json,
                           google::protobuf::Struct* payload);
 
+// Where the run command keeps its admin key: the first `.jobd/admin.key` found in `start_dir`
+// or a directory above it; empty when there is none.
+std::string FindApiKeyFile(const std::string& start_dir);
+// The key in a key file: its first line without surrounding blanks. INVALID_ARGUMENT naming
+// `flag` when the file cannot be read or is empty.
+absl::StatusOr<std::string> ReadApiKeyFile(absl::string_view flag, const std::string& path);
+
 void ToProto(absl::Duration d, google::protobuf::Duration* out);
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 absl::Duration FromProto(const google::protobuf::Duration& d);

@@ -412,12 +412,13 @@ WatchDisplay DisplayFor(FILE* out, bool json) {
 
 // ---- gRPC ----------------------------------------------------------------------------------
 
-std::shared_ptr<grpc::Channel> MakeJobctlChannel(const std::string& address) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeJobctlChannel(
+    const client::ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return client::MakeChannel(options, args);
 }
 
 namespace {

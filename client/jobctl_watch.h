@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/jobctl_output.h"  // FormatJsonLine, for --output json
+#include "client/jobd_client.h"
 #include "jobd/v1/job.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 
@@ -190,7 +191,8 @@ WatchDisplay DisplayFor(FILE* out, bool json);
 
 // A channel for jobctl: like grpc::CreateChannel, but it tries to reconnect every 100 ms to
 // 2 s (gRPC's default grows to 2 minutes), so that a watch resumes soon after jobd is back.
-std::shared_ptr<grpc::Channel> MakeJobctlChannel(const std::string& address);
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeJobctlChannel(
+    const client::ClientOptions& options);
 
 // Opens real WatchJob streams, with no deadline (a watch may last hours) and the API key.
 StreamOpener GrpcStreamOpener(std::shared_ptr<grpc::ChannelInterface> channel, std::string api_key);

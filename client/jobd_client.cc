@@ -1,18 +1,63 @@
 #include "client/jobd_client.h"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace jobd::client {
 
-std::unique_ptr<JobdClient> JobdClient::Connect(const std::string& address) {
-  ClientOptions options;
-  options.address = address;
-  return Connect(options);
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
-std::unique_ptr<JobdClient> JobdClient::Connect(const ClientOptions& options) {
-  return std::make_unique<JobdClient>(
-      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials()), options);
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const ClientOptions& options) {
+  if (options.tls_ca_file.empty()) {
+    if (!options.tls_cert_file.empty()) {
+      return absl::InvalidArgumentError("tls_cert_file: needs tls_ca_file (mutual TLS is TLS)");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls_cert_file and tls_key_file: give both or neither");
+  }
+  grpc::SslCredentialsOptions ssl;
+  absl::StatusOr<std::string> ca = ReadPem(options.tls_ca_file, "tls_ca_file");
+  if (!ca.ok()) return ca.status();
+  ssl.pem_root_certs = *ca;
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem(options.tls_cert_file, "tls_cert_file");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem(options.tls_key_file, "tls_key_file");
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *cert;
+    ssl.pem_private_key = *key;
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientOptions& options,
+                                                          const grpc::ChannelArguments& args) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(options);
+  if (!credentials.ok()) return credentials.status();
+  return grpc::CreateCustomChannel(options.address, *credentials, args);
+}
+
+absl::StatusOr<std::unique_ptr<JobdClient>> JobdClient::Connect(const ClientOptions& options) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  if (!channel.ok()) return channel.status();
+  return std::make_unique<JobdClient>(*channel, options);
 }
 
 JobdClient::JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)

@@ -20,6 +20,10 @@ struct ClientOptions {
   std::string address = "127.0.0.1:50051";
   // Sent as `authorization: Bearer <api_key>` when non-empty.
   std::string api_key;
+  // TLS when set: the CA bundle (PEM) that signed jobd's certificate.
+  std::string tls_ca_file;
+  // Mutual TLS: this client's certificate chain and key (PEM).
+  std::string tls_cert_file, tls_key_file;
   // Deadline of each call.
   absl::Duration timeout = absl::Seconds(30);
 };
@@ -27,9 +31,8 @@ struct ClientOptions {
 class JobdClient {
  public:
   // The channel connects lazily: an unreachable server shows up as UNAVAILABLE on the first
-  // call, so these never fail. Plaintext for now; TLS comes with API keys.
-  static std::unique_ptr<JobdClient> Connect(const std::string& address);
-  static std::unique_ptr<JobdClient> Connect(const ClientOptions& options);
+  // call. Fails only when a TLS file cannot be read.
+  static absl::StatusOr<std::unique_ptr<JobdClient>> Connect(const ClientOptions& options);
 
   // For callers that bring their own channel (e.g. an in-process server in tests).
   JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options);
@@ -54,6 +57,13 @@ class JobdClient {
   ClientOptions options_;
   std::unique_ptr<v1::JobService::Stub> stub_;
 };
+
+// Plaintext, or TLS when options.tls_ca_file is set (with a client certificate when
+// tls_cert_file is). INVALID_ARGUMENT naming the option when a file cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
+    const ClientOptions& options);
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
+    const ClientOptions& options, const grpc::ChannelArguments& args = {});
 
 // Keeps code and message (both follow google.rpc.Code, so the numbers match).
 absl::Status FromGrpcStatus(const grpc::Status& status);

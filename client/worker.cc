@@ -179,10 +179,6 @@ std::string JobContext::CancelReason() const {
 
 // --- Worker ----------------------------------------------------------------------------------
 
-Worker::Worker(WorkerOptions options)
-    : Worker(grpc::CreateChannel(options.client.address, grpc::InsecureChannelCredentials()),
-             options) {}
-
 Worker::Worker(std::shared_ptr<grpc::ChannelInterface> channel, WorkerOptions options)
     : options_(std::move(options)), stub_(v1::WorkerService::NewStub(std::move(channel))) {
   if (options_.worker_id.empty()) options_.worker_id = DefaultWorkerId();

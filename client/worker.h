@@ -132,8 +132,7 @@ using Handler =
 
 class Worker {
  public:
-  explicit Worker(WorkerOptions options);
-  // For callers that bring their own channel (e.g. an in-process server in tests).
+  // The channel: client::MakeChannel(options.client), or one of the caller's own.
   Worker(std::shared_ptr<grpc::ChannelInterface> channel, WorkerOptions options);
   // Calls Stop().
   ~Worker();

@@ -50,6 +50,25 @@ ABSL_FLAG(absl::Duration, event_poll_interval, absl::Seconds(1),
 ABSL_FLAG(int64_t, watch_buffer_events, 256,
           "live events a watch stream buffers before it reads from the table instead");
 ABSL_FLAG(int32_t, watch_threads, 4, "threads that read the database for watch streams");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve TLS (with --tls_key_file)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: require and verify client certificates signed by it (mutual TLS)");
+ABSL_FLAG(absl::Duration, key_refresh_interval, absl::Milliseconds(250),
+          "how often API keys created or revoked elsewhere are read from the database");
+ABSL_FLAG(int64_t, max_active_jobs_per_workspace, 0,
+          "quota: most QUEUED+SCHEDULED+RUNNING jobs per workspace; 0 = no limit");
+ABSL_FLAG(double, create_rate_per_key, 0,
+          "quota: CreateJob calls per second per API key (per jobd process); 0 = no limit");
+ABSL_FLAG(double, create_burst_per_key, 0,
+          "quota: CreateJob calls an API key may make at once; 0 = max(1, create_rate_per_key)");
+ABSL_FLAG(std::string, role, "", "jobd keys create: admin, member, worker or viewer");
+ABSL_FLAG(std::string, workspace, "", "jobd keys create: the key's workspace (not for admin)");
+ABSL_FLAG(std::string, name, "", "jobd keys create: the principal, recorded as requested_by");
+ABSL_FLAG(absl::Duration, expire_in, absl::ZeroDuration(),
+          "jobd keys create: the key expires after this long; 0 = never");
+ABSL_FLAG(std::string, key_file, "",
+          "jobd keys create: write the key to this new file (mode 0600) instead of stdout");
 ABSL_FLAG(absl::Duration, startup_timeout, absl::Seconds(30),
           "how long to wait for the database at start");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -65,7 +84,65 @@ constexpr const char* kEnvFlags[] = {
     "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
     "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
     "event_poll_interval", "watch_buffer_events", "watch_threads", "startup_timeout",
-    "shutdown_grace"};
+    "shutdown_grace", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
+    "key_refresh_interval", "max_active_jobs_per_workspace", "create_rate_per_key",
+    "create_burst_per_key"};
+
+absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand* keys) {
+  if (positional.size() < 3) {
+    return absl::InvalidArgumentError("keys: use jobd keys create|list|revoke");
+  }
+  keys->action = positional[2];
+  if (keys->action == "revoke") {
+    if (positional.size() != 4) return absl::InvalidArgumentError("keys revoke: give one key id");
+    keys->id = positional[3];
+    return absl::OkStatus();
+  }
+  if (positional.size() > 3) return absl::InvalidArgumentError("too many arguments");
+  if (keys->action == "list") return absl::OkStatus();
+  if (keys->action != "create") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keys: unknown action '", keys->action, "': use create, list or revoke"));
+  }
+  keys->role = absl::GetFlag(FLAGS_role);
+  keys->workspace_id = absl::GetFlag(FLAGS_workspace);
+  keys->name = absl::GetFlag(FLAGS_name);
+  keys->key_file = absl::GetFlag(FLAGS_key_file);
+  const absl::Duration expire_in = absl::GetFlag(FLAGS_expire_in);
+  if (expire_in < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("expire_in: must not be negative");
+  }
+  if (expire_in > absl::ZeroDuration()) keys->expire_in = expire_in;
+  return absl::OkStatus();
+}
+
+absl::Status ReadTlsConfig(TlsConfig* tls) {
+  tls->cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  tls->key_file = absl::GetFlag(FLAGS_tls_key_file);
+  tls->client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  if (tls->cert_file.empty() != tls->key_file.empty()) {
+    return absl::InvalidArgumentError("tls_cert_file and tls_key_file: give both or neither");
+  }
+  if (!tls->client_ca_file.empty() && tls->cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_client_ca_file: needs --tls_cert_file and --tls_key_file (mutual TLS is TLS)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadQuotas(QuotaConfig* quotas) {
+  quotas->max_active_jobs_per_workspace = absl::GetFlag(FLAGS_max_active_jobs_per_workspace);
+  quotas->create_rate_per_key = absl::GetFlag(FLAGS_create_rate_per_key);
+  quotas->create_burst_per_key = absl::GetFlag(FLAGS_create_burst_per_key);
+  if (quotas->max_active_jobs_per_workspace < 0) {
+    return absl::InvalidArgumentError("max_active_jobs_per_workspace: must not be negative");
+  }
+  if (!(quotas->create_rate_per_key >= 0) || !(quotas->create_burst_per_key >= 0)) {
+    return absl::InvalidArgumentError(
+        "create_rate_per_key and create_burst_per_key: must not be negative");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ApplyEnvironment() {
   for (const char* name : kEnvFlags) {
@@ -99,29 +176,39 @@ bool IsLoopbackListen(const std::string& listen) {
 
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "jobd [serve|migrate] [--flags]\n"
-      "  serve    serve JobService and WorkerService over gRPC (default)\n"
+      "jobd [serve|migrate|keys ...] [--flags]\n"
+      "  serve    serve JobService, WorkerService and AdminService over gRPC (default)\n"
       "  migrate  apply database migrations and exit\n"
+      "  keys create --role R [--workspace W] --name N [--expire_in D] [--key_file F]\n"
+      "  keys list | keys revoke ID   API keys, straight in the database\n"
       "Every flag --foo_bar can also be set as JOBD_FOO_BAR.");
   if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
 
   ServerConfig config;
-  if (positional.size() > 2) return absl::InvalidArgumentError("too many arguments");
-  if (positional.size() == 2) config.command = positional[1];
-  if (config.command != "serve" && config.command != "migrate") {
+  if (positional.size() >= 2) config.command = positional[1];
+  if (config.command == "keys") {
+    if (absl::Status s = ParseKeysCommand(positional, &config.keys); !s.ok()) return s;
+  } else if (positional.size() > 2) {
+    return absl::InvalidArgumentError("too many arguments");
+  }
+  if (config.command != "serve" && config.command != "migrate" && config.command != "keys") {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown command '", config.command, "': use serve or migrate"));
+        absl::StrCat("unknown command '", config.command, "': use serve, migrate or keys"));
   }
   config.listen = absl::GetFlag(FLAGS_listen);
   config.listen_port_file = absl::GetFlag(FLAGS_listen_port_file);
   config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
-  if (!config.allow_insecure_listen && !IsLoopbackListen(config.listen)) {
+  if (absl::Status s = ReadTlsConfig(&config.tls); !s.ok()) return s;
+  if (!config.tls.enabled() && !config.allow_insecure_listen &&
+      !IsLoopbackListen(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: ", config.listen,
-        " is not a loopback address; jobd has no TLS yet, so serving it in plaintext needs "
-        "--allow_insecure_listen"));
+        " is not a loopback address: serve TLS (--tls_cert_file, --tls_key_file) or allow "
+        "plaintext with --allow_insecure_listen"));
   }
+  if (absl::Status s = ReadQuotas(&config.quotas); !s.ok()) return s;
+  config.key_refresh_interval = absl::GetFlag(FLAGS_key_refresh_interval);
   config.database.url = absl::GetFlag(FLAGS_database_url);
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int pool_size = absl::GetFlag(FLAGS_pool_size);
@@ -185,7 +272,8 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   for (auto [name, value] : {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
                              {"promote_interval", config.promote_interval},
                              {"acquire_poll_interval", config.acquire_poll_interval},
-                             {"event_poll_interval", config.event_poll_interval}}) {
+                             {"event_poll_interval", config.event_poll_interval},
+                             {"key_refresh_interval", config.key_refresh_interval}}) {
     if (value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be positive"));
     }

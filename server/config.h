@@ -1,6 +1,7 @@
 // jobd's configuration: typed, validated, from flags with JOBD_* environment fallbacks.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,34 @@
 
 namespace jobd {
 
+// `jobd keys create|list|revoke`: API keys straight in the database, for bootstrapping.
+struct KeysCommand {
+  std::string action;                  // create | list | revoke
+  std::string id;                      // revoke
+  std::string role, workspace_id, name;  // create
+  std::optional<absl::Duration> expire_in;
+  std::string key_file;                // create: write the secret there (mode 0600), not stdout
+};
+
+struct TlsConfig {
+  std::string cert_file, key_file;  // both or neither
+  std::string client_ca_file;       // set: clients must present a certificate it signed
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// Quotas, off (0) by default.
+struct QuotaConfig {
+  int64_t max_active_jobs_per_workspace = 0;  // QUEUED + SCHEDULED + RUNNING
+  double create_rate_per_key = 0;             // CreateJob calls per second per API key
+  double create_burst_per_key = 0;            // bucket size; 0: max(1, rate)
+};
+
 struct ServerConfig {
-  std::string command = "serve";  // serve | migrate
+  std::string command = "serve";  // serve | migrate | keys
+  KeysCommand keys;
+  TlsConfig tls;
+  QuotaConfig quotas;
+  absl::Duration key_refresh_interval = absl::Milliseconds(250);
   std::string listen;
   std::string listen_port_file;   // where to write the bound port (tests listen on port 0)
   bool allow_insecure_listen = false;  // plaintext on a non-loopback address

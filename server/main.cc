@@ -1,5 +1,6 @@
-// jobd: wiring, start and graceful stop. `jobd migrate` applies migrations; `jobd [serve]`
-// serves JobService and WorkerService over gRPC with health and reflection.
+// jobd: wiring, start and graceful stop. `jobd migrate` applies migrations; `jobd keys`
+// manages API keys; `jobd [serve]` serves JobService, WorkerService and AdminService over gRPC
+// with health and reflection (which need no key).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,11 +15,15 @@
 #include "absl/synchronization/mutex.h"
 #include "db/connection_pool.h"
 #include "db/migrator.h"
+#include "db/pg_api_key_store.h"
 #include "db/pg_job_store.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
+#include "server/api/admin_service.h"
+#include "server/api/authorizer.h"
 #include "server/api/call_gate.h"
 #include "server/api/job_service.h"
 #include "server/background/database_health.h"
+#include "server/background/key_sync.h"
 #include "server/background/lease_reaper.h"
 #include "server/background/notify_bridge.h"
 #include "server/background/promoter.h"
@@ -31,6 +36,10 @@
 #include "server/core/publishing_job_store.h"
 #include "server/core/worker_manager.h"
 #include "server/config.h"
+#include "server/core/api_key_manager.h"
+#include "server/core/key_registry.h"
+#include "server/keys_command.h"
+#include "server/tls.h"
 #include "server/core/batchers.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
@@ -88,6 +97,22 @@ int RunServe(const ServerConfig& config) {
 
   db::ConnectionPool pool(config.database);
   db::PgJobStore pg_store(pool);
+  core::SystemClock clock;
+  // API keys: authenticated from memory, kept equal to the table by key_sync.
+  db::PgApiKeyStore key_store(pool);
+  core::KeyRegistry key_registry;
+  background::KeySync key_sync(key_store, key_registry, config.key_refresh_interval);
+  if (absl::Status s = key_sync.RunOnce(); !s.ok()) {
+    return Fail("cannot read API keys: " + std::string(s.message()));
+  }
+  if (key_registry.size() == 0) {
+    Log(LogLevel::kWarning,
+        "no API keys yet: every call will be UNAUTHENTICATED until one is made with "
+        "`jobd keys create --role admin --name NAME`");
+  }
+  core::ApiKeyManager key_manager(key_store, &key_registry, clock, config.limits,
+                                  core::PageTokenCodec(config.page_token_key));
+  api::Authorizer auth(key_registry, clock);
   // Events: written with their changes, published here by `store`, announced to other
   // processes by the bridge, fetched from them by the fetcher (docs/EVENTS.md).
   core::EventBus bus;
@@ -98,7 +123,6 @@ int RunServe(const ServerConfig& config) {
   core::PublishingJobStore store(pg_store, bus, [&notify_bridge](const std::vector<EventRange>& r) {
     notify_bridge.MarkEvents(r);
   });
-  core::SystemClock clock;
   core::CreateBatcher batcher(core::CommitCreates(store), config.create_batcher);
   core::ChangeBatcher changes(core::CommitChanges(store), config.change_batcher, core::ChangeKey);
   core::Executor executor(config.rpc_threads, /*max_queued=*/10000);
@@ -120,8 +144,13 @@ int RunServe(const ServerConfig& config) {
   core::WatchOptions watch_options;
   watch_options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
   api::JobServiceImpl job_service(
-      jobs, executor, core::WatchDeps{config.limits, store, bus, watch_executor, watch_options});
-  api::WorkerServiceImpl worker_service(workers);
+      auth, jobs, executor,
+      core::WatchDeps{config.limits, store, bus, watch_executor, watch_options});
+  api::WorkerServiceImpl worker_service(auth, workers);
+  api::AdminServiceImpl admin_service(auth, key_manager, executor);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config.tls);
+  if (!credentials.ok()) return Fail(std::string(credentials.status().message()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -132,9 +161,10 @@ int RunServe(const ServerConfig& config) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // An oversized request is refused by gRPC before it is parsed into memory.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes));
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, *credentials, &port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
+  builder.RegisterService(&admin_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) return Fail("cannot listen on " + config.listen);
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -151,6 +181,7 @@ int RunServe(const ServerConfig& config) {
   promoter.Start();
   fetcher.Start();
   notify_bridge.Start();
+  key_sync.Start();
 
   if (!config.listen_port_file.empty()) {
     const std::string tmp = config.listen_port_file + ".tmp";
@@ -158,7 +189,11 @@ int RunServe(const ServerConfig& config) {
     std::rename(tmp.c_str(), config.listen_port_file.c_str());
   }
   Log(LogLevel::kInfo, "jobd serving",
-      {{"listen", config.listen}, {"port", port}, {"pool_size", config.database.pool_size}});
+      {{"listen", config.listen},
+       {"port", port},
+       {"tls", config.tls.enabled() ? (config.tls.client_ca_file.empty() ? "tls" : "mutual")
+                                    : "off"},
+       {"pool_size", config.database.pool_size}});
 
   std::thread signal_waiter([&] {
     int signal = 0;
@@ -177,6 +212,7 @@ int RunServe(const ServerConfig& config) {
   });
   server->Wait();
   signal_waiter.join();
+  key_sync.Stop();
   notify_bridge.Stop();
   fetcher.Stop();
   promoter.Stop();
@@ -204,5 +240,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   jobd::core::SetLogLevel(config->log_level);
-  return config->command == "migrate" ? jobd::RunMigrate(*config) : jobd::RunServe(*config);
+  if (config->command == "migrate") return jobd::RunMigrate(*config);
+  if (config->command == "keys") return jobd::RunKeys(*config);
+  return jobd::RunServe(*config);
 }

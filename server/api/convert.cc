@@ -10,7 +10,6 @@
 #include "server/core/lifecycle.h"
 
 namespace jobd::api {
-namespace {
 
 using google::protobuf::util::TimeUtil;
 
@@ -19,6 +18,16 @@ void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_seconds(micros / 1000000 - (micros % 1000000 < 0 ? 1 : 0));
   out->set_nanos(static_cast<int32_t>(((micros % 1000000) + 1000000) % 1000000 * 1000));
 }
+
+absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field) {
+  if (t.seconds() < TimeUtil::kTimestampMinSeconds ||
+      t.seconds() > TimeUtil::kTimestampMaxSeconds || t.nanos() < 0 || t.nanos() >= 1000000000) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid timestamp"));
+  }
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+namespace {
 
 void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   const int64_t nanos = absl::ToInt64Nanoseconds(d);
@@ -34,14 +43,6 @@ absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
     return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid duration"));
   }
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field) {
-  if (t.seconds() < TimeUtil::kTimestampMinSeconds ||
-      t.seconds() > TimeUtil::kTimestampMaxSeconds || t.nanos() < 0 || t.nanos() >= 1000000000) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid timestamp"));
-  }
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 // Reads an optional proto field (`has`): unset leaves `out` alone.

@@ -12,6 +12,11 @@
 
 namespace jobd::api {
 
+// Timestamps at microsecond precision, as stored; INVALID_ARGUMENT naming `field` when out
+// of the Timestamp range.
+void SetTime(absl::Time time, google::protobuf::Timestamp* out);
+absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field);
+
 // Fills `out` from a job; computed fields (duration, estimated_finish_time) use `now`.
 void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out);
 

@@ -12,14 +12,14 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
   // No blocking here: the group committer finishes the call when its transaction commits.
   CallFinisher finisher(context, "CreateJob");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
+  core::Principal caller;
+  if (!finisher.Admit(auth_, &caller)) return reactor;
   absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");
     return reactor;
   }
-  command->requested_by = Principal(context);
-  jobs_.CreateJob(*command, [this, finisher, request, response](absl::StatusOr<Job> job) mutable {
+  jobs_.CreateJob(caller, *command, [this, finisher, request, response](absl::StatusOr<Job> job) mutable {
     if (!job.ok()) return finisher.Finish(job.status(), "");
     // The stored payload is the request's (for an idempotent repeat: one with the same
     // canonical JSON): answer with the request's Struct instead of parsing the JSON back.
@@ -33,9 +33,9 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                  const v1::GetJobRequest* request,
                                                  v1::GetJobResponse* response) {
-  return RunOnExecutor(context, "GetJob", executor_, [=](std::string* job_id) {
+  return RunOnExecutor(context, "GetJob", auth_, executor_, [=](const core::Principal& caller, std::string* job_id) {
     *job_id = request->id();
-    absl::StatusOr<Job> job = jobs_.GetJob(request->id());
+    absl::StatusOr<Job> job = jobs_.GetJob(caller, request->id());
     if (!job.ok()) return job.status();
     ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
     return absl::OkStatus();
@@ -45,10 +45,10 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                    const v1::ListJobsRequest* request,
                                                    v1::ListJobsResponse* response) {
-  return RunOnExecutor(context, "ListJobs", executor_, [=](std::string*) {
+  return RunOnExecutor(context, "ListJobs", auth_, executor_, [=](const core::Principal& caller, std::string*) {
     absl::StatusOr<core::ListJobsCommand> command = FromProto(*request);
     if (!command.ok()) return command.status();
-    absl::StatusOr<core::JobPage> page = jobs_.ListJobs(*command);
+    absl::StatusOr<core::JobPage> page = jobs_.ListJobs(caller, *command);
     if (!page.ok()) return page.status();
     const absl::Time now = jobs_.clock().Now();
     for (const Job& job : page->jobs) {
@@ -62,9 +62,9 @@ grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext* context,
                                                     const v1::CancelJobRequest* request,
                                                     v1::CancelJobResponse* response) {
-  return RunOnExecutor(context, "CancelJob", executor_, [=](std::string* job_id) {
+  return RunOnExecutor(context, "CancelJob", auth_, executor_, [=](const core::Principal& caller, std::string* job_id) {
     *job_id = request->id();
-    absl::StatusOr<Job> job = jobs_.CancelJob(request->id(), request->reason(), Principal(context));
+    absl::StatusOr<Job> job = jobs_.CancelJob(caller, request->id(), request->reason());
     if (!job.ok()) return job.status();
     ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
     return absl::OkStatus();
@@ -74,9 +74,9 @@ grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* JobServiceImpl::RetryJob(grpc::CallbackServerContext* context,
                                                    const v1::RetryJobRequest* request,
                                                    v1::RetryJobResponse* response) {
-  return RunOnExecutor(context, "RetryJob", executor_, [=](std::string* job_id) {
+  return RunOnExecutor(context, "RetryJob", auth_, executor_, [=](const core::Principal& caller, std::string* job_id) {
     *job_id = request->id();
-    absl::StatusOr<Job> job = jobs_.RetryJob(request->id());
+    absl::StatusOr<Job> job = jobs_.RetryJob(caller, request->id());
     if (!job.ok()) return job.status();
     ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true, response->mutable_job());
     return absl::OkStatus();
@@ -86,8 +86,8 @@ grpc::ServerUnaryReactor* JobServiceImpl::RetryJob(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* JobServiceImpl::GetJobStats(grpc::CallbackServerContext* context,
                                                       const v1::GetJobStatsRequest* request,
                                                       v1::GetJobStatsResponse* response) {
-  return RunOnExecutor(context, "GetJobStats", executor_, [=](std::string*) {
-    absl::StatusOr<JobStats> stats = jobs_.GetJobStats(request->workspace_id());
+  return RunOnExecutor(context, "GetJobStats", auth_, executor_, [=](const core::Principal& caller, std::string*) {
+    absl::StatusOr<JobStats> stats = jobs_.GetJobStats(caller, request->workspace_id());
     if (!stats.ok()) return stats.status();
     ToProto(*stats, jobs_.clock().Now(), response);
     return absl::OkStatus();
@@ -95,22 +95,22 @@ grpc::ServerUnaryReactor* JobServiceImpl::GetJobStats(grpc::CallbackServerContex
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* JobServiceImpl::WatchJob(
-    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
-  return StartWatchJob(watch_, *request);
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  return StartWatchJob(watch_, auth_, *context, *request);
 }
 
 grpc::ServerWriteReactor<v1::WatchJobsResponse>* JobServiceImpl::WatchJobs(
-    grpc::CallbackServerContext*, const v1::WatchJobsRequest* request) {
-  return StartWatchJobs(watch_, *request);
+    grpc::CallbackServerContext* context, const v1::WatchJobsRequest* request) {
+  return StartWatchJobs(watch_, auth_, *context, *request);
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobEvents(grpc::CallbackServerContext* context,
                                                         const v1::ListJobEventsRequest* request,
                                                         v1::ListJobEventsResponse* response) {
-  return RunOnExecutor(context, "ListJobEvents", executor_, [=](std::string* job_id) {
+  return RunOnExecutor(context, "ListJobEvents", auth_, executor_, [=](const core::Principal& caller, std::string* job_id) {
     *job_id = request->id();
     absl::StatusOr<core::EventPage> page =
-        jobs_.ListJobEvents(request->id(), request->page_size(), request->page_token());
+        jobs_.ListJobEvents(caller, request->id(), request->page_size(), request->page_token());
     if (!page.ok()) return page.status();
     const absl::Time now = jobs_.clock().Now();
     for (const JobEvent& event : page->events) ToProto(event, page->job, now, response->add_events());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "server/api/authorizer.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/job_watch.h"
@@ -11,8 +12,9 @@ namespace jobd::api {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
-  JobServiceImpl(core::JobManager& jobs, core::Executor& executor, core::WatchDeps watch)
-      : jobs_(jobs), executor_(executor), watch_(watch) {}
+  JobServiceImpl(const Authorizer& auth, core::JobManager& jobs, core::Executor& executor,
+                 core::WatchDeps watch)
+      : auth_(auth), jobs_(jobs), executor_(executor), watch_(watch) {}
 
   grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
                                       const v1::CreateJobRequest* request,
@@ -41,6 +43,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                         v1::GetJobStatsResponse* response) override;
 
  private:
+  const Authorizer& auth_;
   core::JobManager& jobs_;
   core::Executor& executor_;
   const core::WatchDeps watch_;

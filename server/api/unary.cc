@@ -11,7 +11,8 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
       status.ok() || absl::IsNotFound(status) || absl::IsInvalidArgument(status) ||
               absl::IsFailedPrecondition(status) || absl::IsAlreadyExists(status) ||
               absl::IsAborted(status) || absl::IsCancelled(status) ||
-              absl::IsDeadlineExceeded(status)
+              absl::IsDeadlineExceeded(status) || absl::IsUnauthenticated(status) ||
+              absl::IsPermissionDenied(status)
           ? core::LogLevel::kInfo
           : core::LogLevel::kWarning;
   if (!core::LogEnabled(level)) return;
@@ -25,30 +26,43 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 }
 
 void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
-  LogRpc(method_, status, absl::Now() - start_, job_id);
+  LogRpc(method_, status, absl::Now() - start_, job_id,
+         principal_.empty() ? nullptr : nlohmann::json{{"principal", principal_}});
   reactor_->Finish(ToGrpcStatus(status));
   CallGate::Get().Leave();
 }
 
-bool CallFinisher::RefuseIfStopping() {
-  if (!CallGate::Get().closed()) return false;
-  Finish(absl::UnavailableError("jobd is shutting down; retry on another replica"), "");
+bool CallFinisher::Admit(const Authorizer& auth, core::Principal* caller) {
+  if (CallGate::Get().closed()) {
+    Finish(absl::UnavailableError("jobd is shutting down; retry on another replica"), "");
+    return false;
+  }
+  absl::StatusOr<core::Principal> admitted = auth.Authorize(*context_, method_);
+  if (!admitted.ok()) {
+    Finish(admitted.status(), "");
+    return false;
+  }
+  *caller = std::move(*admitted);
+  principal_ = caller->name;
   return true;
 }
 
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
-                                        core::Executor& executor, BlockingWork work) {
+                                        const Authorizer& auth, core::Executor& executor,
+                                        BlockingWork work) {
   CallFinisher finisher(context, method);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
-  const bool queued = executor.Post([context, finisher, work = std::move(work)]() mutable {
+  core::Principal caller;
+  if (!finisher.Admit(auth, &caller)) return reactor;
+  const bool queued = executor.Post([context, finisher, caller = std::move(caller),
+                                     work = std::move(work)]() mutable {
     std::string job_id;
     if (context->IsCancelled()) {
       finisher.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
                       job_id);
       return;
     }
-    absl::Status status = work(&job_id);
+    absl::Status status = work(caller, &job_id);
     finisher.Finish(status, job_id);
   });
   if (!queued) {
@@ -57,7 +71,5 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, co
   }
   return reactor;
 }
-
-std::string Principal(const grpc::CallbackServerContext*) { return "anonymous"; }
 
 }  // namespace jobd::api

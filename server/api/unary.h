@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "server/api/authorizer.h"
 #include "server/api/call_gate.h"
 #include "server/core/executor.h"
 
@@ -23,28 +24,32 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 class CallFinisher {
  public:
   CallFinisher(grpc::CallbackServerContext* context, const char* method)
-      : reactor_(context->DefaultReactor()), method_(method), start_(absl::Now()) {
+      : context_(context), reactor_(context->DefaultReactor()), method_(method),
+        start_(absl::Now()) {
     CallGate::Get().Enter();
   }
-  // Finishes with UNAVAILABLE when jobd is stopping; then the caller must not go on.
-  bool RefuseIfStopping();
+  // The call's first step: UNAVAILABLE when jobd is stopping, then authentication and the
+  // role's permission for the method. On false the call is finished and must not go on.
+  bool Admit(const Authorizer& auth, core::Principal* caller);
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
   // Exactly once per call.
   void Finish(const absl::Status& status, const std::string& job_id);
 
  private:
+  grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;  // DefaultReactor() may be called only once per call
   const char* method_;
   absl::Time start_;
+  std::string principal_;  // for the log line
 };
 
 // `work` returns the call's status and may set the job id for the log line.
-using BlockingWork = std::function<absl::Status(std::string* job_id)>;
+using BlockingWork =
+    std::function<absl::Status(const core::Principal& caller, std::string* job_id)>;
 
+// Admits the call, then runs `work` on the executor.
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
-                                        core::Executor& executor, BlockingWork work);
-
-// The principal behind a call; "anonymous" until API keys exist.
-std::string Principal(const grpc::CallbackServerContext* context);
+                                        const Authorizer& auth, core::Executor& executor,
+                                        BlockingWork work);
 
 }  // namespace jobd::api

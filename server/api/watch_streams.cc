@@ -52,11 +52,12 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
 
 class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobWatch> {
  public:
-  WatchJobStream(core::WatchDeps deps, const v1::WatchJobRequest& request)
+  WatchJobStream(core::WatchDeps deps, core::Principal caller,
+                 const v1::WatchJobRequest& request)
       : WatchStream("WatchJob", request.id()) {
     std::optional<int64_t> after;
     if (request.has_after_sequence()) after = request.after_sequence();
-    watch_ = std::make_shared<core::JobWatch>(deps, request.id(), this);
+    watch_ = std::make_shared<core::JobWatch>(deps, std::move(caller), request.id(), this);
     watch_->Open(after);
   }
   void Write(const core::BusEventPtr& event) override {
@@ -67,9 +68,11 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
 
 class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::WorkspaceWatch> {
  public:
-  WatchJobsStream(core::WatchDeps deps, core::WorkspaceWatchFilter filter)
+  WatchJobsStream(core::WatchDeps deps, core::Principal caller,
+                  core::WorkspaceWatchFilter filter)
       : WatchStream("WatchJobs", "") {
-    watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(filter), this);
+    watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter),
+                                                    this);
     watch_->Open();
   }
   void Write(const core::BusEventPtr& event) override {
@@ -97,24 +100,34 @@ class RefusedStream final : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
+// Like CallFinisher::Admit for streams: stopping, then the key and the role.
+absl::StatusOr<core::Principal> AdmitStream(const Authorizer& auth,
+                                            const grpc::CallbackServerContext& context,
+                                            const char* method) {
+  if (CallGate::Get().closed()) {
+    return absl::UnavailableError("jobd is shutting down; watch on another replica");
+  }
+  return auth.Authorize(context, method);
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* StartWatchJob(
-    core::WatchDeps deps, const v1::WatchJobRequest& request) {
-  if (CallGate::Get().closed()) {
-    return new RefusedStream<v1::WatchJobResponse>(
-        "WatchJob", absl::UnavailableError("jobd is shutting down; watch on another replica"),
-        deps.executor);
+    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    const v1::WatchJobRequest& request) {
+  absl::StatusOr<core::Principal> caller = AdmitStream(auth, context, "WatchJob");
+  if (!caller.ok()) {
+    return new RefusedStream<v1::WatchJobResponse>("WatchJob", caller.status(), deps.executor);
   }
-  return new WatchJobStream(deps, request);
+  return new WatchJobStream(deps, std::move(*caller), request);
 }
 
 grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
-    core::WatchDeps deps, const v1::WatchJobsRequest& request) {
-  if (CallGate::Get().closed()) {
-    return new RefusedStream<v1::WatchJobsResponse>(
-        "WatchJobs", absl::UnavailableError("jobd is shutting down; watch on another replica"),
-        deps.executor);
+    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    const v1::WatchJobsRequest& request) {
+  absl::StatusOr<core::Principal> caller = AdmitStream(auth, context, "WatchJobs");
+  if (!caller.ok()) {
+    return new RefusedStream<v1::WatchJobsResponse>("WatchJobs", caller.status(), deps.executor);
   }
   core::WorkspaceWatchFilter filter;
   filter.workspace_id = request.workspace_id();
@@ -127,7 +140,7 @@ grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
     filter.states.push_back(*parsed);
   }
   filter.types.assign(request.types().begin(), request.types().end());
-  return new WatchJobsStream(deps, std::move(filter));
+  return new WatchJobsStream(deps, std::move(*caller), std::move(filter));
 }
 
 }  // namespace jobd::api

@@ -10,14 +10,15 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerCon
                                                          v1::AcquireJobsResponse* response) {
   CallFinisher finisher(context, "AcquireJobs");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
+  core::Principal caller;
+  if (!finisher.Admit(auth_, &caller)) return reactor;
   absl::StatusOr<core::AcquireCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");
     return reactor;
   }
   command->cancelled = [context] { return context->IsCancelled(); };
-  workers_.AcquireJobs(std::move(*command), [this, finisher, response](
+  workers_.AcquireJobs(caller, std::move(*command), [this, finisher, response](
                                                 absl::StatusOr<std::vector<Job>> jobs) mutable {
     if (!jobs.ok()) return finisher.Finish(jobs.status(), "");
     const absl::Time now = workers_.clock().Now();
@@ -34,14 +35,15 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
     v1::ReportProgressResponse* response) {
   CallFinisher finisher(context, "ReportProgress");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
+  core::Principal caller;
+  if (!finisher.Admit(auth_, &caller)) return reactor;
   absl::StatusOr<core::ProgressReport> report = FromProto(*request);
   if (!report.ok()) {
     finisher.Finish(report.status(), request->job_id());
     return reactor;
   }
   workers_.ReportProgress(
-      request->job_id(), request->lease_token(), std::move(*report),
+      caller, request->job_id(), request->lease_token(), std::move(*report),
       [finisher, request, response](absl::StatusOr<core::ProgressResult> result) mutable {
         if (result.ok()) ToProto(*result, response);
         finisher.Finish(result.status(), request->job_id());
@@ -54,13 +56,14 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerCon
                                                          v1::CompleteJobResponse* response) {
   CallFinisher finisher(context, "CompleteJob");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
+  core::Principal caller;
+  if (!finisher.Admit(auth_, &caller)) return reactor;
   absl::StatusOr<std::string> result = StructToJson(request->result(), "result");
   if (!result.ok()) {
     finisher.Finish(result.status(), request->job_id());
     return reactor;
   }
-  workers_.CompleteJob(request->job_id(), request->lease_token(), std::move(*result),
+  workers_.CompleteJob(caller, request->job_id(), request->lease_token(), std::move(*result),
                        FinishWithJob(finisher, request->job_id(), response->mutable_job()));
   return reactor;
 }
@@ -70,9 +73,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext
                                                      v1::FailJobResponse* response) {
   CallFinisher finisher(context, "FailJob");
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  if (finisher.RefuseIfStopping()) return reactor;
+  core::Principal caller;
+  if (!finisher.Admit(auth_, &caller)) return reactor;
   const bool retryable = request->has_retryable() ? request->retryable() : true;
-  workers_.FailJob(request->job_id(), request->lease_token(), request->error_message(),
+  workers_.FailJob(caller, request->job_id(), request->lease_token(), request->error_message(),
                    retryable, FinishWithJob(finisher, request->job_id(), response->mutable_job()));
   return reactor;
 }

@@ -10,7 +10,8 @@ namespace jobd::api {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  explicit WorkerServiceImpl(core::WorkerManager& workers) : workers_(workers) {}
+  WorkerServiceImpl(const Authorizer& auth, core::WorkerManager& workers)
+      : auth_(auth), workers_(workers) {}
 
   grpc::ServerUnaryReactor* AcquireJobs(grpc::CallbackServerContext* context,
                                         const v1::AcquireJobsRequest* request,
@@ -30,6 +31,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   std::function<void(absl::StatusOr<Job>)> FinishWithJob(CallFinisher finisher, std::string job_id,
                                                           v1::Job* out);
 
+  const Authorizer& auth_;
   core::WorkerManager& workers_;
 };
 

@@ -31,7 +31,6 @@ struct CreateJobCommand {
   std::optional<absl::Time> run_after;
   std::map<std::string, std::string> labels;
   std::string idempotency_key;
-  std::string requested_by;  // the principal, never from the request body
 };
 
 struct ListJobsCommand {

@@ -47,14 +47,13 @@ JobManager::JobManager(JobStore& store, CreateBatcher& batcher, Clock& clock, Li
       limits_(limits),
       page_tokens_(std::move(page_tokens)) {}
 
-void JobManager::CreateJob(const CreateJobCommand& command,
+void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& command,
                            std::function<void(absl::StatusOr<Job>)> done) {
   const absl::Time now = clock_.Now();
-  if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) {
-    done(s);
-    return;
-  }
+  if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
+  if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
   Job job = NewJobFromCommand(command, NewJobId(now), now);
+  job.requested_by = caller.name;  // from the API key, never from the request
   std::string fingerprint = job.request_fingerprint;
   batcher_.Submit(std::move(job), [this, done = std::move(done),
                                    fingerprint = std::move(fingerprint)](
@@ -73,12 +72,16 @@ void JobManager::CreateJob(const CreateJobCommand& command,
   });
 }
 
-absl::StatusOr<Job> JobManager::GetJob(const std::string& id) {
+absl::StatusOr<Job> JobManager::GetJob(const Principal& caller, const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
-  return store_.GetJob(id);
+  absl::StatusOr<Job> job = store_.GetJob(id);
+  if (job.ok() && !CanSeeJob(caller, *job)) return JobNotFound(id);
+  return job;
 }
 
-absl::StatusOr<JobPage> JobManager::ListJobs(const ListJobsCommand& command) {
+absl::StatusOr<JobPage> JobManager::ListJobs(const Principal& caller,
+                                             const ListJobsCommand& command) {
+  if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return s;
   if (absl::Status s = ValidateList(command, limits_); !s.ok()) return s;
   const std::string fingerprint = ListQueryFingerprint(command);
   ListJobsQuery query;
@@ -105,29 +108,36 @@ absl::StatusOr<JobPage> JobManager::ListJobs(const ListJobsCommand& command) {
   return page;
 }
 
-absl::StatusOr<Job> JobManager::CancelJob(const std::string& id, const std::string& reason,
-                                          const std::string& principal) {
+absl::StatusOr<Job> JobManager::CancelJob(const Principal& caller, const std::string& id,
+                                          const std::string& reason) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
   if (absl::Status s = ValidateText("reason", reason, limits_); !s.ok()) return s;
-  return store_.UpdateJob(id, [&](const Job& current) {
-    return PlanCancel(current, reason, principal, clock_.Now());
+  return store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+    if (!CanSeeJob(caller, current)) return JobNotFound(id);
+    return PlanCancel(current, reason, caller.name, clock_.Now());
   });
 }
 
-absl::StatusOr<Job> JobManager::RetryJob(const std::string& id) {
+absl::StatusOr<Job> JobManager::RetryJob(const Principal& caller, const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
-  absl::StatusOr<Job> job =
-      store_.UpdateJob(id, [&](const Job& current) { return PlanRetry(current, clock_.Now()); });
+  absl::StatusOr<Job> job = store_.UpdateJob(
+      id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+        if (!CanSeeJob(caller, current)) return JobNotFound(id);
+        return PlanRetry(current, clock_.Now());
+      });
   if (job.ok() && job->state == JobState::kQueued) job_ready_(*job);
   return job;
 }
 
-absl::StatusOr<JobStats> JobManager::GetJobStats(const std::string& workspace_id) {
+absl::StatusOr<JobStats> JobManager::GetJobStats(const Principal& caller,
+                                                 const std::string& workspace_id) {
+  if (absl::Status s = CheckWorkspace(caller, workspace_id); !s.ok()) return s;
   if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
   return store_.GetJobStats(workspace_id);
 }
 
-absl::StatusOr<EventPage> JobManager::ListJobEvents(const std::string& id, int32_t page_size,
+absl::StatusOr<EventPage> JobManager::ListJobEvents(const Principal& caller, const std::string& id,
+                                                    int32_t page_size,
                                                     const std::string& page_token) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
   if (page_size < 0 || page_size > limits_.max_page_size) {
@@ -145,7 +155,7 @@ absl::StatusOr<EventPage> JobManager::ListJobEvents(const std::string& id, int32
     }
   }
   EventPage page;
-  absl::StatusOr<Job> job = store_.GetJob(id);
+  absl::StatusOr<Job> job = GetJob(caller, id);
   if (!job.ok()) return job.status();
   page.job = std::move(*job);
   absl::StatusOr<std::vector<JobEvent>> events = store_.ListJobEvents(id, after, limit + 1);

@@ -7,8 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "db/job_store.h"
-#include "server/core/commands.h"
+#include "server/core/access.h"
 #include "server/core/batchers.h"
+#include "server/core/commands.h"
 #include "server/core/limits.h"
 #include "server/core/page_token.h"
 
@@ -32,17 +33,20 @@ class JobManager {
 
   // `done` runs once, possibly on another thread, with the created (or idempotently
   // returned) job. Invalid input is reported before anything is queued.
-  void CreateJob(const CreateJobCommand& command,
+  // Every call takes the caller: workspaces it may not use are PERMISSION_DENIED, and its
+  // jobs in them are NOT_FOUND (server/core/access.h).
+  void CreateJob(const Principal& caller, const CreateJobCommand& command,
                  std::function<void(absl::StatusOr<Job>)> done);
-  absl::StatusOr<Job> GetJob(const std::string& id);
-  absl::StatusOr<JobPage> ListJobs(const ListJobsCommand& command);
-  absl::StatusOr<Job> CancelJob(const std::string& id, const std::string& reason,
-                                const std::string& principal);
-  absl::StatusOr<Job> RetryJob(const std::string& id);
-  absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id);
+  absl::StatusOr<Job> GetJob(const Principal& caller, const std::string& id);
+  absl::StatusOr<JobPage> ListJobs(const Principal& caller, const ListJobsCommand& command);
+  absl::StatusOr<Job> CancelJob(const Principal& caller, const std::string& id,
+                                const std::string& reason);
+  absl::StatusOr<Job> RetryJob(const Principal& caller, const std::string& id);
+  absl::StatusOr<JobStats> GetJobStats(const Principal& caller, const std::string& workspace_id);
   // A job's retained events, oldest first, `page_size` (default 100, at most max_page_size)
   // at a time.
-  absl::StatusOr<EventPage> ListJobEvents(const std::string& id, int32_t page_size,
+  absl::StatusOr<EventPage> ListJobEvents(const Principal& caller, const std::string& id,
+                                          int32_t page_size,
                                           const std::string& page_token);
 
   // Called with each job that became QUEUED through this manager (to wake workers).

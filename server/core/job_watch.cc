@@ -20,8 +20,9 @@ BusEventPtr PopFront(std::vector<BusEventPtr>& queue, size_t& head) {
   return next;
 }
 
-JobWatch::JobWatch(WatchDeps deps, const std::string& job_id, WatchSink* sink)
-    : deps_(deps), job_id_(absl::AsciiStrToLower(job_id)), sink_(sink) {}
+JobWatch::JobWatch(WatchDeps deps, Principal caller, const std::string& job_id, WatchSink* sink)
+    : deps_(deps),
+      caller_(std::move(caller)), job_id_(absl::AsciiStrToLower(job_id)), sink_(sink) {}
 
 void JobWatch::Open(std::optional<int64_t> after_sequence) {
   // Everything, even a refusal, happens on the executor: the stream must not be finished
@@ -59,6 +60,7 @@ void JobWatch::Begin(std::optional<int64_t> after_sequence) {
     return EndLocked(lock, invalid);
   }
   absl::StatusOr<Job> job = deps_.store.GetJob(job_id_);
+  if (job.ok() && !CanSeeJob(caller_, *job)) job = JobNotFound(job_id_);
   if (job.ok()) deps_.bus.NoteSequence(job_id_, job->sequence);
   std::unique_lock<std::mutex> lock(mu_);
   reading_ = false;

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "db/job_store.h"
+#include "server/core/access.h"
 #include "server/core/event_bus.h"
 #include "server/core/executor.h"
 #include "server/core/limits.h"
@@ -46,7 +47,8 @@ struct WatchDeps {
 
 class JobWatch : public EventSubscriber, public std::enable_shared_from_this<JobWatch> {
  public:
-  JobWatch(WatchDeps deps, const std::string& job_id, WatchSink* sink);
+  // A job the caller may not see ends the stream NOT_FOUND, as an unknown id does.
+  JobWatch(WatchDeps deps, Principal caller, const std::string& job_id, WatchSink* sink);
   // Validates, subscribes and starts reading; errors reach the sink through End. Call once,
   // on a watch held by a shared_ptr.
   void Open(std::optional<int64_t> after_sequence);
@@ -69,6 +71,7 @@ class JobWatch : public EventSubscriber, public std::enable_shared_from_this<Job
   void Post(void (JobWatch::*step)());
 
   WatchDeps deps_;
+  const Principal caller_;
   const std::string job_id_;
   WatchSink* const sink_;
 

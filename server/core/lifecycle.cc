@@ -27,7 +27,6 @@ Job NewJobFromCommand(const CreateJobCommand& c, const std::string& id, absl::Ti
   job.type = c.type;
   job.priority = c.priority;
   job.payload_json = c.payload_json.empty() ? "{}" : c.payload_json;
-  job.requested_by = c.requested_by;
   job.attempt = 1;
   RetryPolicy& policy = job.retry_policy;
   if (c.retry_policy.max_attempts > 0) policy.max_attempts = c.retry_policy.max_attempts;

@@ -57,7 +57,8 @@ WorkerManager::WorkerManager(JobStore& store, Executor& executor, ChangeBatcher&
       limits_(limits),
       random_(std::move(random)) {}
 
-void WorkerManager::AcquireJobs(AcquireCommand command, Done done) {
+void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command, Done done) {
+  if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
   if (absl::Status s = ValidateAcquire(command, limits_); !s.ok()) return done(s);
   const absl::Time deadline = clock_.Now() + command.wait;
   auto shared = std::make_shared<AcquireCommand>(std::move(command));
@@ -110,7 +111,7 @@ void WorkerManager::ReleaseLease(const Job& job) {
                   });
 }
 
-void WorkerManager::ReportProgress(const std::string& job_id, const std::string& lease_token,
+void WorkerManager::ReportProgress(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                                    ProgressReport report,
                                    std::function<void(absl::StatusOr<ProgressResult>)> done) {
   auto invalid = [&]() -> absl::Status {
@@ -129,8 +130,9 @@ void WorkerManager::ReportProgress(const std::string& job_id, const std::string&
   if (!invalid.ok()) return done(invalid);
   // The mutation runs on the committer thread; it records what it decided here.
   auto cancelled = std::make_shared<bool>(false);
-  auto mutate = [this, lease_token, report = std::move(report),
+  auto mutate = [this, caller, job_id, lease_token, report = std::move(report),
                  cancelled](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+    if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
     absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, clock_.Now());
     if (!plan.ok()) return plan.status();
     *cancelled = plan->cancelled;
@@ -146,7 +148,7 @@ void WorkerManager::ReportProgress(const std::string& job_id, const std::string&
                   });
 }
 
-void WorkerManager::CompleteJob(const std::string& job_id, const std::string& lease_token,
+void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                                 std::string result_json,
                                 std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
@@ -155,20 +157,23 @@ void WorkerManager::CompleteJob(const std::string& job_id, const std::string& le
                                                " bytes encoded as JSON")));
   }
   changes_.Submit({job_id,
-                   [this, lease_token, result_json = std::move(result_json)](const Job& current) {
+                   [this, caller, job_id, lease_token, result_json = std::move(result_json)](
+                       const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+                     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
                      return PlanComplete(current, lease_token, result_json, clock_.Now());
                    }},
                   std::move(done));
 }
 
-void WorkerManager::FailJob(const std::string& job_id, const std::string& lease_token,
+void WorkerManager::FailJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                             std::string error_message, bool retryable,
                             std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return done(s);
   changes_.Submit({job_id,
-                   [this, lease_token, error_message = std::move(error_message),
-                    retryable](const Job& current) {
+                   [this, caller, job_id, lease_token, error_message = std::move(error_message),
+                    retryable](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+                     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
                      return PlanFail(current, lease_token, error_message, retryable,
                                      clock_.Now(), random_);
                    }},

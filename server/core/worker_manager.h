@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "db/job_store.h"
+#include "server/core/access.h"
 #include "server/core/batchers.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
@@ -41,15 +42,18 @@ class WorkerManager {
 
   // `done` runs once, on an executor thread or the waiters' timer, with the leased jobs
   // (empty when the wait ran out).
-  void AcquireJobs(AcquireCommand command, std::function<void(absl::StatusOr<std::vector<Job>>)> done);
+  // Every call takes the caller: another workspace is PERMISSION_DENIED, and a job in one is
+  // NOT_FOUND whatever the lease token (server/core/access.h).
+  void AcquireJobs(const Principal& caller, AcquireCommand command,
+                   std::function<void(absl::StatusOr<std::vector<Job>>)> done);
   // Worker writes are group-committed: `done` runs once, on a committer thread (or inline
   // for invalid input), and no thread waits meanwhile.
-  void ReportProgress(const std::string& job_id, const std::string& lease_token,
+  void ReportProgress(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                       ProgressReport report,
                       std::function<void(absl::StatusOr<ProgressResult>)> done);
-  void CompleteJob(const std::string& job_id, const std::string& lease_token,
+  void CompleteJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                    std::string result_json, std::function<void(absl::StatusOr<Job>)> done);
-  void FailJob(const std::string& job_id, const std::string& lease_token,
+  void FailJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                std::string error_message, bool retryable,
                std::function<void(absl::StatusOr<Job>)> done);
 

@@ -30,7 +30,8 @@ void WorkspaceWatch::Open() {
 }
 
 void WorkspaceWatch::Subscribe() {
-  absl::Status invalid = ValidateWorkspaceId(filter_.workspace_id, deps_.limits);
+  absl::Status invalid = CheckWorkspace(caller_, filter_.workspace_id);
+  if (invalid.ok()) invalid = ValidateWorkspaceId(filter_.workspace_id, deps_.limits);
   for (const std::string& type : filter_.types) {
     if (!invalid.ok()) break;
     invalid = ValidateType("types", type, deps_.limits);
@@ -49,8 +50,10 @@ void WorkspaceWatch::Subscribe() {
   Pump(lock);
 }
 
-WorkspaceWatch::WorkspaceWatch(WatchDeps deps, WorkspaceWatchFilter filter, WatchSink* sink)
+WorkspaceWatch::WorkspaceWatch(WatchDeps deps, Principal caller, WorkspaceWatchFilter filter,
+                               WatchSink* sink)
     : deps_(deps),
+      caller_(std::move(caller)),
       filter_(std::move(filter)),
       states_(filter_.states.begin(), filter_.states.end()),
       types_(filter_.types.begin(), filter_.types.end()),

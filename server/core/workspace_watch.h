@@ -29,7 +29,9 @@ class WorkspaceWatch : public EventSubscriber,
   // Jobs missed at once beyond this end the stream (RESOURCE_EXHAUSTED): list and watch again.
   static constexpr size_t kMaxMissedJobs = 10000;
 
-  WorkspaceWatch(WatchDeps deps, WorkspaceWatchFilter filter, WatchSink* sink);
+  // A workspace the caller may not use ends the stream PERMISSION_DENIED.
+  WorkspaceWatch(WatchDeps deps, Principal caller, WorkspaceWatchFilter filter,
+                 WatchSink* sink);
   // Validates and subscribes; errors reach the sink through End. Call once, on a watch held
   // by a shared_ptr.
   void Open();
@@ -53,6 +55,7 @@ class WorkspaceWatch : public EventSubscriber,
   void SnapshotMissed(const std::unordered_map<std::string, int64_t>& owed);
 
   WatchDeps deps_;
+  const Principal caller_;
   const WorkspaceWatchFilter filter_;
   const std::set<JobState> states_;
   const std::unordered_set<std::string> types_;

@@ -30,7 +30,8 @@ UNKNOWN_ID=01890a5d-ac96-774b-bcce-b302099a8057
 bcurl() {
   local method=${*: -2:1} data=${*: -1}
   "$BUF" curl --protocol grpc --http2-prior-knowledge --schema . "${@:1:$#-2}" \
-    -d "$data" "http://$E2E_ADDRESS/jobd.v1.JobService/$method"
+    -H "Authorization: Bearer $E2E_API_KEY" -d "$data" \
+    "http://$E2E_ADDRESS/jobd.v1.JobService/$method"
 }
 
 # expect_error WHAT RC CODE METHOD JSON: buf exits with RC and prints {"code": CODE, ...}.
@@ -51,7 +52,7 @@ expect_json "create" job.workspaceId "$WS"
 expect_json "create" job.labels '{"team": "data"}'
 expect_json "create" job.payload '{"rows": 10}'
 expect_json "create" job.priority 5
-expect_json "create" job.requestedBy anonymous
+expect_json "create" job.requestedBy test-admin
 expect_json "create" job.attempt 1
 expect_json "create" job.errorMessage '<missing>'
 FIRST=$(json_get job.id)
@@ -115,19 +116,25 @@ expect_json "idempotent repeat" job.id "$ONCE"
 expect_error "idempotent conflict" 48 already_exists CreateJob \
   "{\"workspace_id\": \"$WS\", \"type\": \"once\", \"idempotency_key\": \"k1\", \"priority\": 9}"
 
-# --- server reflection (no --schema) -------------------------------------------------------
+# --- without a key -------------------------------------------------------------------------
+expect_rc "no key" 128 "$BUF" curl --protocol grpc --http2-prior-knowledge --schema . \
+  -d "{\"workspace_id\": \"$WS\"}" "http://$E2E_ADDRESS/jobd.v1.JobService/ListJobs"
+expect_contains "no key" "$ERR" '"code": "unauthenticated"'
+
+# --- server reflection (no --schema, and no key: reflection needs none) ---------------------
 expect_ok "list services" "$BUF" curl --protocol grpc --http2-prior-knowledge --list-services \
   "http://$E2E_ADDRESS"
 expect_contains "list services" "$OUT" "jobd.v1.JobService"
 expect_contains "list services" "$OUT" "jobd.v1.WorkerService"
+expect_contains "list services" "$OUT" "jobd.v1.AdminService"
 
 expect_ok "create by reflection" "$BUF" curl --protocol grpc --http2-prior-knowledge \
-  -d "{\"workspace_id\": \"$WS\", \"type\": \"reflected\"}" \
+  -H "Authorization: Bearer $E2E_API_KEY" -d "{\"workspace_id\": \"$WS\", \"type\": \"reflected\"}" \
   "http://$E2E_ADDRESS/jobd.v1.JobService/CreateJob"
 expect_json "create by reflection" job.state JOB_STATE_QUEUED
 expect_json "create by reflection" job.type reflected
 
-# --- health --------------------------------------------------------------------------------
+# --- health (no key needed) ------------------------------------------------------------------
 expect_ok "health" "$BUF" curl --protocol grpc --http2-prior-knowledge --schema "$HEALTH_PROTO" \
   -d '{}' "http://$E2E_ADDRESS/grpc.health.v1.Health/Check"
 expect_json "health" status SERVING

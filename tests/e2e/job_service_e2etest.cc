@@ -77,7 +77,7 @@ TEST_F(JobServiceTest, CreateGetListCancelRetry) {
   EXPECT_EQ(created.workspace_id(), "demo");
   EXPECT_EQ(created.type(), "rebuild_graph");
   EXPECT_EQ(created.attempt(), 1);
-  EXPECT_EQ(created.requested_by(), "anonymous");
+  EXPECT_EQ(created.requested_by(), "test-admin");  // the key's name, not the request's
   EXPECT_EQ(created.sequence(), 1);
   EXPECT_EQ(created.payload().fields().at("pages").number_value(), 900);
   EXPECT_EQ(created.labels().at("env"), "prod");
@@ -298,7 +298,7 @@ TEST_F(JobServiceTest, ListPagesNewestFirstWithFilters) {
   ASSERT_TRUE(List(by_state, &page).ok());
   ASSERT_EQ(page.jobs_size(), 1);
   EXPECT_EQ(page.jobs(0).id(), ids[7]);
-  EXPECT_EQ(page.jobs(0).error_message(), "cancelled by anonymous");
+  EXPECT_EQ(page.jobs(0).error_message(), "cancelled by test-admin");
 
   // A token reused with other filters, an altered token, and bad page sizes.
   v1::ListJobsRequest reused = by_state;

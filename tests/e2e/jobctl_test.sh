@@ -23,7 +23,7 @@ expect_json "create" job.workspace_id "$WS"
 expect_json "create" job.labels '{"env": "test", "team": "data"}'
 expect_json "create" job.payload '{"rows": 10}'
 expect_json "create" job.priority 5
-expect_json "create" job.requested_by anonymous
+expect_json "create" job.requested_by test-admin
 expect_json "create" job.attempt 1
 expect_json "create" job.error_message ''
 FIRST=$(json_get job.id)

@@ -115,7 +115,8 @@ expect_json "lost" job.result '{"attempt": 2}'
 # Its history shows the lost attempt: RUNNING as attempt 1, then SCHEDULED as attempt 2 with
 # the reaper's "worker w-lost-1 lost" error, then RUNNING and SUCCEEDED as attempt 2.
 expect_ok "lost: events" "$E2E_REPO/tests/node/node_modules/.bin/buf" curl --protocol grpc \
-  --http2-prior-knowledge --schema "$E2E_REPO/proto" -d "{\"id\": \"$LOST\"}" \
+  --http2-prior-knowledge --schema "$E2E_REPO/proto" -H "Authorization: Bearer $E2E_API_KEY" \
+  -d "{\"id\": \"$LOST\"}" \
   "http://$E2E_ADDRESS/jobd.v1.JobService/ListJobEvents"
 HISTORY=$("$E2E_PYTHON" -c '
 import json, sys

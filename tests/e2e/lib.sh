@@ -5,6 +5,7 @@
 #                         $JOBD_TEST_DATABASE_URL, migrates it, serves it with JOBD on a free
 #                         loopback port and sets E2E_ADDRESS (127.0.0.1:PORT) and E2E_PORT.
 #                         An EXIT trap stops that jobd (by its PID only) and drops the database.
+#                         Exports JOBD_API_KEY (also in E2E_API_KEY): an admin key "test-admin".
 #   e2e_restart_jobd JOBD stops that jobd (SIGTERM to its PID, waits for it to exit) and serves
 #                         the same database with a new JOBD on the same port (E2E_PORT): for
 #                         clients that must resume on the new process. Its log goes on in
@@ -39,7 +40,8 @@ E2E_DATABASE_URL=''
 E2E_PYTHON=/usr/bin/python3
 
 # Nothing from the caller's environment may steer jobctl or jobd away from what we start.
-unset JOBD_ADDRESS JOBD_API_KEY JOBD_WORKSPACE JOBD_LISTEN JOBD_DATABASE_URL
+unset JOBD_ADDRESS JOBD_API_KEY JOBD_API_KEY_FILE JOBD_WORKSPACE JOBD_LISTEN JOBD_DATABASE_URL \
+  JOBD_TLS_CA_FILE JOBD_TLS_CERT_FILE JOBD_TLS_KEY_FILE
 
 log() { printf '%s: %s\n' "$E2E_NAME" "$*" >&2; }
 
@@ -155,6 +157,12 @@ e2e_start_jobd() {
 
   "$jobd" migrate --database_url "$E2E_DATABASE_URL" >"$E2E_TMP/migrate.log" 2>&1 ||
     { cat "$E2E_TMP/migrate.log" >&2; fail "jobd migrate failed"; }
+  # An admin key for the test's clients; jobctl reads JOBD_API_KEY.
+  "$jobd" keys create --database_url "$E2E_DATABASE_URL" --role admin --name test-admin \
+    --key_file "$E2E_TMP/admin.key" 2>>"$E2E_TMP/migrate.log" ||
+    { cat "$E2E_TMP/migrate.log" >&2; fail "jobd keys create failed"; }
+  E2E_API_KEY=$(<"$E2E_TMP/admin.key")
+  export JOBD_API_KEY=$E2E_API_KEY
 
   e2e_serve "$jobd" 127.0.0.1:0
   log "jobd (pid $E2E_JOBD_PID) serves database $db on $E2E_ADDRESS"

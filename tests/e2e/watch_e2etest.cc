@@ -499,8 +499,7 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   // fixture's connection cannot hold them up on the client side.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto writer_channel =
-      grpc::CreateCustomChannel(jobd_->address(), grpc::InsecureChannelCredentials(), args);
+  auto writer_channel = KeyedChannel(jobd_->address(), jobd_->admin_key(), args);
 
   // The stalled WatchJob: its SNAPSHOT is read (so the subscription surely exists), then
   // nothing until every write is done.

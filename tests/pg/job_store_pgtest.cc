@@ -27,8 +27,9 @@ class JobStoreTest : public ::testing::Test {
     core::CreateJobCommand c;
     c.workspace_id = workspace;
     c.type = type;
-    c.requested_by = "tester";
-    return core::NewJobFromCommand(c, NewJobId(now), now);
+    Job job = core::NewJobFromCommand(c, NewJobId(now), now);
+    job.requested_by = "tester";
+    return job;
   }
 
   Job CreateOne(Job job) {

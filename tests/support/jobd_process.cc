@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/client_interceptor.h>
 #include <gtest/gtest.h>
 
 extern char** environ;
@@ -43,11 +45,71 @@ int WaitExit(pid_t pid) {
   return 128 + WTERMSIG(status);
 }
 
+// Adds the key to every call's metadata, so tests use plain stubs.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  BearerInterceptor(grpc::experimental::ClientRpcInfo*, std::string key) : key_(std::move(key)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", "Bearer " + key_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string key_;
+};
+
+class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string key) : key_(std::move(key)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* info) override {
+    return new BearerInterceptor(info, key_);
+  }
+
+ private:
+  const std::string key_;
+};
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
 }  // namespace
 
 int RunJobd(const std::vector<std::string>& args) {
   pid_t pid = Spawn(args, "");
   return pid > 0 ? WaitExit(pid) : -1;
+}
+
+std::string CreateApiKey(const std::string& database_url, const std::string& role,
+                         const std::string& name, const std::vector<std::string>& extra) {
+  char dir[] = "/tmp/jobd-key.XXXXXX";
+  const std::string key_dir = mkdtemp(dir);
+  const std::string key_file = key_dir + "/key";
+  std::vector<std::string> args = {"keys",   "create", "--database_url", database_url,
+                                   "--role", role,     "--name",         name,
+                                   "--key_file", key_file};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const int code = RunJobd(args);
+  std::string key = code == 0 ? ReadFirstLine(key_file) : "";
+  std::system(("rm -rf '" + key_dir + "'").c_str());
+  if (key.empty()) ADD_FAILURE() << "jobd keys create --role " << role << " failed: exit " << code;
+  return key;
+}
+
+std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address,
+                                            const std::string& api_key,
+                                            const grpc::ChannelArguments& args) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  if (!api_key.empty()) factories.push_back(std::make_unique<BearerInterceptorFactory>(api_key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), args, std::move(factories));
 }
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
@@ -68,6 +130,14 @@ JobdProcess::JobdProcess(const std::string& database_url,
                                    "127.0.0.1:0", "--listen_port_file", port_file,
                                    "--health_interval", "200ms"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // Tests that start jobd before migrating (it must refuse) get no key, and need none.
+  const std::string key_file = dir_ + "/admin.key";
+  const pid_t keys = Spawn({"keys", "create", "--database_url", database_url, "--role", "admin",
+                           "--name", "test-admin", "--key_file", key_file},
+                          dir_ + "/keys.log");
+  if (keys > 0 && WaitExit(keys) == 0) {
+    admin_key_ = ReadFirstLine(key_file);
+  }
   pid_ = Spawn(args, dir_ + "/jobd.log");
   if (pid_ <= 0) {
     ADD_FAILURE() << "cannot start " << JOBD_BINARY;
@@ -88,7 +158,7 @@ JobdProcess::~JobdProcess() {
 }
 
 std::shared_ptr<grpc::Channel> JobdProcess::channel() {
-  if (!channel_) channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  if (!channel_) channel_ = KeyedChannel(address(), admin_key_);
   return channel_;
 }
 

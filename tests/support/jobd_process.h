@@ -17,13 +17,24 @@ namespace jobd::testing {
 // Runs `jobd <args>` to completion; returns its exit code (-1 when it could not run).
 int RunJobd(const std::vector<std::string>& args);
 
+// Creates an API key with `jobd keys create` (extra flags such as --workspace, --expire_in)
+// and returns its secret; empty (and a test failure) when that fails.
+std::string CreateApiKey(const std::string& database_url, const std::string& role,
+                         const std::string& name, const std::vector<std::string>& extra = {});
+
+// A channel whose every call carries `authorization: Bearer <api_key>` (none when empty).
+std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address,
+                                            const std::string& api_key,
+                                            const grpc::ChannelArguments& args = {});
+
 // Polls `condition` every 10 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 
 class JobdProcess {
  public:
-  // Starts `jobd serve --database_url URL --listen 127.0.0.1:0 ...extra` and waits until it
-  // listens (fails the test if not within 20 s).
+  // Creates an admin key (when the schema exists), starts `jobd serve --database_url URL
+  // --listen 127.0.0.1:0 ...extra` and waits until it listens (fails the test if not within
+  // 20 s).
   JobdProcess(const std::string& database_url, const std::vector<std::string>& extra_args = {});
   ~JobdProcess();  // SIGTERM and wait
 
@@ -31,13 +42,17 @@ class JobdProcess {
   // The process id (for /proc/<pid>/status), -1 once stopped.
   pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Calls on it carry the admin key.
   std::shared_ptr<grpc::Channel> channel();
+  // An admin key made for this process; empty when the schema was not there yet.
+  const std::string& admin_key() const { return admin_key_; }
   // SIGTERM, then waits; returns the exit code.
   int Stop();
   std::string log() const;
 
  private:
   std::string dir_;
+  std::string admin_key_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;

@@ -67,7 +67,8 @@ class WatchTest : public ::testing::Test {
                                          std::function<void(JobWatch&)> before_open = nullptr,
                                          Executor* executor = nullptr) {
     auto watch = std::make_shared<JobWatch>(
-        WatchDeps{limits_, store_, bus_, executor ? *executor : executor_, options}, id, &sink);
+        WatchDeps{limits_, store_, bus_, executor ? *executor : executor_, options}, caller_, id,
+        &sink);
     sink.Attach([watch](bool ok) { watch->WriteDone(ok); });
     if (before_open) before_open(*watch);
     watch->Open(after);
@@ -78,7 +79,7 @@ class WatchTest : public ::testing::Test {
                                                      WatchOptions options = {},
                                                      Executor* executor = nullptr) {
     auto watch = std::make_shared<WorkspaceWatch>(
-        WatchDeps{limits_, store_, bus_, executor ? *executor : executor_, options},
+        WatchDeps{limits_, store_, bus_, executor ? *executor : executor_, options}, caller_,
         std::move(filter), &sink);
     sink.Attach([watch](bool ok) { watch->WriteDone(ok); });
     watch->Open();
@@ -97,6 +98,7 @@ class WatchTest : public ::testing::Test {
   }
 
   Limits limits_;
+  Principal caller_ = LocalAdmin("test-admin");  // sees every workspace
   FakeJobStore store_;
   std::deque<std::unique_ptr<FakeSink>> sinks_;          // outlive the bus: Stop ends streams
   std::deque<std::shared_ptr<RecordingSubscriber>> probes_;

@@ -1,0 +1,36 @@
+#include "server/api/access_rules.h"
+
+namespace jobd::api {
+
+using core::Permission;
+
+const std::vector<MethodRule>& MethodRules() {
+  static const auto* rules = new std::vector<MethodRule>{
+      {"jobd.v1.JobService", "CreateJob", Permission::kCreate},
+      {"jobd.v1.JobService", "GetJob", Permission::kRead},
+      {"jobd.v1.JobService", "ListJobs", Permission::kRead},
+      {"jobd.v1.JobService", "CancelJob", Permission::kCancel},
+      {"jobd.v1.JobService", "RetryJob", Permission::kRetry},
+      {"jobd.v1.JobService", "WatchJob", Permission::kRead},
+      {"jobd.v1.JobService", "WatchJobs", Permission::kRead},
+      {"jobd.v1.JobService", "ListJobEvents", Permission::kRead},
+      {"jobd.v1.JobService", "GetJobStats", Permission::kRead},
+      {"jobd.v1.WorkerService", "AcquireJobs", Permission::kWork},
+      {"jobd.v1.WorkerService", "ReportProgress", Permission::kWork},
+      {"jobd.v1.WorkerService", "CompleteJob", Permission::kWork},
+      {"jobd.v1.WorkerService", "FailJob", Permission::kWork},
+      {"jobd.v1.AdminService", "CreateApiKey", Permission::kAdmin},
+      {"jobd.v1.AdminService", "ListApiKeys", Permission::kAdmin},
+      {"jobd.v1.AdminService", "RevokeApiKey", Permission::kAdmin},
+  };
+  return *rules;
+}
+
+std::optional<Permission> PermissionFor(absl::string_view method) {
+  for (const MethodRule& rule : MethodRules()) {
+    if (method == rule.method) return rule.permission;
+  }
+  return std::nullopt;
+}
+
+}  // namespace jobd::api

@@ -1,0 +1,81 @@
+#include "server/core/key_registry.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace jobd::core {
+namespace {
+
+constexpr absl::string_view kKeyPrefix = "jobd_";
+constexpr size_t kShownChars = 12;
+
+std::string Rfc3339(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+std::string NewApiKeySecret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no entropy: never issue a key
+  return absl::StrCat(kKeyPrefix, absl::WebSafeBase64Escape(absl::string_view(
+                                      reinterpret_cast<const char*>(bytes), sizeof bytes)));
+}
+
+std::string HashApiKey(absl::string_view secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string ApiKeyPrefix(absl::string_view secret) {
+  return std::string(secret.substr(0, kShownChars));
+}
+
+void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
+  absl::MutexLock lock(&mu_);
+  for (const ApiKey& key : keys) {
+    auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
+    if (!inserted && it->second.change_seq <= key.change_seq) it->second = key;
+    if (from_feed && key.change_seq > last_change_) last_change_ = key.change_seq;
+  }
+}
+
+int64_t KeyRegistry::last_change() const {
+  absl::MutexLock lock(&mu_);
+  return last_change_;
+}
+
+size_t KeyRegistry::size() const {
+  absl::MutexLock lock(&mu_);
+  return by_hash_.size();
+}
+
+absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
+                                                    absl::Time now) const {
+  const std::string hash = HashApiKey(secret);
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return absl::UnauthenticatedError("the API key is not valid");
+  const ApiKey& key = it->second;
+  if (key.revoke_time) {
+    return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
+                                                   "… was revoked at ", Rfc3339(*key.revoke_time)));
+  }
+  if (key.expire_time && *key.expire_time <= now) {
+    return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
+                                                   "… expired at ", Rfc3339(*key.expire_time)));
+  }
+  Principal principal;
+  principal.key_id = key.id;
+  principal.name = key.name;
+  principal.role = key.role;
+  principal.workspace_id = key.workspace_id;
+  return principal;
+}
+
+}  // namespace jobd::core

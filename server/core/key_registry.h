@@ -1,0 +1,46 @@
+// Every API key this process knows, by the hash of its secret, so a call is authenticated from
+// memory: no database round trip, and no database load from floods of bad keys. Filled at
+// start and kept current by background::KeySync (a few rows per interval at most), and at once
+// by this process's own creations and revocations.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "db/api_key.h"
+#include "server/core/access.h"
+
+namespace jobd::core {
+
+// A new random key: "jobd_" and 43 base64url characters (256 bits).
+std::string NewApiKeySecret();
+// SHA-256 of the whole key, 32 raw bytes: what is stored and looked up.
+std::string HashApiKey(absl::string_view secret);
+// The characters shown in lists to recognise a key ("jobd_AbCdEfG").
+std::string ApiKeyPrefix(absl::string_view secret);
+
+class KeyRegistry {
+ public:
+  // Adds or updates keys; an older version of a key (lower change_seq) never replaces a newer.
+  // `from_feed`: the keys are the table's changes in order, so the feed position advances.
+  void Apply(const std::vector<ApiKey>& keys, bool from_feed);
+  // The last change read from the table's feed.
+  int64_t last_change() const;
+  size_t size() const;
+
+  // UNAUTHENTICATED for an unknown, revoked or expired key.
+  absl::StatusOr<Principal> Authenticate(absl::string_view secret, absl::Time now) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, ApiKey> by_hash_ ABSL_GUARDED_BY(mu_);
+  int64_t last_change_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace jobd::core
