@@ -105,10 +105,14 @@ bench_start_database() {
   PG_STARTED=1
 }
 
-# bench_migrate: `jobd migrate` on $URL (its output shown only when it fails).
+# bench_migrate: `jobd migrate` on $URL (its output shown only when it fails), then an admin
+# API key for the benchmark's clients in BENCH_API_KEY.
 bench_migrate() {
-  "$JOBD" migrate --database_url "$URL" >"$WORK/migrate.log" 2>&1 || {
+  "$JOBD" migrate --database_url "$URL" >"$WORK/migrate.log" 2>&1 &&
+    "$JOBD" keys create --database_url "$URL" --role admin --name bench \
+      --key_file "$WORK/admin.key" 2>>"$WORK/migrate.log" || {
     cat "$WORK/migrate.log" >&2
     exit 1
   }
+  BENCH_API_KEY=$(<"$WORK/admin.key")
 }

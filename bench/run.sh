@@ -33,7 +33,8 @@ JOBD_PID=$STARTED_PID
 PORT=$STARTED_PORT
 
 set +e
-"$BENCH" --address "127.0.0.1:$PORT" --database_url "$URL" --server_pid "$JOBD_PID" --repeat 3 "$@"
+"$BENCH" --address "127.0.0.1:$PORT" --database_url "$URL" --server_pid "$JOBD_PID" \
+  --api_key "$BENCH_API_KEY" --repeat 3 "$@"
 status=$?
 set -e
 exit "$status"

@@ -56,7 +56,7 @@ for config in $CONFIGS; do
   start_watch_jobd "$layout-$streams"
   pid=$STARTED_PID
   echo "-- $(date -u +%T) load average $(load); jobd pid $pid on 127.0.0.1:$STARTED_PORT"
-  "$BENCH" --part fanout --layout "$layout" --streams "$streams" \
+  "$BENCH" --part fanout --layout "$layout" --streams "$streams" --api_key "$BENCH_API_KEY" \
     --address "127.0.0.1:$STARTED_PORT" --jobd_pid "$pid" --postmaster_pid "$POSTMASTER" \
     --results "$RESULTS" "$@" || status=1
   forget_jobd "$pid"
@@ -70,6 +70,7 @@ if [[ ${WATCH_CROSS:-1} == 1 ]]; then
   echo "-- $(date -u +%T) load average $(load); jobd #1 pid $pid1 on 127.0.0.1:$port1," \
     "jobd #2 pid $pid2 on 127.0.0.1:$port2"
   "$BENCH" --part cross --address "127.0.0.1:$port1" --address2 "127.0.0.1:$port2" \
+    --api_key "$BENCH_API_KEY" \
     --jobd_pid "$pid1" --jobd2_pid "$pid2" --postmaster_pid "$POSTMASTER" \
     --results "$RESULTS" "$@" || status=1
   forget_jobd "$pid1"

@@ -66,6 +66,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "client/jobd_client.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
@@ -74,6 +75,7 @@
 
 ABSL_FLAG(std::string, part, "", "fanout, cross or summary (required)");
 ABSL_FLAG(std::string, address, "", "host:port of jobd #1: the watchers' server (required)");
+ABSL_FLAG(std::string, api_key, "", "sent as `authorization: Bearer <key>` on every call");
 ABSL_FLAG(std::string, address2, "", "cross: host:port of jobd #2, where the reporter reports");
 ABSL_FLAG(int32_t, jobd_pid, 0, "pid of jobd #1: its VmRSS, threads and CPU");
 ABSL_FLAG(int32_t, jobd2_pid, 0, "pid of jobd #2 (cross): its CPU");
@@ -284,7 +286,7 @@ std::vector<Endpoint> MakeEndpoints(const std::string& address, int count,
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetString("jobd.bench.channel", absl::StrCat(name, "-", i));
     Endpoint e;
-    e.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    e.channel = jobd::client::MakeKeyedChannel(address, absl::GetFlag(FLAGS_api_key), args);
     e.jobs = v1::JobService::NewStub(e.channel);
     e.workers = v1::WorkerService::NewStub(e.channel);
     out.push_back(std::move(e));

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <utility>
 
+#include <grpcpp/support/client_interceptor.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace jobd::client {
@@ -18,7 +20,44 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* option)
   return text.str();
 }
 
+// Adds the key to every call's initial metadata.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string& key) : header_("Bearer " + key) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string header_;
+};
+
+class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string key) : key_(std::move(key)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(key_);
+  }
+
+ private:
+  const std::string key_;
+};
+
 }  // namespace
+
+std::shared_ptr<grpc::Channel> MakeKeyedChannel(const std::string& address,
+                                                const std::string& api_key,
+                                                const grpc::ChannelArguments& args) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  if (!api_key.empty()) factories.push_back(std::make_unique<BearerInterceptorFactory>(api_key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), args, std::move(factories));
+}
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     const ClientOptions& options) {

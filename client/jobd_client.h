@@ -65,6 +65,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const ClientOptions& options, const grpc::ChannelArguments& args = {});
 
+// A plaintext channel whose every call carries `authorization: Bearer <api_key>` (none when
+// empty), for code that uses the generated stubs directly (tests, benchmarks). Do not use it
+// under JobdClient or Worker, which add the key to each call themselves.
+std::shared_ptr<grpc::Channel> MakeKeyedChannel(const std::string& address,
+                                                const std::string& api_key,
+                                                const grpc::ChannelArguments& args = {});
+
 // Keeps code and message (both follow google.rpc.Code, so the numbers match).
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE run command: build jobd and serve it. Without JOBD_DATABASE_URL it uses (and keeps)
 # a private PostgreSQL cluster for this checkout, started with default durability.
-# Extra args go to `jobd serve` (e.g. --listen 127.0.0.1:50051).
+# On first start it makes an admin API key in .jobd/admin.key (mode 0600), which jobctl
+# finds by itself. Extra args go to `jobd serve` (e.g. --listen 127.0.0.1:50051).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,4 +29,24 @@ else
 fi
 
 build/server/jobd migrate --database_url "$URL"
+
+# Closed by default: every call needs a key. The first start makes an admin key for this
+# checkout; a key file from another database (its prefix not listed here) is replaced.
+KEY_FILE=$REPO/.jobd/admin.key
+if [[ -s $KEY_FILE ]] &&
+  ! build/server/jobd keys list --database_url "$URL" | grep -qF -- " $(head -c 12 "$KEY_FILE") "; then
+  echo "run: $KEY_FILE is not a key of this database; making a new one" >&2
+  mv -f -- "$KEY_FILE" "$KEY_FILE.old"
+fi
+if [[ ! -s $KEY_FILE ]]; then
+  mkdir -p "$REPO/.jobd"
+  rm -f -- "$KEY_FILE"
+  build/server/jobd keys create --database_url "$URL" --role admin --name local-admin \
+    --key_file "$KEY_FILE"
+  cat >&2 <<EOT
+run: an admin API key is in $KEY_FILE (mode 0600); build/client/jobctl finds it there by
+run: itself. Other clients send the metadata "authorization: Bearer <key>". More keys:
+run:   build/server/jobd keys create --role member --workspace WS --name NAME --database_url '$URL'
+EOT
+fi
 exec build/server/jobd serve --database_url "$URL" "$@"

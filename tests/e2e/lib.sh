@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared setup and assertions of the shell end-to-end tests (source it; needs bash).
 #
-#   e2e_start_jobd JOBD   makes a fresh database jobd_e2e_<random> in the cluster at
+#   e2e_start_jobd JOBD [ARGS...]  makes a fresh database jobd_e2e_<random> in the cluster at
 #                         $JOBD_TEST_DATABASE_URL, migrates it, serves it with JOBD on a free
 #                         loopback port and sets E2E_ADDRESS (127.0.0.1:PORT) and E2E_PORT.
 #                         An EXIT trap stops that jobd (by its PID only) and drops the database.
@@ -34,6 +34,7 @@ E2E_GROUPS=()
 E2E_DB=''
 E2E_ADMIN_URL=''
 E2E_DATABASE_URL=''
+E2E_JOBD_ARGS=()
 
 # Only the JSON parser of the system Python is needed; the first python3 on PATH may lack it
 # or differ, and jq is not installed.
@@ -143,6 +144,8 @@ e2e_wait_for_file() {
 
 e2e_start_jobd() {
   local jobd=$1
+  shift
+  E2E_JOBD_ARGS=("$@")
   [[ -x $jobd ]] || fail "jobd binary not found or not executable: $jobd"
   [[ -n ${JOBD_TEST_DATABASE_URL:-} ]] ||
     fail "JOBD_TEST_DATABASE_URL is not set (start a cluster: tests/pg_cluster.sh start DIR --fast)"
@@ -174,7 +177,7 @@ e2e_serve() {
   local jobd=$1 listen=$2 port_file=$E2E_TMP/port
   rm -f "$port_file"
   "$jobd" serve --database_url "$E2E_DATABASE_URL" --listen "$listen" \
-    --listen_port_file "$port_file" >>"$E2E_TMP/jobd.log" 2>&1 &
+    --listen_port_file "$port_file" "${E2E_JOBD_ARGS[@]}" >>"$E2E_TMP/jobd.log" 2>&1 &
   E2E_JOBD_PID=$!
   e2e_wait_for_file "$port_file"
   E2E_PORT=$(<"$port_file")

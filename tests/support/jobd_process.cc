@@ -11,9 +11,9 @@
 #include <sstream>
 #include <thread>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/client_interceptor.h>
 #include <gtest/gtest.h>
+
+#include "client/jobd_client.h"
 
 extern char** environ;
 
@@ -44,34 +44,6 @@ int WaitExit(pid_t pid) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
 }
-
-// Adds the key to every call's metadata, so tests use plain stubs.
-class BearerInterceptor : public grpc::experimental::Interceptor {
- public:
-  BearerInterceptor(grpc::experimental::ClientRpcInfo*, std::string key) : key_(std::move(key)) {}
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(
-            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->insert({"authorization", "Bearer " + key_});
-    }
-    methods->Proceed();
-  }
-
- private:
-  const std::string key_;
-};
-
-class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  explicit BearerInterceptorFactory(std::string key) : key_(std::move(key)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-      grpc::experimental::ClientRpcInfo* info) override {
-    return new BearerInterceptor(info, key_);
-  }
-
- private:
-  const std::string key_;
-};
 
 std::string ReadFirstLine(const std::string& path) {
   std::ifstream in(path);
@@ -106,10 +78,7 @@ std::string CreateApiKey(const std::string& database_url, const std::string& rol
 std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address,
                                             const std::string& api_key,
                                             const grpc::ChannelArguments& args) {
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-  if (!api_key.empty()) factories.push_back(std::make_unique<BearerInterceptorFactory>(api_key));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, grpc::InsecureChannelCredentials(), args, std::move(factories));
+  return client::MakeKeyedChannel(address, api_key, args);
 }
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
