@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace jobd {
@@ -131,6 +132,8 @@ struct CreatedJob {
   Job job;
   // False when an earlier job with the same idempotency key was returned instead.
   bool created = true;
+  // Not OK when the job was not created: RESOURCE_EXHAUSTED beyond the workspace's quota.
+  absl::Status refused;
 };
 
 struct JobStats {

@@ -149,28 +149,40 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
     return std::tie(jobs[a].workspace_id, jobs[a].idempotency_key) <
            std::tie(jobs[b].workspace_id, jobs[b].idempotency_key);
   });
-  NewJobColumns columns;
   bool with_keys = false;
-  for (size_t i : order) {
-    columns.Add(jobs[i]);
-    with_keys = with_keys || !jobs[i].idempotency_key.empty();
-  }
+  for (const Job& job : jobs) with_keys = with_keys || !job.idempotency_key.empty();
+  const bool with_quota = options_.max_active_jobs_per_workspace > 0;
   return pool_.Run<std::vector<CreatedJob>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<CreatedJob>> {
-        // Without idempotency keys the insert is the only statement, atomic on its own: no
-        // BEGIN/COMMIT round trips. With keys, the lookups of their holders share one
-        // transaction with it, so that a failure anywhere leaves the whole batch unwritten
-        // and a retry is safe.
+        // Without idempotency keys or quota the insert is the only statement, atomic on its
+        // own: no BEGIN/COMMIT round trips. Otherwise the lookups of key holders and the quota
+        // counts share one transaction with it, so that a failure anywhere leaves the whole
+        // batch unwritten and a retry is safe.
         std::unique_ptr<pqxx::transaction_base> tx;
-        if (with_keys) {
+        if (with_keys || with_quota) {
           tx = std::make_unique<pqxx::work>(conn);
         } else {
           tx = std::make_unique<pqxx::nontransaction>(conn);
+        }
+        std::vector<bool> refused(jobs.size(), false);
+        if (with_quota) refused = RefuseBeyondQuota(*tx, jobs, order);
+        NewJobColumns columns;
+        for (size_t i : order) {
+          if (!refused[i]) columns.Add(jobs[i]);
         }
         std::unordered_map<std::string, Job> inserted;
         for (Job& job : ReadJobs(columns.Insert(*tx))) inserted.emplace(job.id, std::move(job));
         std::vector<CreatedJob> out(jobs.size());
         for (size_t i = 0; i < jobs.size(); ++i) {
+          if (refused[i]) {
+            out[i].created = false;
+            out[i].refused = absl::ResourceExhaustedError(absl::StrCat(
+                "quota: workspace \"", jobs[i].workspace_id, "\" has ",
+                options_.max_active_jobs_per_workspace,
+                " active (queued, scheduled or running) jobs, its limit "
+                "(--max_active_jobs_per_workspace); retry once some have finished"));
+            continue;
+          }
           auto it = inserted.find(jobs[i].id);
           if (it != inserted.end()) {
             out[i] = CreatedJob{it->second, true};
@@ -187,6 +199,36 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
         tx->commit();
         return out;
       });
+}
+
+std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
+                                                const std::vector<Job>& jobs,
+                                                const std::vector<size_t>& order) {
+  // Workspaces in sorted order (`order` sorts by workspace): two batches lock them alike.
+  std::unordered_map<std::string, int64_t> active;
+  for (size_t i : order) {
+    const std::string& workspace = jobs[i].workspace_id;
+    if (active.count(workspace) > 0) continue;
+    tx.exec_prepared("lock_workspace_quota", workspace);
+    active[workspace] = tx.exec_prepared1("count_active_jobs", workspace)[0].as<int64_t>();
+  }
+  std::vector<bool> refused(jobs.size(), false);
+  for (size_t i : order) {
+    const Job& job = jobs[i];
+    // A repeat of an idempotent create returns its first job and adds nothing.
+    if (!job.idempotency_key.empty() &&
+        !tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id, job.idempotency_key)
+             .empty()) {
+      continue;
+    }
+    int64_t& count = active[job.workspace_id];
+    if (count >= options_.max_active_jobs_per_workspace) {
+      refused[i] = true;
+    } else {
+      ++count;
+    }
+  }
+  return refused;
 }
 
 absl::StatusOr<Job> PgJobStore::GetJob(const std::string& id) {

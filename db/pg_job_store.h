@@ -1,14 +1,23 @@
 // JobStore on PostgreSQL through libpqxx; statements come from db/queries/*.sql.
 #pragma once
 
+#include <pqxx/transaction_base>
+
 #include "db/connection_pool.h"
 #include "db/job_store.h"
 
 namespace jobd::db {
 
+struct PgJobStoreOptions {
+  // Most QUEUED + SCHEDULED + RUNNING jobs per workspace; creates beyond it are refused with
+  // RESOURCE_EXHAUSTED. 0: no limit (and no per-workspace lock on creates).
+  int64_t max_active_jobs_per_workspace = 0;
+};
+
 class PgJobStore : public JobStore {
  public:
-  explicit PgJobStore(ConnectionPool& pool) : pool_(pool) {}
+  explicit PgJobStore(ConnectionPool& pool, PgJobStoreOptions options = {})
+      : pool_(pool), options_(options) {}
 
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
   absl::StatusOr<Job> GetJob(const std::string& id) override;
@@ -30,7 +39,12 @@ class PgJobStore : public JobStore {
       const std::vector<std::string>& ids) override;
 
  private:
+  // With a quota: which jobs of the batch it refuses (locks each workspace until commit).
+  std::vector<bool> RefuseBeyondQuota(pqxx::transaction_base& tx, const std::vector<Job>& jobs,
+                                      const std::vector<size_t>& order);
+
   ConnectionPool& pool_;
+  const PgJobStoreOptions options_;
 };
 
 }  // namespace jobd::db

@@ -96,7 +96,9 @@ int RunServe(const ServerConfig& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   db::ConnectionPool pool(config.database);
-  db::PgJobStore pg_store(pool);
+  db::PgJobStoreOptions store_options;
+  store_options.max_active_jobs_per_workspace = config.quotas.max_active_jobs_per_workspace;
+  db::PgJobStore pg_store(pool, store_options);
   core::SystemClock clock;
   // API keys: authenticated from memory, kept equal to the table by key_sync.
   db::PgApiKeyStore key_store(pool);
@@ -133,6 +135,11 @@ int RunServe(const ServerConfig& config) {
     waiters.Notify(job.workspace_id, job.type);
     notify_bridge.MarkReady();
   };
+  std::optional<core::RateLimiter> create_rate;
+  if (config.quotas.create_rate_per_key > 0) {
+    create_rate.emplace(config.quotas.create_rate_per_key, config.quotas.create_burst_per_key);
+    jobs.SetCreateRateLimiter(&*create_rate);
+  }
   jobs.SetJobReadyListener(job_ready);
   jobs.SetJobScheduledListener([&](const Job& job) {
     waiters.NotifyAt(job.run_after, job.workspace_id, job.type);

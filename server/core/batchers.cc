@@ -11,8 +11,16 @@ CreateBatcher::Commit CommitCreates(JobStore& store, int max_tries) {
       created = store.CreateJobs(jobs);
     }
     if (!created.ok()) return created.status();
-    return std::vector<absl::StatusOr<CreatedJob>>(std::make_move_iterator(created->begin()),
-                                                   std::make_move_iterator(created->end()));
+    std::vector<absl::StatusOr<CreatedJob>> out;
+    out.reserve(created->size());
+    for (CreatedJob& job : *created) {
+      if (job.refused.ok()) {
+        out.emplace_back(std::move(job));
+      } else {
+        out.emplace_back(job.refused);
+      }
+    }
+    return out;
   };
 }
 

@@ -52,6 +52,14 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
   const absl::Time now = clock_.Now();
   if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
   if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
+  if (create_rate_ != nullptr) {
+    if (std::optional<absl::Duration> wait = create_rate_->Take(caller.key_id, now)) {
+      return done(absl::ResourceExhaustedError(absl::StrCat(
+          "quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
+          " jobs per second (--create_rate_per_key); retry in ",
+          absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))));
+    }
+  }
   Job job = NewJobFromCommand(command, NewJobId(now), now);
   job.requested_by = caller.name;  // from the API key, never from the request
   std::string fingerprint = job.request_fingerprint;

@@ -12,6 +12,7 @@
 #include "server/core/commands.h"
 #include "server/core/limits.h"
 #include "server/core/page_token.h"
+#include "server/core/rate_limiter.h"
 
 namespace jobd::core {
 
@@ -54,6 +55,9 @@ class JobManager {
     job_ready_ = std::move(listener);
   }
 
+  // Quota: CreateJob calls per API key; beyond it RESOURCE_EXHAUSTED saying when to retry.
+  void SetCreateRateLimiter(RateLimiter* limiter) { create_rate_ = limiter; }
+
   // Called with each job created SCHEDULED (to wake workers at its run_after).
   void SetJobScheduledListener(std::function<void(const Job&)> listener) {
     job_scheduled_ = std::move(listener);
@@ -68,6 +72,7 @@ class JobManager {
   Clock& clock_;
   const Limits limits_;
   const PageTokenCodec page_tokens_;
+  RateLimiter* create_rate_ = nullptr;
   std::function<void(const Job&)> job_ready_ = [](const Job&) {};
   std::function<void(const Job&)> job_scheduled_ = [](const Job&) {};
 };

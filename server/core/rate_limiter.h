@@ -1,0 +1,38 @@
+// Token buckets by name (here: CreateJob calls per API key, per jobd process): `rate` per
+// second refill a bucket of `burst`. Buckets of keys not seen for a while are dropped, so
+// memory stays bounded by the keys in use.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace jobd::core {
+
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst);
+
+  // Takes one token from `name`'s bucket; when it is empty, how long until one is there.
+  std::optional<absl::Duration> Take(const std::string& name, absl::Time now);
+
+  double rate() const { return rate_; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    absl::Time updated;
+  };
+  void DropIdleLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const double rate_;
+  const double burst_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace jobd::core

@@ -1,0 +1,110 @@
+// Quotas end to end: active jobs per workspace and creates per API key, each
+// RESOURCE_EXHAUSTED saying which limit and when to retry; off by default.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "tests/e2e/jobd_fixture.h"
+
+namespace jobd::testing {
+namespace {
+
+using grpc::StatusCode;
+
+grpc::Status CreateIn(v1::JobService::Stub& stub, const std::string& workspace,
+                      const std::string& idempotency_key = "", v1::Job* job = nullptr) {
+  v1::CreateJobRequest request;
+  request.set_workspace_id(workspace);
+  request.set_type("quota.t");
+  request.set_idempotency_key(idempotency_key);
+  v1::CreateJobResponse response;
+  grpc::Status status = stub.CreateJob(Ctx().get(), request, &response);
+  if (job != nullptr) *job = response.job();
+  return status;
+}
+
+class ActiveJobQuotaTest : public JobdTest {
+ protected:
+  std::vector<std::string> JobdArgs() override {
+    return {"--max_active_jobs_per_workspace", "10"};
+  }
+};
+
+TEST_F(ActiveJobQuotaTest, CreatesBeyondTheLimitAreRefusedUntilJobsFinish) {
+  // 20 concurrent creates against a limit of 10: exactly 10 pass, whatever their batching.
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&] {
+      grpc::Status status = CreateIn(*jobs_, "quota-a");
+      if (status.ok()) {
+        ++ok;
+      } else if (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
+                 absl::StrContains(status.error_message(), "max_active_jobs_per_workspace") &&
+                 absl::StrContains(status.error_message(), "\"quota-a\"") &&
+                 absl::StrContains(status.error_message(), "retry once some have finished")) {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 10);
+  EXPECT_EQ(refused.load(), 10);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE workspace_id = 'quota-a'"), "10");
+
+  // Another workspace has its own count.
+  EXPECT_TRUE(CreateIn(*jobs_, "quota-b").ok());
+
+  // An idempotent repeat of a job that exists adds nothing, so it is answered at the limit.
+  std::string first_id = Sql("SELECT id FROM jobs WHERE workspace_id = 'quota-b'");
+  ASSERT_EQ(Sql("UPDATE jobs SET idempotency_key = 'k1', request_fingerprint = NULL "
+                "WHERE id = '" + first_id + "' RETURNING id"),
+            first_id);
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(CreateIn(*jobs_, "quota-b").ok());
+  EXPECT_EQ(CreateIn(*jobs_, "quota-b").error_code(), StatusCode::RESOURCE_EXHAUSTED);
+
+  // A finished job frees its place.
+  const std::string some_id =
+      Sql("SELECT id FROM jobs WHERE workspace_id = 'quota-a' ORDER BY id LIMIT 1");
+  v1::CancelJobRequest cancel;
+  cancel.set_id(some_id);
+  v1::CancelJobResponse cancelled;
+  ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+  EXPECT_TRUE(CreateIn(*jobs_, "quota-a").ok());
+  EXPECT_EQ(CreateIn(*jobs_, "quota-a").error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE workspace_id = 'quota-a'"), "11");
+}
+
+class CreateRateQuotaTest : public JobdTest {
+ protected:
+  std::vector<std::string> JobdArgs() override {
+    return {"--create_rate_per_key", "5", "--create_burst_per_key", "5"};
+  }
+};
+
+TEST_F(CreateRateQuotaTest, EachKeyHasItsBucketAndTheRefusalSaysWhenToRetry) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(CreateIn(*jobs_, "rate").ok()) << i;
+  grpc::Status refused = CreateIn(*jobs_, "rate");
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "create_rate_per_key"))
+      << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "retry in ")) << refused.error_message();
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs"), "5");
+
+  // Another key is not held back by the first one's calls.
+  const std::string other = CreateApiKey(database_->url(), "member", "other-member",
+                                         {"--workspace", "rate"});
+  auto other_stub = v1::JobService::NewStub(KeyedChannel(jobd_->address(), other));
+  EXPECT_TRUE(WaitFor([&] { return CreateIn(*other_stub, "rate").ok(); }, absl::Seconds(2)));
+
+  // At 5/s the first key gets a token back (the refusal said within 200 ms).
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "ms")) << refused.error_message();
+  EXPECT_TRUE(WaitFor([&] { return CreateIn(*jobs_, "rate").ok(); }, absl::Seconds(2)));
+}
+
+}  // namespace
+}  // namespace jobd::testing
