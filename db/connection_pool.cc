@@ -5,6 +5,8 @@
 #include <pqxx/nontransaction>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "db/call_deadline.h"
 #include "db/conninfo.h"
 #include "db/pg_errors.h"
 #include "db/sql_files.h"
@@ -39,13 +41,19 @@ ConnectionPool::ConnectionPool(DatabaseConfig config) : config_(std::move(config
 
 ConnectionPool::~ConnectionPool() = default;
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Take() {
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Take(absl::Time call_deadline) {
   std::unique_lock<std::mutex> lock(mu_);
-  const auto deadline = std::chrono::steady_clock::now() +
-                        absl::ToChronoMilliseconds(config_.acquire_timeout);
+  const bool call_first = call_deadline < absl::Now() + config_.acquire_timeout;
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      absl::ToChronoMilliseconds(call_first ? call_deadline - absl::Now() : config_.acquire_timeout);
   while (idle_.empty() && open_or_opening_ >= config_.pool_size) {
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_or_opening_ >= config_.pool_size) {
+      if (call_first) {
+        return absl::DeadlineExceededError(
+            "the call's deadline passed while it waited for a database connection");
+      }
       return absl::ResourceExhaustedError(
           absl::StrCat("all ", config_.pool_size, " database connections are busy"));
     }
@@ -77,14 +85,21 @@ void ConnectionPool::Give(std::unique_ptr<pqxx::connection> conn) {
 }
 
 absl::Status ConnectionPool::Run(const std::function<absl::Status(pqxx::connection&)>& work) {
-  auto conn = Take();
+  const absl::Time deadline = CurrentCallDeadline();
+  if (deadline <= absl::Now()) {
+    return absl::DeadlineExceededError("the call's deadline passed before its database work");
+  }
+  auto conn = Take(deadline);
   if (!conn.ok()) return conn.status();
+  const bool watched = deadline != absl::InfiniteFuture();
+  const uint64_t handle = watched ? canceller_->Watch(**conn, deadline) : 0;
   absl::Status status;
   try {
     status = work(**conn);
   } catch (...) {
     status = TranslateException(std::current_exception());
   }
+  if (watched) canceller_->Forget(handle);
   if (IsConnectionLost(status) || !(*conn)->is_open()) conn->reset();
   Give(std::move(*conn));
   return status;

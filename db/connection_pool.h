@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "db/query_canceller.h"
 
 namespace jobd::db {
 
@@ -35,7 +36,9 @@ class ConnectionPool {
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // Runs `work` on a pooled connection. pqxx exceptions are translated to a status; a
-  // connection that broke is dropped and a fresh one opened on a later call.
+  // connection that broke is dropped and a fresh one opened on a later call. Within a
+  // ScopedCallDeadline the work does not start after the deadline and its query is cancelled
+  // at it (DEADLINE_EXCEEDED).
   absl::Status Run(const std::function<absl::Status(pqxx::connection&)>& work);
 
   template <typename T>
@@ -52,7 +55,7 @@ class ConnectionPool {
   const DatabaseConfig& config() const { return config_; }
 
  private:
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Take();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Take(absl::Time call_deadline);
   void Give(std::unique_ptr<pqxx::connection> conn);
 
   const DatabaseConfig config_;
@@ -60,6 +63,8 @@ class ConnectionPool {
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   int open_or_opening_ = 0;  // connections idle or in use, or being opened
+  // Cancels queries of calls whose deadline passed (db/call_deadline.h).
+  std::unique_ptr<QueryCanceller> canceller_ = std::make_unique<QueryCanceller>();
 };
 
 }  // namespace jobd::db

@@ -1,5 +1,6 @@
 #include "server/api/unary.h"
 
+#include "db/call_deadline.h"
 #include "server/api/status.h"
 #include "server/core/log.h"
 
@@ -62,6 +63,11 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, co
                       job_id);
       return;
     }
+    // The caller's deadline bounds the database work too (db/call_deadline.h).
+    const auto deadline = context->deadline();
+    db::ScopedCallDeadline call_deadline(
+        deadline == std::chrono::system_clock::time_point::max() ? absl::InfiniteFuture()
+                                                                : absl::FromChrono(deadline));
     absl::Status status = work(caller, &job_id);
     finisher.Finish(status, job_id);
   });

@@ -6,6 +6,8 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <pqxx/transaction>
+
 #include "absl/strings/match.h"
 #include "tests/e2e/jobd_fixture.h"
 
@@ -489,6 +491,34 @@ TEST(JobdStart, RefusesAnUnmigratedDatabase) {
                      "--log_level", "error"}),
             1);
   EXPECT_EQ(RunJobd({"bogus"}), 2);
+}
+
+TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
+  const v1::Job job = Create(Request());
+  // Hold a lock that makes GetJob's query wait.
+  pqxx::connection blocker(database_->url());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  auto waiting_get_jobs = [&] {
+    return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+               "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = $1%'");
+  };
+
+  v1::GetJobRequest request;
+  request.set_id(job.id());
+  v1::GetJobResponse response;
+  EXPECT_EQ(jobs_->GetJob(Ctx(absl::Milliseconds(300)).get(), request, &response).error_code(),
+            StatusCode::DEADLINE_EXCEEDED);
+  // jobd cancels the query at the deadline instead of leaving it queued behind the lock (it
+  // would wait there until the lock is released).
+  EXPECT_TRUE(WaitFor([&] { return waiting_get_jobs() == "0"; }, absl::Seconds(3)))
+      << waiting_get_jobs() << " GetJob queries still wait for the lock";
+  EXPECT_TRUE(absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""));
+
+  lock.abort();
+  v1::Job after;
+  EXPECT_TRUE(Get(job.id(), &after).ok());
+  EXPECT_EQ(after.id(), job.id());
 }
 
 }  // namespace

@@ -1,0 +1,767 @@
+// Access end to end (shared/API.md "Access"): every RPC as every kind of principal against a real
+// jobd, from one table that must cover every method of the three services; foreign job ids that
+// are NOT_FOUND exactly like unknown ones and change nothing; revocation and new keys seen by
+// another jobd process of the same database within a second; health without a key.
+#include <array>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "jobd/v1/admin_service.grpc.pb.h"
+#include "tests/e2e/jobd_fixture.h"
+
+namespace jobd::testing {
+namespace {
+
+using grpc::StatusCode;
+using Channel = std::shared_ptr<grpc::Channel>;
+
+#define EXPECT_CODE(status, code) \
+  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+
+constexpr char kA[] = "A";  // the workspace the jobs are in
+constexpr char kB[] = "B";  // another workspace
+
+// The principals of the matrix, in column order.
+enum Principal {
+  kNoKey,
+  kUnknownKey,
+  kRevokedKey,
+  kExpiredKey,
+  kViewerA,
+  kMemberA,
+  kWorkerA,
+  kAdmin,
+  kMemberB,
+  kPrincipals  // the number of columns
+};
+
+constexpr std::array<const char*, kPrincipals> kPrincipalNames = {
+    "no key", "unknown key", "revoked key", "expired key", "viewer(A)",
+    "member(A)", "worker(A)", "admin", "member(B)"};
+
+std::string CodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::OK: return "OK";
+    case StatusCode::CANCELLED: return "CANCELLED";
+    case StatusCode::UNKNOWN: return "UNKNOWN";
+    case StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case StatusCode::ABORTED: return "ABORTED";
+    case StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case StatusCode::INTERNAL: return "INTERNAL";
+    case StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return absl::StrCat("code ", static_cast<int>(code));
+  }
+}
+
+// "jobd_" and 43 random characters of base64url: shaped like a key, known to no jobd.
+std::string RandomKey() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::random_device random;
+  std::string key = "jobd_";
+  for (int i = 0; i < 43; ++i) key += kAlphabet[random() % 64];
+  return key;
+}
+
+// A UUIDv7 (time now, random rest) that no job has: what an unknown id looks like.
+std::string RandomJobId() {
+  std::random_device random;
+  const uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+  const uint64_t r1 = (static_cast<uint64_t>(random()) << 32) | random();
+  const uint64_t r2 = (static_cast<uint64_t>(random()) << 32) | random();
+  return absl::StrFormat("%08x-%04x-7%03x-%04x-%012x", millis >> 16, millis & 0xffff,
+                         r1 & 0xfff, 0x8000 | ((r1 >> 12) & 0x3fff), r2 & 0xffffffffffffULL);
+}
+
+// A call's status with the job id in its message replaced, to compare two ids' answers.
+std::string WithoutId(const grpc::Status& status, const std::string& id) {
+  return absl::StrCat(CodeName(status.error_code()), ": ",
+                      absl::StrReplaceAll(status.error_message(), {{id, "<id>"}}));
+}
+
+// --- Calls as a principal --------------------------------------------------------------------
+// Each returns the call's status; `as` is a channel carrying the principal's key (or none).
+
+grpc::Status CreateJobAs(const Channel& as, const std::string& workspace,
+                         v1::Job* job = nullptr) {
+  v1::CreateJobRequest request;
+  request.set_workspace_id(workspace);
+  request.set_type("t");
+  v1::CreateJobResponse response;
+  grpc::Status status = v1::JobService::NewStub(as)->CreateJob(Ctx().get(), request, &response);
+  if (job) *job = response.job();
+  return status;
+}
+
+grpc::Status GetJobAs(const Channel& as, const std::string& id, v1::Job* job = nullptr) {
+  v1::GetJobRequest request;
+  request.set_id(id);
+  v1::GetJobResponse response;
+  grpc::Status status = v1::JobService::NewStub(as)->GetJob(Ctx().get(), request, &response);
+  if (job) *job = response.job();
+  return status;
+}
+
+grpc::Status ListJobsAs(const Channel& as, const std::string& workspace) {
+  v1::ListJobsRequest request;
+  request.set_workspace_id(workspace);
+  v1::ListJobsResponse response;
+  return v1::JobService::NewStub(as)->ListJobs(Ctx().get(), request, &response);
+}
+
+grpc::Status CancelJobAs(const Channel& as, const std::string& id) {
+  v1::CancelJobRequest request;
+  request.set_id(id);
+  request.set_reason("access test");
+  v1::CancelJobResponse response;
+  return v1::JobService::NewStub(as)->CancelJob(Ctx().get(), request, &response);
+}
+
+grpc::Status RetryJobAs(const Channel& as, const std::string& id) {
+  v1::RetryJobRequest request;
+  request.set_id(id);
+  v1::RetryJobResponse response;
+  return v1::JobService::NewStub(as)->RetryJob(Ctx().get(), request, &response);
+}
+
+// OK when the stream opens with a SNAPSHOT; otherwise the refusal from Finish.
+grpc::Status WatchJobAs(const Channel& as, const std::string& id) {
+  auto stub = v1::JobService::NewStub(as);
+  auto context = Ctx();
+  v1::WatchJobRequest request;
+  request.set_id(id);
+  auto reader = stub->WatchJob(context.get(), request);
+  v1::WatchJobResponse response;
+  if (!reader->Read(&response)) return reader->Finish();
+  const v1::JobEventKind first = response.event().kind();
+  context->TryCancel();
+  while (reader->Read(&response)) {
+  }
+  reader->Finish();
+  if (first != v1::JOB_EVENT_KIND_SNAPSHOT) {
+    return grpc::Status(grpc::StatusCode::UNKNOWN,
+                        "the first event was " + v1::JobEventKind_Name(first) + ", no SNAPSHOT");
+  }
+  return grpc::Status::OK;
+}
+
+// OK when the stream stays open until its 300 ms deadline (it was not refused); otherwise the
+// refusal from Finish.
+grpc::Status WatchJobsAs(const Channel& as, const std::string& workspace) {
+  auto stub = v1::JobService::NewStub(as);
+  auto context = Ctx(absl::Milliseconds(300));
+  v1::WatchJobsRequest request;
+  request.set_workspace_id(workspace);
+  auto reader = stub->WatchJobs(context.get(), request);
+  v1::WatchJobsResponse response;
+  while (reader->Read(&response)) {
+  }
+  grpc::Status status = reader->Finish();
+  if (status.error_code() == StatusCode::DEADLINE_EXCEEDED) return grpc::Status::OK;
+  if (status.ok()) return grpc::Status(StatusCode::UNKNOWN, "the stream ended with OK at once");
+  return status;
+}
+
+grpc::Status ListJobEventsAs(const Channel& as, const std::string& id, int* count = nullptr) {
+  auto stub = v1::JobService::NewStub(as);
+  v1::ListJobEventsRequest request;
+  request.set_id(id);
+  request.set_page_size(500);
+  if (count) *count = 0;
+  while (true) {
+    v1::ListJobEventsResponse response;
+    grpc::Status status = stub->ListJobEvents(Ctx().get(), request, &response);
+    if (!status.ok()) return status;
+    if (count) *count += response.events_size();
+    if (response.next_page_token().empty() || !count) return status;
+    request.set_page_token(response.next_page_token());
+  }
+}
+
+grpc::Status GetJobStatsAs(const Channel& as, const std::string& workspace) {
+  v1::GetJobStatsRequest request;
+  request.set_workspace_id(workspace);
+  v1::GetJobStatsResponse response;
+  return v1::JobService::NewStub(as)->GetJobStats(Ctx().get(), request, &response);
+}
+
+grpc::Status AcquireJobsAs(const Channel& as, const std::string& workspace,
+                           const std::string& type, v1::AcquireJobsResponse* response) {
+  v1::AcquireJobsRequest request;
+  request.set_workspace_id(workspace);
+  request.add_types(type);
+  request.set_worker_id("access-test");
+  request.set_max_jobs(1);
+  return v1::WorkerService::NewStub(as)->AcquireJobs(Ctx().get(), request, response);
+}
+
+grpc::Status ReportProgressAs(const Channel& as, const std::string& id, const std::string& lease) {
+  v1::ReportProgressRequest request;
+  request.set_job_id(id);
+  request.set_lease_token(lease);
+  request.set_progress_percent(50);
+  request.set_progress_message("half way");
+  v1::ReportProgressResponse response;
+  return v1::WorkerService::NewStub(as)->ReportProgress(Ctx().get(), request, &response);
+}
+
+grpc::Status CompleteJobAs(const Channel& as, const std::string& id, const std::string& lease) {
+  v1::CompleteJobRequest request;
+  request.set_job_id(id);
+  request.set_lease_token(lease);
+  (*request.mutable_result()->mutable_fields())["ok"].set_bool_value(true);
+  v1::CompleteJobResponse response;
+  return v1::WorkerService::NewStub(as)->CompleteJob(Ctx().get(), request, &response);
+}
+
+grpc::Status FailJobAs(const Channel& as, const std::string& id, const std::string& lease) {
+  v1::FailJobRequest request;
+  request.set_job_id(id);
+  request.set_lease_token(lease);
+  request.set_error_message("access test");
+  request.set_retryable(true);
+  v1::FailJobResponse response;
+  return v1::WorkerService::NewStub(as)->FailJob(Ctx().get(), request, &response);
+}
+
+grpc::Status CreateApiKeyAs(const Channel& as, const std::string& name,
+                            v1::CreateApiKeyResponse* response) {
+  v1::CreateApiKeyRequest request;
+  request.set_name(name);
+  request.set_role(v1::API_KEY_ROLE_VIEWER);
+  request.set_workspace_id(kA);
+  return v1::AdminService::NewStub(as)->CreateApiKey(Ctx().get(), request, response);
+}
+
+grpc::Status ListApiKeysAs(const Channel& as, v1::ListApiKeysResponse* response,
+                           const std::string& page_token = "") {
+  v1::ListApiKeysRequest request;
+  request.set_page_size(500);
+  request.set_page_token(page_token);
+  return v1::AdminService::NewStub(as)->ListApiKeys(Ctx().get(), request, response);
+}
+
+grpc::Status RevokeApiKeyAs(const Channel& as, const std::string& id) {
+  v1::RevokeApiKeyRequest request;
+  request.set_id(id);
+  v1::RevokeApiKeyResponse response;
+  return v1::AdminService::NewStub(as)->RevokeApiKey(Ctx().get(), request, &response);
+}
+
+// GetJob with the key as call metadata, over a keyless channel that is already connected (so a
+// measurement does not include connecting).
+grpc::Status GetJobWithKey(const Channel& plain, const std::string& key, const std::string& id) {
+  auto context = Ctx();
+  context->AddMetadata("authorization", "Bearer " + key);
+  v1::GetJobRequest request;
+  request.set_id(id);
+  v1::GetJobResponse response;
+  return v1::JobService::NewStub(plain)->GetJob(context.get(), request, &response);
+}
+
+// --- The fixture -----------------------------------------------------------------------------
+
+class AccessTest : public JobdTest {
+ protected:
+  void TearDown() override {
+    // jobd's graceful stop waits for connected clients: drop ours first.
+    principals_.clear();
+    JobdTest::TearDown();
+  }
+
+  Channel Admin() { return jobd_->channel(); }
+
+  // A channel to jobd #1 carrying `key` (none when empty).
+  Channel Keyed(const std::string& key) { return KeyedChannel(jobd_->address(), key); }
+
+  // A job of workspace A created by the admin: QUEUED.
+  std::string QueuedJob(const std::string& type = "t") {
+    v1::CreateJobRequest request;
+    request.set_workspace_id(kA);
+    request.set_type(type);
+    v1::CreateJobResponse response;
+    grpc::Status status = jobs_->CreateJob(Ctx().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.job().id();
+  }
+
+  std::string CancelledJob() {
+    const std::string id = QueuedJob();
+    grpc::Status status = CancelJobAs(Admin(), id);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return id;
+  }
+
+  // A type no other job has, so AcquireJobs of it leases exactly the job made for one cell.
+  std::string UniqueType() { return absl::StrCat("cell-", ++types_); }
+
+  // A RUNNING job of workspace A and its current lease, leased through `worker`.
+  v1::LeasedJob LeasedJob(const Channel& worker) {
+    const std::string type = UniqueType();
+    const std::string id = QueuedJob(type);
+    v1::AcquireJobsResponse acquired;
+    grpc::Status status = AcquireJobsAs(worker, kA, type, &acquired);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (acquired.jobs_size() != 1) {
+      ADD_FAILURE() << "AcquireJobs leased " << acquired.jobs_size() << " jobs, not " << id;
+      return {};
+    }
+    EXPECT_EQ(acquired.jobs(0).job().id(), id);
+    return acquired.jobs(0);
+  }
+
+  // A key made by the admin through AdminService, to be revoked in a cell.
+  std::string FreshKeyId() {
+    v1::CreateApiKeyResponse response;
+    grpc::Status status = CreateApiKeyAs(Admin(), "to-revoke", &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.api_key().id();
+  }
+
+  // The key whose secret is `secret`, as ListApiKeys shows it (found by its prefix).
+  v1::ApiKey FindKey(const std::string& secret) {
+    std::string token;
+    do {
+      v1::ListApiKeysResponse page;
+      grpc::Status status = ListApiKeysAs(Admin(), &page, token);
+      if (!status.ok()) {
+        ADD_FAILURE() << "ListApiKeys: " << status.error_message();
+        return {};
+      }
+      for (const v1::ApiKey& key : page.api_keys()) {
+        if (key.key_prefix() == secret.substr(0, key.key_prefix().size())) return key;
+      }
+      token = page.next_page_token();
+    } while (!token.empty());
+    ADD_FAILURE() << "no key with the prefix of " << secret.substr(0, 12);
+    return {};
+  }
+
+  // Waits until `as` may read `workspace` (jobd learns keys made by `jobd keys` within ~250 ms).
+  bool WaitAccepted(const Channel& as, const std::string& workspace) {
+    return WaitFor([&] { return GetJobStatsAs(as, workspace).ok(); }, absl::Seconds(10));
+  }
+
+  bool WaitRefused(const Channel& as, const std::string& workspace) {
+    return WaitFor(
+        [&] {
+          return GetJobStatsAs(as, workspace).error_code() == StatusCode::UNAUTHENTICATED;
+        },
+        absl::Seconds(10));
+  }
+
+  // Makes the nine principals of the matrix; the revoked and expired keys are refused on return.
+  void MakePrincipals() {
+    const std::string url = database_->url();
+    principals_.resize(kPrincipals);
+    principals_[kNoKey] = Keyed("");
+    principals_[kUnknownKey] = Keyed(RandomKey());
+    principals_[kViewerA] = Keyed(CreateApiKey(url, "viewer", "vera", {"--workspace", kA}));
+    principals_[kMemberA] = Keyed(CreateApiKey(url, "member", "alice", {"--workspace", kA}));
+    principals_[kWorkerA] = Keyed(CreateApiKey(url, "worker", "walter", {"--workspace", kA}));
+    principals_[kAdmin] = Keyed(CreateApiKey(url, "admin", "root"));
+    principals_[kMemberB] = Keyed(CreateApiKey(url, "member", "bob", {"--workspace", kB}));
+    for (Principal p : {kViewerA, kMemberA, kWorkerA, kAdmin}) {
+      ASSERT_TRUE(WaitAccepted(principals_[p], kA)) << kPrincipalNames[p] << " never accepted";
+    }
+    ASSERT_TRUE(WaitAccepted(principals_[kMemberB], kB));
+
+    // Revoked: a member key of A that worked, revoked by the admin through AdminService.
+    const std::string revoked = CreateApiKey(url, "member", "rita", {"--workspace", kA});
+    principals_[kRevokedKey] = Keyed(revoked);
+    ASSERT_TRUE(WaitAccepted(principals_[kRevokedKey], kA));
+    const v1::ApiKey revoked_key = FindKey(revoked);
+    ASSERT_FALSE(revoked_key.id().empty());
+    grpc::Status status = RevokeApiKeyAs(Admin(), revoked_key.id());
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_TRUE(WaitRefused(principals_[kRevokedKey], kA)) << "the revoked key still works";
+
+    // Expired: a member key of A that expires after 1 s; wait until that time has passed and
+    // the key is refused.
+    const std::string expiring =
+        CreateApiKey(url, "member", "eve", {"--workspace", kA, "--expire_in", "1s"});
+    principals_[kExpiredKey] = Keyed(expiring);
+    const v1::ApiKey expiring_key = FindKey(expiring);
+    ASSERT_TRUE(expiring_key.has_expire_time()) << expiring_key.DebugString();
+    const absl::Time expire_time = absl::FromUnixSeconds(expiring_key.expire_time().seconds()) +
+                                   absl::Nanoseconds(expiring_key.expire_time().nanos());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return absl::Now() > expire_time &&
+                 GetJobStatsAs(principals_[kExpiredKey], kA).error_code() ==
+                     StatusCode::UNAUTHENTICATED;
+        },
+        absl::Seconds(10)))
+        << "the expired key still works";
+    for (Principal p : {kNoKey, kUnknownKey, kRevokedKey, kExpiredKey}) {
+      std::cerr << kPrincipalNames[p] << " is refused: "
+                << GetJobStatsAs(principals_[p], kA).error_message() << "\n";
+    }
+  }
+
+  std::vector<Channel> principals_;  // one channel per principal, in column order
+  int types_ = 0;
+};
+
+// --- 1. The matrix ---------------------------------------------------------------------------
+
+// One RPC: how to call it as a principal with a fresh request whose only problem can be the
+// principal, and the code each principal must get (in the column order of Principal).
+struct Row {
+  std::string service;  // full name, e.g. "jobd.v1.JobService"
+  std::string method;
+  std::array<StatusCode, kPrincipals> expected;
+  std::function<grpc::Status(const Channel& as)> call;
+};
+
+TEST_F(AccessTest, AccessMatrix) {
+  ASSERT_NO_FATAL_FAILURE(MakePrincipals());
+  const std::string read_job = QueuedJob();  // for the calls that only read
+
+  constexpr StatusCode OK = StatusCode::OK;
+  constexpr StatusCode UN = StatusCode::UNAUTHENTICATED;
+  constexpr StatusCode PD = StatusCode::PERMISSION_DENIED;
+  constexpr StatusCode NF = StatusCode::NOT_FOUND;
+  const std::string job_service = v1::JobService::service_full_name();
+  const std::string worker_service = v1::WorkerService::service_full_name();
+  const std::string admin_service = v1::AdminService::service_full_name();
+
+  // clang-format off
+  const std::vector<Row> table = {
+    //                              no key   unknown  revoked  expired  viewerA  memberA  workerA  admin    memberB
+    {job_service, "CreateJob",      {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return CreateJobAs(as, kA); }},
+    {job_service, "GetJob",         {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      NF},
+     [&](const Channel& as) { return GetJobAs(as, read_job); }},
+    {job_service, "ListJobs",       {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},
+     [&](const Channel& as) { return ListJobsAs(as, kA); }},
+    {job_service, "CancelJob",      {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return CancelJobAs(as, QueuedJob()); }},
+    {job_service, "RetryJob",       {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return RetryJobAs(as, CancelledJob()); }},
+    {job_service, "WatchJob",       {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      NF},
+     [&](const Channel& as) { return WatchJobAs(as, read_job); }},
+    {job_service, "WatchJobs",      {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},
+     [&](const Channel& as) { return WatchJobsAs(as, kA); }},
+    {job_service, "ListJobEvents",  {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      NF},
+     [&](const Channel& as) { return ListJobEventsAs(as, read_job); }},
+    {job_service, "GetJobStats",    {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},
+     [&](const Channel& as) { return GetJobStatsAs(as, kA); }},
+    {worker_service, "AcquireJobs", {UN,     UN,      UN,      UN,      PD,      PD,      OK,      OK,      PD},
+     [&](const Channel& as) {
+       const std::string type = UniqueType();
+       QueuedJob(type);
+       v1::AcquireJobsResponse response;
+       grpc::Status status = AcquireJobsAs(as, kA, type, &response);
+       if (status.ok() && response.jobs_size() != 1) {
+         return grpc::Status(StatusCode::UNKNOWN, absl::StrCat("leased ", response.jobs_size(),
+                                                               " jobs, not 1"));
+       }
+       return status;
+     }},
+    {worker_service, "ReportProgress", {UN,  UN,      UN,      UN,      PD,      PD,      OK,      OK,      PD},
+     [&](const Channel& as) {
+       const v1::LeasedJob leased = LeasedJob(Admin());
+       return ReportProgressAs(as, leased.job().id(), leased.lease_token());
+     }},
+    {worker_service, "CompleteJob", {UN,     UN,      UN,      UN,      PD,      PD,      OK,      OK,      PD},
+     [&](const Channel& as) {
+       const v1::LeasedJob leased = LeasedJob(Admin());
+       return CompleteJobAs(as, leased.job().id(), leased.lease_token());
+     }},
+    {worker_service, "FailJob",     {UN,     UN,      UN,      UN,      PD,      PD,      OK,      OK,      PD},
+     [&](const Channel& as) {
+       const v1::LeasedJob leased = LeasedJob(Admin());
+       return FailJobAs(as, leased.job().id(), leased.lease_token());
+     }},
+    {admin_service, "CreateApiKey", {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::CreateApiKeyResponse response;
+       return CreateApiKeyAs(as, "made-in-a-cell", &response);
+     }},
+    {admin_service, "ListApiKeys",  {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::ListApiKeysResponse response;
+       return ListApiKeysAs(as, &response);
+     }},
+    {admin_service, "RevokeApiKey", {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) { return RevokeApiKeyAs(as, FreshKeyId()); }},
+  };
+  // clang-format on
+
+  // The table covers every method of the three services once, and nothing else.
+  std::map<std::string, int> rows_per_method;
+  for (const Row& row : table) ++rows_per_method[row.service + "/" + row.method];
+  std::set<std::string> methods;
+  for (const std::string& name : {job_service, worker_service, admin_service}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string method = name + "/" + service->method(i)->name();
+      methods.insert(method);
+      EXPECT_EQ(rows_per_method[method], 1) << method << " needs exactly one row in the table";
+    }
+  }
+  for (const auto& [method, rows] : rows_per_method) {
+    EXPECT_TRUE(methods.count(method)) << "the table has a row for " << method
+                                       << ", which is no method of the services";
+  }
+
+  // Every cell.
+  std::vector<std::string> mismatches;
+  std::string grid = absl::StrFormat("%-30s", "");
+  for (const char* name : kPrincipalNames) absl::StrAppendFormat(&grid, " %-12s", name);
+  grid += "\n";
+  int cells = 0;
+  for (const Row& row : table) {
+    const std::string rpc = absl::StrCat(row.service.substr(row.service.find('.', 5) + 1), ".",
+                                         row.method);
+    absl::StrAppendFormat(&grid, "%-30s", rpc);
+    for (int p = 0; p < kPrincipals; ++p) {
+      ++cells;
+      const grpc::Status got = row.call(principals_[p]);
+      const bool match = got.error_code() == row.expected[p];
+      if (!match) {
+        mismatches.push_back(absl::StrCat(rpc, " / ", kPrincipalNames[p], ": expected ",
+                                          CodeName(row.expected[p]), ", got ",
+                                          CodeName(got.error_code()), " (",
+                                          got.error_message(), ")"));
+      }
+      std::string shown = CodeName(got.error_code());
+      if (shown == "PERMISSION_DENIED") shown = "DENIED";
+      if (shown == "UNAUTHENTICATED") shown = "UNAUTH";
+      absl::StrAppendFormat(&grid, " %-12s", (match ? "" : "!") + shown);
+    }
+    grid += "\n";
+  }
+  std::cerr << grid;
+  std::cerr << "access matrix: " << table.size() << " RPCs x " << kPrincipals
+            << " principals = " << cells << " cells, " << mismatches.size() << " mismatches\n";
+  EXPECT_EQ(table.size(), methods.size());
+  EXPECT_TRUE(mismatches.empty()) << mismatches.size() << " cells differ from the contract:\n  "
+                                  << absl::StrJoin(mismatches, "\n  ");
+
+  // requested_by is the key's name.
+  v1::Job created;
+  grpc::Status status = CreateJobAs(principals_[kMemberA], kA, &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(created.requested_by(), "alice");
+  EXPECT_EQ(Get(created.id()).requested_by(), "alice");
+}
+
+// --- 2. Foreign job ids ----------------------------------------------------------------------
+
+// What a call must not change.
+struct JobMark {
+  v1::JobState state;
+  int64_t sequence;
+  float progress;
+  int32_t attempt;
+  std::string update_time;
+  int events;
+
+  bool operator==(const JobMark& o) const {
+    return state == o.state && sequence == o.sequence && progress == o.progress &&
+           attempt == o.attempt && update_time == o.update_time && events == o.events;
+  }
+  std::string ToString() const {
+    return absl::StrCat(v1::JobState_Name(state), " sequence=", sequence, " progress=", progress,
+                        " attempt=", attempt, " update_time=", update_time, " events=", events);
+  }
+};
+
+TEST_F(AccessTest, ForeignJobIdsAreNotFoundAndChangeNothing) {
+  const std::string url = database_->url();
+  const Channel worker_a = Keyed(CreateApiKey(url, "worker", "worker-a", {"--workspace", kA}));
+  const Channel member_b = Keyed(CreateApiKey(url, "member", "member-b", {"--workspace", kB}));
+  const Channel worker_b = Keyed(CreateApiKey(url, "worker", "worker-b", {"--workspace", kB}));
+  ASSERT_TRUE(WaitAccepted(worker_a, kA));
+  ASSERT_TRUE(WaitAccepted(member_b, kB));
+  ASSERT_TRUE(WaitAccepted(worker_b, kB));
+
+  auto mark = [&](const std::string& id) {
+    const v1::Job job = Get(id);
+    JobMark m{job.state(), job.sequence(), job.progress_percent(), job.attempt(),
+              job.update_time().DebugString(), -1};
+    grpc::Status status = ListJobEventsAs(Admin(), id, &m.events);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return m;
+  };
+
+  enum class Kind { kQueued, kCancelled, kLeased };
+  struct ForeignCall {
+    std::string rpc;
+    Channel as;  // a key of workspace B whose role allows the call
+    Kind job;    // the job of workspace A it is given
+    std::function<grpc::Status(const Channel&, const std::string& id, const std::string& lease)>
+        call;
+  };
+  const std::vector<ForeignCall> calls = {
+      {"GetJob", member_b, Kind::kQueued,
+       [](const Channel& as, const std::string& id, const std::string&) {
+         return GetJobAs(as, id);
+       }},
+      {"CancelJob", member_b, Kind::kQueued,
+       [](const Channel& as, const std::string& id, const std::string&) {
+         return CancelJobAs(as, id);
+       }},
+      {"RetryJob", member_b, Kind::kCancelled,
+       [](const Channel& as, const std::string& id, const std::string&) {
+         return RetryJobAs(as, id);
+       }},
+      {"WatchJob", member_b, Kind::kQueued,
+       [](const Channel& as, const std::string& id, const std::string&) {
+         return WatchJobAs(as, id);
+       }},
+      {"ListJobEvents", member_b, Kind::kQueued,
+       [](const Channel& as, const std::string& id, const std::string&) {
+         return ListJobEventsAs(as, id);
+       }},
+      {"ReportProgress", worker_b, Kind::kLeased, ReportProgressAs},
+      {"CompleteJob", worker_b, Kind::kLeased, CompleteJobAs},
+      {"FailJob", worker_b, Kind::kLeased, FailJobAs},
+  };
+
+  for (const ForeignCall& c : calls) {
+    SCOPED_TRACE(c.rpc);
+    std::string id;
+    std::string lease;
+    switch (c.job) {
+      case Kind::kQueued: id = QueuedJob(); break;
+      case Kind::kCancelled: id = CancelledJob(); break;
+      case Kind::kLeased: {
+        const v1::LeasedJob leased = LeasedJob(worker_a);  // A's worker holds the real lease
+        id = leased.job().id();
+        lease = leased.lease_token();
+        break;
+      }
+    }
+    ASSERT_FALSE(id.empty());
+    const JobMark before = mark(id);
+
+    const grpc::Status foreign = c.call(c.as, id, lease);
+    const std::string unknown_id = RandomJobId();
+    const grpc::Status unknown = c.call(c.as, unknown_id, lease);
+    EXPECT_CODE(foreign, StatusCode::NOT_FOUND);
+    EXPECT_CODE(unknown, StatusCode::NOT_FOUND);
+    EXPECT_EQ(WithoutId(foreign, id), WithoutId(unknown, unknown_id))
+        << "a foreign id is answered differently from an unknown one";
+    EXPECT_EQ(foreign.error_message().find(id) != std::string::npos,
+              unknown.error_message().find(unknown_id) != std::string::npos);
+
+    const JobMark after = mark(id);
+    EXPECT_EQ(after, before) << "before: " << before.ToString() << "\nafter:  " << after.ToString();
+    std::cerr << c.rpc << " on a job of A as a key of B: " << CodeName(foreign.error_code())
+              << " (" << foreign.error_message() << ")\n";
+  }
+}
+
+// --- 3. Revocation across processes ----------------------------------------------------------
+
+TEST_F(AccessTest, RevokedKeyIsRefusedByAnotherProcessWithinASecond) {
+  JobdProcess second(database_->url());
+  ASSERT_TRUE(second.running());
+  {
+    // Keyless channels, connected before anything is measured; keys go in each call's metadata.
+    const Channel plain1 = KeyedChannel(jobd_->address(), "");
+    const Channel plain2 = KeyedChannel(second.address(), "");
+    ASSERT_TRUE(plain1->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+    ASSERT_TRUE(plain2->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+    const std::string job = QueuedJob();
+    auto refused = [&](const Channel& plain, const std::string& key) {
+      return GetJobWithKey(plain, key, job).error_code() == StatusCode::UNAUTHENTICATED;
+    };
+
+    // a. A member key that works on #2, revoked through AdminService on #1.
+    const std::string member = CreateApiKey(database_->url(), "member", "mia", {"--workspace", kA});
+    ASSERT_TRUE(WaitFor([&] { return GetJobWithKey(plain2, member, job).ok(); }, absl::Seconds(10)))
+        << GetJobWithKey(plain2, member, job).error_message();
+    const std::string member_id = FindKey(member).id();
+    ASSERT_FALSE(member_id.empty());
+    ASSERT_TRUE(RevokeApiKeyAs(Admin(), member_id).ok());
+    absl::Time start = absl::Now();
+    ASSERT_TRUE(WaitFor([&] { return refused(plain2, member); }, absl::Seconds(10)))
+        << "jobd #2 still accepts the revoked key";
+    const absl::Duration revoke_seen = absl::Now() - start;
+    EXPECT_LT(revoke_seen, absl::Seconds(1));
+    std::cerr << "RevokeApiKey on #1 to UNAUTHENTICATED on #2: "
+              << absl::FormatDuration(revoke_seen) << " ("
+              << GetJobWithKey(plain2, member, job).error_message() << ")\n";
+
+    // b. A key created through AdminService on #1 works on #2.
+    v1::CreateApiKeyRequest request;
+    request.set_name("nora");
+    request.set_role(v1::API_KEY_ROLE_MEMBER);
+    request.set_workspace_id(kA);
+    v1::CreateApiKeyResponse created;
+    grpc::Status status =
+        v1::AdminService::NewStub(Admin())->CreateApiKey(Ctx().get(), request, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    start = absl::Now();
+    ASSERT_TRUE(WaitFor([&] { return GetJobWithKey(plain2, created.secret(), job).ok(); },
+                        absl::Seconds(10)))
+        << GetJobWithKey(plain2, created.secret(), job).error_message();
+    const absl::Duration create_seen = absl::Now() - start;
+    EXPECT_LT(create_seen, absl::Seconds(1));
+    std::cerr << "CreateApiKey on #1 to OK on #2: " << absl::FormatDuration(create_seen) << "\n";
+
+    // c. `jobd keys revoke ID`, straight in the database, is seen by both running processes.
+    ASSERT_TRUE(GetJobWithKey(plain1, created.secret(), job).ok());
+    ASSERT_EQ(RunJobd({"keys", "revoke", created.api_key().id(), "--database_url",
+                       database_->url(), "--log_level", "warning"}),
+              0);
+    start = absl::Now();
+    absl::Duration seen1 = absl::InfiniteDuration();
+    absl::Duration seen2 = absl::InfiniteDuration();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          if (seen1 == absl::InfiniteDuration() && refused(plain1, created.secret())) {
+            seen1 = absl::Now() - start;
+          }
+          if (seen2 == absl::InfiniteDuration() && refused(plain2, created.secret())) {
+            seen2 = absl::Now() - start;
+          }
+          return seen1 != absl::InfiniteDuration() && seen2 != absl::InfiniteDuration();
+        },
+        absl::Seconds(10)))
+        << "a running jobd still accepts the key `jobd keys revoke` revoked";
+    EXPECT_LT(seen1, absl::Seconds(1));
+    EXPECT_LT(seen2, absl::Seconds(1));
+    std::cerr << "`jobd keys revoke` to UNAUTHENTICATED: on #1 " << absl::FormatDuration(seen1)
+              << ", on #2 " << absl::FormatDuration(seen2) << "\n";
+  }
+}
+
+// --- 4. Health ---------------------------------------------------------------------------------
+
+TEST_F(AccessTest, HealthAndReflectionNeedNoKey) {
+  auto health = grpc::health::v1::Health::NewStub(Keyed(""));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = health->Check(Ctx().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << CodeName(status.error_code()) << " " << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+}  // namespace
+}  // namespace jobd::testing
