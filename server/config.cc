@@ -34,6 +34,10 @@ ABSL_FLAG(int64_t, max_payload_bytes, 256 * 1024, "largest payload/result, as JS
 ABSL_FLAG(int32_t, max_page_size, 500, "largest page_size of list calls");
 ABSL_FLAG(int32_t, max_labels, 32, "most labels per job");
 ABSL_FLAG(int64_t, max_text_bytes, 4096, "longest message text or cancel reason");
+ABSL_FLAG(int32_t, max_type_length, 128, "longest job type");
+ABSL_FLAG(int32_t, max_workspace_id_length, 64, "longest workspace id");
+ABSL_FLAG(absl::Duration, max_ttl, absl::Hours(24 * 365), "longest ttl of a job");
+ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(60), "longest AcquireJobs wait");
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1), "database health probe interval");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "how often finished jobs past their ttl are deleted (JOBD_RETENTION_INTERVAL)");
@@ -81,7 +85,8 @@ constexpr const char* kEnvFlags[] = {
     "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
     "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
     "allow_insecure_listen", "max_request_bytes",
-    "max_page_size", "max_labels", "max_text_bytes", "health_interval", "retention_interval",
+    "max_page_size", "max_labels", "max_text_bytes", "max_type_length",
+    "max_workspace_id_length", "max_ttl", "max_wait", "health_interval", "retention_interval",
     "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
     "event_poll_interval", "watch_buffer_events", "watch_threads", "startup_timeout",
     "shutdown_grace", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
@@ -247,6 +252,20 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.limits.max_page_size = absl::GetFlag(FLAGS_max_page_size);
   config.limits.max_labels = absl::GetFlag(FLAGS_max_labels);
   config.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  const int32_t max_type = absl::GetFlag(FLAGS_max_type_length);
+  const int32_t max_workspace = absl::GetFlag(FLAGS_max_workspace_id_length);
+  if (max_type < 1 || max_workspace < 1) {
+    return absl::InvalidArgumentError(
+        "max_type_length and max_workspace_id_length: must be at least 1");
+  }
+  config.limits.max_type_length = max_type;
+  config.limits.max_workspace_id_length = max_workspace;
+  config.limits.max_ttl = absl::GetFlag(FLAGS_max_ttl);
+  config.limits.max_wait = absl::GetFlag(FLAGS_max_wait);
+  if (config.limits.max_ttl <= absl::ZeroDuration() ||
+      config.limits.max_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("max_ttl: must be positive; max_wait: must not be negative");
+  }
   if (config.limits.max_page_size < 1) {
     return absl::InvalidArgumentError("max_page_size: must be at least 1");
   }

@@ -25,6 +25,7 @@ struct Limits {
   absl::Duration max_ttl = absl::Hours(24 * 365);
   absl::Duration max_timeout = absl::Hours(24 * 365);
   absl::Duration max_run_after_delay = absl::Hours(24 * 365);
+  absl::Duration max_wait = absl::Seconds(60);  // AcquireJobs long poll
 };
 
 }  // namespace jobd::core

@@ -7,7 +7,6 @@ namespace jobd::core {
 namespace {
 
 constexpr absl::Duration kDefaultLease = absl::Seconds(30);
-constexpr absl::Duration kMaxWait = absl::Seconds(60);
 constexpr absl::Duration kMinLease = absl::Seconds(1);
 constexpr absl::Duration kMaxLease = absl::Hours(1);
 constexpr int32_t kMaxJobsPerAcquire = 100;
@@ -29,8 +28,9 @@ absl::Status ValidateAcquire(const AcquireCommand& c, const Limits& limits) {
   if (c.max_jobs < 1 || c.max_jobs > kMaxJobsPerAcquire) {
     return Invalid("max_jobs", absl::StrCat("must be between 1 and ", kMaxJobsPerAcquire));
   }
-  if (c.wait < absl::ZeroDuration() || c.wait > kMaxWait) {
-    return Invalid("wait", "must be between 0 and 60s");
+  if (c.wait < absl::ZeroDuration() || c.wait > limits.max_wait) {
+    return Invalid("wait",
+                   absl::StrCat("must be between 0 and ", absl::FormatDuration(limits.max_wait)));
   }
   if (c.lease_duration && (*c.lease_duration < kMinLease || *c.lease_duration > kMaxLease)) {
     return Invalid("lease_duration", "must be between 1s and 1h");
