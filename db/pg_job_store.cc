@@ -19,10 +19,6 @@ namespace {
 // Above every UUID: the first page's upper bound, so ListJobs always has a range condition.
 constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-const char* OrNull(const std::optional<std::string>& value) {
-  return value ? value->c_str() : nullptr;
-}
-
 std::optional<std::string> NonEmpty(const std::string& value) {
   if (value.empty()) return std::nullopt;
   return value;
@@ -185,7 +181,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
           }
           auto it = inserted.find(jobs[i].id);
           if (it != inserted.end()) {
-            out[i] = CreatedJob{it->second, true};
+            out[i] = CreatedJob{it->second, true, absl::OkStatus()};
             continue;
           }
           // Skipped: its idempotency key belongs to an earlier job (committed by now).
@@ -194,7 +190,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
           if (r.empty()) {
             return absl::AbortedError("idempotency key changed hands concurrently; retry");
           }
-          out[i] = CreatedJob{ReadJobs(r)[0], false};
+          out[i] = CreatedJob{ReadJobs(r)[0], false, absl::OkStatus()};
         }
         tx->commit();
         return out;

@@ -40,7 +40,7 @@ class FakeJobStore : public JobStore {
           }
         }
         if (holder != nullptr) {
-          out.push_back({*holder, false});
+          out.push_back({*holder, false, absl::OkStatus()});
           continue;
         }
       }
@@ -52,7 +52,7 @@ class FakeJobStore : public JobStore {
       job.sequence = 1;
       jobs_[job.id] = job;
       events_[job.id].push_back(core::EventFromJob(job, EventKind::kCreated));
-      out.push_back({job, true});
+      out.push_back({job, true, absl::OkStatus()});
     }
     return out;
   }

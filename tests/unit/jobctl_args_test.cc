@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -217,6 +222,108 @@ TEST(ProtoConversion, TimestampRoundTripsWithNonNegativeNanos) {
   EXPECT_EQ(ts.seconds(), -2);
   EXPECT_EQ(ts.nanos(), 500000000);
   EXPECT_EQ(FromProto(ts), before);
+}
+
+// A fresh directory under the temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "jobctl_args_test.XXXXXX").string();
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code error;
+    if (!path_.empty()) std::filesystem::remove_all(path_, error);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+TEST(FindApiKeyFile, FindsItInTheStartDirectory) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const std::filesystem::path key = tmp.path() / ".jobd" / "admin.key";
+  WriteFile(key, "jobd_secret\n");
+  EXPECT_EQ(FindApiKeyFile(tmp.path().string()), key.string());
+}
+
+TEST(FindApiKeyFile, FindsItInAParentDirectory) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const std::filesystem::path key = tmp.path() / ".jobd" / "admin.key";
+  WriteFile(key, "jobd_secret\n");
+  const std::filesystem::path deep = tmp.path() / "a" / "b" / "c";
+  std::filesystem::create_directories(deep);
+  EXPECT_EQ(FindApiKeyFile(deep.string()), key.string());
+  EXPECT_EQ(FindApiKeyFile((tmp.path() / "a").string()), key.string());
+}
+
+TEST(FindApiKeyFile, TheNearestOneWins) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  WriteFile(tmp.path() / ".jobd" / "admin.key", "outer\n");
+  const std::filesystem::path inner = tmp.path() / "a" / ".jobd" / "admin.key";
+  WriteFile(inner, "inner\n");
+  std::filesystem::create_directories(tmp.path() / "a" / "b");
+  EXPECT_EQ(FindApiKeyFile((tmp.path() / "a" / "b").string()), inner.string());
+}
+
+TEST(FindApiKeyFile, EmptyWhenThereIsNone) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  // Assumes no .jobd/admin.key in the temporary directory or above it.
+  ASSERT_EQ(FindApiKeyFile(tmp.path().parent_path().string()), "");
+  const std::filesystem::path deep = tmp.path() / "a" / "b";
+  std::filesystem::create_directories(deep);
+  EXPECT_EQ(FindApiKeyFile(deep.string()), "");
+  // A .jobd directory without admin.key is not a key file.
+  std::filesystem::create_directories(tmp.path() / "a" / ".jobd");
+  EXPECT_EQ(FindApiKeyFile(deep.string()), "");
+}
+
+TEST(ReadApiKeyFile, TrimsWhitespaceAndNewline) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const std::filesystem::path key = tmp.path() / "admin.key";
+  WriteFile(key, "  jobd_AbCdEfGhIjKl \t\r\n");
+  const absl::StatusOr<std::string> read = ReadApiKeyFile("--api_key_file", key.string());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, "jobd_AbCdEfGhIjKl");
+
+  WriteFile(key, "jobd_NoNewline");
+  EXPECT_EQ(*ReadApiKeyFile("--api_key_file", key.string()), "jobd_NoNewline");
+}
+
+TEST(ReadApiKeyFile, MissingFileIsAnErrorNamingTheFlag) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const std::string missing = (tmp.path() / "nope.key").string();
+  const absl::StatusOr<std::string> read = ReadApiKeyFile("--api_key_file", missing);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(read.status().message(), "--api_key_file")) << read.status();
+  EXPECT_TRUE(absl::StrContains(read.status().message(), missing)) << read.status();
+}
+
+TEST(ReadApiKeyFile, EmptyFileIsAnErrorNamingTheFlag) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const std::filesystem::path key = tmp.path() / "admin.key";
+  for (const char* text : {"", "\n", "   \t \n"}) {
+    WriteFile(key, text);
+    const absl::StatusOr<std::string> read = ReadApiKeyFile("--api_key_file", key.string());
+    ASSERT_FALSE(read.ok()) << "'" << text << "'";
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StartsWith(read.status().message(), "--api_key_file")) << read.status();
+  }
 }
 
 }  // namespace

@@ -1,0 +1,177 @@
+// API key secrets, hashes and prefixes, and KeyRegistry (server/core/key_registry.cc): who a
+// secret authenticates as, refusals of unknown, revoked and expired keys, and the order in
+// which concurrent versions of one key are applied.
+#include "server/core/key_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "db/api_key.h"
+
+namespace jobd::core {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+
+bool IsBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+// A key as the store would return it, for `secret`.
+ApiKey KeyFor(const std::string& secret, int64_t change_seq) {
+  ApiKey key;
+  key.id = "0190f3a6-7d3c-7b1e-9a4f-2c8d5e6f7a81";
+  key.name = "alice";
+  key.role = Role::kMember;
+  key.workspace_id = "ws1";
+  key.key_hash = HashApiKey(secret);
+  key.key_prefix = ApiKeyPrefix(secret);
+  key.created_by = "root";
+  key.create_time = kNow - absl::Hours(24);
+  key.change_seq = change_seq;
+  return key;
+}
+
+TEST(NewApiKeySecret, IsJobdAnd43Base64UrlChars) {
+  const std::string secret = NewApiKeySecret();
+  ASSERT_EQ(secret.size(), 5u + 43u) << secret;
+  EXPECT_TRUE(absl::StartsWith(secret, "jobd_")) << secret;
+  for (char c : secret.substr(5)) EXPECT_TRUE(IsBase64UrlChar(c)) << secret;
+}
+
+TEST(NewApiKeySecret, TwoCallsDiffer) {
+  EXPECT_NE(NewApiKeySecret(), NewApiKeySecret());
+}
+
+TEST(HashApiKey, Is32BytesAndDeterministic) {
+  const std::string secret = NewApiKeySecret();
+  EXPECT_EQ(HashApiKey(secret).size(), 32u);
+  EXPECT_EQ(HashApiKey(secret), HashApiKey(secret));
+  EXPECT_NE(HashApiKey(secret), HashApiKey(secret + "x"));
+  EXPECT_EQ(HashApiKey("").size(), 32u);
+}
+
+TEST(ApiKeyPrefix, IsTheFirst12Chars) {
+  EXPECT_EQ(ApiKeyPrefix("jobd_AbCdEfGhIjKlMn"), "jobd_AbCdEfG");
+  const std::string secret = NewApiKeySecret();
+  EXPECT_EQ(ApiKeyPrefix(secret), secret.substr(0, 12));
+}
+
+TEST(KeyRegistry, UnknownKeyIsUnauthenticated) {
+  KeyRegistry registry;
+  EXPECT_EQ(registry.Authenticate(NewApiKeySecret(), kNow).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  registry.Apply({KeyFor(NewApiKeySecret(), 1)}, /*from_feed=*/false);
+  EXPECT_EQ(registry.Authenticate(NewApiKeySecret(), kNow).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(registry.Authenticate("", kNow).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(KeyRegistry, ValidMemberKeyAuthenticatesAsItsPrincipal) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  registry.Apply({KeyFor(secret, 1)}, /*from_feed=*/false);
+  EXPECT_EQ(registry.size(), 1u);
+  const absl::StatusOr<Principal> principal = registry.Authenticate(secret, kNow);
+  ASSERT_TRUE(principal.ok()) << principal.status();
+  EXPECT_EQ(principal->name, "alice");
+  EXPECT_EQ(principal->role, Role::kMember);
+  EXPECT_EQ(principal->workspace_id, "ws1");
+  EXPECT_EQ(principal->key_id, "0190f3a6-7d3c-7b1e-9a4f-2c8d5e6f7a81");
+}
+
+TEST(KeyRegistry, RevokedKeyIsUnauthenticatedSayingRevoked) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  ApiKey key = KeyFor(secret, 2);
+  key.revoke_time = kNow - absl::Minutes(1);
+  registry.Apply({key}, /*from_feed=*/false);
+  const absl::StatusOr<Principal> principal = registry.Authenticate(secret, kNow);
+  ASSERT_FALSE(principal.ok());
+  EXPECT_EQ(principal.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked"))
+      << principal.status();
+}
+
+TEST(KeyRegistry, ExpiredKeyIsUnauthenticatedSayingExpiredAndWorksBefore) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  ApiKey key = KeyFor(secret, 1);
+  key.expire_time = kNow + absl::Hours(1);
+  registry.Apply({key}, /*from_feed=*/false);
+
+  EXPECT_TRUE(registry.Authenticate(secret, kNow).ok());
+  EXPECT_TRUE(registry.Authenticate(secret, kNow + absl::Hours(1) - absl::Microseconds(1)).ok());
+  for (absl::Time now : {kNow + absl::Hours(1), kNow + absl::Hours(2)}) {  // expire_time <= now
+    const absl::StatusOr<Principal> principal = registry.Authenticate(secret, now);
+    ASSERT_FALSE(principal.ok()) << now;
+    EXPECT_EQ(principal.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_TRUE(absl::StrContains(principal.status().message(), "expired"))
+        << principal.status();
+  }
+}
+
+TEST(KeyRegistry, OlderChangeNeverReplacesNewer) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  ApiKey revoked = KeyFor(secret, 5);
+  revoked.revoke_time = kNow - absl::Minutes(1);
+  registry.Apply({revoked}, /*from_feed=*/false);
+
+  // An old, unrevoked copy (e.g. from a feed read that started before the revocation).
+  registry.Apply({KeyFor(secret, 3)}, /*from_feed=*/true);
+  registry.Apply({KeyFor(secret, 4)}, /*from_feed=*/false);
+  EXPECT_EQ(registry.size(), 1u);
+  const absl::StatusOr<Principal> principal = registry.Authenticate(secret, kNow);
+  ASSERT_FALSE(principal.ok());
+  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked"))
+      << principal.status();
+}
+
+TEST(KeyRegistry, NewerChangeReplacesOlder) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  registry.Apply({KeyFor(secret, 1)}, /*from_feed=*/false);
+  ASSERT_TRUE(registry.Authenticate(secret, kNow).ok());
+  ApiKey revoked = KeyFor(secret, 2);
+  revoked.revoke_time = kNow;
+  registry.Apply({revoked}, /*from_feed=*/true);
+  EXPECT_EQ(registry.Authenticate(secret, kNow).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(KeyRegistry, FeedAdvancesLastChangeToTheMaxSeen) {
+  KeyRegistry registry;
+  EXPECT_EQ(registry.last_change(), 0);
+  registry.Apply({KeyFor(NewApiKeySecret(), 3), KeyFor(NewApiKeySecret(), 7),
+                  KeyFor(NewApiKeySecret(), 5)},
+                 /*from_feed=*/true);
+  EXPECT_EQ(registry.last_change(), 7);
+  EXPECT_EQ(registry.size(), 3u);
+  registry.Apply({KeyFor(NewApiKeySecret(), 6)}, /*from_feed=*/true);  // lower: no move back
+  EXPECT_EQ(registry.last_change(), 7);
+  registry.Apply({}, /*from_feed=*/true);
+  EXPECT_EQ(registry.last_change(), 7);
+  registry.Apply({KeyFor(NewApiKeySecret(), 9)}, /*from_feed=*/true);
+  EXPECT_EQ(registry.last_change(), 9);
+}
+
+TEST(KeyRegistry, NonFeedApplyNeverMovesLastChange) {
+  KeyRegistry registry;
+  registry.Apply({KeyFor(NewApiKeySecret(), 100)}, /*from_feed=*/false);
+  EXPECT_EQ(registry.last_change(), 0);
+  registry.Apply({KeyFor(NewApiKeySecret(), 4)}, /*from_feed=*/true);
+  EXPECT_EQ(registry.last_change(), 4);
+  registry.Apply({KeyFor(NewApiKeySecret(), 200)}, /*from_feed=*/false);
+  EXPECT_EQ(registry.last_change(), 4);
+  EXPECT_EQ(registry.size(), 3u);
+}
+
+}  // namespace
+}  // namespace jobd::core
