@@ -12,7 +12,11 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpqxx-dev libgtest-dev libgmock-dev libbenchmark-dev cmake ninja-build ccache g++
   pkg-config postgresql postgresql-contrib grpc-proto python3-grpcio python3-protobuf
-  libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates
+  libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates openssl
+  # tests/fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer/asan/
+  # ubsan are in libclang-rt-14-dev, only a Recommends of clang-14), and llvm-symbolizer
+  # (llvm-14) for readable crash stacks.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 # Node may come from elsewhere (e.g. NodeSource, whose nodejs bundles npm and conflicts
 # with Debian's npm): only ask apt for them when they are missing.

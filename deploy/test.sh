@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# THE test command: install deps, build, start a throwaway PostgreSQL, lint the protos and
-# run every ctest test against that database. Extra args go to ctest (e.g. -L unit).
+# THE test command: install deps, build, start a throwaway PostgreSQL, lint the protos, fuzz
+# for a bounded time (tests/fuzz) and run every ctest test against that database. Extra args
+# go to ctest (e.g. -L unit).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,14 +33,24 @@ lint_rc=0
 (cd proto && ../tests/node/node_modules/.bin/buf lint) || lint_rc=$?
 if ((lint_rc == 0)); then echo "buf lint: ok"; else echo "buf lint: FAILED ($lint_rc)"; fi
 
+# libFuzzer targets (tests/fuzz, clang): built in build/fuzz, each run JOBD_FUZZ_SECONDS
+# (default 30; 0 skips this step) seconds.
+fuzz_rc=0
+if [[ ${JOBD_FUZZ_SECONDS:-30} == 0 ]]; then
+  echo "fuzz: skipped (JOBD_FUZZ_SECONDS=0)"
+else
+  tests/fuzz/run.sh || fuzz_rc=$?
+  if ((fuzz_rc == 0)); then echo "fuzz: ok"; else echo "fuzz: FAILED ($fuzz_rc)"; fi
+fi
+
 # ctest prints its "Label Time Summary" itself when tests carry labels.
 ctest_rc=0
 ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" || ctest_rc=$?
 
 elapsed=$((SECONDS - start))
 printf 'elapsed: %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60))
-if ((lint_rc != 0 || ctest_rc != 0)); then
-  echo "FAILED: buf lint rc=$lint_rc, ctest rc=$ctest_rc"
+if ((lint_rc != 0 || fuzz_rc != 0 || ctest_rc != 0)); then
+  echo "FAILED: buf lint rc=$lint_rc, fuzz rc=$fuzz_rc, ctest rc=$ctest_rc"
   exit 1
 fi
 echo "all tests passed"

@@ -1,5 +1,7 @@
 #include "server/api/convert.h"
 
+#include <cmath>
+
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -7,6 +9,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/clip.h"
 #include "server/core/lifecycle.h"
 
 namespace jobd::api {
@@ -206,8 +209,77 @@ void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out
   }
 }
 
+namespace {
+
+// protobuf's JSON printer silently drops Values without a kind, and Values or lists that
+// carry only unknown fields, and prints NaN and infinities as strings: refuse all of these
+// instead of storing something other than what was sent. `path` locates the value.
+absl::Status CheckJsonable(const google::protobuf::Value& value, const std::string& path,
+                           int depth);
+
+absl::Status NotJson(const std::string& path, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(path, why));
+}
+
+bool HasUnknownFields(const google::protobuf::Message& message) {
+  return !message.GetReflection()->GetUnknownFields(message).empty();
+}
+
+absl::Status CheckJsonable(const google::protobuf::Struct& value, const std::string& path,
+                           int depth) {
+  if (HasUnknownFields(value)) return NotJson(path, " has fields unknown to a Struct");
+  for (const auto& [key, field] : value.fields()) {
+    if (absl::Status s = CheckJsonable(field, absl::StrCat(path, ".", core::ClipForMessage(key, 64)),
+                                       depth);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJsonable(const google::protobuf::Value& value, const std::string& path,
+                           int depth) {
+  // gRPC refuses deeper messages when parsing; this only bounds our own recursion.
+  if (depth > 200) return NotJson(path, " is nested too deeply");
+  if (HasUnknownFields(value)) return NotJson(path, " has fields unknown to a Value");
+  switch (value.kind_case()) {
+    case google::protobuf::Value::KIND_NOT_SET:
+      return NotJson(path, " has no kind set (null, number, string, bool, struct or list)");
+    case google::protobuf::Value::kNumberValue:
+      if (!std::isfinite(value.number_value())) {
+        return NotJson(path, absl::StrCat(" is ", value.number_value(), ", not a JSON number"));
+      }
+      return absl::OkStatus();
+    case google::protobuf::Value::kStructValue:
+      return CheckJsonable(value.struct_value(), path, depth + 1);
+    case google::protobuf::Value::kListValue:
+      if (HasUnknownFields(value.list_value())) {
+        return NotJson(path, " has fields unknown to a ListValue");
+      }
+      for (int i = 0; i < value.list_value().values_size(); ++i) {
+        if (absl::Status s = CheckJsonable(value.list_value().values(i),
+                                           absl::StrCat(path, "[", i, "]"), depth + 1);
+            !s.ok()) {
+          return s;
+        }
+      }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value,
                                          const char* field) {
+  // Messages read "payload: value at .a.b[2] has no kind set …".
+  if (absl::Status s = CheckJsonable(value, "", 0); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": value at ", s.message().empty() || s.message()[0] != '.' ? "." : "",
+        s.message()));
+  }
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(value, &json);
   if (!status.ok()) {

@@ -1,6 +1,7 @@
 #include "server/core/access.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/core/clip.h"
 
 namespace jobd::core {
 
@@ -46,8 +47,10 @@ absl::Status CheckWorkspace(const Principal& caller, const std::string& workspac
         absl::StrCat(field, ": must be \"", caller.workspace_id, "\", the API key's workspace ",
                      "(only admin keys reach every workspace)"));
   }
-  return absl::PermissionDeniedError(absl::StrCat(field, ": API key \"", caller.name,
-                                                  "\" may not use workspace \"", workspace, "\""));
+  // Only the start of the value: it is the caller's input and goes back in a header.
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": API key \"", caller.name, "\" may not use workspace \"",
+                   ClipForMessage(workspace, 64), "\""));
 }
 
 absl::Status JobNotFound(const std::string& id) {

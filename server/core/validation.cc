@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/clip.h"
 #include "server/core/ids.h"
 
 namespace jobd::core {
@@ -78,7 +79,7 @@ absl::Status ValidateLabels(const std::string& field,
   }
   for (const auto& [key, value] : labels) {
     if (key.empty() || key.size() > limits.max_label_key_length || !AllOf(key, IsLabelKeyChar)) {
-      return Invalid(field, absl::StrCat("key '", key.substr(0, 64), "' must be 1 to ",
+      return Invalid(field, absl::StrCat("key '", ClipForMessage(key, 64), "' must be 1 to ",
                                          limits.max_label_key_length,
                                          " characters of A-Z, a-z, 0-9, '.', '_', '-', '/'"));
     }
