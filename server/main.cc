@@ -103,6 +103,9 @@ int RunServe(const ServerConfig& config) {
   // API keys: authenticated from memory, kept equal to the table by key_sync.
   db::PgApiKeyStore key_store(pool);
   core::KeyRegistry key_registry;
+  core::StreamsByKey streams_by_key;  // a revoked key's watch streams end at once
+  key_registry.SetRevocationListener(
+      [&streams_by_key](const std::string& key_id) { streams_by_key.Revoked(key_id); });
   background::KeySync key_sync(key_store, key_registry, config.key_refresh_interval);
   if (absl::Status s = key_sync.RunOnce(); !s.ok()) {
     return Fail("cannot read API keys: " + std::string(s.message()));
@@ -152,7 +155,7 @@ int RunServe(const ServerConfig& config) {
   watch_options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
   api::JobServiceImpl job_service(
       auth, jobs, executor,
-      core::WatchDeps{config.limits, store, bus, watch_executor, watch_options});
+      core::WatchDeps{config.limits, store, bus, watch_executor, watch_options, &streams_by_key});
   api::WorkerServiceImpl worker_service(auth, workers);
   api::AdminServiceImpl admin_service(auth, key_manager, executor);
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =

@@ -37,9 +37,22 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
     watch_->WriteDone(ok);
   }
   void OnCancel() override { watch_->Cancel(); }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (streams_by_key_ != nullptr) streams_by_key_->Remove(key_handle_);
+    delete this;
+  }
 
  protected:
+  // Ends the stream (UNAUTHENTICATED) when the key that opened it is revoked.
+  void EndOnRevocation(core::StreamsByKey* streams_by_key, const std::string& key_id) {
+    if (streams_by_key == nullptr) return;
+    streams_by_key_ = streams_by_key;
+    std::weak_ptr<Watch> watch = watch_;
+    key_handle_ = streams_by_key->Add(key_id, [watch](const absl::Status& status) {
+      if (auto alive = watch.lock()) alive->EndWith(status);
+    });
+  }
+
   std::shared_ptr<Watch> watch_;
   core::BusEventPtr current_;  // keeps the message being written alive
 
@@ -47,6 +60,8 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
   const char* const method_;
   const std::string job_id_;
   const absl::Time start_;
+  core::StreamsByKey* streams_by_key_ = nullptr;
+  uint64_t key_handle_ = 0;
   int64_t events_sent_ = 0;
 };
 
@@ -57,7 +72,9 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
       : WatchStream("WatchJob", request.id()) {
     std::optional<int64_t> after;
     if (request.has_after_sequence()) after = request.after_sequence();
+    const std::string key_id = caller.key_id;
     watch_ = std::make_shared<core::JobWatch>(deps, std::move(caller), request.id(), this);
+    EndOnRevocation(deps.streams_by_key, key_id);
     watch_->Open(after);
   }
   void Write(const core::BusEventPtr& event) override {
@@ -71,8 +88,10 @@ class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::Wo
   WatchJobsStream(core::WatchDeps deps, core::Principal caller,
                   core::WorkspaceWatchFilter filter)
       : WatchStream("WatchJobs", "") {
+    const std::string key_id = caller.key_id;
     watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter),
                                                     this);
+    EndOnRevocation(deps.streams_by_key, key_id);
     watch_->Open();
   }
   void Write(const core::BusEventPtr& event) override {

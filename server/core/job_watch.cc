@@ -186,6 +186,12 @@ void JobWatch::WriteDone(bool ok) {
   Pump(lock);
 }
 
+void JobWatch::EndWith(const absl::Status& status) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!closing_) closing_ = status;
+  Pump(lock);
+}
+
 void JobWatch::Cancel() {
   std::unique_lock<std::mutex> lock(mu_);
   cancelled_ = true;

@@ -17,6 +17,7 @@
 #include "server/core/event_bus.h"
 #include "server/core/executor.h"
 #include "server/core/limits.h"
+#include "server/core/streams_by_key.h"
 
 namespace jobd::core {
 
@@ -43,6 +44,8 @@ struct WatchDeps {
   EventBus& bus;
   Executor& executor;
   WatchOptions options;
+  // Streams register here to end when their key is revoked; null: they do not.
+  StreamsByKey* streams_by_key = nullptr;
 };
 
 class JobWatch : public EventSubscriber, public std::enable_shared_from_this<JobWatch> {
@@ -56,6 +59,8 @@ class JobWatch : public EventSubscriber, public std::enable_shared_from_this<Job
   void WriteDone(bool ok);
   // The caller left or its deadline passed.
   void Cancel();
+  // Ends the stream with `status` once the event being written (if any) is out.
+  void EndWith(const absl::Status& status);
 
   void Deliver(const EventBatch& events) override;
   void Behind(const std::string& job_id, int64_t sequence) override;

@@ -37,11 +37,20 @@ std::string ApiKeyPrefix(absl::string_view secret) {
 }
 
 void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
-  absl::MutexLock lock(&mu_);
-  for (const ApiKey& key : keys) {
-    auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
-    if (!inserted && it->second.change_seq <= key.change_seq) it->second = key;
-    if (from_feed && key.change_seq > last_change_) last_change_ = key.change_seq;
+  std::vector<std::string> revoked;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const ApiKey& key : keys) {
+      auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
+      if (!inserted && it->second.change_seq <= key.change_seq) {
+        if (key.revoke_time && !it->second.revoke_time) revoked.push_back(key.id);
+        it->second = key;
+      }
+      if (from_feed && key.change_seq > last_change_) last_change_ = key.change_seq;
+    }
+  }
+  if (revoked_) {
+    for (const std::string& id : revoked) revoked_(id);
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +35,11 @@ class KeyRegistry {
   int64_t last_change() const;
   size_t size() const;
 
+  // Called (outside the lock) with the id of each key that Apply finds newly revoked.
+  void SetRevocationListener(std::function<void(const std::string& key_id)> listener) {
+    revoked_ = std::move(listener);
+  }
+
   // UNAUTHENTICATED for an unknown, revoked or expired key.
   absl::StatusOr<Principal> Authenticate(absl::string_view secret, absl::Time now) const;
 
@@ -41,6 +47,7 @@ class KeyRegistry {
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, ApiKey> by_hash_ ABSL_GUARDED_BY(mu_);
   int64_t last_change_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void(const std::string&)> revoked_;
 };
 
 }  // namespace jobd::core

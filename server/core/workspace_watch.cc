@@ -231,6 +231,12 @@ void WorkspaceWatch::WriteDone(bool ok) {
   Pump(lock);
 }
 
+void WorkspaceWatch::EndWith(const absl::Status& status) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!closing_) closing_ = status;
+  Pump(lock);
+}
+
 void WorkspaceWatch::Cancel() {
   std::unique_lock<std::mutex> lock(mu_);
   cancelled_ = true;

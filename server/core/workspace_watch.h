@@ -38,6 +38,8 @@ class WorkspaceWatch : public EventSubscriber,
 
   void WriteDone(bool ok);
   void Cancel();
+  // Ends the stream with `status` once the event being written (if any) is out.
+  void EndWith(const absl::Status& status);
 
   void Deliver(const EventBatch& events) override;
   void Behind(const std::string& job_id, int64_t sequence) override;

@@ -754,6 +754,53 @@ TEST_F(AccessTest, RevokedKeyIsRefusedByAnotherProcessWithinASecond) {
 
 // --- 4. Health ---------------------------------------------------------------------------------
 
+TEST_F(AccessTest, RevokingAKeyEndsItsOpenStreams) {
+  v1::CreateApiKeyResponse viewer, other;
+  ASSERT_TRUE(CreateApiKeyAs(Admin(), "watcher", &viewer).ok());
+  ASSERT_TRUE(CreateApiKeyAs(Admin(), "other-watcher", &other).ok());
+  const std::string job_id = QueuedJob();
+  Channel as_viewer = Keyed(viewer.secret());
+  Channel as_other = Keyed(other.secret());
+
+  // A WatchJob and a WatchJobs stream of the key to revoke, and a WatchJob of another key;
+  // each has read its first event or is open.
+  v1::WatchJobRequest watch_job;
+  watch_job.set_id(job_id);
+  auto job_context = Ctx(absl::Seconds(30));
+  auto job_stream = v1::JobService::NewStub(as_viewer)->WatchJob(job_context.get(), watch_job);
+  v1::WatchJobResponse event;
+  ASSERT_TRUE(job_stream->Read(&event));
+  ASSERT_EQ(event.event().kind(), v1::JOB_EVENT_KIND_SNAPSHOT);
+
+  v1::WatchJobsRequest watch_jobs;
+  watch_jobs.set_workspace_id(kA);
+  auto jobs_context = Ctx(absl::Seconds(30));
+  auto jobs_stub = v1::JobService::NewStub(as_viewer);
+  auto jobs_stream = jobs_stub->WatchJobs(jobs_context.get(), watch_jobs);
+
+  auto other_context = Ctx(absl::Seconds(30));
+  auto other_stream = v1::JobService::NewStub(as_other)->WatchJob(other_context.get(), watch_job);
+  ASSERT_TRUE(other_stream->Read(&event));
+
+  ASSERT_TRUE(RevokeApiKeyAs(Admin(), viewer.api_key().id()).ok());
+  // Both streams of the revoked key end UNAUTHENTICATED (Read returns false at once; the
+  // 30 s deadline would be DEADLINE_EXCEEDED).
+  EXPECT_FALSE(job_stream->Read(&event));
+  grpc::Status ended = job_stream->Finish();
+  EXPECT_EQ(ended.error_code(), StatusCode::UNAUTHENTICATED) << ended.error_message();
+  v1::WatchJobsResponse any;
+  EXPECT_FALSE(jobs_stream->Read(&any));
+  ended = jobs_stream->Finish();
+  EXPECT_EQ(ended.error_code(), StatusCode::UNAUTHENTICATED) << ended.error_message();
+
+  // The other key's stream goes on: it sees the job's cancellation and ends OK after it.
+  ASSERT_TRUE(CancelJobAs(Admin(), job_id).ok());
+  ASSERT_TRUE(other_stream->Read(&event));
+  EXPECT_EQ(event.event().job().state(), v1::JOB_STATE_CANCELLED);
+  EXPECT_FALSE(other_stream->Read(&event));
+  EXPECT_TRUE(other_stream->Finish().ok());
+}
+
 TEST_F(AccessTest, HealthAndReflectionNeedNoKey) {
   auto health = grpc::health::v1::Health::NewStub(Keyed(""));
   grpc::health::v1::HealthCheckRequest request;

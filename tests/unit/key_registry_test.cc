@@ -2,6 +2,7 @@
 // secret authenticates as, refusals of unknown, revoked and expired keys, and the order in
 // which concurrent versions of one key are applied.
 #include "server/core/key_registry.h"
+#include "server/core/streams_by_key.h"
 
 #include <gtest/gtest.h>
 
@@ -171,6 +172,42 @@ TEST(KeyRegistry, NonFeedApplyNeverMovesLastChange) {
   registry.Apply({KeyFor(NewApiKeySecret(), 200)}, /*from_feed=*/false);
   EXPECT_EQ(registry.last_change(), 4);
   EXPECT_EQ(registry.size(), 3u);
+}
+
+TEST(KeyRegistry, TellsTheListenerOnceWhenAKnownKeyBecomesRevoked) {
+  KeyRegistry registry;
+  std::vector<std::string> revoked;
+  registry.SetRevocationListener([&](const std::string& id) { revoked.push_back(id); });
+  const std::string secret = NewApiKeySecret();
+  registry.Apply({KeyFor(secret, 1)}, /*from_feed=*/true);
+  EXPECT_TRUE(revoked.empty());
+  ApiKey gone = KeyFor(secret, 2);
+  gone.revoke_time = kNow;
+  registry.Apply({gone}, /*from_feed=*/false);  // this process revoked it
+  registry.Apply({gone}, /*from_feed=*/true);   // then the feed brings the same change
+  EXPECT_EQ(revoked, std::vector<std::string>{gone.id});
+}
+
+TEST(StreamsByKey, RevokedEndsOnlyThatKeysStreamsOnce) {
+  StreamsByKey streams;
+  std::vector<std::string> ended;
+  auto end = [&](const std::string& name) {
+    return [&ended, name](const absl::Status& status) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+      ended.push_back(name);
+    };
+  };
+  streams.Add("k1", end("a"));
+  const uint64_t b = streams.Add("k1", end("b"));
+  streams.Add("k2", end("c"));
+  streams.Remove(b);  // finished before the revocation
+  streams.Revoked("k1");
+  streams.Revoked("k1");
+  EXPECT_EQ(ended, std::vector<std::string>{"a"});
+  EXPECT_EQ(streams.size(), 1u);
+  streams.Revoked("k2");
+  EXPECT_EQ(ended, (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(streams.size(), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+#include "server/core/streams_by_key.h"
+
+#include <vector>
+
+namespace jobd::core {
+
+uint64_t StreamsByKey::Add(const std::string& key_id, End end) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t handle = next_++;
+  streams_.emplace(handle, std::make_pair(key_id, std::move(end)));
+  by_key_.emplace(key_id, handle);
+  return handle;
+}
+
+void StreamsByKey::Remove(uint64_t handle) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(handle);
+  if (it == streams_.end()) return;
+  auto [first, last] = by_key_.equal_range(it->second.first);
+  for (auto k = first; k != last; ++k) {
+    if (k->second == handle) {
+      by_key_.erase(k);
+      break;
+    }
+  }
+  streams_.erase(it);
+}
+
+void StreamsByKey::Revoked(const std::string& key_id) {
+  std::vector<End> ends;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [first, last] = by_key_.equal_range(key_id);
+    for (auto k = first; k != last; ++k) {
+      auto it = streams_.find(k->second);
+      ends.push_back(std::move(it->second.second));
+      streams_.erase(it);
+    }
+    by_key_.erase(key_id);
+  }
+  const absl::Status revoked = absl::UnauthenticatedError("the stream's API key was revoked");
+  for (End& end : ends) end(revoked);
+}
+
+size_t StreamsByKey::size() const {
+  absl::MutexLock lock(&mu_);
+  return streams_.size();
+}
+
+}  // namespace jobd::core

@@ -1,0 +1,33 @@
+// Open watch streams by the API key that opened them, so that revoking a key also ends its
+// streams (UNAUTHENTICATED) on every replica, within the key refresh interval.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+
+namespace jobd::core {
+
+class StreamsByKey {
+ public:
+  using End = std::function<void(const absl::Status&)>;
+
+  // `end` is called at most once, from Revoked, without a lock held.
+  uint64_t Add(const std::string& key_id, End end);
+  void Remove(uint64_t handle);
+  // Ends every stream opened with the key.
+  void Revoked(const std::string& key_id);
+  size_t size() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, std::pair<std::string, End>> streams_ ABSL_GUARDED_BY(mu_);
+  std::unordered_multimap<std::string, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace jobd::core
