@@ -402,10 +402,12 @@ int RunRetry(JobdClient& client, const JobFlags& flags, Output output) {
 }
 
 // --api_key, else --api_key_file, else the run command's .jobd/admin.key (found from the
-// working directory, then from jobctl's own binary), else none.
+// working directory, then from jobctl's own binary; only for a jobd on this machine), else
+// none.
 absl::StatusOr<std::string> ResolveApiKey(const GlobalFlags& flags) {
   if (!flags.api_key.empty()) return flags.api_key;
   if (!flags.api_key_file.empty()) return ReadApiKeyFile("--api_key_file", flags.api_key_file);
+  if (!IsLocalAddress(flags.address)) return std::string();
   std::error_code error;
   std::string found = FindApiKeyFile(std::filesystem::current_path(error).string());
   if (found.empty()) {
@@ -422,8 +424,8 @@ void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
       ->capture_default_str();
   app.add_option("--api_key,--api-key", flags.api_key,
                  "API key, sent as `authorization: Bearer <key>`. Default: --api_key_file, "
-                 "else .jobd/admin.key in this directory, a parent, or above jobctl's binary "
-                 "(made by the run command)")
+                 "else (for a jobd on this machine) .jobd/admin.key in this directory, a parent, "
+                 "or above jobctl's binary (made by the run command)")
       ->envname("JOBD_API_KEY");
   app.add_option("--api_key_file,--api-key-file", flags.api_key_file,
                  "file whose first line is the API key")

@@ -1,6 +1,7 @@
 #include "db/pg_job_store.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -209,12 +210,16 @@ std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
     active[workspace] = tx.exec_prepared1("count_active_jobs", workspace)[0].as<int64_t>();
   }
   std::vector<bool> refused(jobs.size(), false);
+  std::set<std::pair<std::string, std::string>> keys_counted;  // of this batch
   for (size_t i : order) {
     const Job& job = jobs[i];
-    // A repeat of an idempotent create returns its first job and adds nothing.
+    // A repeat of an idempotent create returns its first job and adds nothing, whether that
+    // job exists or is the batch's own (a retry sent before the first call was answered).
     if (!job.idempotency_key.empty() &&
-        !tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id, job.idempotency_key)
-             .empty()) {
+        (!keys_counted.emplace(job.workspace_id, job.idempotency_key).second ||
+         !tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id,
+                           job.idempotency_key)
+              .empty())) {
       continue;
     }
     int64_t& count = active[job.workspace_id];

@@ -3,6 +3,9 @@
 #include "absl/time/clock.h"
 
 namespace jobd::db {
+namespace {
+constexpr absl::Duration kRecancel = absl::Milliseconds(50);
+}  // namespace
 
 QueryCanceller::QueryCanceller() : thread_([this] { Loop(); }) {}
 
@@ -26,10 +29,11 @@ uint64_t QueryCanceller::Watch(pqxx::connection& conn, absl::Time deadline) {
 }
 
 void QueryCanceller::Forget(uint64_t handle) {
-  // Loop holds mu_ while it cancels, so once we have it no cancel is in flight.
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  // A cancel being sent for this work must be done before the connection is reused.
+  changed_.wait(lock, [&] { return cancelling_ != handle; });
   auto it = deadlines_.find(handle);
-  if (it == deadlines_.end()) return;  // already cancelled
+  if (it == deadlines_.end()) return;
   watched_.erase({it->second, handle});
   deadlines_.erase(it);
 }
@@ -48,13 +52,23 @@ void QueryCanceller::Loop() {
       continue;
     }
     pqxx::connection* conn = first->second;
-    deadlines_.erase(first->first.second);
+    const uint64_t handle = first->first.second;
+    // Re-armed: a cancel that arrives between two statements of the work is ignored by the
+    // server, and the next statement must not run unbounded.
     watched_.erase(first);
+    const absl::Time again = now + kRecancel;
+    watched_.emplace(std::make_pair(again, handle), conn);
+    deadlines_[handle] = again;
+    cancelling_ = handle;
+    lock.unlock();
     try {
       conn->cancel_query();  // PQcancel: made to be called from another thread
     } catch (...) {
       // Nothing to cancel, or the connection broke: the query ends either way.
     }
+    lock.lock();
+    cancelling_ = 0;
+    changed_.notify_all();
   }
 }
 

@@ -1,5 +1,7 @@
 // Cancels queries still running at their call's deadline (see call_deadline.h): one thread
-// per pool that sleeps until the earliest registered deadline.
+// per pool that sleeps until the earliest registered deadline. PQcancel opens a connection
+// of its own, so it runs without the lock; a cancel that finds the backend between two
+// statements is lost, so the watch is re-armed every kRecancel until the work is forgotten.
 #pragma once
 
 #include <condition_variable>
@@ -35,6 +37,7 @@ class QueryCanceller {
   std::map<std::pair<absl::Time, uint64_t>, pqxx::connection*> watched_;
   std::map<uint64_t, absl::Time> deadlines_;
   uint64_t next_handle_ = 1;
+  uint64_t cancelling_ = 0;  // handle whose cancel is being sent (without mu_), 0: none
   bool stopping_ = false;
   std::thread thread_;
 };

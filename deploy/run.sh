@@ -31,12 +31,18 @@ fi
 build/server/jobd migrate --database_url "$URL"
 
 # Closed by default: every call needs a key. The first start makes an admin key for this
-# checkout; a key file from another database (its prefix not listed here) is replaced.
+# checkout; a key file that is not a live key of this database (another database's, or
+# revoked: its REVOKED column is not "-") is replaced.
 KEY_FILE=$REPO/.jobd/admin.key
-if [[ -s $KEY_FILE ]] &&
-  ! build/server/jobd keys list --database_url "$URL" | grep -qF -- " $(head -c 12 "$KEY_FILE") "; then
-  echo "run: $KEY_FILE is not a key of this database; making a new one" >&2
-  mv -f -- "$KEY_FILE" "$KEY_FILE.old"
+if [[ -s $KEY_FILE ]]; then
+  KEYS=$(build/server/jobd keys list --database_url "$URL") ||
+    { echo "run: cannot list the API keys of $URL" >&2; exit 1; }
+  PREFIX=$(head -c 12 "$KEY_FILE")
+  if ! awk -v p="$PREFIX" '$NF == "-" { for (i = 1; i < NF; i++) if ($i == p) found = 1 }
+      END { exit !found }' <<<"$KEYS"; then
+    echo "run: $KEY_FILE is not a live key of this database; making a new one" >&2
+    mv -f -- "$KEY_FILE" "$KEY_FILE.old"
+  fi
 fi
 if [[ ! -s $KEY_FILE ]]; then
   mkdir -p "$REPO/.jobd"

@@ -146,6 +146,10 @@ absl::Status ReadQuotas(QuotaConfig* quotas) {
     return absl::InvalidArgumentError(
         "create_rate_per_key and create_burst_per_key: must not be negative");
   }
+  if (quotas->create_burst_per_key > 0 && quotas->create_burst_per_key < 1) {
+    return absl::InvalidArgumentError(
+        "create_burst_per_key: must be 0 (max(1, rate)) or at least 1, or no call would pass");
+  }
   return absl::OkStatus();
 }
 

@@ -21,6 +21,10 @@ class Authorizer {
   // `method` (a short RPC name such as "CreateJob"; unknown names are denied).
   absl::StatusOr<core::Principal> Authorize(const grpc::ServerContextBase& context,
                                             const char* method) const;
+  // UNAUTHENTICATED once the caller's key was revoked or expired (for long-running calls).
+  absl::Status StillValid(const core::Principal& caller) const {
+    return keys_.CheckStillValid(caller.key_id, clock_.Now());
+  }
 
  private:
   const core::KeyRegistry& keys_;

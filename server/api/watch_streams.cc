@@ -44,13 +44,25 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
 
  protected:
   // Ends the stream (UNAUTHENTICATED) when the key that opened it is revoked.
-  void EndOnRevocation(core::StreamsByKey* streams_by_key, const std::string& key_id) {
-    if (streams_by_key == nullptr) return;
-    streams_by_key_ = streams_by_key;
+  // Registers the stream to end (UNAUTHENTICATED) when the key that opened it is revoked.
+  // When it was revoked already (since the call was authenticated), returns the step that
+  // ends it: run it after Open, from the executor, with nothing of `this` (which may be gone).
+  std::function<void()> EndOnRevocation(const core::WatchDeps& deps, const std::string& key_id) {
+    if (deps.streams_by_key == nullptr) return nullptr;
     std::weak_ptr<Watch> watch = watch_;
-    key_handle_ = streams_by_key->Add(key_id, [watch](const absl::Status& status) {
+    auto end = [watch](const absl::Status& status) {
       if (auto alive = watch.lock()) alive->EndWith(status);
-    });
+    };
+    key_handle_ = deps.streams_by_key->Add(key_id, end);
+    if (key_handle_ != 0) {
+      streams_by_key_ = deps.streams_by_key;
+      return nullptr;
+    }
+    core::Executor* executor = &deps.executor;
+    return [executor, end] {
+      const absl::Status revoked = absl::UnauthenticatedError("the stream's API key was revoked");
+      if (!executor->Post([end, revoked] { end(revoked); })) end(revoked);
+    };
   }
 
   std::shared_ptr<Watch> watch_;
@@ -74,8 +86,9 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
     if (request.has_after_sequence()) after = request.after_sequence();
     const std::string key_id = caller.key_id;
     watch_ = std::make_shared<core::JobWatch>(deps, std::move(caller), request.id(), this);
-    EndOnRevocation(deps.streams_by_key, key_id);
-    watch_->Open(after);
+    std::function<void()> end_revoked = EndOnRevocation(deps, key_id);
+    watch_->Open(after);  // the last use of `this`: the stream may end (and go) at once
+    if (end_revoked) end_revoked();
   }
   void Write(const core::BusEventPtr& event) override {
     current_ = event;
@@ -91,8 +104,9 @@ class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::Wo
     const std::string key_id = caller.key_id;
     watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter),
                                                     this);
-    EndOnRevocation(deps.streams_by_key, key_id);
-    watch_->Open();
+    std::function<void()> end_revoked = EndOnRevocation(deps, key_id);
+    watch_->Open();  // the last use of `this`: the stream may end (and go) at once
+    if (end_revoked) end_revoked();
   }
   void Write(const core::BusEventPtr& event) override {
     current_ = event;

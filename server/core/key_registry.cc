@@ -42,6 +42,7 @@ void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
     absl::MutexLock lock(&mu_);
     for (const ApiKey& key : keys) {
       auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
+      if (inserted) hash_by_id_.emplace(key.id, key.key_hash);
       if (!inserted && it->second.change_seq <= key.change_seq) {
         if (key.revoke_time && !it->second.revoke_time) revoked.push_back(key.id);
         it->second = key;
@@ -64,13 +65,9 @@ size_t KeyRegistry::size() const {
   return by_hash_.size();
 }
 
-absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
-                                                    absl::Time now) const {
-  const std::string hash = HashApiKey(secret);
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = by_hash_.find(hash);
-  if (it == by_hash_.end()) return absl::UnauthenticatedError("the API key is not valid");
-  const ApiKey& key = it->second;
+namespace {
+
+absl::Status CheckUsable(const ApiKey& key, absl::Time now) {
   if (key.revoke_time) {
     return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
                                                    "… was revoked at ", Rfc3339(*key.revoke_time)));
@@ -79,12 +76,32 @@ absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
     return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
                                                    "… expired at ", Rfc3339(*key.expire_time)));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
+                                                    absl::Time now) const {
+  const std::string hash = HashApiKey(secret);
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return absl::UnauthenticatedError("the API key is not valid");
+  const ApiKey& key = it->second;
+  if (absl::Status s = CheckUsable(key, now); !s.ok()) return s;
   Principal principal;
   principal.key_id = key.id;
   principal.name = key.name;
   principal.role = key.role;
   principal.workspace_id = key.workspace_id;
   return principal;
+}
+
+absl::Status KeyRegistry::CheckStillValid(const std::string& key_id, absl::Time now) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto id = hash_by_id_.find(key_id);
+  if (id == hash_by_id_.end()) return absl::UnauthenticatedError("the API key is not valid");
+  return CheckUsable(by_hash_.at(id->second), now);
 }
 
 }  // namespace jobd::core

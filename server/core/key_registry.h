@@ -42,10 +42,14 @@ class KeyRegistry {
 
   // UNAUTHENTICATED for an unknown, revoked or expired key.
   absl::StatusOr<Principal> Authenticate(absl::string_view secret, absl::Time now) const;
+  // The same for a key already authenticated (by id): for work that outlives its check,
+  // such as a long-polling AcquireJobs.
+  absl::Status CheckStillValid(const std::string& key_id, absl::Time now) const;
 
  private:
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, ApiKey> by_hash_ ABSL_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::string> hash_by_id_ ABSL_GUARDED_BY(mu_);
   int64_t last_change_ ABSL_GUARDED_BY(mu_) = 0;
   std::function<void(const std::string&)> revoked_;
 };

@@ -6,6 +6,7 @@ namespace jobd::core {
 
 uint64_t StreamsByKey::Add(const std::string& key_id, End end) {
   absl::MutexLock lock(&mu_);
+  if (revoked_.count(key_id) > 0) return 0;
   const uint64_t handle = next_++;
   streams_.emplace(handle, std::make_pair(key_id, std::move(end)));
   by_key_.emplace(key_id, handle);
@@ -30,6 +31,7 @@ void StreamsByKey::Revoked(const std::string& key_id) {
   std::vector<End> ends;
   {
     absl::MutexLock lock(&mu_);
+    revoked_.insert(key_id);  // revoked keys are few and never come back
     auto [first, last] = by_key_.equal_range(key_id);
     for (auto k = first; k != last; ++k) {
       auto it = streams_.find(k->second);

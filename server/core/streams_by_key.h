@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -16,7 +17,9 @@ class StreamsByKey {
  public:
   using End = std::function<void(const absl::Status&)>;
 
-  // `end` is called at most once, from Revoked, without a lock held.
+  // `end` is called at most once, from Revoked, without a lock held. Returns 0 (and keeps
+  // nothing) when the key was revoked already, e.g. between the stream's authentication and
+  // this call: the caller ends the stream itself.
   uint64_t Add(const std::string& key_id, End end);
   void Remove(uint64_t handle);
   // Ends every stream opened with the key.
@@ -28,6 +31,7 @@ class StreamsByKey {
   uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
   std::unordered_map<uint64_t, std::pair<std::string, End>> streams_ ABSL_GUARDED_BY(mu_);
   std::unordered_multimap<std::string, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);
+  std::unordered_set<std::string> revoked_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace jobd::core

@@ -70,6 +70,7 @@ void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command,
 void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline,
                                Done done) {
   if (command->cancelled() || waiters_.stopped()) return done(std::vector<Job>{});
+  if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
   // Read the generation first: anything made ready after this makes Wait refuse to sleep.
   const uint64_t seen = waiters_.generation();
   AcquireQuery query;

@@ -27,6 +27,9 @@ struct AcquireCommand {
   std::optional<absl::Duration> lease_duration;  // unset: 30 s
   // Polled before each attempt to lease: true once the caller went away.
   std::function<bool()> cancelled = [] { return false; };
+  // Also before each attempt: not OK once the caller's key was revoked or expired during a
+  // long poll, so that no job is leased to it (the call ends with that status).
+  std::function<absl::Status()> still_authorized = [] { return absl::OkStatus(); };
 };
 
 struct ProgressResult {

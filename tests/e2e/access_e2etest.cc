@@ -801,6 +801,45 @@ TEST_F(AccessTest, RevokingAKeyEndsItsOpenStreams) {
   EXPECT_TRUE(other_stream->Finish().ok());
 }
 
+TEST_F(AccessTest, AWaitingAcquireOfARevokedKeyLeasesNothing) {
+  v1::CreateApiKeyRequest make;
+  make.set_name("poller");
+  make.set_role(v1::API_KEY_ROLE_WORKER);
+  make.set_workspace_id(kA);
+  v1::CreateApiKeyResponse made;
+  ASSERT_TRUE(v1::AdminService::NewStub(Admin())->CreateApiKey(Ctx().get(), make, &made).ok());
+
+  // The worker long-polls for a type that has no job yet.
+  v1::AcquireJobsRequest acquire;
+  acquire.set_workspace_id(kA);
+  acquire.add_types("revoked.poll");
+  acquire.set_worker_id("poller-1");
+  acquire.set_max_jobs(1);
+  acquire.mutable_wait()->set_seconds(20);
+  // The poller's channel is connected first, so its poll is usually parked in jobd before
+  // the revocation below. The outcome is the same either way (UNAUTHENTICATED, nothing
+  // leased): refused at the start, or, the path this is about, when the job wakes the poll.
+  const Channel poller = Keyed(made.secret());
+  ASSERT_TRUE(GetJobStatsAs(poller, kA).ok());
+  v1::AcquireJobsResponse leased;
+  grpc::Status acquired;
+  std::thread poll([&] {
+    acquired = v1::WorkerService::NewStub(poller)->AcquireJobs(Ctx(absl::Seconds(30)).get(),
+                                                               acquire, &leased);
+  });
+  // Make three other jobs first (the poll is for another type): time for it to park.
+  for (int i = 0; i < 3; ++i) QueuedJob("other.type");
+  ASSERT_TRUE(RevokeApiKeyAs(Admin(), made.api_key().id()).ok());
+  const std::string job_id = QueuedJob("revoked.poll");
+  poll.join();
+  EXPECT_EQ(acquired.error_code(), StatusCode::UNAUTHENTICATED) << acquired.error_message();
+  EXPECT_EQ(leased.jobs_size(), 0);
+  v1::Job job;
+  ASSERT_TRUE(GetJobAs(Admin(), job_id, &job).ok());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(job.attempt(), 1);
+}
+
 TEST_F(AccessTest, HealthAndReflectionNeedNoKey) {
   auto health = grpc::health::v1::Health::NewStub(Keyed(""));
   grpc::health::v1::HealthCheckRequest request;

@@ -79,6 +79,24 @@ TEST_F(ActiveJobQuotaTest, CreatesBeyondTheLimitAreRefusedUntilJobsFinish) {
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE workspace_id = 'quota-a'"), "11");
 }
 
+TEST_F(ActiveJobQuotaTest, ConcurrentRepeatsOfOneIdempotentCreateCountOnce) {
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(CreateIn(*jobs_, "quota-r").ok());
+  // One place left; a create and its retries with the same key, sent at once (they may share
+  // a group-commit batch): all answered with the one job.
+  std::vector<std::thread> threads;
+  std::vector<grpc::Status> statuses(4);
+  std::vector<v1::Job> created(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = CreateIn(*jobs_, "quota-r", "once", &created[i]); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    EXPECT_EQ(created[i].id(), created[0].id());
+  }
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE workspace_id = 'quota-r'"), "10");
+}
+
 class CreateRateQuotaTest : public JobdTest {
  protected:
   std::vector<std::string> JobdArgs() override {

@@ -254,6 +254,11 @@ TEST_F(LoadServerConfigTest, NegativeCreateRateIsAnError) {
   ExpectError(Load({"--create_rate_per_key=-1"}), {"create_rate_per_key"});
 }
 
+TEST_F(LoadServerConfigTest, ABurstBelowOneIsAnError) {
+  ExpectError(Load({"--create_rate_per_key=2", "--create_burst_per_key=0.5"}),
+              {"create_burst_per_key"});
+}
+
 TEST_F(LoadServerConfigTest, QuotasParsed) {
   const absl::StatusOr<ServerConfig> config =
       Load({"--create_rate_per_key", "2.5", "--create_burst_per_key=10",

@@ -326,5 +326,17 @@ TEST(ReadApiKeyFile, EmptyFileIsAnErrorNamingTheFlag) {
   }
 }
 
+TEST(IsLocalAddress, OnlyThisMachine) {
+  for (const char* local : {"127.0.0.1:50051", "localhost:50051", "[::1]:50051", "::1",
+                            "dns:///localhost:6000", "ipv4:127.0.0.2:1", "unix:/tmp/jobd.sock",
+                            "LOCALHOST:1"}) {
+    EXPECT_TRUE(IsLocalAddress(local)) << local;
+  }
+  for (const char* remote : {"jobs.example.com:50051", "10.0.0.5:50051", "[2001:db8::1]:50051",
+                             "dns:///jobs.example.com:443", "localhost.example.com:1"}) {
+    EXPECT_FALSE(IsLocalAddress(remote)) << remote;
+  }
+}
+
 }  // namespace
 }  // namespace jobd::jobctl

@@ -210,5 +210,32 @@ TEST(StreamsByKey, RevokedEndsOnlyThatKeysStreamsOnce) {
   EXPECT_EQ(streams.size(), 0u);
 }
 
+TEST(KeyRegistry, CheckStillValidFollowsRevocationAndExpiryById) {
+  KeyRegistry registry;
+  const std::string secret = NewApiKeySecret();
+  ApiKey key = KeyFor(secret, 1);
+  key.expire_time = kNow + absl::Hours(1);
+  registry.Apply({key}, /*from_feed=*/true);
+  EXPECT_TRUE(registry.CheckStillValid(key.id, kNow).ok());
+  EXPECT_EQ(registry.CheckStillValid(key.id, kNow + absl::Hours(2)).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(registry.CheckStillValid("0190f3a6-0000-7000-8000-000000000000", kNow).code(),
+            absl::StatusCode::kUnauthenticated);
+  key.change_seq = 2;
+  key.revoke_time = kNow;
+  registry.Apply({key}, /*from_feed=*/true);
+  EXPECT_EQ(registry.CheckStillValid(key.id, kNow).code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST(StreamsByKey, AStreamOfAKeyRevokedBeforeItRegistersIsRefused) {
+  StreamsByKey streams;
+  streams.Revoked("k1");
+  bool ended = false;
+  EXPECT_EQ(streams.Add("k1", [&](const absl::Status&) { ended = true; }), 0u);
+  EXPECT_FALSE(ended);  // the caller ends it
+  EXPECT_EQ(streams.size(), 0u);
+  EXPECT_NE(streams.Add("k2", [](const absl::Status&) {}), 0u);
+}
+
 }  // namespace
 }  // namespace jobd::core
