@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/jobctl_args.h"
+#include "client/jobctl_keys.h"
 #include "client/jobctl_output.h"
 #include "client/jobctl_watch.h"
 #include "client/jobctl_work.h"
@@ -128,6 +129,10 @@ struct Commands {
   CLI::App* retry;
   CLI::App* watch;
   CLI::App* events;
+  CLI::App* keys;
+  CLI::App* keys_create;
+  CLI::App* keys_list;
+  CLI::App* keys_revoke;
 };
 
 int UsageError(const absl::Status& status) {
@@ -564,8 +569,77 @@ CLI::App* DefineEvents(CLI::App& app, EventsFlags& f) {
   return cmd;
 }
 
+void DefineKeys(CLI::App& app, KeysFlags& f, Commands& commands) {
+  CLI::App* keys = app.add_subcommand(
+      "keys", "API keys through AdminService (needs an admin key): create, list, revoke");
+  keys->require_subcommand(1);
+  commands.keys = keys;
+  CLI::App* create = keys->add_subcommand(
+      "create", "make a key; its secret is printed once, on stdout (details on stderr)");
+  create->add_option("--name", f.name, "the principal, recorded as requested_by")->required();
+  create->add_option("--role", f.role, "admin, member, worker or viewer")->required();
+  create->add_option("-w,--workspace", f.workspace, "the key's workspace (none for admin)");
+  create->add_option("--expire-in,--expire_in", f.expire_in, "e.g. 720h; default: never");
+  commands.keys_create = create;
+  commands.keys_list = keys->add_subcommand("list", "every key, newest first");
+  commands.keys_list->add_option("-w,--workspace", f.workspace, "only this workspace's keys");
+  commands.keys_revoke =
+      keys->add_subcommand("revoke", "revoke a key on every replica (and end its streams)");
+  commands.keys_revoke->add_option("id", f.id, "key id (from keys list)")->required();
+}
+
+int RunKeys(JobdClient& client, const Commands& commands, const KeysFlags& flags,
+            Output output) {
+  if (commands.keys_create->parsed()) {
+    absl::StatusOr<v1::CreateApiKeyRequest> request = BuildCreateApiKey(flags, absl::Now());
+    if (!request.ok()) return UsageError(request.status());
+    absl::StatusOr<v1::CreateApiKeyResponse> created = client.CreateApiKey(*request);
+    if (!created.ok()) return ServerError(created.status());
+    if (output == Output::kJson) return PrintJson(*created);
+    std::cout << created->secret() << "\n";
+    google::protobuf::RepeatedPtrField<v1::ApiKey> one;
+    *one.Add() = created->api_key();
+    std::cerr << FormatApiKeys(one, /*header=*/true)
+              << "jobctl: the key above is shown only once; send it as "
+                 "\"authorization: Bearer <key>\"\n";
+    return kExitOk;
+  }
+  if (commands.keys_list->parsed()) {
+    v1::ListApiKeysRequest request;
+    request.set_workspace_id(flags.workspace);
+    request.set_page_size(500);
+    bool first = true;
+    do {
+      absl::StatusOr<v1::ListApiKeysResponse> page = client.ListApiKeys(request);
+      if (!page.ok()) return ServerError(page.status());
+      if (output == Output::kJson) {
+        for (const v1::ApiKey& key : page->api_keys()) {
+          absl::StatusOr<std::string> line = FormatJsonLine(key);
+          if (!line.ok()) return ServerError(line.status());
+          std::cout << *line << "\n";
+        }
+      } else {
+        std::cout << FormatApiKeys(page->api_keys(), first);
+      }
+      first = false;
+      request.set_page_token(page->next_page_token());
+    } while (!request.page_token().empty());
+    return kExitOk;
+  }
+  v1::RevokeApiKeyRequest request;
+  request.set_id(flags.id);
+  absl::StatusOr<v1::RevokeApiKeyResponse> revoked = client.RevokeApiKey(request);
+  if (!revoked.ok()) return ServerError(revoked.status());
+  if (output == Output::kJson) return PrintJson(*revoked);
+  google::protobuf::RepeatedPtrField<v1::ApiKey> one;
+  *one.Add() = revoked->api_key();
+  std::cout << FormatApiKeys(one, /*header=*/true);
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
-  CLI::App app("jobctl: create, inspect, list, cancel, retry, watch and work jobd jobs", "jobctl");
+  CLI::App app("jobctl: create, inspect, list, cancel, retry, watch and work jobd jobs; manage "
+               "API keys", "jobctl");
   app.footer(kFooter);  // before the subcommands, which inherit it
   app.require_subcommand(1);
   // Global flags may also follow the subcommand (except --timeout on create and run).
@@ -578,6 +652,7 @@ int Main(int argc, char** argv) {
   JobFlags job;
   WatchFlags watch;
   EventsFlags events;
+  KeysFlags keys;
   DefineGlobal(app, global);
   Commands commands;
   commands.create = DefineCreate(app, "create", "create a job", create);
@@ -594,6 +669,7 @@ int Main(int argc, char** argv) {
   commands.retry = DefineJobCommand(app, "retry", "queue a failed or cancelled job again", job);
   commands.watch = DefineWatch(app, watch);
   commands.events = DefineEvents(app, events);
+  DefineKeys(app, keys, commands);
 
   try {
     app.parse(argc, argv);
@@ -634,6 +710,7 @@ int Main(int argc, char** argv) {
   }
   if (commands.watch->parsed()) return RunWatch(*client, channel, watch, output);
   if (commands.events->parsed()) return RunEvents(*client, channel, events, output);
+  if (commands.keys->parsed()) return RunKeys(*client, commands, keys, output);
   if (commands.get->parsed()) return RunGet(*client, job, output);
   if (commands.list->parsed()) return RunList(*client, list, output);
   if (commands.cancel->parsed()) return RunCancel(*client, job, output);

@@ -100,10 +100,12 @@ absl::StatusOr<std::unique_ptr<JobdClient>> JobdClient::Connect(const ClientOpti
 }
 
 JobdClient::JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
-    : options_(std::move(options)), stub_(v1::JobService::NewStub(std::move(channel))) {}
+    : options_(std::move(options)),
+      stub_(v1::JobService::NewStub(channel)),
+      admin_(v1::AdminService::NewStub(channel)) {}
 
-template <typename Request, typename Response>
-absl::StatusOr<Response> JobdClient::Call(StubMethod<Request, Response> method,
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> JobdClient::Call(Stub& stub, StubMethod<Stub, Request, Response> method,
                                           const Request& request) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
@@ -111,29 +113,44 @@ absl::StatusOr<Response> JobdClient::Call(StubMethod<Request, Response> method,
     context.AddMetadata("authorization", "Bearer " + options_.api_key);
   }
   Response response;
-  grpc::Status status = ((*stub_).*method)(&context, request, &response);
+  grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
 
 absl::StatusOr<v1::CreateJobResponse> JobdClient::CreateJob(const v1::CreateJobRequest& request) {
-  return Call(&v1::JobService::Stub::CreateJob, request);
+  return Call(*stub_, &v1::JobService::Stub::CreateJob, request);
 }
 
 absl::StatusOr<v1::GetJobResponse> JobdClient::GetJob(const v1::GetJobRequest& request) {
-  return Call(&v1::JobService::Stub::GetJob, request);
+  return Call(*stub_, &v1::JobService::Stub::GetJob, request);
 }
 
 absl::StatusOr<v1::ListJobsResponse> JobdClient::ListJobs(const v1::ListJobsRequest& request) {
-  return Call(&v1::JobService::Stub::ListJobs, request);
+  return Call(*stub_, &v1::JobService::Stub::ListJobs, request);
 }
 
 absl::StatusOr<v1::CancelJobResponse> JobdClient::CancelJob(const v1::CancelJobRequest& request) {
-  return Call(&v1::JobService::Stub::CancelJob, request);
+  return Call(*stub_, &v1::JobService::Stub::CancelJob, request);
 }
 
 absl::StatusOr<v1::RetryJobResponse> JobdClient::RetryJob(const v1::RetryJobRequest& request) {
-  return Call(&v1::JobService::Stub::RetryJob, request);
+  return Call(*stub_, &v1::JobService::Stub::RetryJob, request);
+}
+
+absl::StatusOr<v1::CreateApiKeyResponse> JobdClient::CreateApiKey(
+    const v1::CreateApiKeyRequest& request) {
+  return Call(*admin_, &v1::AdminService::Stub::CreateApiKey, request);
+}
+
+absl::StatusOr<v1::ListApiKeysResponse> JobdClient::ListApiKeys(
+    const v1::ListApiKeysRequest& request) {
+  return Call(*admin_, &v1::AdminService::Stub::ListApiKeys, request);
+}
+
+absl::StatusOr<v1::RevokeApiKeyResponse> JobdClient::RevokeApiKey(
+    const v1::RevokeApiKeyRequest& request) {
+  return Call(*admin_, &v1::AdminService::Stub::RevokeApiKey, request);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -1,5 +1,5 @@
-// JobdClient: a small synchronous C++ client of jobd.v1.JobService, used by jobctl and by
-// tests. Each call gets a deadline and, when an API key is set, the
+// JobdClient: a small synchronous C++ client of jobd.v1.JobService and AdminService, used by
+// jobctl and by tests. Each call gets a deadline and, when an API key is set, the
 // `authorization: Bearer <key>` metadata; gRPC errors come back as absl::Status with the same
 // code and message.
 #pragma once
@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 
 namespace jobd::client {
@@ -43,19 +44,25 @@ class JobdClient {
   absl::StatusOr<v1::CancelJobResponse> CancelJob(const v1::CancelJobRequest& request);
   absl::StatusOr<v1::RetryJobResponse> RetryJob(const v1::RetryJobRequest& request);
 
+  // AdminService (admin keys only).
+  absl::StatusOr<v1::CreateApiKeyResponse> CreateApiKey(const v1::CreateApiKeyRequest& request);
+  absl::StatusOr<v1::ListApiKeysResponse> ListApiKeys(const v1::ListApiKeysRequest& request);
+  absl::StatusOr<v1::RevokeApiKeyResponse> RevokeApiKey(const v1::RevokeApiKeyRequest& request);
+
   const ClientOptions& options() const { return options_; }
 
  private:
-  template <typename Request, typename Response>
-  using StubMethod = grpc::Status (v1::JobService::Stub::*)(grpc::ClientContext*, const Request&,
-                                                            Response*);
+  template <typename Stub, typename Request, typename Response>
+  using StubMethod = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
 
   // Runs one unary call with the deadline and credentials of options_.
-  template <typename Request, typename Response>
-  absl::StatusOr<Response> Call(StubMethod<Request, Response> method, const Request& request);
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(Stub& stub, StubMethod<Stub, Request, Response> method,
+                                const Request& request);
 
   ClientOptions options_;
   std::unique_ptr<v1::JobService::Stub> stub_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
 };
 
 // Plaintext, or TLS when options.tls_ca_file is set (with a client certificate when

@@ -137,3 +137,32 @@ expect_contains "text get" "$OUT" "$FIRST"
 [[ $OUT =~ (^|$'\n')state:\ +QUEUED($'\n') ]] || fail "text get: no 'state: QUEUED' line in: $OUT"
 [[ $OUT =~ (^|$'\n')labels:\ +env=test,\ team=data($'\n') ]] ||
   fail "text get: no labels line in: $OUT"
+
+# --- API keys through jobctl (AdminService) ------------------------------------------------
+expect_ok "keys create" jobctl keys create --name ci-bot --role member --workspace "$WS" \
+  --expire-in 720h
+MEMBER_KEY=$OUT
+[[ $MEMBER_KEY =~ ^jobd_[A-Za-z0-9_-]{43}$ ]] || fail "keys create: stdout is '$MEMBER_KEY'"
+expect_contains "keys create" "$ERR" "shown only once"
+expect_contains "keys create" "$ERR" "ci-bot"
+expect_ok "keys list" jobctl keys list --workspace "$WS"
+expect_contains "keys list" "$OUT" "ci-bot"
+expect_contains "keys list" "$OUT" "${MEMBER_KEY:0:12}"
+KEY_ID=$(awk '$2 == "ci-bot" { print $1 }' <<<"$OUT")
+expect_ok "keys list json" jctl keys list
+expect_contains "keys list json" "$OUT" "\"name\":\"ci-bot\""
+
+member() { JOBD_API_KEY=$MEMBER_KEY jctl "$@"; }
+expect_ok "member: create" member create --workspace "$WS" --type by.member
+expect_json "member: create" job.requested_by ci-bot
+expect_rc "member: other workspace" 1 member create --workspace elsewhere --type t
+expect_contains "member: other workspace" "$ERR" "PERMISSION_DENIED"
+expect_rc "member: keys" 1 member keys list
+expect_contains "member: keys" "$ERR" "PERMISSION_DENIED"
+expect_rc "keys create: bad role" 2 jobctl keys create --name x --role boss
+expect_contains "keys create: bad role" "$ERR" "--role"
+
+expect_ok "keys revoke" jctl keys revoke "$KEY_ID"
+expect_json "keys revoke" api_key.name ci-bot
+expect_rc "member after revoke" 1 member list --workspace "$WS"
+expect_contains "member after revoke" "$ERR" "UNAUTHENTICATED"

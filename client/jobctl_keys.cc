@@ -1,0 +1,71 @@
+#include "client/jobctl_keys.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/jobctl_args.h"
+
+namespace jobd::jobctl {
+namespace {
+
+std::string ShowTime(const google::protobuf::Timestamp& time, bool set) {
+  if (!set) return "-";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(time), absl::UTCTimeZone());
+}
+
+const char* RoleName(v1::ApiKeyRole role) {
+  switch (role) {
+    case v1::API_KEY_ROLE_ADMIN: return "admin";
+    case v1::API_KEY_ROLE_MEMBER: return "member";
+    case v1::API_KEY_ROLE_WORKER: return "worker";
+    case v1::API_KEY_ROLE_VIEWER: return "viewer";
+    default: return "?";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CreateApiKeyRequest> BuildCreateApiKey(const KeysFlags& flags,
+                                                          absl::Time now) {
+  v1::CreateApiKeyRequest request;
+  request.set_name(flags.name);
+  request.set_workspace_id(flags.workspace);
+  const std::string role = absl::AsciiStrToLower(flags.role);
+  if (role == "admin") {
+    request.set_role(v1::API_KEY_ROLE_ADMIN);
+  } else if (role == "member") {
+    request.set_role(v1::API_KEY_ROLE_MEMBER);
+  } else if (role == "worker") {
+    request.set_role(v1::API_KEY_ROLE_WORKER);
+  } else if (role == "viewer") {
+    request.set_role(v1::API_KEY_ROLE_VIEWER);
+  } else {
+    return absl::InvalidArgumentError("--role: use admin, member, worker or viewer");
+  }
+  if (!flags.expire_in.empty()) {
+    absl::StatusOr<absl::Duration> in = ParseDuration("--expire-in", flags.expire_in);
+    if (!in.ok()) return in.status();
+    ToProto(now + *in, request.mutable_expire_time());
+  }
+  return request;
+}
+
+std::string FormatApiKeys(const google::protobuf::RepeatedPtrField<v1::ApiKey>& keys,
+                          bool header) {
+  constexpr const char* kFormat = "%-36s  %-20s  %-6s  %-16s  %-12s  %-20s  %-20s  %s\n";
+  std::string out;
+  if (header) {
+    out += absl::StrFormat(kFormat, "ID", "NAME", "ROLE", "WORKSPACE", "PREFIX", "CREATED",
+                           "EXPIRES", "REVOKED");
+  }
+  for (const v1::ApiKey& key : keys) {
+    out += absl::StrFormat(kFormat, key.id(), key.name(), RoleName(key.role()),
+                           key.workspace_id().empty() ? "-" : key.workspace_id(),
+                           key.key_prefix(), ShowTime(key.create_time(), key.has_create_time()),
+                           ShowTime(key.expire_time(), key.has_expire_time()),
+                           ShowTime(key.revoke_time(), key.has_revoke_time()));
+  }
+  return out;
+}
+
+}  // namespace jobd::jobctl
