@@ -1,5 +1,6 @@
 #include "server/background/key_sync.h"
 
+#include "absl/time/clock.h"
 #include "server/core/log.h"
 
 namespace jobd::background {
@@ -25,7 +26,10 @@ absl::Status KeySync::RunOnce() {
     if (failing_) core::Log(core::LogLevel::kInfo, "reading API key changes works again");
     failing_ = false;
     registry_.Apply(*changes, /*from_feed=*/true);
-    if (changes->size() < static_cast<size_t>(kPage) || loop_.stopping()) return absl::OkStatus();
+    if (changes->size() < static_cast<size_t>(kPage) || loop_.stopping()) {
+      registry_.ExpireDue(absl::Now());  // streams of keys that just expired end too
+      return absl::OkStatus();
+    }
   }
 }
 

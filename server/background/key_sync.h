@@ -1,6 +1,7 @@
 // Keeps the process's KeyRegistry equal to the api_keys table: reads the keys inserted or
 // revoked since the last change it saw, every `interval` (one indexed query that usually
-// returns nothing). A key revoked through any replica is refused here within one interval.
+// returns nothing). A key revoked through any replica is refused here within one interval,
+// and the streams of keys revoked or expired by then are ended (KeyRegistry's listener).
 #pragma once
 
 #include "absl/status/status.h"

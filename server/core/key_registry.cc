@@ -42,7 +42,10 @@ void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
     absl::MutexLock lock(&mu_);
     for (const ApiKey& key : keys) {
       auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
-      if (inserted) hash_by_id_.emplace(key.id, key.key_hash);
+      if (inserted) {
+        hash_by_id_.emplace(key.id, key.key_hash);
+        if (key.expire_time && !key.revoke_time) expiring_.emplace(*key.expire_time, key.id);
+      }
       if (!inserted && it->second.change_seq <= key.change_seq) {
         if (key.revoke_time && !it->second.revoke_time) revoked.push_back(key.id);
         it->second = key;
@@ -102,6 +105,20 @@ absl::Status KeyRegistry::CheckStillValid(const std::string& key_id, absl::Time 
   auto id = hash_by_id_.find(key_id);
   if (id == hash_by_id_.end()) return absl::UnauthenticatedError("the API key is not valid");
   return CheckUsable(by_hash_.at(id->second), now);
+}
+
+void KeyRegistry::ExpireDue(absl::Time now) {
+  std::vector<std::string> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!expiring_.empty() && expiring_.begin()->first <= now) {
+      expired.push_back(expiring_.begin()->second);
+      expiring_.erase(expiring_.begin());
+    }
+  }
+  if (revoked_) {
+    for (const std::string& id : expired) revoked_(id);
+  }
 }
 
 }  // namespace jobd::core

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,12 @@ class KeyRegistry {
   int64_t last_change() const;
   size_t size() const;
 
-  // Called (outside the lock) with the id of each key that Apply finds newly revoked.
+  // Calls the revocation listener for each key whose expiry has passed by `now` since the
+  // last call (KeySync calls it every interval), so streams of expired keys end too.
+  void ExpireDue(absl::Time now);
+
+  // Called (outside the lock) with the id of each key that Apply finds newly revoked, or
+  // ExpireDue expired.
   void SetRevocationListener(std::function<void(const std::string& key_id)> listener) {
     revoked_ = std::move(listener);
   }
@@ -50,6 +56,8 @@ class KeyRegistry {
   mutable absl::Mutex mu_;
   std::unordered_map<std::string, ApiKey> by_hash_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<std::string, std::string> hash_by_id_ ABSL_GUARDED_BY(mu_);
+  // Keys with an expiry not yet reported to the listener, soonest first.
+  std::set<std::pair<absl::Time, std::string>> expiring_ ABSL_GUARDED_BY(mu_);
   int64_t last_change_ ABSL_GUARDED_BY(mu_) = 0;
   std::function<void(const std::string&)> revoked_;
 };

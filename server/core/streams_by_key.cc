@@ -40,7 +40,8 @@ void StreamsByKey::Revoked(const std::string& key_id) {
     }
     by_key_.erase(key_id);
   }
-  const absl::Status revoked = absl::UnauthenticatedError("the stream's API key was revoked");
+  const absl::Status revoked =
+      absl::UnauthenticatedError("the stream's API key was revoked or has expired");
   for (End& end : ends) end(revoked);
 }
 

@@ -801,6 +801,24 @@ TEST_F(AccessTest, RevokingAKeyEndsItsOpenStreams) {
   EXPECT_TRUE(other_stream->Finish().ok());
 }
 
+TEST_F(AccessTest, AnExpiringKeysStreamEndsWhenItExpires) {
+  const std::string key = CreateApiKey(database_->url(), "viewer", "short-lived",
+                                       {"--workspace", kA, "--expire_in", "2s"});
+  const Channel as_viewer = Keyed(key);
+  ASSERT_TRUE(WaitAccepted(as_viewer, kA));
+  v1::WatchJobsRequest watch;
+  watch.set_workspace_id(kA);
+  auto context = Ctx(absl::Seconds(30));
+  auto stream = v1::JobService::NewStub(as_viewer)->WatchJobs(context.get(), watch);
+  v1::WatchJobsResponse event;
+  const absl::Time opened = absl::Now();
+  EXPECT_FALSE(stream->Read(&event));  // nothing happens in kA; the stream just ends
+  const grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), StatusCode::UNAUTHENTICATED) << ended.error_message();
+  // It ended at the expiry (within the key refresh interval), not at its 30 s deadline.
+  EXPECT_LT(absl::Now() - opened, absl::Seconds(10));
+}
+
 TEST_F(AccessTest, AWaitingAcquireOfARevokedKeyLeasesNothing) {
   v1::CreateApiKeyRequest make;
   make.set_name("poller");

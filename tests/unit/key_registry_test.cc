@@ -237,5 +237,27 @@ TEST(StreamsByKey, AStreamOfAKeyRevokedBeforeItRegistersIsRefused) {
   EXPECT_NE(streams.Add("k2", [](const absl::Status&) {}), 0u);
 }
 
+TEST(KeyRegistry, ExpireDueReportsEachExpiredKeyOnce) {
+  KeyRegistry registry;
+  std::vector<std::string> ended;
+  registry.SetRevocationListener([&](const std::string& id) { ended.push_back(id); });
+  ApiKey soon = KeyFor(NewApiKeySecret(), 1);
+  soon.id = "0190f3a6-0000-7000-8000-000000000001";
+  soon.expire_time = kNow + absl::Minutes(1);
+  ApiKey later = KeyFor(NewApiKeySecret(), 2);
+  later.id = "0190f3a6-0000-7000-8000-000000000002";
+  later.expire_time = kNow + absl::Hours(1);
+  ApiKey never = KeyFor(NewApiKeySecret(), 3);
+  never.id = "0190f3a6-0000-7000-8000-000000000003";
+  registry.Apply({soon, later, never}, /*from_feed=*/true);
+  registry.ExpireDue(kNow);
+  EXPECT_TRUE(ended.empty());
+  registry.ExpireDue(kNow + absl::Minutes(1));
+  registry.ExpireDue(kNow + absl::Minutes(2));
+  EXPECT_EQ(ended, std::vector<std::string>{soon.id});
+  registry.ExpireDue(kNow + absl::Hours(2));
+  EXPECT_EQ(ended, (std::vector<std::string>{soon.id, later.id}));
+}
+
 }  // namespace
 }  // namespace jobd::core
