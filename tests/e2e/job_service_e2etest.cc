@@ -513,7 +513,11 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   // would wait there until the lock is released).
   EXPECT_TRUE(WaitFor([&] { return waiting_get_jobs() == "0"; }, absl::Seconds(3)))
       << waiting_get_jobs() << " GetJob queries still wait for the lock";
-  EXPECT_TRUE(absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""));
+  // jobd logs the call when its (cancelled) database work returns.
+  EXPECT_TRUE(WaitFor(
+      [&] { return absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""); },
+      absl::Seconds(3)))
+      << jobd_->log();
 
   lock.abort();
   v1::Job after;
