@@ -1805,13 +1805,14 @@ TEST_F(HostileTest, StormOfHostileRequests) {
       }
 
       // (a) the code.
+      // gRPC's deadline timer was seen firing up to ~7 ms early on a loaded machine.
+      const absl::Duration slack = absl::Milliseconds(25);
       const bool client_cut =
-          (code == StatusCode::DEADLINE_EXCEEDED &&
-           out.elapsed >= call.deadline - absl::Milliseconds(5) &&
+          (code == StatusCode::DEADLINE_EXCEEDED && out.elapsed >= call.deadline - slack &&
            (call.may_block || call.tiny_deadline)) ||
           (code == StatusCode::CANCELLED &&
            (out.cancelled_by_client ||
-            (call.tiny_deadline && out.elapsed >= call.deadline - absl::Milliseconds(5))));
+            (call.tiny_deadline && out.elapsed >= call.deadline - slack)));
       if (!allowed.count(code) && !client_cut) {
         std::vector<std::string> names;
         for (int c : allowed) names.push_back(CodeName(c));
