@@ -1,5 +1,7 @@
 #include "server/core/batchers.h"
 
+#include "absl/strings/ascii.h"
+
 namespace jobd::core {
 
 CreateBatcher::Commit CommitCreates(JobStore& store, int max_tries) {
@@ -30,6 +32,11 @@ ChangeBatcher::Commit CommitChanges(JobStore& store) {
   };
 }
 
-std::string ChangeKey(const JobStore::JobChange& change) { return change.id; }
+// Ids are UUIDs in either case: the same job written as "AB…" and "ab…" must share a key, or
+// both land in one batch and one of them is refused (ABORTED), also for callers of other
+// workspaces, which must only ever see NOT_FOUND.
+std::string ChangeKey(const JobStore::JobChange& change) {
+  return absl::AsciiStrToLower(change.id);
+}
 
 }  // namespace jobd::core

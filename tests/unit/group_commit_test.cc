@@ -1,5 +1,6 @@
 // Group commit: batching, one job per batch, per-request results, refusal when stopped.
 #include "server/core/group_commit.h"
+#include "server/core/batchers.h"
 
 #include <gtest/gtest.h>
 
@@ -85,6 +86,14 @@ TEST(GroupCommit, StoppedRefusesWithUnavailable) {
   absl::Status status;
   batcher.Submit("late", [&](absl::StatusOr<std::string> r) { status = r.status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+}
+
+// One job, whatever the case of its id, is one batch key: the batcher then never puts it
+// twice into one transaction (where the second would be refused).
+TEST(ChangeKey, IgnoresTheCaseOfTheId) {
+  JobStore::JobChange upper{"01A20334-9E90-7000-BECA-28C878BC8319", nullptr};
+  JobStore::JobChange lower{"01a20334-9e90-7000-beca-28c878bc8319", nullptr};
+  EXPECT_EQ(ChangeKey(upper), ChangeKey(lower));
 }
 
 }  // namespace
