@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include <filesystem>
 #include <fstream>
 
@@ -126,25 +124,6 @@ std::string FindApiKeyFile(const std::string& start_dir) {
     if (dir == dir.parent_path()) break;  // the root
   }
   return "";
-}
-
-bool IsLocalAddress(const std::string& address) {
-  if (absl::StartsWith(address, "unix:")) return true;
-  std::string host = address;
-  for (absl::string_view scheme : {"dns:///", "dns:", "ipv4:", "ipv6:"}) {
-    if (absl::StartsWith(host, scheme)) {
-      host = host.substr(scheme.size());
-      break;
-    }
-  }
-  if (!host.empty() && host[0] == '[') {  // [::1]:50051
-    const size_t close = host.find(']');
-    host = close == std::string::npos ? host : host.substr(1, close - 1);
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {  // 127.0.0.1:50051
-    host = host.substr(0, host.find(':'));
-  }
-  host = absl::AsciiStrToLower(host);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
 absl::StatusOr<std::string> ReadApiKeyFile(absl::string_view flag, const std::string& path) {

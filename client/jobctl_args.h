@@ -44,9 +44,6 @@ absl::Status ParsePayload(absl::string_view flag, const std::string& json,
 // Where the run command keeps its admin key: the first `.jobd/admin.key` found in `start_dir`
 // or a directory above it that belongs to this user; empty when there is none.
 std::string FindApiKeyFile(const std::string& start_dir);
-// True for gRPC targets on this machine: localhost, 127.x, ::1 (also as dns:/ipv4:/ipv6:
-// targets) and unix: sockets. The found key file is only sent to those.
-bool IsLocalAddress(const std::string& address);
 // The key in a key file: its first line without surrounding blanks. INVALID_ARGUMENT naming
 // `flag` when the file cannot be read or is empty.
 absl::StatusOr<std::string> ReadApiKeyFile(absl::string_view flag, const std::string& path);

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "client/jobctl_args.h"
 
 namespace jobd::jobctl {
@@ -13,14 +14,11 @@ std::string ShowTime(const google::protobuf::Timestamp& time, bool set) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(time), absl::UTCTimeZone());
 }
 
-const char* RoleName(v1::ApiKeyRole role) {
-  switch (role) {
-    case v1::API_KEY_ROLE_ADMIN: return "admin";
-    case v1::API_KEY_ROLE_MEMBER: return "member";
-    case v1::API_KEY_ROLE_WORKER: return "worker";
-    case v1::API_KEY_ROLE_VIEWER: return "viewer";
-    default: return "?";
-  }
+constexpr absl::string_view kRolePrefix = "API_KEY_ROLE_";
+
+// API_KEY_ROLE_MEMBER <-> member, from the proto's own enum names.
+std::string RoleName(v1::ApiKeyRole role) {
+  return absl::AsciiStrToLower(absl::StripPrefix(v1::ApiKeyRole_Name(role), kRolePrefix));
 }
 
 }  // namespace
@@ -30,18 +28,12 @@ absl::StatusOr<v1::CreateApiKeyRequest> BuildCreateApiKey(const KeysFlags& flags
   v1::CreateApiKeyRequest request;
   request.set_name(flags.name);
   request.set_workspace_id(flags.workspace);
-  const std::string role = absl::AsciiStrToLower(flags.role);
-  if (role == "admin") {
-    request.set_role(v1::API_KEY_ROLE_ADMIN);
-  } else if (role == "member") {
-    request.set_role(v1::API_KEY_ROLE_MEMBER);
-  } else if (role == "worker") {
-    request.set_role(v1::API_KEY_ROLE_WORKER);
-  } else if (role == "viewer") {
-    request.set_role(v1::API_KEY_ROLE_VIEWER);
-  } else {
+  v1::ApiKeyRole role = v1::API_KEY_ROLE_UNSPECIFIED;
+  if (!v1::ApiKeyRole_Parse(absl::StrCat(kRolePrefix, absl::AsciiStrToUpper(flags.role)), &role) ||
+      role == v1::API_KEY_ROLE_UNSPECIFIED) {
     return absl::InvalidArgumentError("--role: use admin, member, worker or viewer");
   }
+  request.set_role(role);
   if (!flags.expire_in.empty()) {
     absl::StatusOr<absl::Duration> in = ParseDuration("--expire-in", flags.expire_in);
     if (!in.ok()) return in.status();

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/local_address.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (JOBD_LISTEN)");
 ABSL_FLAG(std::string, listen_port_file, "",
@@ -169,20 +170,6 @@ absl::Status ApplyEnvironment() {
 
 }  // namespace
 
-bool IsLoopbackListen(const std::string& listen) {
-  if (absl::StartsWith(listen, "unix:")) return true;  // a socket file: never on the network
-  std::string host = listen;
-  if (!host.empty() && host[0] == '[') {  // [::1]:50051
-    const size_t close = host.find(']');
-    host = close == std::string::npos ? host : host.substr(1, close - 1);
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {  // 127.0.0.1:50051
-    host = host.substr(0, host.find(':'));
-  }
-  host = absl::AsciiStrToLower(host);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.") ||
-         absl::StartsWith(host, "ipv4:127.");
-}
-
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "jobd [serve|migrate|keys ...] [--flags]\n"
@@ -210,7 +197,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
   if (absl::Status s = ReadTlsConfig(&config.tls); !s.ok()) return s;
   if (!config.tls.enabled() && !config.allow_insecure_listen &&
-      !IsLoopbackListen(config.listen)) {
+      !IsLocalAddress(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: ", config.listen,
         " is not a loopback address: serve TLS (--tls_cert_file, --tls_key_file) or allow "

@@ -66,9 +66,6 @@ struct ServerConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
-// True for 127.0.0.0/8, ::1 and localhost (with or without a port) and unix: sockets.
-bool IsLoopbackListen(const std::string& listen);
-
 // Parses argv (flags, then the subcommand) after applying JOBD_* variables as flag defaults.
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv);
 

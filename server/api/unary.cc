@@ -7,7 +7,7 @@
 namespace jobd::api {
 
 void LogRpc(const char* method, const absl::Status& status, absl::Duration latency,
-            const std::string& job_id, nlohmann::json extra) {
+            const std::string& job_id, const std::string& principal, nlohmann::json extra) {
   const core::LogLevel level =
       status.ok() || absl::IsNotFound(status) || absl::IsInvalidArgument(status) ||
               absl::IsFailedPrecondition(status) || absl::IsAlreadyExists(status) ||
@@ -21,14 +21,14 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
                            {"code", absl::StatusCodeToString(status.code())},
                            {"latency_ms", absl::ToDoubleMilliseconds(latency)}};
   if (!job_id.empty()) fields["job_id"] = job_id;
+  if (!principal.empty()) fields["principal"] = principal;
   if (!status.ok()) fields["error"] = std::string(status.message());
   if (extra.is_object()) fields.update(extra);
   core::Log(level, "rpc", std::move(fields));
 }
 
 void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
-  LogRpc(method_, status, absl::Now() - start_, job_id,
-         principal_.empty() ? nullptr : nlohmann::json{{"principal", principal_}});
+  LogRpc(method_, status, absl::Now() - start_, job_id, principal_);
   reactor_->Finish(ToGrpcStatus(status));
   CallGate::Get().Leave();
 }

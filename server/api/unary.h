@@ -16,9 +16,11 @@
 
 namespace jobd::api {
 
-// Writes a call's JSON log line: method, code, latency, job id and `extra` fields.
+// Writes a call's JSON log line: method, code, latency, job id, principal (when known) and
+// `extra` fields; the line is only built when its level is logged.
 void LogRpc(const char* method, const absl::Status& status, absl::Duration latency,
-            const std::string& job_id, nlohmann::json extra = nullptr);
+            const std::string& job_id, const std::string& principal = "",
+            nlohmann::json extra = nullptr);
 
 // Finishes one call: maps the status, logs method, code, latency and job id.
 class CallFinisher {

@@ -28,7 +28,7 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
       : method_(method), job_id_(std::move(job_id)), start_(absl::Now()) {}
 
   void End(const absl::Status& status) override {
-    LogRpc(method_, status, absl::Now() - start_, job_id_, {{"events", events_sent_}});
+    LogRpc(method_, status, absl::Now() - start_, job_id_, "", {{"events", events_sent_}});
     this->Finish(ToGrpcStatus(status));
   }
   void OnWriteDone(bool ok) override {

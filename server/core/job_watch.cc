@@ -199,12 +199,8 @@ void JobWatch::Cancel() {
 }
 
 void JobWatch::Close() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!closing_) {
-    closing_ = absl::UnavailableError(
-        "jobd is shutting down; watch again with after_sequence set to the last event seen");
-  }
-  Pump(lock);
+  EndWith(absl::UnavailableError(
+      "jobd is shutting down; watch again with after_sequence set to the last event seen"));
 }
 
 void JobWatch::Deliver(const EventBatch& events) {

@@ -251,18 +251,12 @@ void WorkspaceWatch::Behind(const std::string& job_id, int64_t) {
 }
 
 void WorkspaceWatch::FeedInterrupted() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!closing_) {
-    closing_ = absl::UnavailableError(
-        "events from other jobd processes may have been missed; list the jobs and watch again");
-  }
-  Pump(lock);
+  EndWith(absl::UnavailableError(
+      "events from other jobd processes may have been missed; list the jobs and watch again"));
 }
 
 void WorkspaceWatch::Close() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!closing_) closing_ = absl::UnavailableError("jobd is shutting down; watch again");
-  Pump(lock);
+  EndWith(absl::UnavailableError("jobd is shutting down; watch again"));
 }
 
 }  // namespace jobd::core
