@@ -28,7 +28,7 @@
 #include "client/jobctl_keys.h"
 #include "client/jobctl_output.h"
 #include "client/jobctl_watch.h"
-#include "client/local_address.h"
+#include "proto/common/local_address.h"
 #include "client/jobctl_work.h"
 #include "client/jobd_client.h"
 #include "client/worker.h"

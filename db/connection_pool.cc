@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "db/call_deadline.h"
+#include "db/model/call_deadline.h"
 #include "db/conninfo.h"
 #include "db/pg_errors.h"
 #include "db/sql_files.h"

@@ -14,16 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "db/database_config.h"
 #include "db/query_canceller.h"
 
 namespace jobd::db {
-
-struct DatabaseConfig {
-  std::string url;          // libpq connection string or URI
-  int pool_size = 8;
-  std::string search_path;  // empty: the server's default (tests use a schema each)
-  absl::Duration acquire_timeout = absl::Seconds(5);
-};
 
 // Opens a connection set up for jobd: UTC session time zone, search_path, named statements.
 absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseConfig& config);

@@ -6,6 +6,8 @@
 #include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "db/connection_pool.h"
 #include "db/pg_errors.h"
 #include "db/sql_files.h"
 
@@ -19,7 +21,34 @@ int ReadVersion(pqxx::transaction_base& tx) {
   return tx.exec_prepared1("schema_version")[0].as<int>();
 }
 
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWhenUp(const DatabaseConfig& config,
+                                                                absl::Duration wait,
+                                                                const WaitingLog& waiting) {
+  const absl::Time deadline = absl::Now() + wait;
+  for (;;) {
+    auto conn = OpenConnection(config);
+    if (conn.ok() || absl::Now() >= deadline || !absl::IsUnavailable(conn.status())) return conn;
+    if (waiting) waiting(conn.status());
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
 }  // namespace
+
+absl::StatusOr<int> Migrate(const DatabaseConfig& config, absl::Duration wait,
+                            const WaitingLog& waiting,
+                            const std::function<void(const std::string&)>& log) {
+  auto conn = ConnectWhenUp(config, wait, waiting);
+  if (!conn.ok()) return conn.status();
+  return Migrate(**conn, log);
+}
+
+absl::Status CheckSchemaVersion(const DatabaseConfig& config, absl::Duration wait,
+                                const WaitingLog& waiting) {
+  auto conn = ConnectWhenUp(config, wait, waiting);
+  if (!conn.ok()) return conn.status();
+  return CheckSchemaVersion(**conn);
+}
 
 int RequiredSchemaVersion() { return MigrationNumber(Migrations().back()); }
 

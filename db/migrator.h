@@ -8,6 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "db/database_config.h"
 
 namespace jobd::db {
 
@@ -25,5 +27,14 @@ absl::StatusOr<int> Migrate(pqxx::connection& conn,
 
 // OK when the database is at RequiredSchemaVersion() or newer; FAILED_PRECONDITION otherwise.
 absl::Status CheckSchemaVersion(pqxx::connection& conn);
+
+// The same on a connection of their own, opened when the database answers: while it is
+// UNAVAILABLE they retry every second until `wait` has passed, telling `waiting` why.
+using WaitingLog = std::function<void(const absl::Status& why)>;
+absl::StatusOr<int> Migrate(const DatabaseConfig& config, absl::Duration wait,
+                            const WaitingLog& waiting,
+                            const std::function<void(const std::string&)>& log);
+absl::Status CheckSchemaVersion(const DatabaseConfig& config, absl::Duration wait,
+                                const WaitingLog& waiting);
 
 }  // namespace jobd::db

@@ -1,7 +1,7 @@
 // ApiKeyStore on PostgreSQL (db/queries/*api_key*.sql).
 #pragma once
 
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 #include "db/connection_pool.h"
 
 namespace jobd::db {

@@ -4,7 +4,7 @@
 #include <pqxx/transaction_base>
 
 #include "db/connection_pool.h"
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 
 namespace jobd::db {
 

@@ -10,7 +10,7 @@
 #include <pqxx/row>
 
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd::db {
 

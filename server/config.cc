@@ -11,7 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/local_address.h"
+#include "proto/common/local_address.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (JOBD_LISTEN)");
 ABSL_FLAG(std::string, listen_port_file, "",

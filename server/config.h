@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/connection_pool.h"
+#include "db/database_config.h"
 #include "server/core/batchers.h"
 #include "server/core/limits.h"
 #include "server/core/log.h"

@@ -100,14 +100,13 @@ int List(core::ApiKeyManager& manager) {
 int RunKeys(const ServerConfig& config) {
   db::DatabaseConfig database = config.database;
   database.pool_size = 1;
-  {
-    absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = db::OpenConnection(database);
-    if (!conn.ok()) return Fail(conn.status());
-    if (absl::Status s = db::CheckSchemaVersion(**conn); !s.ok()) return Fail(s);
+  if (absl::Status s = db::CheckSchemaVersion(database, absl::ZeroDuration(), nullptr);
+      !s.ok()) {
+    return Fail(s);
   }
   db::ConnectionPool pool(database);
   db::PgApiKeyStore store(pool);
-  core::SystemClock clock;
+  SystemClock clock;
   core::ApiKeyManager manager(store, /*registry=*/nullptr, clock, config.limits,
                               core::PageTokenCodec(config.page_token_key));
   const KeysCommand& keys = config.keys;

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "jobd/v1/admin_service.grpc.pb.h"
-#include "server/api/authorizer.h"
+#include "server/api/admission.h"
 #include "server/core/api_key_manager.h"
 #include "server/core/executor.h"
 
@@ -10,7 +10,7 @@ namespace jobd::api {
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(const Authorizer& auth, core::ApiKeyManager& keys, core::Executor& executor)
+  AdminServiceImpl(const Admission& auth, core::ApiKeyManager& keys, core::Executor& executor)
       : auth_(auth), keys_(keys), executor_(executor) {}
 
   grpc::ServerUnaryReactor* CreateApiKey(grpc::CallbackServerContext* context,
@@ -24,7 +24,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                          v1::RevokeApiKeyResponse* response) override;
 
  private:
-  const Authorizer& auth_;
+  const Admission& auth_;
   core::ApiKeyManager& keys_;
   core::Executor& executor_;
 };

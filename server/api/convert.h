@@ -3,7 +3,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 #include "jobd/v1/job.pb.h"
 #include "jobd/v1/job_service.pb.h"
 #include "jobd/v1/worker_service.pb.h"

@@ -10,10 +10,10 @@ grpc::ServerUnaryReactor* JobServiceImpl::CreateJob(grpc::CallbackServerContext*
                                                     const v1::CreateJobRequest* request,
                                                     v1::CreateJobResponse* response) {
   // No blocking here: the group committer finishes the call when its transaction commits.
-  CallFinisher finisher(context, "CreateJob");
+  CallFinisher finisher(context, "CreateJob", auth_);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth_, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
   absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "jobd/v1/job_service.grpc.pb.h"
-#include "server/api/authorizer.h"
+#include "server/api/admission.h"
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/job_watch.h"
@@ -12,7 +12,7 @@ namespace jobd::api {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
-  JobServiceImpl(const Authorizer& auth, core::JobManager& jobs, core::Executor& executor,
+  JobServiceImpl(const Admission& auth, core::JobManager& jobs, core::Executor& executor,
                  core::WatchDeps watch)
       : auth_(auth), jobs_(jobs), executor_(executor), watch_(watch) {}
 
@@ -43,7 +43,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                         v1::GetJobStatsResponse* response) override;
 
  private:
-  const Authorizer& auth_;
+  const Admission& auth_;
   core::JobManager& jobs_;
   core::Executor& executor_;
   const core::WatchDeps watch_;

@@ -1,6 +1,5 @@
 #include "server/api/unary.h"
 
-#include "db/call_deadline.h"
 #include "server/api/status.h"
 #include "server/core/log.h"
 
@@ -30,15 +29,12 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
   LogRpc(method_, status, absl::Now() - start_, job_id, principal_);
   reactor_->Finish(ToGrpcStatus(status));
-  CallGate::Get().Leave();
+  admission_->gate().Leave();
 }
 
-bool CallFinisher::Admit(const Authorizer& auth, core::Principal* caller) {
-  if (CallGate::Get().closed()) {
-    Finish(absl::UnavailableError("jobd is shutting down; retry on another replica"), "");
-    return false;
-  }
-  absl::StatusOr<core::Principal> admitted = auth.Authorize(*context_, method_);
+bool CallFinisher::Admit(core::Principal* caller) {
+  absl::StatusOr<core::Principal> admitted =
+      admission_->Admit(*context_, method_, "jobd is shutting down; retry on another replica");
   if (!admitted.ok()) {
     Finish(admitted.status(), "");
     return false;
@@ -49,12 +45,17 @@ bool CallFinisher::Admit(const Authorizer& auth, core::Principal* caller) {
 }
 
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
-                                        const Authorizer& auth, core::Executor& executor,
+                                        const Admission& admission, core::Executor& executor,
                                         BlockingWork work) {
-  CallFinisher finisher(context, method);
+  CallFinisher finisher(context, method, admission);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
+  // The caller's deadline bounds the database work too.
+  const auto deadline = context->deadline();
+  const absl::Time call_deadline = deadline == std::chrono::system_clock::time_point::max()
+                                       ? absl::InfiniteFuture()
+                                       : absl::FromChrono(deadline);
   const bool queued = executor.Post([context, finisher, caller = std::move(caller),
                                      work = std::move(work)]() mutable {
     std::string job_id;
@@ -63,14 +64,9 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, co
                       job_id);
       return;
     }
-    // The caller's deadline bounds the database work too (db/call_deadline.h).
-    const auto deadline = context->deadline();
-    db::ScopedCallDeadline call_deadline(
-        deadline == std::chrono::system_clock::time_point::max() ? absl::InfiniteFuture()
-                                                                : absl::FromChrono(deadline));
     absl::Status status = work(caller, &job_id);
     finisher.Finish(status, job_id);
-  });
+  }, call_deadline);
   if (!queued) {
     finisher.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"),
                     "");

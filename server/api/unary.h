@@ -10,8 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
-#include "server/api/authorizer.h"
-#include "server/api/call_gate.h"
+#include "server/api/admission.h"
 #include "server/core/executor.h"
 
 namespace jobd::api {
@@ -25,14 +24,15 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 // Finishes one call: maps the status, logs method, code, latency and job id.
 class CallFinisher {
  public:
-  CallFinisher(grpc::CallbackServerContext* context, const char* method)
+  CallFinisher(grpc::CallbackServerContext* context, const char* method,
+               const Admission& admission)
       : context_(context), reactor_(context->DefaultReactor()), method_(method),
-        start_(absl::Now()) {
-    CallGate::Get().Enter();
+        admission_(&admission), start_(absl::Now()) {
+    admission.gate().Enter();
   }
   // The call's first step: UNAVAILABLE when jobd is stopping, then authentication and the
   // role's permission for the method. On false the call is finished and must not go on.
-  bool Admit(const Authorizer& auth, core::Principal* caller);
+  bool Admit(core::Principal* caller);
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
   // Exactly once per call.
   void Finish(const absl::Status& status, const std::string& job_id);
@@ -41,6 +41,7 @@ class CallFinisher {
   grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;  // DefaultReactor() may be called only once per call
   const char* method_;
+  const Admission* admission_;
   absl::Time start_;
   std::string principal_;  // for the log line
 };
@@ -51,7 +52,7 @@ using BlockingWork =
 
 // Admits the call, then runs `work` on the executor.
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
-                                        const Authorizer& auth, core::Executor& executor,
+                                        const Admission& admission, core::Executor& executor,
                                         BlockingWork work);
 
 }  // namespace jobd::api

@@ -134,19 +134,16 @@ class RefusedStream final : public grpc::ServerWriteReactor<Response> {
 };
 
 // Like CallFinisher::Admit for streams: stopping, then the key and the role.
-absl::StatusOr<core::Principal> AdmitStream(const Authorizer& auth,
+absl::StatusOr<core::Principal> AdmitStream(const Admission& admission,
                                             const grpc::CallbackServerContext& context,
                                             const char* method) {
-  if (CallGate::Get().closed()) {
-    return absl::UnavailableError("jobd is shutting down; watch on another replica");
-  }
-  return auth.Authorize(context, method);
+  return admission.Admit(context, method, "jobd is shutting down; watch on another replica");
 }
 
 }  // namespace
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* StartWatchJob(
-    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    core::WatchDeps deps, const Admission& auth, const grpc::CallbackServerContext& context,
     const v1::WatchJobRequest& request) {
   absl::StatusOr<core::Principal> caller = AdmitStream(auth, context, "WatchJob");
   if (!caller.ok()) {
@@ -156,7 +153,7 @@ grpc::ServerWriteReactor<v1::WatchJobResponse>* StartWatchJob(
 }
 
 grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
-    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    core::WatchDeps deps, const Admission& auth, const grpc::CallbackServerContext& context,
     const v1::WatchJobsRequest& request) {
   absl::StatusOr<core::Principal> caller = AdmitStream(auth, context, "WatchJobs");
   if (!caller.ok()) {

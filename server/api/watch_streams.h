@@ -6,7 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "jobd/v1/job_service.grpc.pb.h"
-#include "server/api/authorizer.h"
+#include "server/api/admission.h"
 #include "server/core/job_watch.h"
 #include "server/core/workspace_watch.h"
 
@@ -14,12 +14,12 @@ namespace jobd::api {
 
 // Starts a WatchJob stream; the reactor deletes itself when the call is done.
 grpc::ServerWriteReactor<v1::WatchJobResponse>* StartWatchJob(
-    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    core::WatchDeps deps, const Admission& auth, const grpc::CallbackServerContext& context,
     const v1::WatchJobRequest& request);
 
 // Starts a WatchJobs stream; the reactor deletes itself when the call is done.
 grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
-    core::WatchDeps deps, const Authorizer& auth, const grpc::CallbackServerContext& context,
+    core::WatchDeps deps, const Admission& auth, const grpc::CallbackServerContext& context,
     const v1::WatchJobsRequest& request);
 
 }  // namespace jobd::api

@@ -8,10 +8,10 @@ namespace jobd::api {
 grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerContext* context,
                                                          const v1::AcquireJobsRequest* request,
                                                          v1::AcquireJobsResponse* response) {
-  CallFinisher finisher(context, "AcquireJobs");
+  CallFinisher finisher(context, "AcquireJobs", auth_);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth_, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
   absl::StatusOr<core::AcquireCommand> command = FromProto(*request);
   if (!command.ok()) {
     finisher.Finish(command.status(), "");
@@ -34,10 +34,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
     grpc::CallbackServerContext* context, const v1::ReportProgressRequest* request,
     v1::ReportProgressResponse* response) {
-  CallFinisher finisher(context, "ReportProgress");
+  CallFinisher finisher(context, "ReportProgress", auth_);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth_, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
   absl::StatusOr<core::ProgressReport> report = FromProto(*request);
   if (!report.ok()) {
     finisher.Finish(report.status(), request->job_id());
@@ -55,10 +55,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
 grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerContext* context,
                                                          const v1::CompleteJobRequest* request,
                                                          v1::CompleteJobResponse* response) {
-  CallFinisher finisher(context, "CompleteJob");
+  CallFinisher finisher(context, "CompleteJob", auth_);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth_, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
   absl::StatusOr<std::string> result = StructToJson(request->result(), "result");
   if (!result.ok()) {
     finisher.Finish(result.status(), request->job_id());
@@ -72,10 +72,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* context,
                                                      const v1::FailJobRequest* request,
                                                      v1::FailJobResponse* response) {
-  CallFinisher finisher(context, "FailJob");
+  CallFinisher finisher(context, "FailJob", auth_);
   grpc::ServerUnaryReactor* reactor = finisher.reactor();
   core::Principal caller;
-  if (!finisher.Admit(auth_, &caller)) return reactor;
+  if (!finisher.Admit(&caller)) return reactor;
   const bool retryable = request->has_retryable() ? request->retryable() : true;
   workers_.FailJob(caller, request->job_id(), request->lease_token(), request->error_message(),
                    retryable, FinishWithJob(finisher, request->job_id(), response->mutable_job()));

@@ -10,7 +10,7 @@ namespace jobd::api {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  WorkerServiceImpl(const Authorizer& auth, core::WorkerManager& workers)
+  WorkerServiceImpl(const Admission& auth, core::WorkerManager& workers)
       : auth_(auth), workers_(workers) {}
 
   grpc::ServerUnaryReactor* AcquireJobs(grpc::CallbackServerContext* context,
@@ -31,7 +31,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   std::function<void(absl::StatusOr<Job>)> FinishWithJob(CallFinisher finisher, std::string job_id,
                                                           v1::Job* out);
 
-  const Authorizer& auth_;
+  const Admission& auth_;
   core::WorkerManager& workers_;
 };
 

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
-#include "db/connection_pool.h"
+#include "db/database_probe.h"
 #include "server/background/periodic.h"
 
 namespace jobd::background {
@@ -27,9 +27,8 @@ class DatabaseHealth {
  private:
   void Probe();
 
-  const db::DatabaseConfig config_;
   const Listener listener_;
-  std::unique_ptr<pqxx::connection> conn_;  // used only by Probe, on one thread at a time
+  db::DatabaseProbe probe_;  // used only by Probe, on one thread at a time
   std::atomic<bool> serving_{false};
   bool reported_ = false;
   Periodic loop_;

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 #include "server/background/periodic.h"
 #include "server/core/key_registry.h"
 

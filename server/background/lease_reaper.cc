@@ -4,7 +4,7 @@
 
 namespace jobd::background {
 
-LeaseReaper::LeaseReaper(JobStore& store, core::Clock& clock, absl::Duration interval,
+LeaseReaper::LeaseReaper(JobStore& store, Clock& clock, absl::Duration interval,
                          core::UnitRandom random)
     : store_(store), clock_(clock), random_(std::move(random)), loop_(interval, [this] { RunOnce(); }) {}
 

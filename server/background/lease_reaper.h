@@ -3,7 +3,7 @@
 // under its row lock, so a job is reaped once.
 #pragma once
 
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/background/periodic.h"
 #include "server/core/job_manager.h"
 #include "server/core/worker_rules.h"
@@ -12,7 +12,7 @@ namespace jobd::background {
 
 class LeaseReaper {
  public:
-  LeaseReaper(JobStore& store, core::Clock& clock, absl::Duration interval,
+  LeaseReaper(JobStore& store, Clock& clock, absl::Duration interval,
               core::UnitRandom random = core::DefaultUnitRandom());
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
@@ -21,7 +21,7 @@ class LeaseReaper {
 
  private:
   JobStore& store_;
-  core::Clock& clock_;
+  Clock& clock_;
   const core::UnitRandom random_;
   Periodic loop_;
 };

@@ -2,29 +2,10 @@
 
 #include <algorithm>
 
-#include <pqxx/notification>
-
-#include "db/notifications.h"
+#include "db/notification_channel.h"
 #include "server/core/log.h"
 
 namespace jobd::background {
-namespace {
-
-class Receiver : public pqxx::notification_receiver {
- public:
-  using Handler = std::function<void(const std::string& payload, int backend_pid)>;
-  Receiver(pqxx::connection_base& conn, const char* channel, Handler handler)
-      : pqxx::notification_receiver(conn, channel), handler_(std::move(handler)) {}
-  void operator()(const std::string& payload, int backend_pid) override {
-    handler_(payload, backend_pid);
-  }
-
- private:
-  Handler handler_;
-};
-
-}  // namespace
-
 NotifyBridge::NotifyBridge(db::DatabaseConfig config, core::ReadyWaiters& waiters,
                            core::EventBus& bus, core::EventFetcher& fetcher,
                            absl::Duration min_gap, absl::Duration backstop)
@@ -85,7 +66,7 @@ void NotifyBridge::MarkEvents(const std::vector<EventRange>& ranges) {
 }
 
 void NotifyBridge::SendLoop() {
-  std::unique_ptr<pqxx::connection> conn;
+  db::NotificationSender sender(config_);
   for (;;) {
     bool ready;
     std::vector<EventRange> events;
@@ -99,18 +80,13 @@ void NotifyBridge::SendLoop() {
       for (auto& [id, range] : events_) events.push_back(std::move(range));
       events_.clear();
     }
-    try {
-      if (!conn) {
-        auto opened = db::OpenConnection(config_);
-        if (!opened.ok()) throw std::runtime_error(std::string(opened.status().message()));
-        conn = std::move(*opened);
-        sender_pid_ = conn->backendpid();
-      }
-      if (ready) db::NotifyReady(*conn);
-      if (!events.empty()) db::NotifyEvents(*conn, core::FormatEventHints(events));
-    } catch (const std::exception& e) {
-      conn.reset();
-      core::Log(core::LogLevel::kDebug, "notification not sent", {{"error", e.what()}});
+    const absl::Status sent =
+        sender.Send(ready, events.empty() ? std::vector<std::string>()
+                                          : core::FormatEventHints(events));
+    sender_pid_ = sender.backend_pid();
+    if (!sent.ok()) {
+      core::Log(core::LogLevel::kDebug, "notification not sent",
+                {{"error", std::string(sent.message())}});
       // Try again after the gap: other processes' workspace watchers have no backstop.
       MarkEvents(events);
       if (ready) MarkReady();
@@ -124,38 +100,32 @@ void NotifyBridge::SendLoop() {
 
 void NotifyBridge::ListenLoop() {
   absl::Time last_backstop = absl::Now();
-  std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<Receiver> ready_receiver, events_receiver;
+  db::NotificationListener listener(
+      config_,
+      [this](const std::string&, int pid) {
+        if (pid != sender_pid_.load()) waiters_.NotifyAll();
+      },
+      [this](const std::string& payload, int pid) {
+        if (pid != sender_pid_.load()) fetcher_.Hint(core::ParseEventHints(payload));
+      });
   bool connected_before = false;
   while (!Stopping()) {
-    try {
-      if (!conn) {
-        auto opened = db::OpenConnection(config_);
-        if (!opened.ok()) throw std::runtime_error(std::string(opened.status().message()));
-        conn = std::move(*opened);
-        ready_receiver = std::make_unique<Receiver>(
-            *conn, db::kReadyChannel, [this](const std::string&, int pid) {
-              if (pid != sender_pid_.load()) waiters_.NotifyAll();
-            });
-        events_receiver = std::make_unique<Receiver>(
-            *conn, db::kEventsChannel, [this](const std::string& payload, int pid) {
-              if (pid != sender_pid_.load()) fetcher_.Hint(core::ParseEventHints(payload));
-            });
-        if (connected_before) {
-          // Notifications sent while we were away are lost: catch up on watched jobs now;
-          // workspace watchers cannot know what they missed and are told so.
-          bus_.FeedInterrupted();
-          fetcher_.CheckNow();
-          waiters_.NotifyAll();
-        }
-        connected_before = true;
+    absl::StatusOr<bool> connected = listener.Connect();
+    absl::Status status = connected.status();
+    if (connected.ok()) {
+      if (*connected && connected_before) {
+        // Notifications sent while we were away are lost: catch up on watched jobs now;
+        // workspace watchers cannot know what they missed and are told so.
+        bus_.FeedInterrupted();
+        fetcher_.CheckNow();
+        waiters_.NotifyAll();
       }
-      conn->await_notification(0, 100000);  // wakes every 100 ms to check for stop
-    } catch (const std::exception& e) {
-      events_receiver.reset();
-      ready_receiver.reset();
-      conn.reset();
-      core::Log(core::LogLevel::kDebug, "listener reconnecting", {{"error", e.what()}});
+      connected_before = true;
+      status = listener.Wait(absl::Milliseconds(100));  // wakes to check for stop
+    }
+    if (!status.ok()) {
+      core::Log(core::LogLevel::kDebug, "listener reconnecting",
+                {{"error", std::string(status.message())}});
       std::unique_lock<std::mutex> lock(mu_);
       listener_wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
     }
@@ -164,8 +134,6 @@ void NotifyBridge::ListenLoop() {
       waiters_.NotifyAll();
     }
   }
-  events_receiver.reset();
-  ready_receiver.reset();
 }
 
 }  // namespace jobd::background

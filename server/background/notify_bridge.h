@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "db/connection_pool.h"
+#include "db/database_config.h"
 #include "server/core/event_bus.h"
 #include "server/core/event_fetcher.h"
 #include "server/core/ready_waiters.h"

@@ -4,7 +4,7 @@
 
 namespace jobd::background {
 
-Promoter::Promoter(JobStore& store, core::Clock& clock, absl::Duration interval,
+Promoter::Promoter(JobStore& store, Clock& clock, absl::Duration interval,
                    std::function<void(const Job&)> job_ready)
     : store_(store), clock_(clock), job_ready_(std::move(job_ready)), loop_(interval, [this] { RunOnce(); }) {}
 

@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/background/periodic.h"
 #include "server/core/job_manager.h"
 
@@ -13,7 +13,7 @@ namespace jobd::background {
 
 class Promoter {
  public:
-  Promoter(JobStore& store, core::Clock& clock, absl::Duration interval,
+  Promoter(JobStore& store, Clock& clock, absl::Duration interval,
            std::function<void(const Job&)> job_ready);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
@@ -21,7 +21,7 @@ class Promoter {
 
  private:
   JobStore& store_;
-  core::Clock& clock_;
+  Clock& clock_;
   const std::function<void(const Job&)> job_ready_;
   Periodic loop_;
 };

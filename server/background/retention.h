@@ -2,7 +2,7 @@
 #pragma once
 
 #include "absl/time/time.h"
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/background/periodic.h"
 #include "server/core/job_manager.h"
 
@@ -10,7 +10,7 @@ namespace jobd::background {
 
 class Retention {
  public:
-  Retention(JobStore& store, core::Clock& clock, absl::Duration interval, int batch_size = 1000);
+  Retention(JobStore& store, Clock& clock, absl::Duration interval, int batch_size = 1000);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
   // One pass: deletes in batches until none is left; returns how many were deleted.
@@ -18,7 +18,7 @@ class Retention {
 
  private:
   JobStore& store_;
-  core::Clock& clock_;
+  Clock& clock_;
   const int batch_size_;
   Periodic loop_;
 };

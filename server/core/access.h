@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "db/api_key.h"
-#include "db/job.h"
+#include "db/model/api_key.h"
+#include "db/model/job.h"
 
 namespace jobd::core {
 

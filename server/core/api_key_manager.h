@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 #include "server/core/access.h"
 #include "server/core/job_manager.h"
 #include "server/core/key_registry.h"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/core/group_commit.h"
 
 namespace jobd::core {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd::core {
 

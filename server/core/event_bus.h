@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd::core {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/core/event_bus.h"
 
 namespace jobd::core {

@@ -1,5 +1,7 @@
 #include "server/core/executor.h"
 
+#include "db/model/call_deadline.h"
+
 namespace jobd::core {
 
 Executor::Executor(int threads, size_t max_queued) : max_queued_(max_queued) {
@@ -16,6 +18,13 @@ bool Executor::Post(std::function<void()> task) {
   }
   wake_.notify_one();
   return true;
+}
+
+bool Executor::Post(std::function<void()> task, absl::Time call_deadline) {
+  return Post([task = std::move(task), call_deadline] {
+    ScopedCallDeadline scoped(call_deadline);
+    task();
+  });
 }
 
 void Executor::Stop() {

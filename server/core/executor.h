@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace jobd::core {
 
 class Executor {
@@ -21,6 +23,9 @@ class Executor {
 
   // False (and `task` not run) when the queue is full or the executor is stopping.
   bool Post(std::function<void()> task);
+  // Runs `task` on behalf of a call whose caller stops waiting at `deadline`: the database
+  // work it does is bounded by it too (db/model/call_deadline.h).
+  bool Post(std::function<void()> task, absl::Time call_deadline);
   void Stop();
 
  private:

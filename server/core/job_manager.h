@@ -6,7 +6,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "db/job_store.h"
+#include "db/model/clock.h"
+#include "db/model/job_store.h"
 #include "server/core/access.h"
 #include "server/core/batchers.h"
 #include "server/core/commands.h"
@@ -15,17 +16,6 @@
 #include "server/core/rate_limiter.h"
 
 namespace jobd::core {
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual absl::Time Now() = 0;
-};
-
-class SystemClock : public Clock {
- public:
-  absl::Time Now() override { return absl::Now(); }
-};
 
 class JobManager {
  public:

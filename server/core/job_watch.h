@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/core/access.h"
 #include "server/core/event_bus.h"
 #include "server/core/executor.h"

@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 #include "server/core/access.h"
 
 namespace jobd::core {

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 #include "server/core/commands.h"
 
 namespace jobd::core {

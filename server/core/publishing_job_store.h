@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/core/event_bus.h"
 
 namespace jobd::core {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "db/job_store.h"
+#include "db/model/job_store.h"
 #include "server/core/access.h"
 #include "server/core/batchers.h"
 #include "server/core/executor.h"

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd::core {
 

@@ -428,7 +428,9 @@ TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
     clients.emplace_back([&] {
       while (!done) {
         v1::CreateJobResponse created;
-        grpc::Status status = jobs_->CreateJob(Ctx(absl::Seconds(5)).get(), Request(), &created);
+        // A generous deadline: the answer must be jobd's (OK, UNAVAILABLE, CANCELLED), not
+        // DEADLINE_EXCEEDED from a client on a loaded machine.
+        grpc::Status status = jobs_->CreateJob(Ctx(absl::Seconds(30)).get(), Request(), &created);
         std::lock_guard<std::mutex> lock(mu);
         if (status.ok()) {
           stored.insert(created.job().id());
@@ -440,7 +442,7 @@ TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
     });
   }
   ASSERT_TRUE(WaitFor([&] { std::lock_guard<std::mutex> l(mu); return stored.size() >= 50; },
-                      absl::Seconds(10)));
+                      absl::Seconds(30)));
   EXPECT_EQ(jobd_->Stop(), 0);
   done = true;
   for (auto& t : clients) t.join();
@@ -507,16 +509,29 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   v1::GetJobRequest request;
   request.set_id(job.id());
   v1::GetJobResponse response;
-  EXPECT_EQ(jobs_->GetJob(Ctx(absl::Milliseconds(300)).get(), request, &response).error_code(),
-            StatusCode::DEADLINE_EXCEEDED);
+  // The query must be seen waiting behind the lock before the deadline, or "no query waits"
+  // below would hold without jobd cancelling anything (a call that never reached the
+  // database). 2 s leaves a loaded machine time to get it there and the test time to see it.
+  std::atomic<bool> returned{false};
+  grpc::Status status;
+  std::thread call([&] {
+    status = jobs_->GetJob(Ctx(absl::Seconds(2)).get(), request, &response);
+    returned = true;
+  });
+  bool seen_waiting = false;
+  WaitFor([&] { return (seen_waiting = waiting_get_jobs() == "1") || returned; },
+          absl::Seconds(30));
+  call.join();
+  EXPECT_EQ(status.error_code(), StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(seen_waiting) << "GetJob's query was never seen waiting for the lock";
   // jobd cancels the query at the deadline instead of leaving it queued behind the lock (it
-  // would wait there until the lock is released).
-  EXPECT_TRUE(WaitFor([&] { return waiting_get_jobs() == "0"; }, absl::Seconds(3)))
+  // would wait there until the lock is released, at the end of this test).
+  EXPECT_TRUE(WaitFor([&] { return waiting_get_jobs() == "0"; }, absl::Seconds(10)))
       << waiting_get_jobs() << " GetJob queries still wait for the lock";
   // jobd logs the call when its (cancelled) database work returns.
   EXPECT_TRUE(WaitFor(
       [&] { return absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""); },
-      absl::Seconds(3)))
+      absl::Seconds(10)))
       << jobd_->log();
 
   lock.abort();

@@ -290,7 +290,7 @@ TEST_F(WatchTest, ConcurrentWritersAndResumingWatchersSeeEveryEventOnce) {
   };
   std::vector<WatcherLog> logs(kWatchers);
   std::atomic<int> first_snapshots{0};
-  const absl::Time give_up = absl::Now() + absl::Seconds(40);
+  const absl::Time give_up = absl::Now() + absl::Seconds(120);
   std::vector<std::thread> watchers;
   Finally join_watchers{[&] {
     for (auto& t : watchers) {
@@ -305,11 +305,11 @@ TEST_F(WatchTest, ConcurrentWritersAndResumingWatchersSeeEveryEventOnce) {
       bool terminal_seen = false;
       while (!log.ended_ok && log.failure.empty()) {
         if (absl::Now() > give_up) {
-          log.failure = "gave up: no terminal event after 40 s";
+          log.failure = "gave up: no terminal event after 120 s";
           break;
         }
         grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
         v1::WatchJobRequest request;
         request.set_id(id);
         const bool first = log.snapshot_sequence < 0;
@@ -365,7 +365,7 @@ TEST_F(WatchTest, ConcurrentWritersAndResumingWatchersSeeEveryEventOnce) {
     });
   }
   // Writers start once every watcher holds its first SNAPSHOT, so each sees thousands live.
-  EXPECT_TRUE(WaitFor([&] { return first_snapshots.load() == kWatchers; }, absl::Seconds(10)))
+  EXPECT_TRUE(WaitFor([&] { return first_snapshots.load() == kWatchers; }, absl::Seconds(30)))
       << first_snapshots.load() << " of " << kWatchers << " watchers got a SNAPSHOT";
 
   std::vector<std::thread> writers;
@@ -421,7 +421,7 @@ TEST_F(WatchTest, WatcherOnOneProcessSeesEveryWriteThroughAnother) {
 
     // Watcher A on jobd #1 from a SNAPSHOT, read before any write so its subscription exists.
     OpenWatch watch_a;
-    ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(30), &watch_a));
+    ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(120), &watch_a));
     EXPECT_EQ(watch_a.snapshot.sequence(), 1);
     EXPECT_EQ(watch_a.snapshot.job().state(), v1::JOB_STATE_QUEUED);
     Watched a;
@@ -446,7 +446,7 @@ TEST_F(WatchTest, WatcherOnOneProcessSeesEveryWriteThroughAnother) {
       if (i % 5 == 0) messages = {absl::StrCat("step ", i), absl::StrCat("detail ", i)};
       ASSERT_TRUE(Report(*workers2, leased, i / 3.0f, absl::StrCat("item ", i), messages).ok());
       if (i == 150) {
-        thread_b = std::thread([&] { b = WatchToEnd(*jobs_, id, 0, absl::Seconds(30)); });
+        thread_b = std::thread([&] { b = WatchToEnd(*jobs_, id, 0, absl::Seconds(120)); });
       }
     }
     ASSERT_TRUE(Complete(*workers2, leased).ok());
@@ -478,13 +478,16 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   // less than half of what the stalled WatchJob carries (checked at the end), so a jobd that
   // kept a stalled stream's events would break them:
   //   jobd's VmRSS grows by less than 32 MiB while the streams stall, and
-  //   no ReportProgress takes 2 s or more (a writer never waits for a watcher; not a speed test).
+  //   no ReportProgress takes 15 s or more (a writer never waits for a watcher; not a speed
+  //   test). A writer that waited for the stalled stream would wait until that stream's
+  //   300 s deadline (it is read only after the writes), so the bound is far above what a
+  //   loaded or sanitized machine needs for one call and still far below such a wait.
   constexpr int kWriters = 4;
   constexpr int kReportsPerWriter = 1250;
   constexpr int kMessages = 3;
   constexpr size_t kTextBytes = 2048;
   constexpr int64_t kMaxRssGrowthKiB = 32 * 1024;
-  const absl::Duration kMaxLatency = absl::Seconds(2);
+  const absl::Duration kMaxLatency = absl::Seconds(15);
   auto text = [&](const std::string& head) {
     std::string s = head + " ";
     s.resize(kTextBytes, 'x');
@@ -504,11 +507,11 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   // The stalled WatchJob: its SNAPSHOT is read (so the subscription surely exists), then
   // nothing until every write is done.
   OpenWatch stalled_watch;
-  ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(60), &stalled_watch));
+  ASSERT_NO_FATAL_FAILURE(OpenAtSnapshot(id, absl::Seconds(300), &stalled_watch));
   const int64_t s0 = stalled_watch.snapshot.sequence();
   EXPECT_EQ(s0, 2);
   // A stalled WatchJobs on the workspace too: one event read (it is subscribed), then nothing.
-  auto feed_context = Ctx(absl::Seconds(60));
+  auto feed_context = Ctx(absl::Seconds(300));
   v1::WatchJobsRequest feed_request;
   feed_request.set_workspace_id("demo");
   auto feed = jobs_->WatchJobs(feed_context.get(), feed_request);
@@ -638,7 +641,7 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
     const v1::Job job = Create("demo", "t", c.max_attempts);
     const v1::LeasedJob leased = AcquireOne(*workers_);
     ASSERT_EQ(leased.job().id(), job.id());
-    auto context = Ctx(absl::Seconds(10));
+    auto context = Ctx(absl::Seconds(30));
     v1::WatchJobRequest request;
     request.set_id(job.id());
     auto reader = jobs_->WatchJob(context.get(), request);
@@ -677,7 +680,9 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
     const grpc::Status status = reader->Finish();
     const absl::Duration end_after = absl::Now() - written;
     EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
-    EXPECT_LT(end_after, absl::Seconds(2)) << "the stream did not end right after the terminal event";
+    // A stream that did not end by itself would run to its 30 s deadline (and not be OK); 5 s
+    // leaves a loaded or sanitized machine room for the last writes and the end.
+    EXPECT_LT(end_after, absl::Seconds(5)) << "the stream did not end right after the terminal event";
     ASSERT_EQ(events.size(), 3u) << SequenceSummary(events);
     EXPECT_EQ(events[0].kind(), v1::JOB_EVENT_KIND_PROGRESS);
     EXPECT_EQ(events[0].sequence(), 3);
@@ -705,7 +710,7 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
 
   // A QUEUED job watched from sequence 0 and cancelled: CREATED, CANCELLED, then OK.
   const v1::Job queued = Create();
-  auto context = Ctx(absl::Seconds(10));
+  auto context = Ctx(absl::Seconds(30));
   v1::WatchJobRequest request;
   request.set_id(queued.id());
   request.set_after_sequence(0);
@@ -824,7 +829,8 @@ TEST_F(WatchTest, BadRequestsAndTheCallersDeadline) {
   Watched quiet = WatchToEnd(*jobs_, job.id(), 1, absl::Milliseconds(500));
   EXPECT_CODE(quiet.status, StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(quiet.events.empty()) << SequenceSummary(quiet.events);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  // The client's own 500 ms deadline ends it; this only catches a call that hangs.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   Watched timed = WatchToEnd(*jobs_, job.id(), std::nullopt, absl::Milliseconds(500));
   EXPECT_CODE(timed.status, StatusCode::DEADLINE_EXCEEDED);
   ASSERT_EQ(timed.events.size(), 1u);
@@ -900,11 +906,11 @@ TEST_F(WatchTest, WatchJobsSeesMatchingJobsLeaveRunningAndNothingElse) {
     return out;
   };
   bool subscribed = false;
-  for (int i = 0; i < 50 && !subscribed; ++i) {
+  for (int i = 0; i < 150 && !subscribed; ++i) {
     ASSERT_TRUE(Report(*workers_, probe_lease, 1, absl::StrCat("probe ", i)).ok());
     subscribed = WaitFor([&] { return !seen_of(probe.id()).empty(); }, absl::Milliseconds(200));
   }
-  ASSERT_TRUE(subscribed) << "WatchJobs delivered none of the probe's events in 10 s";
+  ASSERT_TRUE(subscribed) << "WatchJobs delivered none of the probe's events in 30 s";
 
   // A: in W, type t: RUNNING (from QUEUED), progress, message, SUCCEEDED (leaving RUNNING).
   const v1::Job a = Create(w, "t");
@@ -943,8 +949,13 @@ TEST_F(WatchTest, WatchJobsSeesMatchingJobsLeaveRunningAndNothingElse) {
     for (auto& t : writers) t.join();
   }
   ASSERT_TRUE(Complete(*workers_, e_lease).ok());
-  // The probe ends last; once its SUCCEEDED and E's are in, wait a little longer for anything
-  // that should not come (B, C, D) — the only waiting for an absence in this file.
+  // The probe ends last. Each write above returned after its events were handed to jobd's
+  // event bus, whose one dispatcher offers them to this stream in that order, and the stream
+  // sends in the order offered: once the probe's SUCCEEDED (and E's last event) is here, any
+  // event of B, C or D that passed the filter would already have come before it. So the
+  // absence checked below is decided by then. The short wait after it only widens the net
+  // for a delivery out of that order (a re-read from the table); it cannot fail a correct
+  // jobd, and the ordering, not the wait, is what the absence rests on.
   ASSERT_TRUE(Complete(*workers_, probe_lease).ok());
   const int64_t probe_n = Get(probe.id()).sequence();
   const int64_t e_n = Get(e.id()).sequence();
@@ -953,7 +964,8 @@ TEST_F(WatchTest, WatchJobsSeesMatchingJobsLeaveRunningAndNothingElse) {
     return !events.empty() && events.back().sequence() == n;
   };
   EXPECT_TRUE(WaitFor([&] { return has_last(probe.id(), probe_n) && has_last(e.id(), e_n); },
-                      absl::Seconds(10)));
+                      absl::Seconds(30)))
+      << "the probe's and E's last events did not arrive: the absence below would prove nothing";
   absl::SleepFor(absl::Milliseconds(300));
   context->TryCancel();
   watcher.join();

@@ -3,8 +3,9 @@
 // translation (server/api/convert.cc) and the real core::JobManager / core::WorkerManager
 // entry points, which validate before anything else. Their collaborators are fakes: the
 // group committers and the executor refuse every write (RESOURCE_EXHAUSTED, inline), so
-// that status means "validation passed"; the store returns nothing, or runs a mutation
-// on a synthetic job.
+// that status means "validation passed"; the store is the tests' in-memory one
+// (tests/support/fake_job_store.h), emptied per input, holding at most the job the input
+// is about.
 //
 // Beyond "no crash", for accepted requests it checks the documented limits (README "Bad
 // input") with its own oracle, that payload/result JSON converts back to the same Struct,
@@ -49,6 +50,8 @@
 #include "server/core/worker_manager.h"
 #include "server/core/worker_rules.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/fake_job_store.h"
 
 namespace {
 
@@ -132,82 +135,20 @@ bool InRange(const std::optional<absl::Duration>& d, absl::Duration max) {
 // ---------------------------------------------------------------------------------------
 // Fakes.
 
-class FixedClock : public core::Clock {
- public:
-  absl::Time Now() override { return kNow; }
-};
-
 [[noreturn]] void Unexpected(const char* call) {
   jobd::fuzz::Fail("unexpected store call", __FILE__, __LINE__, call);
 }
 
-// Reads return nothing; UpdateJobs runs each mutation on `current` (set per input).
-class FakeStore : public jobd::JobStore {
- public:
-  Job current;
-
-  absl::StatusOr<std::vector<jobd::CreatedJob>> CreateJobs(const std::vector<Job>&) override {
-    Unexpected("CreateJobs");
-  }
-  absl::StatusOr<Job> GetJob(const std::string& id) override {
-    Job job = current;
-    job.id = id;
-    return job;
-  }
-  absl::StatusOr<std::vector<Job>> ListJobs(const jobd::ListJobsQuery& query) override {
+// The store sees only queries that validation let through.
+void CheckStoreCalls(jobd::fakes::FakeJobStore& store) {
+  for (const jobd::ListJobsQuery& query : store.list_queries()) {
     FUZZ_CHECK(!query.states.empty() && query.limit >= 2 && query.limit <= 501);
     FUZZ_CHECK(query.after_id.empty() || IsUuidText(query.after_id));
-    return std::vector<Job>{};
   }
-  absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
-      const std::vector<JobChange>& changes) override {
-    std::vector<absl::StatusOr<Job>> out;
-    for (const JobChange& change : changes) {
-      Job job = current;
-      job.id = change.id;
-      absl::StatusOr<std::optional<jobd::JobUpdate>> update = change.mutate(job);
-      if (!update.ok()) {
-        out.push_back(update.status());
-      } else if (!update->has_value()) {
-        out.push_back(job);
-      } else {
-        out.push_back((*update)->next);
-      }
-    }
-    return out;
+  for (const auto& call : store.list_event_calls()) {
+    FUZZ_CHECK(call.after_sequence >= 0 && call.limit >= 2 && call.limit <= 501);
   }
-  absl::StatusOr<std::vector<Job>> AcquireJobs(const jobd::AcquireQuery&) override {
-    Unexpected("AcquireJobs");
-  }
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time, int) override {
-    Unexpected("ListExpiredLeases");
-  }
-  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time, int) override {
-    Unexpected("PromoteScheduledJobs");
-  }
-  absl::StatusOr<jobd::JobStats> GetJobStats(const std::string&) override {
-    return jobd::JobStats{};
-  }
-  absl::StatusOr<int> DeleteExpiredJobs(absl::Time, int) override {
-    Unexpected("DeleteExpiredJobs");
-  }
-  absl::StatusOr<std::vector<jobd::RecordedEvent>> ReadEvents(
-      const std::vector<jobd::EventRange>&, int32_t) override {
-    Unexpected("ReadEvents");
-  }
-  absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>&) override {
-    Unexpected("GetJobs");
-  }
-  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
-      const std::vector<std::string>&) override {
-    Unexpected("GetJobSequences");
-  }
-  absl::StatusOr<std::vector<jobd::JobEvent>> ListJobEvents(const std::string&, int64_t after,
-                                                            int32_t limit) override {
-    FUZZ_CHECK(after >= 0 && limit >= 2 && limit <= 501);
-    return std::vector<jobd::JobEvent>{};
-  }
-};
+}
 
 core::GroupCommitOptions Refusing() {
   core::GroupCommitOptions options;
@@ -217,8 +158,8 @@ core::GroupCommitOptions Refusing() {
 }
 
 struct World {
-  FixedClock clock;
-  FakeStore store;
+  jobd::fakes::FakeClock clock{kNow};
+  jobd::fakes::FakeJobStore store;
   core::CreateBatcher creates{[](const std::vector<Job>&)
                                   -> absl::StatusOr<std::vector<absl::StatusOr<jobd::CreatedJob>>> {
                                 Unexpected("commit creates");
@@ -753,24 +694,27 @@ std::string WorkspaceFor(const std::string& seed) {
 
 void GetJob(const v1::GetJobRequest& request) {
   World& w = W();
-  w.store.current = Job();
-  w.store.current.workspace_id = WorkspaceFor(request.id());
+  Job stored;
+  stored.id = request.id();
+  stored.workspace_id = WorkspaceFor(request.id());
+  w.store.Put(stored);
   absl::StatusOr<Job> job = w.jobs.GetJob(g_caller, request.id());
   if (!IsUuidText(request.id())) {
     FUZZ_CHECK(!job.ok());
     return CheckFieldError(job.status());
   }
   Deep();
-  if (!CallerMayUse(w.store.current.workspace_id)) return CheckHidden(job.status(), request.id());
+  if (!CallerMayUse(stored.workspace_id)) return CheckHidden(job.status(), request.id());
   FUZZ_CHECK_MSG(job.ok() && job->id == request.id(), job.status().ToString());
 }
 
 void CancelJob(const v1::CancelJobRequest& request) {
   const JobState state = StateFor(request.reason() + request.id());
   World& w = W();
-  w.store.current = RunningJob(request.id(), "lease", 1);
-  w.store.current.state = state;
-  w.store.current.workspace_id = WorkspaceFor(request.id());
+  Job stored = RunningJob(request.id(), "lease", 1);
+  stored.state = state;
+  stored.workspace_id = WorkspaceFor(request.id());
+  w.store.Put(stored);
   absl::StatusOr<Job> job = w.jobs.CancelJob(g_caller, request.id(), request.reason());
   const bool valid = IsUuidText(request.id()) && IsText(request.reason());
   if (!valid) {
@@ -778,7 +722,7 @@ void CancelJob(const v1::CancelJobRequest& request) {
     return CheckFieldError(job.status());
   }
   Deep();
-  if (!CallerMayUse(w.store.current.workspace_id)) return CheckHidden(job.status(), request.id());
+  if (!CallerMayUse(stored.workspace_id)) return CheckHidden(job.status(), request.id());
   switch (state) {
     case JobState::kSucceeded:
     case JobState::kFailed:
@@ -801,16 +745,17 @@ void CancelJob(const v1::CancelJobRequest& request) {
 void RetryJob(const v1::RetryJobRequest& request) {
   const JobState state = StateFor(request.id());
   World& w = W();
-  w.store.current = RunningJob(request.id(), "lease", 2);
-  w.store.current.state = state;
-  w.store.current.workspace_id = WorkspaceFor(request.id());
+  Job stored = RunningJob(request.id(), "lease", 2);
+  stored.state = state;
+  stored.workspace_id = WorkspaceFor(request.id());
+  w.store.Put(stored);
   absl::StatusOr<Job> job = w.jobs.RetryJob(g_caller, request.id());
   if (!IsUuidText(request.id())) {
     FUZZ_CHECK(!job.ok());
     return CheckFieldError(job.status());
   }
   Deep();
-  if (!CallerMayUse(w.store.current.workspace_id)) return CheckHidden(job.status(), request.id());
+  if (!CallerMayUse(stored.workspace_id)) return CheckHidden(job.status(), request.id());
   if (state == JobState::kFailed || state == JobState::kCancelled) {
     FUZZ_CHECK_MSG(job.ok(), job.status().ToString());
     FUZZ_CHECK(job->state == JobState::kQueued && job->attempt == 3 && job->last_attempt == 5);
@@ -822,9 +767,11 @@ void RetryJob(const v1::RetryJobRequest& request) {
 
 void ListJobEvents(const v1::ListJobEventsRequest& request) {
   World& w = W();
-  w.store.current = Job();
   const std::string& id = request.id();
-  w.store.current.workspace_id = WorkspaceFor(id);
+  Job stored;
+  stored.id = id;
+  stored.workspace_id = WorkspaceFor(id);
+  w.store.Put(stored);
   absl::StatusOr<core::EventPage> page =
       w.jobs.ListJobEvents(g_caller, id, request.page_size(), request.page_token());
   const bool valid = IsUuidText(id) && request.page_size() >= 0 && request.page_size() <= 500;
@@ -833,7 +780,7 @@ void ListJobEvents(const v1::ListJobEventsRequest& request) {
     return CheckFieldError(page.status());
   }
   Deep();
-  const bool visible = CallerMayUse(w.store.current.workspace_id);
+  const bool visible = CallerMayUse(stored.workspace_id);
   if (!request.page_token().empty()) {
     FUZZ_CHECK_MSG(!page.ok(), "accepted client-made page_token " + Show(request.page_token()));
     CheckPageTokenError(page.status());
@@ -927,6 +874,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t selector = (data[0] & 0x7f) % 12;
   g_caller = MakeCaller(data[0] & 0x80);
   g_selector = selector;
+  W().store.Reset();  // each input starts from an empty store
   ++data;
   --size;
 #define JOBD_FUZZ_CASE(n, Message, Handler) \
@@ -935,7 +883,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!Parse(data, size, &message)) return 0; \
     ++g_parsed[n];                          \
     Handler(message);                       \
-    return 0;                               \
+    break;                                  \
   }
   switch (selector) {
     JOBD_FUZZ_CASE(0, CreateJobRequest, CreateJob)
@@ -952,5 +900,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     JOBD_FUZZ_CASE(11, WatchJobsRequest, WatchJobs)
   }
 #undef JOBD_FUZZ_CASE
+  CheckStoreCalls(W().store);
   return 0;
 }

@@ -412,7 +412,7 @@ TEST_F(JobStoreTest, StatsCountPerTypeAndState) {
   EXPECT_FALSE(empty->oldest_queued_since.has_value());
 }
 
-class FixedClock : public core::Clock {
+class FixedClock : public Clock {
  public:
   explicit FixedClock(absl::Time now) : now_(now) {}
   absl::Time Now() override { return now_; }

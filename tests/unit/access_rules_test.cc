@@ -1,6 +1,6 @@
 // The permission table of the RPCs (server/api/access_rules.cc) against the generated services,
 // and the public fields of an API key (ToProto in server/api/admin_service.cc).
-#include "server/api/access_rules.h"
+#include "server/core/access_rules.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <google/protobuf/descriptor.h>
 
 #include "absl/time/time.h"
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
@@ -20,6 +20,10 @@
 
 namespace jobd::api {
 namespace {
+
+using core::MethodRule;
+using core::MethodRules;
+using core::PermissionFor;
 
 const char* const kServices[] = {"jobd.v1.JobService", "jobd.v1.WorkerService",
                                  "jobd.v1.AdminService"};

@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "db/api_key.h"
-#include "db/job.h"
+#include "db/model/api_key.h"
+#include "db/model/job.h"
 #include "server/core/rate_limiter.h"
 
 namespace jobd::core {

@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "client/local_address.h"
+#include "proto/common/local_address.h"
 
 extern char** environ;
 

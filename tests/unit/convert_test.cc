@@ -10,7 +10,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd::api {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "server/core/publishing_job_store.h"
-#include "tests/unit/event_fake_store.h"
+#include "tests/support/fake_job_store.h"
 #include "tests/unit/event_test_util.h"
 
 namespace jobd::core {

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/core/event_bus.h"
-#include "tests/unit/event_fake_store.h"
+#include "tests/support/fake_job_store.h"
 #include "tests/unit/event_test_util.h"
 
 namespace jobd::core {

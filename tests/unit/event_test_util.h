@@ -1,6 +1,6 @@
 // Helpers shared by the event tests: waiting for a condition with a deadline, a WatchSink
 // that records what a watch writes, an EventSubscriber that records what the bus delivers,
-// and job builders and mutations over the fake store.
+// and job builders and mutations over the fake store (tests/support/fake_job_store.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,13 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "db/job.h"
-#include "db/job_store.h"
+#include "db/model/job.h"
+#include "db/model/job_store.h"
 #include "server/core/event_bus.h"
 #include "server/core/executor.h"
 #include "server/core/ids.h"
 #include "server/core/job_watch.h"
 #include "server/core/publishing_job_store.h"
+#include "tests/support/fake_job_store.h"
 
 namespace jobd {
 
@@ -43,9 +44,13 @@ inline std::ostream& operator<<(std::ostream& os, const EventRange& r) {
 
 namespace jobd::event_testing {
 
-// Polls `condition` every 2 ms; false when it is still false after `timeout`.
+using fakes::FakeJobStore;
+
+// Polls `condition` every 2 ms; false when it is still false after `timeout`. Every caller
+// waits for something that must happen, so the default is generous: a loaded or sanitized
+// machine must not fail a test by being slow, and a passing test never waits it out.
 inline bool WaitFor(const std::function<bool()>& condition,
-                    absl::Duration timeout = absl::Seconds(5)) {
+                    absl::Duration timeout = absl::Seconds(30)) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     if (condition()) return true;

@@ -1,6 +1,6 @@
 // jobctl's flag parsing: durations, run-after times, states, labels and the payload.
 #include "client/jobctl_args.h"
-#include "client/local_address.h"
+#include "proto/common/local_address.h"
 
 #include <gtest/gtest.h>
 

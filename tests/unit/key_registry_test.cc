@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 
 namespace jobd::core {
 namespace {

@@ -1,6 +1,6 @@
-#include "db/call_deadline.h"
+#include "db/model/call_deadline.h"
 
-namespace jobd::db {
+namespace jobd {
 namespace {
 thread_local absl::Time call_deadline = absl::InfiniteFuture();
 }  // namespace
@@ -13,4 +13,4 @@ ScopedCallDeadline::~ScopedCallDeadline() { call_deadline = previous_; }
 
 absl::Time CurrentCallDeadline() { return call_deadline; }
 
-}  // namespace jobd::db
+}  // namespace jobd

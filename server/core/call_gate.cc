@@ -1,11 +1,6 @@
-#include "server/api/call_gate.h"
+#include "server/core/call_gate.h"
 
-namespace jobd::api {
-
-CallGate& CallGate::Get() {
-  static CallGate* gate = new CallGate();
-  return *gate;
-}
+namespace jobd::core {
 
 void CallGate::Enter() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -32,4 +27,4 @@ bool CallGate::WaitIdle(absl::Time deadline) {
   return idle_.wait_until(lock, absl::ToChronoTime(deadline), [this] { return in_flight_ == 0; });
 }
 
-}  // namespace jobd::api
+}  // namespace jobd::core

@@ -1,4 +1,4 @@
-#include "db/job.h"
+#include "db/model/job.h"
 
 #include <array>
 

@@ -1,4 +1,5 @@
-// Counts unary calls in flight so a stop can wait for them, then closes the door to new ones.
+// Counts calls in flight so a stop can wait for them, then closes the door to new ones; one per
+// Server, shared by its transports.
 // gRPC's own Shutdown(deadline) also waits for idle client connections to go away, which
 // can take seconds; jobd instead drains its calls and then shuts gRPC down at once.
 #pragma once
@@ -8,12 +9,10 @@
 
 #include "absl/time/time.h"
 
-namespace jobd::api {
+namespace jobd::core {
 
 class CallGate {
  public:
-  static CallGate& Get();
-
   void Enter();
   void Leave();
   // New calls are refused (UNAVAILABLE) from now on.
@@ -29,4 +28,4 @@ class CallGate {
   bool closed_ = false;
 };
 
-}  // namespace jobd::api
+}  // namespace jobd::core

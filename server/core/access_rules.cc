@@ -1,8 +1,6 @@
-#include "server/api/access_rules.h"
+#include "server/core/access_rules.h"
 
-namespace jobd::api {
-
-using core::Permission;
+namespace jobd::core {
 
 const std::vector<MethodRule>& MethodRules() {
   static const auto* rules = new std::vector<MethodRule>{
@@ -33,4 +31,4 @@ std::optional<Permission> PermissionFor(absl::string_view method) {
   return std::nullopt;
 }
 
-}  // namespace jobd::api
+}  // namespace jobd::core

@@ -6,7 +6,7 @@
 
 #include "absl/time/time.h"
 
-namespace jobd::db {
+namespace jobd {
 
 // Sets the thread's call deadline for its lifetime (they nest; the innermost wins).
 class ScopedCallDeadline {
@@ -23,4 +23,4 @@ class ScopedCallDeadline {
 // InfiniteFuture when the thread works for no call with a deadline.
 absl::Time CurrentCallDeadline();
 
-}  // namespace jobd::db
+}  // namespace jobd

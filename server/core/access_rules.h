@@ -9,15 +9,15 @@
 #include "absl/strings/string_view.h"
 #include "server/core/access.h"
 
-namespace jobd::api {
+namespace jobd::core {
 
 struct MethodRule {
   const char* service;  // full proto name, e.g. "jobd.v1.JobService"
   const char* method;   // e.g. "CreateJob"
-  core::Permission permission;
+  Permission permission;
 };
 
 const std::vector<MethodRule>& MethodRules();
-std::optional<core::Permission> PermissionFor(absl::string_view method);
+std::optional<Permission> PermissionFor(absl::string_view method);
 
-}  // namespace jobd::api
+}  // namespace jobd::core

@@ -1,4 +1,4 @@
-#include "client/local_address.h"
+#include "proto/common/local_address.h"
 
 #include <algorithm>
 

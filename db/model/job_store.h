@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "db/job.h"
+#include "db/model/job.h"
 
 namespace jobd {
 

@@ -1,4 +1,4 @@
-#include "db/api_key.h"
+#include "db/model/api_key.h"
 
 #include <array>
 

@@ -1,0 +1,18 @@
+// How jobd reaches its database; no libpqxx here, so that configuration and the loops that
+// only pass it on need no database headers.
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace jobd::db {
+
+struct DatabaseConfig {
+  std::string url;          // libpq connection string or URI
+  int pool_size = 8;
+  std::string search_path;  // empty: the server's default (tests use a schema each)
+  absl::Duration acquire_timeout = absl::Seconds(5);
+};
+
+}  // namespace jobd::db

@@ -1,0 +1,153 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "db/migrator.h"
+#include "server/core/log.h"
+#include "server/tls.h"
+
+namespace jobd {
+namespace {
+
+db::PgJobStoreOptions StoreOptions(const ServerConfig& config) {
+  db::PgJobStoreOptions options;
+  options.max_active_jobs_per_workspace = config.quotas.max_active_jobs_per_workspace;
+  return options;
+}
+
+core::WatchOptions WatchOptionsOf(const ServerConfig& config) {
+  core::WatchOptions options;
+  options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
+  return options;
+}
+
+}  // namespace
+
+Server::Server(const ServerConfig& config)
+    : config_(config),
+      pool_(config_.database),
+      pg_store_(pool_, StoreOptions(config_)),
+      key_store_(pool_),
+      key_manager_(key_store_, &key_registry_, clock_, config_.limits,
+                   core::PageTokenCodec(config_.page_token_key)),
+      authorizer_(key_registry_, clock_),
+      admission_(authorizer_, calls_),
+      fetcher_(pg_store_, bus_, config_.event_poll_interval),
+      notify_bridge_(config_.database, waiters_, bus_, fetcher_, config_.notify_min_gap,
+                     config_.acquire_poll_interval),
+      store_(pg_store_, bus_,
+             [this](const std::vector<EventRange>& ranges) { notify_bridge_.MarkEvents(ranges); }),
+      watch_executor_(config_.watch_threads, /*max_queued=*/1000000),
+      executor_(config_.rpc_threads, /*max_queued=*/10000),
+      changes_(core::CommitChanges(store_), config_.change_batcher, core::ChangeKey),
+      creates_(core::CommitCreates(store_), config_.create_batcher),
+      jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(config_.page_token_key)),
+      workers_(store_, executor_, changes_, waiters_, clock_, config_.limits),
+      job_service_(admission_, jobs_, executor_,
+                   core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
+                                   WatchOptionsOf(config_), &streams_by_key_}),
+      worker_service_(admission_, workers_),
+      admin_service_(admission_, key_manager_, executor_),
+      retention_(store_, clock_, config_.retention_interval),
+      reaper_(store_, clock_, config_.reaper_interval),
+      promoter_(store_, clock_, config_.promote_interval, [this](const Job& job) { JobReady(job); }),
+      key_sync_(key_store_, key_registry_, config_.key_refresh_interval) {
+  key_registry_.SetRevocationListener(
+      [this](const std::string& key_id) { streams_by_key_.Revoked(key_id); });
+  if (config_.quotas.create_rate_per_key > 0) {
+    create_rate_.emplace(config_.quotas.create_rate_per_key, config_.quotas.create_burst_per_key);
+    jobs_.SetCreateRateLimiter(&*create_rate_);
+  }
+  jobs_.SetJobReadyListener([this](const Job& job) { JobReady(job); });
+  jobs_.SetJobScheduledListener(
+      [this](const Job& job) { waiters_.NotifyAt(job.run_after, job.workspace_id, job.type); });
+}
+
+// A job became ready here: wake local waiters now, other processes through the bridge.
+void Server::JobReady(const Job& job) {
+  waiters_.Notify(job.workspace_id, job.type);
+  notify_bridge_.MarkReady();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  absl::Status schema = db::CheckSchemaVersion(
+      config.database, config.startup_timeout, [](const absl::Status& why) {
+        core::Log(core::LogLevel::kWarning, "waiting for the database",
+                  {{"error", std::string(why.message())}});
+      });
+  if (!schema.ok()) return schema;
+  std::unique_ptr<Server> server(new Server(config));
+  // API keys: authenticated from memory, kept equal to the table by key_sync.
+  if (absl::Status s = server->key_sync_.RunOnce(); !s.ok()) {
+    return absl::Status(s.code(), "cannot read API keys: " + std::string(s.message()));
+  }
+  if (server->key_registry_.size() == 0) {
+    core::Log(core::LogLevel::kWarning,
+              "no API keys yet: every call will be UNAUTHENTICATED until one is made with "
+              "`jobd keys create --role admin --name NAME`");
+  }
+  if (absl::Status s = server->Listen(); !s.ok()) return s;
+  grpc::HealthCheckServiceInterface* health = server->grpc_server_->GetHealthCheckService();
+  server->database_health_.emplace(config.database, config.health_interval,
+                                   [health](bool serving) { health->SetServingStatus(serving); });
+  server->database_health_->Start();
+  server->retention_.Start();
+  server->reaper_.Start();
+  server->promoter_.Start();
+  server->fetcher_.Start();
+  server->notify_bridge_.Start();
+  server->key_sync_.Start();
+  core::Log(core::LogLevel::kInfo, "jobd serving",
+            {{"listen", config.listen},
+             {"port", server->port_},
+             {"tls", config.tls.enabled()
+                         ? (config.tls.client_ca_file.empty() ? "tls" : "mutual")
+                         : "off"},
+             {"pool_size", config.database.pool_size}});
+  return server;
+}
+
+absl::Status Server::Listen() {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config_.tls);
+  if (!credentials.ok()) return credentials.status();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second jobd on the same port would silently share
+  // it. Refuse instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // An oversized request is refused by gRPC before it is parsed into memory.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_request_bytes));
+  builder.AddListeningPort(config_.listen, *credentials, &port_);
+  builder.RegisterService(&job_service_);
+  builder.RegisterService(&worker_service_);
+  builder.RegisterService(&admin_service_);
+  grpc_server_ = builder.BuildAndStart();
+  if (!grpc_server_ || port_ == 0) {
+    return absl::UnavailableError("cannot listen on " + config_.listen);
+  }
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (stopped_ || !grpc_server_) return;
+  stopped_ = true;
+  grpc_server_->GetHealthCheckService()->Shutdown();
+  calls_.Close();
+  waiters_.Stop();  // long polls answer now, with no jobs
+  bus_.Stop();      // watch streams end UNAVAILABLE; clients resume elsewhere
+  if (!calls_.WaitIdle(absl::Now() + config_.shutdown_grace)) {
+    core::Log(core::LogLevel::kWarning,
+              "calls still running after the grace period are cancelled");
+  }
+  // A short last deadline lets the UNAVAILABLE refusals of late calls reach their clients.
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
+  grpc_server_->Wait();
+}
+
+// Then the members stop in reverse declaration order: the loops before what they use.
+Server::~Server() { Stop(); }
+
+}  // namespace jobd

@@ -1,0 +1,109 @@
+// One jobd server: owns every component, declared in start order so that destruction stops
+// them in reverse (loops first, then the gRPC server, the managers, the batchers, the
+// executors, the event feed and the pool). No globals: a process may host several servers
+// (tests run two on one database).
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "db/connection_pool.h"
+#include "db/pg_api_key_store.h"
+#include "db/pg_job_store.h"
+#include "server/api/admin_service.h"
+#include "server/api/admission.h"
+#include "server/api/job_service.h"
+#include "server/api/worker_service.h"
+#include "server/background/database_health.h"
+#include "server/background/key_sync.h"
+#include "server/background/lease_reaper.h"
+#include "server/background/notify_bridge.h"
+#include "server/background/promoter.h"
+#include "server/background/retention.h"
+#include "server/config.h"
+#include "server/core/api_key_manager.h"
+#include "server/core/authorizer.h"
+#include "server/core/batchers.h"
+#include "server/core/call_gate.h"
+#include "server/core/event_bus.h"
+#include "server/core/event_fetcher.h"
+#include "server/core/executor.h"
+#include "server/core/job_manager.h"
+#include "server/core/key_registry.h"
+#include "server/core/publishing_job_store.h"
+#include "server/core/rate_limiter.h"
+#include "server/core/ready_waiters.h"
+#include "server/core/streams_by_key.h"
+#include "server/core/worker_manager.h"
+
+namespace jobd {
+
+class Server {
+ public:
+  // Checks the schema (waiting up to config.startup_timeout for the database), loads the API
+  // keys, listens and starts the background loops: the server serves when this returns.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();  // Stop(), then every component in reverse start order
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The bound gRPC port (config.listen may ask for port 0).
+  int port() const { return port_; }
+
+  // Graceful stop, idempotent: health turns NOT_SERVING, new calls are refused
+  // (UNAVAILABLE), long polls answer with no jobs, watch streams end UNAVAILABLE, calls in
+  // flight get config.shutdown_grace to finish, then gRPC shuts down.
+  void Stop();
+
+ private:
+  explicit Server(const ServerConfig& config);
+  absl::Status Listen();
+  void JobReady(const Job& job);
+
+  const ServerConfig config_;
+  // Storage and identity.
+  db::ConnectionPool pool_;
+  db::PgJobStore pg_store_;
+  db::PgApiKeyStore key_store_;
+  SystemClock clock_;
+  core::KeyRegistry key_registry_;
+  core::StreamsByKey streams_by_key_;  // a revoked key's watch streams end at once
+  core::ApiKeyManager key_manager_;
+  core::Authorizer authorizer_;
+  core::CallGate calls_;
+  api::Admission admission_;
+  // Events: written with their changes, published by store_, announced to other processes
+  // by the bridge, fetched from them by the fetcher (docs/EVENTS.md).
+  core::EventBus bus_;
+  core::ReadyWaiters waiters_;
+  core::EventFetcher fetcher_;
+  background::NotifyBridge notify_bridge_;
+  core::PublishingJobStore store_;
+  // Threads for blocking work: watch reads apart from unary calls, so neither queues behind
+  // the other.
+  core::Executor watch_executor_;
+  core::Executor executor_;
+  core::ChangeBatcher changes_;
+  core::CreateBatcher creates_;
+  std::optional<core::RateLimiter> create_rate_;
+  core::JobManager jobs_;
+  core::WorkerManager workers_;
+  api::JobServiceImpl job_service_;
+  api::WorkerServiceImpl worker_service_;
+  api::AdminServiceImpl admin_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  // Loops, started last.
+  std::optional<background::DatabaseHealth> database_health_;
+  background::Retention retention_;
+  background::LeaseReaper reaper_;
+  background::Promoter promoter_;
+  background::KeySync key_sync_;
+  bool stopped_ = false;
+};
+
+}  // namespace jobd

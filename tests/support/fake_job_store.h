@@ -1,0 +1,503 @@
+// An in-memory JobStore for tests of the core, the event code, the background loops and the
+// request fuzzer: jobs in a map, each job's events in a vector. Writes bump sequences and
+// append events the way PgJobStore does (CREATED at sequence 1, one event per change with an
+// event_kind, one MESSAGE per message, a STATE_CHANGED per lease and per promotion), and the
+// queries follow db/queries/*.sql (filters, order, limits), so what the core reads back is
+// what it would read from PostgreSQL. Thread-safe: managers and watchers call it from their
+// own threads.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "db/model/job_store.h"
+#include "server/core/ids.h"
+#include "server/core/publishing_job_store.h"
+
+namespace jobd::fakes {
+
+class FakeJobStore : public JobStore {
+ public:
+  struct ListEventsCall {
+    std::string job_id;
+    int64_t after_sequence;
+    int32_t limit;
+  };
+
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<CreatedJob> out;
+    for (const Job& input : jobs) {
+      if (!input.idempotency_key.empty()) {
+        const Job* holder = nullptr;
+        for (const auto& [id, job] : jobs_) {
+          if (job.workspace_id == input.workspace_id &&
+              job.idempotency_key == input.idempotency_key) {
+            holder = &job;
+          }
+        }
+        if (holder != nullptr) {
+          out.push_back({*holder, false, absl::OkStatus()});
+          continue;
+        }
+      }
+      if (max_active_jobs_ > 0 && ActiveJobsLocked(input.workspace_id) >= max_active_jobs_) {
+        out.push_back({input, false,
+                       absl::ResourceExhaustedError(absl::StrCat(
+                           "quota: workspace \"", input.workspace_id, "\" has ",
+                           max_active_jobs_, " active jobs"))});
+        continue;
+      }
+      Job job = input;
+      job.id = absl::AsciiStrToLower(job.id);
+      if (job.create_time == absl::Time()) job.create_time = absl::Now();
+      job.update_time = job.create_time;
+      job.attempt = 1;
+      job.sequence = 1;
+      jobs_[job.id] = job;
+      events_[job.id].push_back(core::EventFromJob(job, EventKind::kCreated));
+      out.push_back({job, true, absl::OkStatus()});
+    }
+    return out;
+  }
+
+  absl::StatusOr<Job> GetJob(const std::string& id) override {
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hook = std::exchange(before_get_job_, nullptr);
+    }
+    if (hook) hook();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    auto it = jobs_.find(absl::AsciiStrToLower(id));
+    if (it == jobs_.end()) return NotFound(id);
+    return it->second;
+  }
+
+  // list_jobs.sql: newest (largest id) first, below after_id, every filter matching.
+  absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    list_queries_.push_back(query);
+    if (!failure_.ok()) return failure_;
+    const std::string after = absl::AsciiStrToLower(query.after_id);
+    std::vector<Job> out;
+    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+      if (out.size() >= static_cast<size_t>(std::max(0, query.limit))) break;
+      const Job& job = it->second;
+      if (!after.empty() && it->first >= after) continue;
+      if (job.workspace_id != query.workspace_id) continue;
+      if (!query.type.empty() && job.type != query.type) continue;
+      if (std::find(query.states.begin(), query.states.end(), job.state) == query.states.end()) {
+        continue;
+      }
+      bool labels_match = true;
+      for (const auto& [key, value] : query.labels) {
+        auto label = job.labels.find(key);
+        labels_match = labels_match && label != job.labels.end() && label->second == value;
+      }
+      if (labels_match) out.push_back(job);
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
+      const std::vector<JobChange>& changes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<absl::StatusOr<Job>> results;
+    std::unordered_set<std::string> seen;
+    for (const JobChange& change : changes) {
+      const std::string key = absl::AsciiStrToLower(change.id);
+      auto it = jobs_.find(key);
+      if (it == jobs_.end()) {
+        results.push_back(NotFound(change.id));
+        continue;
+      }
+      if (!seen.insert(key).second) {
+        results.push_back(absl::AbortedError("the same job twice in one batch; retry"));
+        continue;
+      }
+      absl::StatusOr<std::optional<JobUpdate>> decision = change.mutate(it->second);
+      if (!decision.ok()) {
+        results.push_back(decision.status());
+        continue;
+      }
+      if (!decision->has_value()) {
+        results.push_back(it->second);
+        continue;
+      }
+      const JobUpdate& update = **decision;
+      Job& job = it->second;
+      ApplyMutableFields(update.next, job);
+      if (update.event_kind) AppendEventLocked(job, *update.event_kind);
+      for (const JobMessage& message : update.messages) {
+        ++job.sequence;
+        JobEvent event = core::EventFromJob(job, EventKind::kMessage);
+        event.message = message;
+        events_[key].push_back(std::move(event));
+      }
+      results.push_back(job);
+    }
+    return results;
+  }
+
+  // acquire_jobs.sql: QUEUED or due SCHEDULED jobs of the workspace and types, highest
+  // priority first, then longest waiting; each leased with a fresh token and a RUNNING event.
+  absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    acquire_queries_.push_back(query);
+    if (!failure_.ok()) return failure_;
+    std::vector<Job*> ready;
+    for (auto& [id, job] : jobs_) {
+      if (job.workspace_id != query.workspace_id || job.run_after > query.now) continue;
+      if (job.state != JobState::kQueued && job.state != JobState::kScheduled) continue;
+      if (std::find(query.types.begin(), query.types.end(), job.type) == query.types.end()) {
+        continue;
+      }
+      ready.push_back(&job);
+    }
+    std::sort(ready.begin(), ready.end(), [](const Job* a, const Job* b) {
+      return std::make_tuple(-a->priority, a->run_after, a->id) <
+             std::make_tuple(-b->priority, b->run_after, b->id);
+    });
+    if (ready.size() > static_cast<size_t>(std::max(0, query.limit))) {
+      ready.resize(std::max(0, query.limit));
+    }
+    std::vector<Job> out;
+    for (Job* job : ready) {
+      job->state = JobState::kRunning;
+      job->worker_id = query.worker_id;
+      job->lease_token = core::NewRandomUuid();
+      job->lease_duration = query.lease_duration;
+      job->attempt_deadline.reset();
+      job->lease_expire_time = query.now + query.lease_duration;
+      if (job->timeout) {
+        job->attempt_deadline = query.now + *job->timeout;
+        job->lease_expire_time = std::min(*job->lease_expire_time, *job->attempt_deadline);
+      }
+      job->start_time = query.now;
+      job->update_time = query.now;
+      AppendEventLocked(*job, EventKind::kStateChanged);
+      out.push_back(*job);
+    }
+    return out;
+  }
+
+  // expired_leases.sql: RUNNING jobs whose lease expired by `now`, oldest expiry first.
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
+                                                             int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<const Job*> expired;
+    for (const auto& [id, job] : jobs_) {
+      if (job.state == JobState::kRunning && job.lease_expire_time &&
+          *job.lease_expire_time <= now) {
+        expired.push_back(&job);
+      }
+    }
+    std::stable_sort(expired.begin(), expired.end(), [](const Job* a, const Job* b) {
+      return *a->lease_expire_time < *b->lease_expire_time;
+    });
+    std::vector<std::string> out;
+    for (const Job* job : expired) {
+      if (out.size() >= static_cast<size_t>(std::max(0, limit))) break;
+      out.push_back(job->id);
+    }
+    return out;
+  }
+
+  // promote_scheduled.sql: due SCHEDULED jobs, earliest first, become QUEUED with an event.
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<Job*> due;
+    for (auto& [id, job] : jobs_) {
+      if (job.state == JobState::kScheduled && job.run_after <= now) due.push_back(&job);
+    }
+    std::stable_sort(due.begin(), due.end(),
+                     [](const Job* a, const Job* b) { return a->run_after < b->run_after; });
+    if (due.size() > static_cast<size_t>(std::max(0, limit))) due.resize(std::max(0, limit));
+    std::vector<Job> out;
+    for (Job* job : due) {
+      job->state = JobState::kQueued;
+      job->update_time = now;
+      AppendEventLocked(*job, EventKind::kStateChanged);
+      out.push_back(*job);
+    }
+    return out;
+  }
+
+  // job_stats.sql and oldest_queued.sql; counts ordered by (type, state).
+  absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::map<std::pair<std::string, JobState>, int64_t> counts;
+    JobStats stats;
+    for (const auto& [id, job] : jobs_) {
+      if (job.workspace_id != workspace_id) continue;
+      ++counts[{job.type, job.state}];
+      if (job.state == JobState::kQueued &&
+          (!stats.oldest_queued_since || job.run_after < *stats.oldest_queued_since)) {
+        stats.oldest_queued_since = job.run_after;
+      }
+    }
+    for (const auto& [key, count] : counts) stats.counts.push_back({key.first, key.second, count});
+    return stats;
+  }
+
+  // delete_expired_jobs.sql: up to `limit` jobs with expire_time <= now, with their events.
+  absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<const Job*> expired;
+    for (const auto& [id, job] : jobs_) {
+      if (job.expire_time && *job.expire_time <= now) expired.push_back(&job);
+    }
+    std::stable_sort(expired.begin(), expired.end(), [](const Job* a, const Job* b) {
+      return *a->expire_time < *b->expire_time;
+    });
+    if (expired.size() > static_cast<size_t>(std::max(0, limit))) {
+      expired.resize(std::max(0, limit));
+    }
+    std::vector<std::string> ids;
+    for (const Job* job : expired) ids.push_back(absl::AsciiStrToLower(job->id));
+    for (const std::string& id : ids) {
+      jobs_.erase(id);
+      events_.erase(id);
+    }
+    return static_cast<int>(ids.size());
+  }
+
+  absl::StatusOr<std::vector<RecordedEvent>> ReadEvents(const std::vector<EventRange>& ranges,
+                                                        int32_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    read_requests_.push_back(ranges);
+    if (!failure_.ok()) return failure_;
+    // Like read_events.sql: ordered by job id, then sequence.
+    std::vector<EventRange> sorted = ranges;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const EventRange& a, const EventRange& b) { return a.job_id < b.job_id; });
+    std::vector<RecordedEvent> out;
+    for (const EventRange& range : sorted) {
+      auto it = events_.find(absl::AsciiStrToLower(range.job_id));
+      if (it == events_.end()) continue;
+      const std::vector<JobEvent>& events = it->second;
+      for (size_t i = 0; i < events.size(); ++i) {
+        const JobEvent& e = events[i];
+        if (e.sequence <= range.after_sequence || e.sequence > range.last_sequence) continue;
+        if (out.size() >= static_cast<size_t>(limit)) return out;
+        RecordedEvent recorded{e, std::nullopt};
+        if (i > 0 && events[i - 1].sequence == e.sequence - 1) {
+          recorded.previous_state = events[i - 1].state;
+        }
+        out.push_back(std::move(recorded));
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>& ids) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<Job> out;
+    for (const std::string& id : ids) {
+      auto it = jobs_.find(absl::AsciiStrToLower(id));
+      if (it != jobs_.end()) out.push_back(it->second);
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
+      const std::vector<std::string>& ids) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const std::string& id : ids) {
+      auto it = jobs_.find(absl::AsciiStrToLower(id));
+      if (it != jobs_.end()) out.emplace_back(it->first, it->second.sequence);
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
+                                                      int64_t after_sequence,
+                                                      int32_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    list_event_calls_.push_back({job_id, after_sequence, limit});
+    if (!failure_.ok()) return failure_;
+    std::vector<JobEvent> out;
+    auto it = events_.find(absl::AsciiStrToLower(job_id));
+    if (it == events_.end()) return out;
+    for (const JobEvent& e : it->second) {
+      if (e.sequence <= after_sequence) continue;
+      if (out.size() >= static_cast<size_t>(limit)) break;
+      out.push_back(e);
+    }
+    return out;
+  }
+
+  // ---- Test helpers ----
+
+  // Stores `job` exactly as given (replacing any job with its id), without writing an event:
+  // a row in any state, for a test that starts mid-lifecycle.
+  void Put(const Job& job) {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_[absl::AsciiStrToLower(job.id)] = job;
+  }
+
+  // The stored job, if any (no hook, no injected failure).
+  std::optional<Job> Peek(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(absl::AsciiStrToLower(id));
+    if (it == jobs_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Every retained event of the job, oldest first.
+  std::vector<JobEvent> Events(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = events_.find(absl::AsciiStrToLower(id));
+    return it == events_.end() ? std::vector<JobEvent>{} : it->second;
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_.size();
+  }
+
+  // Forgets every job, event, recorded call, hook, failure and quota.
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.clear();
+    events_.clear();
+    read_requests_.clear();
+    list_queries_.clear();
+    acquire_queries_.clear();
+    list_event_calls_.clear();
+    before_get_job_ = nullptr;
+    failure_ = absl::OkStatus();
+    max_active_jobs_ = 0;
+  }
+
+  // Until called again with OK, every store call fails with `status` and writes nothing (as a
+  // lost database would); calls are still recorded.
+  void FailCalls(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_ = std::move(status);
+  }
+
+  // Like PgJobStoreOptions::max_active_jobs_per_workspace: creates beyond it are refused
+  // (CreatedJob::refused) with RESOURCE_EXHAUSTED. 0: no limit.
+  void SetMaxActiveJobsPerWorkspace(int64_t max) {
+    std::lock_guard<std::mutex> lock(mu_);
+    max_active_jobs_ = max;
+  }
+
+  // Deletes the job's events with sequence <= `through` (as if retention had taken them).
+  void DropEventsThrough(const std::string& id, int64_t through) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<JobEvent>& events = events_[absl::AsciiStrToLower(id)];
+    events.erase(std::remove_if(events.begin(), events.end(),
+                                [&](const JobEvent& e) { return e.sequence <= through; }),
+                 events.end());
+  }
+
+  // Runs `hook` (once, without the store's lock) at the start of the next GetJob: lets a test
+  // act inside a reader's window, e.g. between a watch's subscription and its first read.
+  void BeforeNextGetJob(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    before_get_job_ = std::move(hook);
+  }
+
+  // Every ReadEvents call's ranges, in call order.
+  std::vector<std::vector<EventRange>> read_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return read_requests_;
+  }
+  size_t read_events_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return read_requests_.size();
+  }
+  // The queries of every ListJobs, AcquireJobs and ListJobEvents call, in call order.
+  std::vector<ListJobsQuery> list_queries() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return list_queries_;
+  }
+  std::vector<AcquireQuery> acquire_queries() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acquire_queries_;
+  }
+  std::vector<ListEventsCall> list_event_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return list_event_calls_;
+  }
+
+ private:
+  static absl::Status NotFound(const std::string& id) {
+    return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
+  }
+
+  // What update_jobs.sql sets; identity, payload, labels and the rest stay.
+  static void ApplyMutableFields(const Job& next, Job& job) {
+    job.state = next.state;
+    job.attempt = next.attempt;
+    job.last_attempt = next.last_attempt;
+    job.progress_percent = next.progress_percent;
+    job.progress_message = next.progress_message;
+    job.result_json = next.result_json;
+    job.error_message = next.error_message;
+    job.worker_id = next.worker_id;
+    job.lease_token = next.lease_token;
+    job.lease_expire_time = next.lease_expire_time;
+    job.lease_duration = next.lease_duration;
+    job.update_time = next.update_time;
+    job.start_time = next.start_time;
+    job.finish_time = next.finish_time;
+    job.run_after = next.run_after;
+    job.expire_time = next.expire_time;
+    job.attempt_deadline = next.attempt_deadline;
+  }
+
+  // Bumps the job's sequence and records its event at it.
+  void AppendEventLocked(Job& job, EventKind kind) {
+    ++job.sequence;
+    events_[absl::AsciiStrToLower(job.id)].push_back(core::EventFromJob(job, kind));
+  }
+
+  int64_t ActiveJobsLocked(const std::string& workspace_id) const {
+    int64_t active = 0;
+    for (const auto& [id, job] : jobs_) {
+      if (job.workspace_id == workspace_id && !IsTerminal(job.state)) ++active;
+    }
+    return active;
+  }
+
+  std::mutex mu_;
+  std::map<std::string, Job> jobs_;  // by lower-case id: ids order as PostgreSQL's uuids
+  std::map<std::string, std::vector<JobEvent>> events_;
+  std::vector<std::vector<EventRange>> read_requests_;
+  std::vector<ListJobsQuery> list_queries_;
+  std::vector<AcquireQuery> acquire_queries_;
+  std::vector<ListEventsCall> list_event_calls_;
+  std::function<void()> before_get_job_;
+  absl::Status failure_;
+  int64_t max_active_jobs_ = 0;
+};
+
+}  // namespace jobd::fakes
