@@ -1,5 +1,6 @@
 #include "client/jobd_client.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -86,57 +87,129 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ClientOptions& options,
-                                                          const grpc::ChannelArguments& args) {
+                                                           const grpc::ChannelArguments& args) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MakeChannelCredentials(options);
   if (!credentials.ok()) return credentials.status();
   return grpc::CreateCustomChannel(options.address, *credentials, args);
 }
 
+grpc::ChannelArguments QuickReconnectArgs() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return args;
+}
+
 absl::StatusOr<std::unique_ptr<JobdClient>> JobdClient::Connect(const ClientOptions& options) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(options);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      MakeChannel(options, QuickReconnectArgs());
   if (!channel.ok()) return channel.status();
   return std::make_unique<JobdClient>(*channel, options);
 }
 
 JobdClient::JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
     : options_(std::move(options)),
-      stub_(v1::JobService::NewStub(channel)),
-      admin_(v1::AdminService::NewStub(channel)) {}
+      channel_(std::move(channel)),
+      jobs_(v1::JobService::NewStub(channel_)),
+      workers_(v1::WorkerService::NewStub(channel_)),
+      admin_(v1::AdminService::NewStub(channel_)) {}
 
-template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> JobdClient::Call(Stub& stub, StubMethod<Stub, Request, Response> method,
-                                          const Request& request) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+void JobdClient::AddCredentials(grpc::ClientContext& context) const {
   if (!options_.api_key.empty()) {
     context.AddMetadata("authorization", "Bearer " + options_.api_key);
   }
+}
+
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> JobdClient::Call(Stub& stub, StubMethod<Stub, Request, Response> method,
+                                          const Request& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  AddCredentials(context);
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
 
+// ---- JobService ----------------------------------------------------------------------------
+
 absl::StatusOr<v1::CreateJobResponse> JobdClient::CreateJob(const v1::CreateJobRequest& request) {
-  return Call(*stub_, &v1::JobService::Stub::CreateJob, request);
+  return Call(*jobs_, &v1::JobService::Stub::CreateJob, request);
 }
 
 absl::StatusOr<v1::GetJobResponse> JobdClient::GetJob(const v1::GetJobRequest& request) {
-  return Call(*stub_, &v1::JobService::Stub::GetJob, request);
+  return Call(*jobs_, &v1::JobService::Stub::GetJob, request);
 }
 
 absl::StatusOr<v1::ListJobsResponse> JobdClient::ListJobs(const v1::ListJobsRequest& request) {
-  return Call(*stub_, &v1::JobService::Stub::ListJobs, request);
+  return Call(*jobs_, &v1::JobService::Stub::ListJobs, request);
 }
 
 absl::StatusOr<v1::CancelJobResponse> JobdClient::CancelJob(const v1::CancelJobRequest& request) {
-  return Call(*stub_, &v1::JobService::Stub::CancelJob, request);
+  return Call(*jobs_, &v1::JobService::Stub::CancelJob, request);
 }
 
 absl::StatusOr<v1::RetryJobResponse> JobdClient::RetryJob(const v1::RetryJobRequest& request) {
-  return Call(*stub_, &v1::JobService::Stub::RetryJob, request);
+  return Call(*jobs_, &v1::JobService::Stub::RetryJob, request);
 }
+
+absl::StatusOr<v1::ListJobEventsResponse> JobdClient::ListJobEvents(
+    const v1::ListJobEventsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::ListJobEvents, request);
+}
+
+absl::StatusOr<v1::GetJobStatsResponse> JobdClient::GetJobStats(
+    const v1::GetJobStatsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::GetJobStats, request);
+}
+
+std::unique_ptr<ServerStream<v1::WatchJobResponse>> JobdClient::WatchJob(
+    const v1::WatchJobRequest& request) {
+  std::unique_ptr<ServerStream<v1::WatchJobResponse>> stream(
+      new ServerStream<v1::WatchJobResponse>());
+  AddCredentials(stream->context_);
+  stream->reader_ = jobs_->WatchJob(&stream->context_, request);
+  return stream;
+}
+
+std::unique_ptr<ServerStream<v1::WatchJobsResponse>> JobdClient::WatchJobs(
+    const v1::WatchJobsRequest& request) {
+  std::unique_ptr<ServerStream<v1::WatchJobsResponse>> stream(
+      new ServerStream<v1::WatchJobsResponse>());
+  AddCredentials(stream->context_);
+  stream->reader_ = jobs_->WatchJobs(&stream->context_, request);
+  return stream;
+}
+
+// ---- WorkerService -------------------------------------------------------------------------
+
+absl::StatusOr<v1::AcquireJobsResponse> JobdClient::AcquireJobs(
+    const v1::AcquireJobsRequest& request) {
+  // The server may hold the call for `wait` before it answers; the deadline must outlast that.
+  const absl::Duration wait =
+      absl::Seconds(request.wait().seconds()) + absl::Nanoseconds(request.wait().nanos());
+  return Call(*workers_, &v1::WorkerService::Stub::AcquireJobs, request,
+              options_.timeout + std::max(wait, absl::ZeroDuration()));
+}
+
+absl::StatusOr<v1::ReportProgressResponse> JobdClient::ReportProgress(
+    const v1::ReportProgressRequest& request) {
+  return Call(*workers_, &v1::WorkerService::Stub::ReportProgress, request);
+}
+
+absl::StatusOr<v1::CompleteJobResponse> JobdClient::CompleteJob(
+    const v1::CompleteJobRequest& request) {
+  return Call(*workers_, &v1::WorkerService::Stub::CompleteJob, request);
+}
+
+absl::StatusOr<v1::FailJobResponse> JobdClient::FailJob(const v1::FailJobRequest& request) {
+  return Call(*workers_, &v1::WorkerService::Stub::FailJob, request);
+}
+
+// ---- AdminService --------------------------------------------------------------------------
 
 absl::StatusOr<v1::CreateApiKeyResponse> JobdClient::CreateApiKey(
     const v1::CreateApiKeyRequest& request) {
@@ -151,6 +224,59 @@ absl::StatusOr<v1::ListApiKeysResponse> JobdClient::ListApiKeys(
 absl::StatusOr<v1::RevokeApiKeyResponse> JobdClient::RevokeApiKey(
     const v1::RevokeApiKeyRequest& request) {
   return Call(*admin_, &v1::AdminService::Stub::RevokeApiKey, request);
+}
+
+// ---- built on the calls --------------------------------------------------------------------
+
+namespace {
+
+// A WatchJob call as the resumable watch reads it: events instead of responses.
+class WatchJobEventStream : public EventStream {
+ public:
+  explicit WatchJobEventStream(std::unique_ptr<ServerStream<v1::WatchJobResponse>> stream)
+      : stream_(std::move(stream)) {}
+
+  bool Read(v1::JobEvent* event) override {
+    v1::WatchJobResponse response;
+    if (!stream_->Read(&response)) return false;
+    *event = std::move(*response.mutable_event());
+    return true;
+  }
+  absl::Status Finish() override { return stream_->Finish(); }
+
+ private:
+  std::unique_ptr<ServerStream<v1::WatchJobResponse>> stream_;
+};
+
+}  // namespace
+
+StreamOpener JobdClient::JobEventStreams() {
+  return [this](const v1::WatchJobRequest& request) -> std::unique_ptr<EventStream> {
+    return std::make_unique<WatchJobEventStream>(WatchJob(request));
+  };
+}
+
+WatchOutcome JobdClient::WatchJobResumable(const WatchOptions& options, const WatchHooks& hooks) {
+  return WatchJobEvents(JobEventStreams(), options, hooks);
+}
+
+absl::Status JobdClient::ListAllJobEvents(
+    const std::string& job_id, int page_size,
+    const std::function<void(const v1::JobEvent&)>& on_event) {
+  v1::ListJobEventsRequest request;
+  request.set_id(job_id);
+  request.set_page_size(page_size);
+  for (;;) {
+    absl::StatusOr<v1::ListJobEventsResponse> page = ListJobEvents(request);
+    if (!page.ok()) return page.status();
+    for (const v1::JobEvent& event : page->events()) on_event(event);
+    if (page->next_page_token().empty()) return absl::OkStatus();
+    // A token that does not move would loop forever.
+    if (page->next_page_token() == request.page_token()) {
+      return absl::InternalError("the server returned the same page token twice");
+    }
+    request.set_page_token(page->next_page_token());
+  }
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

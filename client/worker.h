@@ -132,7 +132,8 @@ using Handler =
 
 class Worker {
  public:
-  // The channel: client::MakeChannel(options.client), or one of the caller's own.
+  // The channel: a JobdClient's channel(), client::MakeChannel(options.client), or one of
+  // the caller's own.
   Worker(std::shared_ptr<grpc::ChannelInterface> channel, WorkerOptions options);
   // Calls Stop().
   ~Worker();

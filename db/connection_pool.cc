@@ -27,8 +27,12 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseC
     }
     setup.commit();
     // Never reconnect silently: that would lose the session settings above. A broken
-    // connection surfaces as UNAVAILABLE and the pool replaces it.
+    // connection surfaces as UNAVAILABLE and the pool replaces it. libpqxx 6.4 deprecates the
+    // call (7 drops reactivation altogether) but still reactivates without it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
     // libpqxx 6 prepares lazily, on first use: registering costs no round trip.
     for (const SqlFile& query : Queries()) conn->prepare(query.name, query.text);
     return conn;

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
 # Configure (once) and build jobd with Ninja and ccache.
-#   deploy/build.sh                         build everything
+#   deploy/build.sh                         build everything in build/
 #   deploy/build.sh --target jobd jobctl    extra args go to `cmake --build`
+#   JOBD_BUILD_DIR=build/asan JOBD_CMAKE_ARGS="-DJOBD_SANITIZE=address,undefined" deploy/build.sh
+#                                           another tree, configured with extra cmake args
+# Builds take /tmp/jobd-build.lock: never two at once on this machine.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
+BUILD_DIR=${JOBD_BUILD_DIR:-build}
+read -r -a CMAKE_ARGS <<<"${JOBD_CMAKE_ARGS:-}"
 
 # Keep the compiler cache with the checkout unless the caller (e.g. CI) chose one.
 export CCACHE_DIR=${CCACHE_DIR:-$REPO/.ccache}
 
-# Configure only once: re-running cmake on an existing tree is Ninja's job (it re-runs
-# cmake itself when a CMakeLists.txt changes).
-if [[ ! -f build/build.ninja ]]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-fi
+build() {
+  # Configure only once: re-running cmake on an existing tree is Ninja's job (it re-runs
+  # cmake itself when a CMakeLists.txt changes).
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${CMAKE_ARGS[@]}"
+  fi
+  cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"
+}
 
-cmake --build build -j"$(nproc)" "$@"
+if [[ ${JOBD_BUILD_LOCKED:-0} != 1 ]]; then
+  JOBD_BUILD_LOCKED=1 exec flock /tmp/jobd-build.lock "$0" "$@"
+fi
+build "$@"
 
 # Brief cache statistics; ccache is optional.
 if command -v ccache >/dev/null 2>&1; then

@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# THE test command: install deps, build, start a throwaway PostgreSQL, lint the protos, fuzz
-# for a bounded time (tests/fuzz) and run every ctest test against that database. Extra args
-# go to ctest (e.g. -L unit).
+# THE test command: install deps, build, start a throwaway PostgreSQL, check the formatting,
+# lint the protos, fuzz for a bounded time (tests/fuzz), run every ctest test against that
+# database, then build and run the tests again under AddressSanitizer + UBSan (unit, pg, e2e)
+# and ThreadSanitizer (unit, pg and the e2e tests labelled concurrency).
+# Extra args go to every ctest run (e.g. -L unit). JOBD_SANITIZERS=0 skips the sanitizer
+# stages (for a quick local run; CI runs them).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 start=$SECONDS
+stage_start=$SECONDS
+stage() {  # prints how long the previous stage took
+  printf 'stage: %s done in %ds\n' "$1" $((SECONDS - stage_start)) >&2
+  stage_start=$SECONDS
+}
 
 deploy/install-deps.sh
+stage install
 deploy/build.sh
+stage build
 
 # A fresh cluster per run: tests never see data from earlier runs or from the Debian
 # main cluster. pg_cluster.sh chowns it to postgres when we are root.
@@ -28,29 +38,69 @@ export JOBD_TEST_DATABASE_URL
 export JOBD_TEST_PG_CLUSTER_SCRIPT=$REPO/tests/pg_cluster.sh
 echo "test database: $JOBD_TEST_DATABASE_URL" >&2
 
-# Run both steps even if the first fails, so one run reports everything.
-lint_rc=0
-(cd proto && ../tests/node/node_modules/.bin/buf lint) || lint_rc=$?
-if ((lint_rc == 0)); then echo "buf lint: ok"; else echo "buf lint: FAILED ($lint_rc)"; fi
+# Run every step even if one fails, so one run reports everything.
+declare -A rc=()
+
+rc[format]=0
+tests/lint/check_format.sh || rc[format]=$?
+
+rc[buf_lint]=0
+(cd proto && ../tests/node/node_modules/.bin/buf lint) || rc[buf_lint]=$?
+if ((rc[buf_lint] == 0)); then echo "buf lint: ok"; else echo "buf lint: FAILED"; fi
 
 # libFuzzer targets (tests/fuzz, clang): built in build/fuzz, each run JOBD_FUZZ_SECONDS
 # (default 30; 0 skips this step) seconds.
-fuzz_rc=0
+rc[fuzz]=0
 if [[ ${JOBD_FUZZ_SECONDS:-30} == 0 ]]; then
   echo "fuzz: skipped (JOBD_FUZZ_SECONDS=0)"
 else
-  tests/fuzz/run.sh || fuzz_rc=$?
-  if ((fuzz_rc == 0)); then echo "fuzz: ok"; else echo "fuzz: FAILED ($fuzz_rc)"; fi
+  tests/fuzz/run.sh || rc[fuzz]=$?
+  if ((rc[fuzz] == 0)); then echo "fuzz: ok"; else echo "fuzz: FAILED"; fi
 fi
+stage "format, buf lint, fuzz"
 
 # ctest prints its "Label Time Summary" itself when tests carry labels.
-ctest_rc=0
-ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" || ctest_rc=$?
+rc[ctest]=0
+ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" || rc[ctest]=$?
+stage "tests"
+
+if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then
+  # Sanitizer trees: instrumented -O1 builds of the server, client and tests (no benchmarks).
+  # Any report aborts the process that made it (a jobd under test too), failing its test.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$REPO/tests/sanitizers/lsan.supp
+  rc[asan]=0
+  JOBD_BUILD_DIR=build/asan \
+    JOBD_CMAKE_ARGS="-DJOBD_SANITIZE=address,undefined -DJOBD_BUILD_BENCH=OFF" \
+    deploy/build.sh || rc[asan]=$?
+  stage "asan build"
+  if ((rc[asan] == 0)); then
+    ctest --test-dir build/asan --output-on-failure -j2 --timeout 900 -L 'unit|pg|e2e' "$@" ||
+      rc[asan]=$?
+  fi
+  stage "asan tests"
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$REPO/tests/sanitizers/tsan.supp"
+  rc[tsan]=0
+  JOBD_BUILD_DIR=build/tsan JOBD_CMAKE_ARGS="-DJOBD_SANITIZE=thread -DJOBD_BUILD_BENCH=OFF" \
+    deploy/build.sh || rc[tsan]=$?
+  stage "tsan build"
+  if ((rc[tsan] == 0)); then
+    ctest --test-dir build/tsan --output-on-failure -j2 --timeout 900 -L 'unit|pg|concurrency' \
+      "$@" || rc[tsan]=$?
+  fi
+  stage "tsan tests"
+  unset TSAN_OPTIONS
+fi
 
 elapsed=$((SECONDS - start))
 printf 'elapsed: %dm%02ds\n' $((elapsed / 60)) $((elapsed % 60))
-if ((lint_rc != 0 || fuzz_rc != 0 || ctest_rc != 0)); then
-  echo "FAILED: buf lint rc=$lint_rc, fuzz rc=$fuzz_rc, ctest rc=$ctest_rc"
+failed=()
+for step in "${!rc[@]}"; do ((rc[$step] == 0)) || failed+=("$step rc=${rc[$step]}"); done
+if ((${#failed[@]} > 0)); then
+  echo "FAILED: ${failed[*]}"
   exit 1
 fi
 echo "all tests passed"

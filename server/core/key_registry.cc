@@ -39,7 +39,7 @@ std::string ApiKeyPrefix(absl::string_view secret) {
 void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
   std::vector<std::string> revoked;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     for (const ApiKey& key : keys) {
       auto [it, inserted] = by_hash_.try_emplace(key.key_hash, key);
       if (inserted) {
@@ -59,12 +59,12 @@ void KeyRegistry::Apply(const std::vector<ApiKey>& keys, bool from_feed) {
 }
 
 int64_t KeyRegistry::last_change() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   return last_change_;
 }
 
 size_t KeyRegistry::size() const {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   return by_hash_.size();
 }
 
@@ -87,7 +87,7 @@ absl::Status CheckUsable(const ApiKey& key, absl::Time now) {
 absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
                                                     absl::Time now) const {
   const std::string hash = HashApiKey(secret);
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return absl::UnauthenticatedError("the API key is not valid");
   const ApiKey& key = it->second;
@@ -101,7 +101,7 @@ absl::StatusOr<Principal> KeyRegistry::Authenticate(absl::string_view secret,
 }
 
 absl::Status KeyRegistry::CheckStillValid(const std::string& key_id, absl::Time now) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto id = hash_by_id_.find(key_id);
   if (id == hash_by_id_.end()) return absl::UnauthenticatedError("the API key is not valid");
   return CheckUsable(by_hash_.at(id->second), now);
@@ -110,7 +110,7 @@ absl::Status KeyRegistry::CheckStillValid(const std::string& key_id, absl::Time 
 void KeyRegistry::ExpireDue(absl::Time now) {
   std::vector<std::string> expired;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::shared_mutex> lock(mu_);
     while (!expiring_.empty() && expiring_.begin()->first <= now) {
       expired.push_back(expiring_.begin()->second);
       expiring_.erase(expiring_.begin());

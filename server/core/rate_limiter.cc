@@ -8,7 +8,7 @@ RateLimiter::RateLimiter(double rate, double burst)
     : rate_(rate), burst_(burst > 0 ? burst : std::max(1.0, rate)) {}
 
 std::optional<absl::Duration> RateLimiter::Take(const std::string& name, absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   DropIdleLocked(now);
   auto [it, inserted] = buckets_.try_emplace(name, Bucket{burst_, now});
   Bucket& bucket = it->second;

@@ -7,7 +7,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 
 namespace jobd::core {
@@ -30,7 +32,7 @@ class RateLimiter {
 
   const double rate_;
   const double burst_;
-  absl::Mutex mu_;
+  std::mutex mu_;  // std, not absl: visible to ThreadSanitizer
   std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

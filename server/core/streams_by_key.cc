@@ -5,7 +5,7 @@
 namespace jobd::core {
 
 uint64_t StreamsByKey::Add(const std::string& key_id, End end) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (revoked_.count(key_id) > 0) return 0;
   const uint64_t handle = next_++;
   streams_.emplace(handle, std::make_pair(key_id, std::move(end)));
@@ -14,7 +14,7 @@ uint64_t StreamsByKey::Add(const std::string& key_id, End end) {
 }
 
 void StreamsByKey::Remove(uint64_t handle) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(handle);
   if (it == streams_.end()) return;
   auto [first, last] = by_key_.equal_range(it->second.first);
@@ -30,7 +30,7 @@ void StreamsByKey::Remove(uint64_t handle) {
 void StreamsByKey::Revoked(const std::string& key_id) {
   std::vector<End> ends;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     revoked_.insert(key_id);  // revoked keys are few and never come back
     auto [first, last] = by_key_.equal_range(key_id);
     for (auto k = first; k != last; ++k) {
@@ -46,7 +46,7 @@ void StreamsByKey::Revoked(const std::string& key_id) {
 }
 
 size_t StreamsByKey::size() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return streams_.size();
 }
 

@@ -9,7 +9,9 @@
 #include <unordered_set>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 
 namespace jobd::core {
 
@@ -27,7 +29,7 @@ class StreamsByKey {
   size_t size() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;  // std, not absl: visible to ThreadSanitizer
   uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
   std::unordered_map<uint64_t, std::pair<std::string, End>> streams_ ABSL_GUARDED_BY(mu_);
   std::unordered_multimap<std::string, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);

@@ -1,4 +1,4 @@
-// The permission table of the RPCs (server/api/access_rules.cc) against the generated services,
+// The permission table of the RPCs (server/core/access_rules.cc) against the generated services,
 // and the public fields of an API key (ToProto in server/api/admin_service.cc).
 #include "server/core/access_rules.h"
 

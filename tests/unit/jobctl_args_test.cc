@@ -1,17 +1,16 @@
 // jobctl's flag parsing: durations, run-after times, states, labels and the payload.
-#include "client/jobctl_args.h"
-#include "proto/common/local_address.h"
-
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/jobctl/args.h"
+#include "proto/common/local_address.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -62,8 +61,7 @@ TEST(ParseSecondsOrDuration, RejectsNonPositiveAndHugeNumbers) {
     EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_EQ(d.status().message(), "--wait: must be a positive number of seconds") << text;
   }
-  EXPECT_EQ(ParseSecondsOrDuration("--wait", "-3s").status().message(),
-            "--wait: must be positive");
+  EXPECT_EQ(ParseSecondsOrDuration("--wait", "-3s").status().message(), "--wait: must be positive");
   EXPECT_EQ(ParseSecondsOrDuration("--wait", "later").status().message(),
             "--wait: 'later' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
 }
@@ -134,8 +132,7 @@ TEST(ParseState, RejectsUnknownAndUnspecified) {
 
 TEST(ParseLabels, SplitsAtFirstEquals) {
   google::protobuf::Map<std::string, std::string> labels;
-  ASSERT_TRUE(ParseLabels("--label", {"team=data", "expr=a=b", "empty=", "team=ml"}, &labels)
-                  .ok());
+  ASSERT_TRUE(ParseLabels("--label", {"team=data", "expr=a=b", "empty=", "team=ml"}, &labels).ok());
   EXPECT_EQ(labels.size(), 3u);
   EXPECT_EQ(labels.at("team"), "ml");  // the last one wins
   EXPECT_EQ(labels.at("expr"), "a=b");
@@ -155,10 +152,10 @@ TEST(ParseLabels, RejectsMissingEqualsOrEmptyKey) {
 
 TEST(ParsePayload, AcceptsAnObject) {
   google::protobuf::Struct payload;
-  ASSERT_TRUE(
-      ParsePayload("--payload", R"({"rows": 10, "name": "x", "tags": ["a"], "deep": {"ok": true}})",
-                   &payload)
-          .ok());
+  ASSERT_TRUE(ParsePayload("--payload",
+                           R"({"rows": 10, "name": "x", "tags": ["a"], "deep": {"ok": true}})",
+                           &payload)
+                  .ok());
   EXPECT_EQ(payload.fields().at("rows").number_value(), 10);
   EXPECT_EQ(payload.fields().at("name").string_value(), "x");
   EXPECT_EQ(payload.fields().at("tags").list_value().values(0).string_value(), "a");
@@ -328,9 +325,9 @@ TEST(ReadApiKeyFile, EmptyFileIsAnErrorNamingTheFlag) {
 }
 
 TEST(IsLocalAddress, OnlyThisMachine) {
-  for (const char* local : {"127.0.0.1:50051", "localhost:50051", "[::1]:50051", "::1",
-                            "dns:///localhost:6000", "ipv4:127.0.0.2:1", "unix:/tmp/jobd.sock",
-                            "LOCALHOST:1"}) {
+  for (const char* local :
+       {"127.0.0.1:50051", "localhost:50051", "[::1]:50051", "::1", "dns:///localhost:6000",
+        "ipv4:127.0.0.2:1", "unix:/tmp/jobd.sock", "LOCALHOST:1"}) {
     EXPECT_TRUE(IsLocalAddress(local)) << local;
   }
   for (const char* remote : {"jobs.example.com:50051", "10.0.0.5:50051", "[2001:db8::1]:50051",

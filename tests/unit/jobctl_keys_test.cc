@@ -1,10 +1,9 @@
 // jobctl keys: the CreateApiKey request built from flags, and the key table.
-#include "client/jobctl_keys.h"
-
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
-#include "client/jobctl_args.h"
+#include "client/jobctl/args.h"
+#include "client/jobctl/keys.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -34,8 +33,7 @@ TEST(BuildCreateApiKey, BadRoleOrDurationNamesTheFlag) {
   EXPECT_TRUE(absl::StartsWith(BuildCreateApiKey(flags, kNow).status().message(), "--role"));
   flags.role = "viewer";
   flags.expire_in = "soon";
-  EXPECT_TRUE(
-      absl::StartsWith(BuildCreateApiKey(flags, kNow).status().message(), "--expire-in"));
+  EXPECT_TRUE(absl::StartsWith(BuildCreateApiKey(flags, kNow).status().message(), "--expire-in"));
 }
 
 TEST(FormatApiKeys, OneLinePerKeyDashesForUnset) {

@@ -1,10 +1,9 @@
 // jobctl's output: compact ages, state names, the job block, the list table and JSON.
-#include "absl/strings/match.h"
-#include "client/jobctl_output.h"
-
 #include <gtest/gtest.h>
 
-#include "client/jobctl_args.h"
+#include "absl/strings/match.h"
+#include "client/jobctl/args.h"
+#include "client/jobctl/output.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -217,8 +216,7 @@ TEST(FormatJson, WellKnownTypesInTheirJsonForm) {
   ASSERT_TRUE(job_json.ok()) << job_json.status();
   EXPECT_NE(policy_json->find("\n  \"initial_backoff\": \"1.500s\""), std::string::npos)
       << *policy_json;
-  EXPECT_NE(job_json->find("\n  \"create_time\": \"2027-01-15T08:00:00.250Z\""),
-            std::string::npos)
+  EXPECT_NE(job_json->find("\n  \"create_time\": \"2027-01-15T08:00:00.250Z\""), std::string::npos)
       << *job_json;
   EXPECT_NE(job_json->find("\n  \"payload\": {\n    \"rows\": 10\n  }"), std::string::npos)
       << *job_json;

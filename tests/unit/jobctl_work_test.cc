@@ -1,7 +1,7 @@
 // `jobctl work`: the `progress <percent> <message>` lines of a program's stdout.
-#include "client/jobctl_work.h"
-
 #include <gtest/gtest.h>
+
+#include "client/jobctl/work.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -64,10 +64,10 @@ TEST(ParseProgressLine, ClampsToZeroHundred) {
 }
 
 TEST(ParseProgressLine, OtherLinesAreNotProgressAndLeaveOutputsAlone) {
-  for (const char* line : {"", "progress", "progress ", "progress abc", "progress nan",
-                           "progress 42% done", "progress  42 two spaces before",
-                           "Progress 42", "PROGRESS 42", " progress 42", "progress\t42",
-                           "progressing 42", "hello progress 42", "{\"progress\": 42}"}) {
+  for (const char* line :
+       {"", "progress", "progress ", "progress abc", "progress nan", "progress 42% done",
+        "progress  42 two spaces before", "Progress 42", "PROGRESS 42", " progress 42",
+        "progress\t42", "progressing 42", "hello progress 42", "{\"progress\": 42}"}) {
     const Parsed p = Parse(line);
     EXPECT_FALSE(p.ok) << "'" << line << "'";
     EXPECT_EQ(p.percent, -1) << "'" << line << "'";

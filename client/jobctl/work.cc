@@ -1,11 +1,9 @@
-#include "client/jobctl_work.h"
+#include "client/jobctl/work.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,8 @@
 #include <utility>
 
 #include <google/protobuf/util/json_util.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -26,7 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "client/jobctl_args.h"
+#include "client/jobctl/args.h"
 
 extern char** environ;
 

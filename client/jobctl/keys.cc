@@ -1,10 +1,10 @@
-#include "client/jobctl_keys.h"
+#include "client/jobctl/keys.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "client/jobctl_args.h"
+#include "client/jobctl/args.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -23,8 +23,7 @@ std::string RoleName(v1::ApiKeyRole role) {
 
 }  // namespace
 
-absl::StatusOr<v1::CreateApiKeyRequest> BuildCreateApiKey(const KeysFlags& flags,
-                                                          absl::Time now) {
+absl::StatusOr<v1::CreateApiKeyRequest> BuildCreateApiKey(const KeysFlags& flags, absl::Time now) {
   v1::CreateApiKeyRequest request;
   request.set_name(flags.name);
   request.set_workspace_id(flags.workspace);
@@ -42,8 +41,20 @@ absl::StatusOr<v1::CreateApiKeyRequest> BuildCreateApiKey(const KeysFlags& flags
   return request;
 }
 
-std::string FormatApiKeys(const google::protobuf::RepeatedPtrField<v1::ApiKey>& keys,
-                          bool header) {
+v1::ListApiKeysRequest BuildListApiKeys(const KeysFlags& flags) {
+  v1::ListApiKeysRequest request;
+  request.set_workspace_id(flags.workspace);
+  request.set_page_size(500);
+  return request;
+}
+
+v1::RevokeApiKeyRequest BuildRevokeApiKey(const KeysFlags& flags) {
+  v1::RevokeApiKeyRequest request;
+  request.set_id(flags.id);
+  return request;
+}
+
+std::string FormatApiKeys(const google::protobuf::RepeatedPtrField<v1::ApiKey>& keys, bool header) {
   constexpr const char* kFormat = "%-36s  %-20s  %-6s  %-16s  %-12s  %-20s  %-20s  %s\n";
   std::string out;
   if (header) {
@@ -52,8 +63,8 @@ std::string FormatApiKeys(const google::protobuf::RepeatedPtrField<v1::ApiKey>& 
   }
   for (const v1::ApiKey& key : keys) {
     out += absl::StrFormat(kFormat, key.id(), key.name(), RoleName(key.role()),
-                           key.workspace_id().empty() ? "-" : key.workspace_id(),
-                           key.key_prefix(), ShowTime(key.create_time(), key.has_create_time()),
+                           key.workspace_id().empty() ? "-" : key.workspace_id(), key.key_prefix(),
+                           ShowTime(key.create_time(), key.has_create_time()),
                            ShowTime(key.expire_time(), key.has_expire_time()),
                            ShowTime(key.revoke_time(), key.has_revoke_time()));
   }

@@ -23,8 +23,7 @@ std::string StateName(v1::JobState state);
 std::string FormatJob(const v1::Job& job, absl::Time now);
 
 // Columns ID, TYPE, STATE, PROGRESS, AGE, DURATION; the header even when there are no jobs.
-std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jobs,
-                           absl::Time now);
+std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jobs, absl::Time now);
 
 // The message as indented JSON with proto field names (workspace_id) and every scalar field
 // present, defaults included, so that scripts need not know proto3's omission rules.

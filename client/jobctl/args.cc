@@ -1,14 +1,13 @@
-#include "client/jobctl_args.h"
+#include "client/jobctl/args.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include <google/protobuf/util/json_util.h>
-
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -39,7 +38,8 @@ absl::StatusOr<absl::Duration> ParseSecondsOrDuration(absl::string_view flag,
                                                       absl::string_view text) {
   double seconds = 0;
   if (!absl::SimpleAtod(text, &seconds)) return ParseDuration(flag, text);
-  if (!(seconds > 0) || seconds > 1e9) return FlagError(flag, "must be a positive number of seconds");
+  if (!(seconds > 0) || seconds > 1e9)
+    return FlagError(flag, "must be a positive number of seconds");
   return absl::Seconds(seconds);
 }
 
@@ -49,7 +49,8 @@ absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string
   std::string ignored;
   if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) {
     // absl also reads "infinite-future"; a protobuf Timestamp holds years 1 to 9999 only.
-    static const absl::Time kFirst = absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
+    static const absl::Time kFirst =
+        absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
     static const absl::Time kLast =
         absl::FromCivil(absl::CivilSecond(10000, 1, 1), absl::UTCTimeZone());
     if (t < kFirst || t >= kLast) {
@@ -147,8 +148,8 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   // ToUnixSeconds rounds toward the past, so nanos is never negative as Timestamp requires.
   const int64_t seconds = absl::ToUnixSeconds(t);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
 }
 
 absl::Duration FromProto(const google::protobuf::Duration& d) {

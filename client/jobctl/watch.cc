@@ -1,19 +1,19 @@
-#include "client/jobctl_watch.h"
+#include "client/jobctl/watch.h"
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <vector>
+
+#include <sys/ioctl.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "client/jobctl_args.h"
-#include "client/jobctl_output.h"
-#include "client/jobd_client.h"
+#include "client/jobctl/args.h"
+#include "client/jobctl/output.h"
+#include "client/resumable_watch.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -96,7 +96,7 @@ std::optional<absl::Duration> Elapsed(const v1::Job& job, absl::Time at) {
 }
 
 std::optional<absl::Duration> Remaining(const v1::Job& job, absl::Time at) {
-  if (!job.has_estimated_finish_time() || IsTerminal(job.state())) return std::nullopt;
+  if (!job.has_estimated_finish_time() || client::IsTerminal(job.state())) return std::nullopt;
   return FromProto(job.estimated_finish_time()) - at;
 }
 
@@ -132,11 +132,6 @@ constexpr const char* kClearLine = "\r\033[K";
 }  // namespace
 
 // ---- rendering -----------------------------------------------------------------------------
-
-bool IsTerminal(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
 
 int ExitCodeForFinalState(v1::JobState state) {
   return state == v1::JOB_STATE_SUCCEEDED ? kExitJobSucceeded : kExitJobNotSucceeded;
@@ -204,125 +199,6 @@ std::string FormatBar(const v1::Job& job, absl::Time now, int width) {
   if (!message.empty() && room >= 4) absl::StrAppend(&line, " ", Truncate(message, room));
   absl::StrAppend(&line, tail);
   return Truncate(line, limit);
-}
-
-// ---- ordering ------------------------------------------------------------------------------
-
-EventSequencer::Verdict EventSequencer::Accept(const v1::JobEvent& event) {
-  const int64_t sequence = event.sequence();
-  if (last_ && sequence <= *last_) return Verdict::kDuplicate;
-  const bool in_order =
-      !last_ || sequence == *last_ + 1 || event.kind() == v1::JOB_EVENT_KIND_SNAPSHOT;
-  last_ = sequence;
-  return in_order ? Verdict::kNext : Verdict::kGap;
-}
-
-// ---- the stream loop -----------------------------------------------------------------------
-
-bool IsReconnectable(absl::StatusCode code) {
-  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled ||
-         code == absl::StatusCode::kInternal || code == absl::StatusCode::kUnknown;
-}
-
-namespace {
-
-// Reads one stream to its end, showing what is new. Returns the stream's status and whether
-// it brought anything new.
-struct AttemptResult {
-  absl::Status status;
-  bool got_events = false;  // any event, even a repeated one: the server was reached
-  bool got_new = false;
-};
-
-AttemptResult ReadStream(EventStream& stream, EventSequencer& sequencer, WatchOutcome& outcome,
-                         const WatchHooks& hooks) {
-  AttemptResult result;
-  v1::JobEvent event;
-  while (stream.Read(&event)) {
-    result.got_events = true;
-    const std::optional<int64_t> before = sequencer.last();
-    switch (sequencer.Accept(event)) {
-      case EventSequencer::Verdict::kDuplicate:
-        // Not shown again; but when nothing told us the job's state yet (a watch that
-        // started after the job's last event), this is how the job stands.
-        if (outcome.final_state == v1::JOB_STATE_UNSPECIFIED && event.has_job()) {
-          outcome.final_state = event.job().state();
-        }
-        continue;
-      case EventSequencer::Verdict::kGap:
-        hooks.on_warning(absl::StrCat(
-            "warning: event #", event.sequence(), " came after #", *before,
-            ": the server skipped #", *before + 1,
-            event.sequence() - 1 > *before + 1 ? absl::StrCat("..#", event.sequence() - 1) : ""));
-        break;
-      case EventSequencer::Verdict::kNext:
-        break;
-    }
-    result.got_new = true;
-    outcome.last_sequence = event.sequence();
-    if (event.has_job()) outcome.final_state = event.job().state();
-    hooks.on_event(event);
-  }
-  result.status = stream.Finish();
-  return result;
-}
-
-}  // namespace
-
-WatchOutcome WatchJobEvents(const StreamOpener& open, const WatchOptions& options,
-                            const WatchHooks& hooks) {
-  EventSequencer sequencer(options.after_sequence);
-  WatchOutcome outcome;
-  bool reached = false;  // some stream delivered an event
-  bool asked_for_snapshot = false;
-  std::optional<absl::Time> failing_since;  // first failure since the last new event
-  absl::Duration backoff = options.initial_backoff;
-  for (;;) {
-    v1::WatchJobRequest request;
-    request.set_id(options.job_id);
-    const bool snapshot = asked_for_snapshot && !outcome.last_sequence;
-    if (sequencer.last() && !snapshot) request.set_after_sequence(*sequencer.last());
-    std::unique_ptr<EventStream> stream = open(request);
-    AttemptResult attempt = ReadStream(*stream, sequencer, outcome, hooks);
-    reached = reached || attempt.got_events;
-
-    absl::Status status = attempt.status;
-    if (status.ok() && IsTerminal(outcome.final_state)) return outcome;
-    // after_sequence was the finished job's last event: the server rightly sent nothing, so
-    // ask for its SNAPSHOT (a repeat, not shown) to learn how it ended.
-    if (status.ok() && outcome.final_state == v1::JOB_STATE_UNSPECIFIED && !asked_for_snapshot) {
-      asked_for_snapshot = true;
-      continue;
-    }
-    // The server ends a stream with OK only after the terminal event; an early end is a
-    // dropped stream as far as we can tell, and resuming costs nothing.
-    if (status.ok()) status = absl::UnavailableError("the stream ended before the job did");
-    if (!IsReconnectable(status.code()) || (!reached && !options.reconnect_before_first_event)) {
-      outcome.status = status;
-      return outcome;
-    }
-
-    if (attempt.got_new) {
-      failing_since.reset();
-      backoff = options.initial_backoff;
-    }
-    const absl::Time now = hooks.now();
-    if (!failing_since) {
-      failing_since = now;
-      hooks.on_warning(absl::StrCat(
-          "connection lost (", absl::StatusCodeToString(status.code()), ": ", status.message(),
-          "); reconnecting",
-          sequencer.last() ? absl::StrCat(" after #", *sequencer.last()) : std::string()));
-    } else if (now - *failing_since >= options.reconnect_timeout) {
-      outcome.status =
-          absl::Status(status.code(), absl::StrCat("gave up reconnecting after ",
-                                                   absl::FormatDuration(options.reconnect_timeout),
-                                                   ": ", status.message()));
-      return outcome;
-    }
-    hooks.sleep(backoff);
-    backoff = std::min(backoff * 2, options.max_backoff);
-  }
 }
 
 // ---- output --------------------------------------------------------------------------------
@@ -408,92 +284,6 @@ void WatchPrinter::Tick() {
 WatchDisplay DisplayFor(FILE* out, bool json) {
   if (json) return WatchDisplay::kJson;
   return isatty(fileno(out)) ? WatchDisplay::kBar : WatchDisplay::kLines;
-}
-
-// ---- gRPC ----------------------------------------------------------------------------------
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeJobctlChannel(
-    const client::ClientOptions& options) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return client::MakeChannel(options, args);
-}
-
-namespace {
-
-void AddApiKey(const std::string& api_key, grpc::ClientContext& context) {
-  if (!api_key.empty()) context.AddMetadata("authorization", "Bearer " + api_key);
-}
-
-class GrpcEventStream : public EventStream {
- public:
-  GrpcEventStream(v1::JobService::Stub& stub, const std::string& api_key,
-                  const v1::WatchJobRequest& request) {
-    AddApiKey(api_key, context_);
-    reader_ = stub.WatchJob(&context_, request);
-  }
-
-  // A stream left before its end must be cancelled, or Finish would wait for the server.
-  ~GrpcEventStream() override {
-    if (!finished_) {
-      context_.TryCancel();
-      reader_->Finish();
-    }
-  }
-
-  bool Read(v1::JobEvent* event) override {
-    v1::WatchJobResponse response;
-    if (!reader_->Read(&response)) return false;
-    *event = std::move(*response.mutable_event());
-    return true;
-  }
-
-  absl::Status Finish() override {
-    finished_ = true;
-    return client::FromGrpcStatus(reader_->Finish());
-  }
-
- private:
-  grpc::ClientContext context_;  // no deadline: a watch may last hours
-  std::unique_ptr<grpc::ClientReader<v1::WatchJobResponse>> reader_;
-  bool finished_ = false;
-};
-
-}  // namespace
-
-StreamOpener GrpcStreamOpener(std::shared_ptr<grpc::ChannelInterface> channel,
-                              std::string api_key) {
-  std::shared_ptr<v1::JobService::Stub> stub = v1::JobService::NewStub(std::move(channel));
-  return [stub, api_key = std::move(api_key)](const v1::WatchJobRequest& request) {
-    return std::make_unique<GrpcEventStream>(*stub, api_key, request);
-  };
-}
-
-absl::Status ListAllJobEvents(std::shared_ptr<grpc::ChannelInterface> channel,
-                              const std::string& api_key, absl::Duration timeout,
-                              const std::string& job_id, int page_size,
-                              const std::function<void(const v1::JobEvent&)>& on_event) {
-  std::unique_ptr<v1::JobService::Stub> stub = v1::JobService::NewStub(std::move(channel));
-  v1::ListJobEventsRequest request;
-  request.set_id(job_id);
-  request.set_page_size(page_size);
-  for (;;) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    AddApiKey(api_key, context);
-    v1::ListJobEventsResponse page;
-    grpc::Status status = stub->ListJobEvents(&context, request, &page);
-    if (!status.ok()) return client::FromGrpcStatus(status);
-    for (const v1::JobEvent& event : page.events()) on_event(event);
-    if (page.next_page_token().empty()) return absl::OkStatus();
-    // A token that does not move would loop forever.
-    if (page.next_page_token() == request.page_token()) {
-      return absl::InternalError("the server returned the same page token twice");
-    }
-    request.set_page_token(page.next_page_token());
-  }
 }
 
 }  // namespace jobd::jobctl

@@ -1,4 +1,4 @@
-#include "client/jobctl_output.h"
+#include "client/jobctl/output.h"
 
 #include <algorithm>
 #include <map>
@@ -6,14 +6,13 @@
 #include <vector>
 
 #include <google/protobuf/util/json_util.h>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "client/jobctl_args.h"
+#include "client/jobctl/args.h"
 
 namespace jobd::jobctl {
 namespace {
@@ -130,11 +129,10 @@ std::string FormatJobTable(const google::protobuf::RepeatedPtrField<v1::Job>& jo
                            absl::Time now) {
   std::vector<Row> rows = {{"ID", "TYPE", "STATE", "PROGRESS", "AGE", "DURATION"}};
   for (const v1::Job& job : jobs) {
-    rows.push_back({job.id(), job.type(), StateName(job.state()),
-                    absl::StrCat(job.progress_percent(), "%"),
-                    job.has_create_time() ? FormatCompact(now - FromProto(job.create_time()))
-                                          : kUnset,
-                    job.has_duration() ? FormatCompact(FromProto(job.duration())) : kUnset});
+    rows.push_back(
+        {job.id(), job.type(), StateName(job.state()), absl::StrCat(job.progress_percent(), "%"),
+         job.has_create_time() ? FormatCompact(now - FromProto(job.create_time())) : kUnset,
+         job.has_duration() ? FormatCompact(FromProto(job.duration())) : kUnset});
   }
   return FormatTable(rows);
 }

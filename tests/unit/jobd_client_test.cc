@@ -1,0 +1,278 @@
+// The client library's JobdClient: a method for every RPC of the three services (so that a new
+// RPC without one fails here), and the calls against fake services on an in-process channel:
+// the key on every call, AcquireJobs' deadline over its long poll, the raw and the resumable
+// watch streams, and the paging of a job's events.
+#include "client/jobd_client.h"
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace jobd::client {
+namespace {
+
+using ::testing::ElementsAre;
+
+// ---- a method per RPC ----------------------------------------------------------------------
+
+template <typename Request, typename Response>
+using Unary = absl::StatusOr<Response> (JobdClient::*)(const Request&);
+template <typename Request, typename Response>
+using Streaming = std::unique_ptr<ServerStream<Response>> (JobdClient::*)(const Request&);
+
+template <typename Actual, typename Expected>
+constexpr bool Typed() {
+  static_assert(std::is_same_v<Actual, Expected>,
+                "JobdClient's method must take the RPC's request and return its response");
+  return true;
+}
+
+struct ClientMethod {
+  const char* service;
+  const char* method;
+  bool server_streaming;
+  bool typed;  // always true: a mismatch fails to compile
+};
+
+// Each entry compiles only when JobdClient has the method, with the RPC's types.
+#define UNARY(service, rpc)                                                             \
+  ClientMethod {                                                                        \
+    service, #rpc, /*server_streaming=*/false,                                          \
+        Typed<decltype(&JobdClient::rpc), Unary<v1::rpc##Request, v1::rpc##Response>>() \
+  }
+#define STREAMING(service, rpc)                                                             \
+  ClientMethod {                                                                            \
+    service, #rpc, /*server_streaming=*/true,                                               \
+        Typed<decltype(&JobdClient::rpc), Streaming<v1::rpc##Request, v1::rpc##Response>>() \
+  }
+
+// One RPC per line, in the protos' order.
+// clang-format off
+const ClientMethod kClientMethods[] = {
+    UNARY("jobd.v1.JobService", CreateJob),
+    UNARY("jobd.v1.JobService", GetJob),
+    UNARY("jobd.v1.JobService", ListJobs),
+    UNARY("jobd.v1.JobService", CancelJob),
+    UNARY("jobd.v1.JobService", RetryJob),
+    STREAMING("jobd.v1.JobService", WatchJob),
+    STREAMING("jobd.v1.JobService", WatchJobs),
+    UNARY("jobd.v1.JobService", ListJobEvents),
+    UNARY("jobd.v1.JobService", GetJobStats),
+    UNARY("jobd.v1.WorkerService", AcquireJobs),
+    UNARY("jobd.v1.WorkerService", ReportProgress),
+    UNARY("jobd.v1.WorkerService", CompleteJob),
+    UNARY("jobd.v1.WorkerService", FailJob),
+    UNARY("jobd.v1.AdminService", CreateApiKey),
+    UNARY("jobd.v1.AdminService", ListApiKeys),
+    UNARY("jobd.v1.AdminService", RevokeApiKey),
+};
+// clang-format on
+
+#undef UNARY
+#undef STREAMING
+
+TEST(JobdClient, HasAMethodForEveryRpc) {
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  std::set<std::string> rpcs;
+  for (const char* name :
+       {v1::JobService::service_full_name(), v1::WorkerService::service_full_name(),
+        v1::AdminService::service_full_name()}) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* method = service->method(i);
+      rpcs.insert(std::string(name) + "." + method->name());
+      bool found = false;
+      for (const ClientMethod& m : kClientMethods) {
+        if (name != std::string(m.service) || method->name() != m.method) continue;
+        found = true;
+        EXPECT_TRUE(m.typed);
+        EXPECT_EQ(m.server_streaming, method->server_streaming()) << method->full_name();
+        EXPECT_FALSE(method->client_streaming()) << method->full_name();
+        // The table's types are <Rpc>Request and <Rpc>Response: so must the proto's be.
+        EXPECT_EQ(method->input_type()->name(), method->name() + "Request");
+        EXPECT_EQ(method->output_type()->name(), method->name() + "Response");
+      }
+      EXPECT_TRUE(found) << method->full_name() << " has no JobdClient method";
+    }
+  }
+  for (const ClientMethod& m : kClientMethods) {
+    EXPECT_EQ(rpcs.count(std::string(m.service) + "." + m.method), 1u)
+        << m.service << "." << m.method << " is not an RPC";
+  }
+  EXPECT_EQ(rpcs.size(), std::size(kClientMethods));
+}
+
+// ---- calls against fake services -----------------------------------------------------------
+
+v1::JobEvent Event(int64_t sequence, v1::JobState state) {
+  v1::JobEvent event;
+  event.set_job_id("j1");
+  event.set_sequence(sequence);
+  event.set_kind(sequence == 1 ? v1::JOB_EVENT_KIND_SNAPSHOT : v1::JOB_EVENT_KIND_PROGRESS);
+  event.mutable_job()->set_id("j1");
+  event.mutable_job()->set_state(state);
+  return event;
+}
+
+std::string Authorization(const grpc::ServerContext& context) {
+  auto it = context.client_metadata().find("authorization");
+  if (it == context.client_metadata().end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// WatchJob: #1 RUNNING, #2 SUCCEEDED after the requested sequence. ListJobEvents: pages of
+// one event, #1..#3.
+class FakeJobService : public v1::JobService::Service {
+ public:
+  grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
+                        grpc::ServerWriter<v1::WatchJobResponse>* writer) override {
+    Record(*context, request->has_after_sequence() ? request->after_sequence() : -1);
+    if (request->id() != "j1") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such job");
+    const v1::JobEvent events[] = {Event(1, v1::JOB_STATE_RUNNING),
+                                   Event(2, v1::JOB_STATE_SUCCEEDED)};
+    for (const v1::JobEvent& event : events) {
+      if (request->has_after_sequence() && event.sequence() <= request->after_sequence()) continue;
+      v1::WatchJobResponse response;
+      *response.mutable_event() = event;
+      writer->Write(response);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListJobEvents(grpc::ServerContext* context, const v1::ListJobEventsRequest* request,
+                             v1::ListJobEventsResponse* response) override {
+    const int64_t next = request->page_token().empty() ? 1 : std::stoll(request->page_token());
+    *response->add_events() = Event(next, v1::JOB_STATE_RUNNING);
+    if (next < 3) response->set_next_page_token(std::to_string(next + 1));
+    return grpc::Status::OK;
+  }
+
+  void Record(const grpc::ServerContext& context, int64_t after) {
+    absl::MutexLock lock(&mu);
+    authorizations.push_back(Authorization(context));
+    afters.push_back(after);
+  }
+
+  absl::Mutex mu;
+  std::vector<std::string> authorizations ABSL_GUARDED_BY(mu);
+  std::vector<int64_t> afters ABSL_GUARDED_BY(mu);  // -1: no after_sequence
+};
+
+// AcquireJobs answers at once and records the call's deadline and key.
+class FakeWorkerService : public v1::WorkerService::Service {
+ public:
+  grpc::Status AcquireJobs(grpc::ServerContext* context, const v1::AcquireJobsRequest* request,
+                           v1::AcquireJobsResponse* response) override {
+    absl::MutexLock lock(&mu);
+    deadline = absl::FromChrono(context->deadline());
+    authorization = Authorization(*context);
+    return grpc::Status::OK;
+  }
+
+  absl::Mutex mu;
+  absl::Time deadline ABSL_GUARDED_BY(mu);
+  std::string authorization ABSL_GUARDED_BY(mu);
+};
+
+class JobdClientCalls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&jobs_);
+    builder.RegisterService(&workers_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ClientOptions options;
+    options.api_key = "jobd_test";
+    options.timeout = absl::Seconds(10);
+    client_ = std::make_unique<JobdClient>(server_->InProcessChannel({}), options);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  FakeJobService jobs_;
+  FakeWorkerService workers_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<JobdClient> client_;
+};
+
+TEST_F(JobdClientCalls, AcquireJobsWaitsForItsLongPollPlusTheTimeoutWithTheKey) {
+  v1::AcquireJobsRequest request;
+  request.mutable_wait()->set_seconds(20);
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(client_->AcquireJobs(request).ok());
+  const absl::Time after = absl::Now();
+  absl::MutexLock lock(&workers_.mu);
+  // 10 s timeout + 20 s wait; gRPC's clock conversions may move the deadline by a few us.
+  const absl::Duration slack = absl::Milliseconds(50);
+  EXPECT_GE(workers_.deadline, before + absl::Seconds(30) - slack);
+  EXPECT_LE(workers_.deadline, after + absl::Seconds(30) + slack);
+  EXPECT_EQ(workers_.authorization, "Bearer jobd_test");
+}
+
+TEST_F(JobdClientCalls, ErrorsKeepTheirCode) {
+  // Not implemented by the fake: the code and message come through as absl::Status.
+  absl::StatusOr<v1::GetJobStatsResponse> stats = client_->GetJobStats({});
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(JobdClientCalls, WatchJobStreamsUntilTheEnd) {
+  v1::WatchJobRequest request;
+  request.set_id("j1");
+  std::unique_ptr<ServerStream<v1::WatchJobResponse>> stream = client_->WatchJob(request);
+  std::vector<int64_t> sequences;
+  v1::WatchJobResponse response;
+  while (stream->Read(&response)) sequences.push_back(response.event().sequence());
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_THAT(sequences, ElementsAre(1, 2));
+
+  request.set_id("nope");
+  stream = client_->WatchJob(request);
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish(), absl::NotFoundError("no such job"));
+  absl::MutexLock lock(&jobs_.mu);
+  EXPECT_THAT(jobs_.authorizations, ElementsAre("Bearer jobd_test", "Bearer jobd_test"));
+}
+
+TEST_F(JobdClientCalls, WatchJobResumableFollowsTheJobToItsEnd) {
+  std::vector<int64_t> sequences;
+  WatchHooks hooks;
+  hooks.on_event = [&](const v1::JobEvent& event) { sequences.push_back(event.sequence()); };
+  WatchOptions options;
+  options.job_id = "j1";
+  WatchOutcome outcome = client_->WatchJobResumable(options, hooks);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(outcome.final_state, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(outcome.last_sequence, 2);
+  EXPECT_THAT(sequences, ElementsAre(1, 2));
+
+  sequences.clear();
+  options.after_sequence = 1;
+  outcome = client_->WatchJobResumable(options, hooks);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_THAT(sequences, ElementsAre(2));
+  absl::MutexLock lock(&jobs_.mu);
+  EXPECT_THAT(jobs_.afters, ElementsAre(-1, 1));
+}
+
+TEST_F(JobdClientCalls, ListAllJobEventsFollowsThePages) {
+  std::vector<int64_t> sequences;
+  absl::Status status = client_->ListAllJobEvents(
+      "j1", 1, [&](const v1::JobEvent& event) { sequences.push_back(event.sequence()); });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_THAT(sequences, ElementsAre(1, 2, 3));
+}
+
+}  // namespace
+}  // namespace jobd::client
