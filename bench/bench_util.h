@@ -2,7 +2,6 @@
 // /proc readings behind their CPU figures, and a completion-queue thread for the async API.
 #pragma once
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"

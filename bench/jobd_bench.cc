@@ -1,4 +1,4 @@
-// jobd_bench: the benchmark of issue 3, against one running jobd and its database.
+// jobd_bench: the end-to-end throughput benchmark, against one running jobd and its database.
 //
 //   (a) CreateJob throughput and latency at concurrency 1, 8, 32, 64 (closed loop);
 //   (b) end to end: N no-op jobs created, then acquired in batches and completed by workers with
@@ -14,8 +14,6 @@
 //
 // Exit status: 0 when every selected phase ran and verified, 1 when one failed, 2 on bad usage.
 #include <dirent.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +39,8 @@
 
 #include <grpcpp/grpcpp.h>
 #include <libpq-fe.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -159,10 +159,10 @@ CpuUse CpuBetween(const CpuSample& a, const CpuSample& b) {
 // "bench 0.12 jobd 0.63 pg 1.10 other 0.05" (cores).
 std::string CpuText(const CpuUse& u, bool pgbench = false) {
   if (std::isnan(u.busy)) return "";
-  return pgbench ? absl::StrFormat("pgbench %.2f pg %.2f other %.2f", u.pgbench, u.postgres,
-                                   u.other)
-                 : absl::StrFormat("bench %.2f jobd %.2f pg %.2f other %.2f", u.client,
-                                   u.server, u.postgres, u.other);
+  return pgbench
+             ? absl::StrFormat("pgbench %.2f pg %.2f other %.2f", u.pgbench, u.postgres, u.other)
+             : absl::StrFormat("bench %.2f jobd %.2f pg %.2f other %.2f", u.client, u.server,
+                               u.postgres, u.other);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,7 +288,8 @@ auto PrepareComplete(const v1::CompleteJobRequest& req) {
 class Database {
  public:
   explicit Database(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // e.g. "does not exist"
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);  // e.g. "does not exist"
   }
   ~Database() { PQfinish(conn_); }
   bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
@@ -440,8 +441,8 @@ class Bench {
     db_.Exec("ANALYZE jobs");
     db_.Exec("ANALYZE job_events");
     if (count > first) {
-      if (std::string e = CreateMany(Workspace("seed"), "bench.seed", count - first, 64, &ids,
-                                     rate);
+      if (std::string e =
+              CreateMany(Workspace("seed"), "bench.seed", count - first, 64, &ids, rate);
           !e.empty()) {
         return e;
       }
@@ -527,10 +528,10 @@ class Bench {
     PgbenchLevel out;
     out.clients = clients;
     out.ran = true;
-    const std::string cmd = absl::StrCat(
-        pgbench, " -n -M prepared -f ", script, " -c ", clients, " -j ", std::min(clients, 2),
-        extra.empty() ? "" : " ", extra, " -T ", absl::ToInt64Seconds(duration), " ", SqlQuote(absl::GetFlag(FLAGS_database_url)),
-        " 2>&1");
+    const std::string cmd = absl::StrCat(pgbench, " -n -M prepared -f ", script, " -c ", clients,
+                                         " -j ", std::min(clients, 2), extra.empty() ? "" : " ",
+                                         extra, " -T ", absl::ToInt64Seconds(duration), " ",
+                                         SqlQuote(absl::GetFlag(FLAGS_database_url)), " 2>&1");
     FILE* p = popen(cmd.c_str(), "r");
     if (p == nullptr) {
       out.error = "cannot run pgbench";
@@ -588,8 +589,8 @@ class Bench {
   }
 
   // Creates `count` jobs with `concurrency` calls in flight; returns their ids (or an error).
-  std::string CreateMany(const std::string& ws, const std::string& type, int count,
-                         int concurrency, std::vector<std::string>* ids, double* rate) {
+  std::string CreateMany(const std::string& ws, const std::string& type, int count, int concurrency,
+                         std::vector<std::string>* ids, double* rate) {
     struct State {
       std::mutex mu;
       std::condition_variable cv;
@@ -600,23 +601,24 @@ class Bench {
     // Each call's number is taken under the lock before the previous call counts as done, so
     // the waiting thread cannot return (and free this state) while a callback still uses it.
     std::function<void(int, int64_t)> issue = [&](int slot, int64_t n) {
-      client_.Start<v1::CreateJobResponse>(
-          slot, PrepareCreate(CreateRequest(ws, type, n)), absl::Seconds(60),
-          [&, slot, n](UnaryCall<v1::CreateJobResponse>& c) {
-            int64_t next = -1;
-            {
-              std::lock_guard<std::mutex> lock(st.mu);
-              if (c.status.ok()) {
-                (*ids)[n] = c.resp.job().id();
-              } else if (st.errors++ == 0) {
-                st.first_error = StatusText(c.status);
-              }
-              if (st.next < count && st.errors == 0) next = st.next++;
-              ++st.done;
-              st.cv.notify_all();
-            }
-            if (next >= 0) issue(slot, next);
-          });
+      client_.Start<v1::CreateJobResponse>(slot, PrepareCreate(CreateRequest(ws, type, n)),
+                                           absl::Seconds(60),
+                                           [&, slot, n](UnaryCall<v1::CreateJobResponse>& c) {
+                                             int64_t next = -1;
+                                             {
+                                               std::lock_guard<std::mutex> lock(st.mu);
+                                               if (c.status.ok()) {
+                                                 (*ids)[n] = c.resp.job().id();
+                                               } else if (st.errors++ == 0) {
+                                                 st.first_error = StatusText(c.status);
+                                               }
+                                               if (st.next < count && st.errors == 0)
+                                                 next = st.next++;
+                                               ++st.done;
+                                               st.cv.notify_all();
+                                             }
+                                             if (next >= 0) issue(slot, next);
+                                           });
     };
     const Clock::time_point t0 = Clock::now();
     {
@@ -647,9 +649,9 @@ class Bench {
     }
     const std::string ws = Workspace("e2e");
     std::vector<std::string> ids;
-    if (std::string e = CreateMany(ws, "bench.noop", total,
-                                   absl::GetFlag(FLAGS_e2e_create_concurrency), &ids,
-                                   &out.create_rate);
+    if (std::string e =
+            CreateMany(ws, "bench.noop", total, absl::GetFlag(FLAGS_e2e_create_concurrency), &ids,
+                       &out.create_rate);
         !e.empty()) {
       out.error = "creating the jobs: " + e;
       return out;
@@ -779,12 +781,13 @@ class Bench {
     {
       std::unique_lock<std::mutex> lock(st.mu);
       for (Worker& w : workers) maybe_acquire(w);
-      const bool finished = st.cv.wait_for(
-          lock, absl::ToChronoSeconds(absl::GetFlag(FLAGS_e2e_timeout)),
-          [&] { return st.stopping && st.inflight_calls == 0; });
+      const bool finished =
+          st.cv.wait_for(lock, absl::ToChronoSeconds(absl::GetFlag(FLAGS_e2e_timeout)),
+                         [&] { return st.stopping && st.inflight_calls == 0; });
       if (!finished) {
-        fail(absl::StrCat("timed out after ", absl::FormatDuration(absl::GetFlag(FLAGS_e2e_timeout)),
-                          " with ", st.completed, " of ", total, " jobs completed"));
+        fail(absl::StrCat("timed out after ",
+                          absl::FormatDuration(absl::GetFlag(FLAGS_e2e_timeout)), " with ",
+                          st.completed, " of ", total, " jobs completed"));
         st.cv.wait(lock, [&] { return st.inflight_calls == 0; });
       }
     }
@@ -830,12 +833,12 @@ class Bench {
     // Each job: SUCCEEDED, and exactly one event that recorded it entering SUCCEEDED.
     std::vector<std::string> row;
     std::string sql_note;
-    if (std::string e = db_.QueryRow(
-            "SELECT count(*), count(*) FILTER (WHERE j.state = 'succeeded'),"
-            " count(*) FILTER (WHERE (SELECT count(*) FROM job_events e"
-            "   WHERE e.job_id = j.id AND e.state = 'succeeded') = 1)"
-            " FROM jobs j WHERE j.workspace_id = $1",
-            {ws}, &row);
+    if (std::string e =
+            db_.QueryRow("SELECT count(*), count(*) FILTER (WHERE j.state = 'succeeded'),"
+                         " count(*) FILTER (WHERE (SELECT count(*) FROM job_events e"
+                         "   WHERE e.job_id = j.id AND e.state = 'succeeded') = 1)"
+                         " FROM jobs j WHERE j.workspace_id = $1",
+                         {ws}, &row);
         !e.empty()) {
       sql_note = "SQL check not run: " + e;
     } else if (row[0] != std::to_string(total) || row[1] != row[0] || row[2] != row[0]) {
@@ -885,8 +888,7 @@ class Bench {
       req.set_max_jobs(1);
       req.mutable_wait()->set_seconds(30);
       client_.Start<v1::AcquireJobsResponse>(
-          0, PrepareAcquire(req), absl::Seconds(45),
-          [p](UnaryCall<v1::AcquireJobsResponse>& c) {
+          0, PrepareAcquire(req), absl::Seconds(45), [p](UnaryCall<v1::AcquireJobsResponse>& c) {
             p->set_value(AcquireResult{c.status, std::move(c.resp), c.end});
           });
     };
@@ -982,12 +984,12 @@ class Bench {
       if (c.state() == v1::JOB_STATE_SUCCEEDED) succeeded += c.count();
     }
     if (succeeded != created || all != created) {
-      out.error = absl::StrCat("GetJobStats: ", succeeded, " SUCCEEDED of ", all, ", created ",
-                               created);
+      out.error =
+          absl::StrCat("GetJobStats: ", succeeded, " SUCCEEDED of ", all, ", created ", created);
       return out;
     }
-    out.verification = absl::StrCat("each of ", created,
-                                    " jobs acquired by the waiting poll and SUCCEEDED");
+    out.verification =
+        absl::StrCat("each of ", created, " jobs acquired by the waiting poll and SUCCEEDED");
     out.ok = true;
     return out;
   }
@@ -1073,9 +1075,9 @@ int main(int argc, char** argv) {
                   " current_setting('server_version')",
                   {}, &settings)
           .empty()) {
-    settings_text = absl::StrCat("PostgreSQL ", settings[4], ": fsync=", settings[0],
-                                 " synchronous_commit=", settings[1], " full_page_writes=",
-                                 settings[2], " wal_sync_method=", settings[3]);
+    settings_text = absl::StrCat(
+        "PostgreSQL ", settings[4], ": fsync=", settings[0], " synchronous_commit=", settings[1],
+        " full_page_writes=", settings[2], " wal_sync_method=", settings[3]);
   }
 
   {
@@ -1229,9 +1231,8 @@ int main(int argc, char** argv) {
   // ------------------------------------------------------------------------------------------
   bool ok = true;
   std::ostringstream o;
-  o << "jobd benchmark, " << absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::Now(),
-                                               absl::UTCTimeZone())
-    << "\n";
+  o << "jobd benchmark, "
+    << absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", absl::Now(), absl::UTCTimeZone()) << "\n";
   o << "machine: " << machine << "\n";
   o << "jobd_bench, jobd and PostgreSQL all run on these cores (loopback TCP to jobd).\n";
   if (!settings_text.empty()) o << settings_text << "\n";
@@ -1267,8 +1268,7 @@ int main(int argc, char** argv) {
           c.ran ? absl::StrFormat("%.2f / %.2f / %.2f / %.2f", c.cpu.client, c.cpu.server,
                                   c.cpu.postgres, c.cpu.other)
                 : "",
-          p.ran ? absl::StrFormat("%.2f / %.2f / %.2f", p.cpu.pgbench, p.cpu.postgres,
-                                  p.cpu.other)
+          p.ran ? absl::StrFormat("%.2f / %.2f / %.2f", p.cpu.pgbench, p.cpu.postgres, p.cpu.other)
                 : "");
     }
     if (repeat > 1) {

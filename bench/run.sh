@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 3, end to end on this machine:
+# The end-to-end throughput benchmark on this machine:
 #   a private PostgreSQL cluster with DEFAULT durability (fsync and synchronous_commit on),
 #   `jobd migrate`, jobd on a free loopback port, jobd_bench against both, then everything
 #   stopped and removed. The table goes to stdout (and the figures to docs/BENCHMARKS.md by hand).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The watch fan-out benchmark of issue 4, end to end on this machine:
+# The watch fan-out benchmark, end to end on this machine:
 #   a private PostgreSQL cluster with DEFAULT durability (as bench/run.sh), `jobd migrate`, then
 #   for each fan-out configuration a FRESH jobd on a free loopback port (so that its VmRSS per
 #   idle stream is not flattered by heap freed in an earlier configuration) and

@@ -1,4 +1,4 @@
-// watch_bench: the watch fan-out benchmark of issue 4 (docs/BENCHMARKS.md; run it with
+// watch_bench: the watch fan-out benchmark (docs/BENCHMARKS.md; run it with
 // bench/run_watch.sh, which starts PostgreSQL and a fresh jobd for every part).
 //
 // Parts (one per invocation, --part):
@@ -34,7 +34,6 @@
 //
 // Exit status: 0 when the part ran and every check passed, 1 otherwise, 2 on bad usage.
 #include <dirent.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +54,7 @@
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -66,10 +66,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "client/jobd_client.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
+#include "client/jobd_client.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 
@@ -92,7 +92,8 @@ ABSL_FLAG(std::string, report_rates_few, "5,20,50",
 ABSL_FLAG(std::string, report_rates_many, "200",
           "many layout: the same (each report reaches one watcher)");
 ABSL_FLAG(double, report_rate, 50, "cross: reports/s in all");
-ABSL_FLAG(absl::Duration, latency_duration, absl::Seconds(8), "fanout: each latency phase's length");
+ABSL_FLAG(absl::Duration, latency_duration, absl::Seconds(8),
+          "fanout: each latency phase's length");
 ABSL_FLAG(absl::Duration, cross_duration, absl::Seconds(8), "cross: length of each phase");
 ABSL_FLAG(int32_t, cross_streams, 1000, "cross: watchers of the many-watcher phase (few layout)");
 ABSL_FLAG(bool, tput, true, "fanout: measure ReportProgress throughput with 0 and N watchers");
@@ -346,10 +347,10 @@ class InFlight {
 
 struct Job {
   std::string id, lease_token;
-  std::atomic<int64_t> ok_reports{0};     // ReportProgress calls that returned OK
+  std::atomic<int64_t> ok_reports{0};      // ReportProgress calls that returned OK
   std::atomic<int64_t> base_sequence{-1};  // the SNAPSHOT sequence at the last Open
-  int64_t ok_at_open = 0;                 // ok_reports at the last Open
-  int watchers = 0;                       // streams of the current WatchSet on it
+  int64_t ok_at_open = 0;                  // ok_reports at the last Open
+  int watchers = 0;                        // streams of the current WatchSet on it
 };
 
 class Control {
@@ -600,8 +601,8 @@ class WatchSet {
   }
 
   struct Totals {
-    int64_t gaps = 0, gap_events = 0, duplicates = 0, first_not_snapshot = 0,
-            snapshot_mismatch = 0, other_kinds = 0, bad_messages = 0, early_ends = 0, stale = 0;
+    int64_t gaps = 0, gap_events = 0, duplicates = 0, first_not_snapshot = 0, snapshot_mismatch = 0,
+            other_kinds = 0, bad_messages = 0, early_ends = 0, stale = 0;
     std::string first_end;
   };
   Totals totals() {
@@ -776,9 +777,9 @@ struct PacedResult {
   int phase = 0;
   int64_t sent = 0, ok = 0, errors = 0;
   std::string first_error;
-  std::vector<int32_t> job_of;      // by counter
-  std::vector<int64_t> return_ns;   // by counter; kNoTime unless it returned OK
-  std::vector<double> call_ms;      // ReportProgress call latencies
+  std::vector<int32_t> job_of;     // by counter
+  std::vector<int64_t> return_ns;  // by counter; kNoTime unless it returned OK
+  std::vector<double> call_ms;     // ReportProgress call latencies
   double achieved_rate = NAN;
 };
 
@@ -801,8 +802,8 @@ class Reporter {
     InFlight inflight;
     const auto t0 = Clock::now();
     for (int64_t i = 0; i < n; ++i) {
-      std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(
-                                             static_cast<int64_t>(i * 1e9 / rate)));
+      std::this_thread::sleep_until(t0 +
+                                    std::chrono::nanoseconds(static_cast<int64_t>(i * 1e9 / rate)));
       const int j = static_cast<int>(i % njobs);
       r.job_of[i] = j;
       inflight.Add();
@@ -1009,9 +1010,8 @@ std::string LatencyText(const LatencyResult& r) {
       "p99 %.2f ms; ReportProgress call p50 %.2f / p99 %.2f ms; drained in %.2f s; cores: %s",
       r.rate, Commas(std::llround(r.rate * (r.reports_ok ? double(r.expected) / r.reports_ok : 0))),
       Commas(r.reports_ok), r.report_errors, Commas(r.delivered), Commas(r.expected),
-      Commas(r.missing), r.p50, r.p99, r.max, r.min, Commas(r.negative), r.first_p50,
-      r.first_p99, r.spread_p50, r.spread_p99, r.call_p50, r.call_p99,
-      r.drain_s, CpuText(r.cpu));
+      Commas(r.missing), r.p50, r.p99, r.max, r.min, Commas(r.negative), r.first_p50, r.first_p99,
+      r.spread_p50, r.spread_p99, r.call_p50, r.call_p99, r.drain_s, CpuText(r.cpu));
 }
 
 void PutLatency(Results& res, const std::string& k, const LatencyResult& r) {
@@ -1058,12 +1058,11 @@ bool CheckStreams(WatchSet& ws, Results& res, const std::string& k) {
       "  stream checks: gaps %d (%d events), duplicates %d, first event not SNAPSHOT %d, "
       "SNAPSHOT sequence differing between watchers of a job %d, other event kinds %d, "
       "unparsable messages %d, events of an earlier phase %d, streams that ended early %d%s",
-      t.gaps, t.gap_events, t.duplicates, t.first_not_snapshot, t.snapshot_mismatch,
-      t.other_kinds, t.bad_messages, t.stale, t.early_ends,
+      t.gaps, t.gap_events, t.duplicates, t.first_not_snapshot, t.snapshot_mismatch, t.other_kinds,
+      t.bad_messages, t.stale, t.early_ends,
       t.first_end.empty() ? "" : absl::StrCat(" (first: ", t.first_end, ")")));
   return t.gaps == 0 && t.duplicates == 0 && t.first_not_snapshot == 0 &&
-         t.snapshot_mismatch == 0 && t.other_kinds == 0 && t.bad_messages == 0 &&
-         t.early_ends == 0;
+         t.snapshot_mismatch == 0 && t.other_kinds == 0 && t.bad_messages == 0 && t.early_ends == 0;
 }
 
 std::string RunTag() {
@@ -1101,9 +1100,10 @@ int RunFanout(Results& res) {
   const int streams = njobs * per_job;
   const int pid = absl::GetFlag(FLAGS_jobd_pid);
   std::vector<int> rates;
-  for (absl::string_view r : absl::StrSplit(layout == "few" ? absl::GetFlag(FLAGS_report_rates_few)
-                                                           : absl::GetFlag(FLAGS_report_rates_many),
-                                           ',', absl::SkipEmpty())) {
+  for (absl::string_view r :
+       absl::StrSplit(layout == "few" ? absl::GetFlag(FLAGS_report_rates_few)
+                                      : absl::GetFlag(FLAGS_report_rates_many),
+                      ',', absl::SkipEmpty())) {
     int v;
     if (!absl::SimpleAtoi(r, &v) || v < 1) {
       std::fprintf(stderr, "watch_bench: bad report rate '%s'\n", std::string(r).c_str());
@@ -1115,7 +1115,8 @@ int RunFanout(Results& res) {
                      : layout == "few"          ? absl::GetFlag(FLAGS_tput_rounds_few)
                                                 : absl::GetFlag(FLAGS_tput_rounds);
   const std::string k = absl::StrCat(layout, ".", streams);
-  Log(absl::StrFormat("== fanout, layout %s: %s streams on %s jobs (%d per job) over %d channels, "
+  Log(
+      absl::StrFormat("== fanout, layout %s: %s streams on %s jobs (%d per job) over %d channels, "
                       "%d client threads",
                       layout, Commas(streams), Commas(njobs), per_job,
                       absl::GetFlag(FLAGS_channels), absl::GetFlag(FLAGS_client_threads)));
@@ -1137,15 +1138,16 @@ int RunFanout(Results& res) {
   res.Put(k + ".per_job", per_job);
 
   const int reporters = absl::GetFlag(FLAGS_tput_reporters);
-  const absl::Duration tw = absl::GetFlag(FLAGS_tput_warmup), td = absl::GetFlag(FLAGS_tput_duration);
+  const absl::Duration tw = absl::GetFlag(FLAGS_tput_warmup),
+                       td = absl::GetFlag(FLAGS_tput_duration);
   std::vector<Reporter::Throughput> without, with;  // 0 watchers: rounds + 1 runs; N: rounds
   auto tput_text = [&](const Reporter::Throughput& t) {
-    return absl::StrFormat("%s calls/s (%s in %.0f s, %d failed%s; call p50 %.2f / p99 %.2f ms); "
-                           "cores: %s",
-                           Commas(std::llround(t.rate)), Commas(t.calls), absl::ToDoubleSeconds(td),
-                           t.errors,
-                           t.first_error.empty() ? "" : absl::StrCat(", first: ", t.first_error),
-                           t.p50_ms, t.p99_ms, CpuText(t.cpu));
+    return absl::StrFormat(
+        "%s calls/s (%s in %.0f s, %d failed%s; call p50 %.2f / p99 %.2f ms); "
+        "cores: %s",
+        Commas(std::llround(t.rate)), Commas(t.calls), absl::ToDoubleSeconds(td), t.errors,
+        t.first_error.empty() ? "" : absl::StrCat(", first: ", t.first_error), t.p50_ms, t.p99_ms,
+        CpuText(t.cpu));
   };
   auto measure_without = [&] {
     without.push_back(reporter.ClosedLoop(jobs.get(), njobs, reporters, tw, td));
@@ -1172,15 +1174,15 @@ int RunFanout(Results& res) {
     const double drain_s = ws.Drain(absl::GetFlag(FLAGS_tput_drain_timeout));
     const int64_t left = ws.Shortfall();
     const ProcStatus drained = ReadStatus(pid);
-    Log(absl::StrFormat("  after it: %s events not yet delivered to the watchers (jobd VmRSS %s "
-                        "KiB); %s still missing after %.2f s of waiting (VmRSS %s KiB)",
-                        Commas(backlog), Commas(at_end.rss_kib), Commas(left), drain_s,
-                        Commas(drained.rss_kib)));
+    Log(absl::StrFormat(
+        "  after it: %s events not yet delivered to the watchers (jobd VmRSS %s "
+        "KiB); %s still missing after %.2f s of waiting (VmRSS %s KiB)",
+        Commas(backlog), Commas(at_end.rss_kib), Commas(left), drain_s, Commas(drained.rss_kib)));
     res.Add(k + ".tput_backlog", backlog);
     res.Add(k + ".tput_left", left);
     res.Put(k + ".tput_drain_s", std::max(drain_s, res.Get(k + ".tput_drain_s")));
     res.Put(k + ".rss_tput_max", std::max<double>(std::max(at_end.rss_kib, drained.rss_kib),
-                                                   res.Get(k + ".rss_tput_max")));
+                                                  res.Get(k + ".rss_tput_max")));
     if (left > 0) {
       Log("  WARNING: the watchers did not catch up in time (see tput_left)");
       for (const auto& line : ws.ShortStreams(5)) Log("  lacking events: " + line);
@@ -1197,10 +1199,10 @@ int RunFanout(Results& res) {
             absl::GetFlag(FLAGS_open_timeout));
     const double open_s = Sec(Clock::now() - open0);
     const CpuUse open_cpu = CpuBetween(o0, SampleCpu());
-    Log(absl::StrFormat("  %s of %s streams have their SNAPSHOT after %.2f s (%s ended without); "
-                        "cores: %s",
-                        Commas(ws.snapshots()), Commas(streams), open_s, Commas(ws.ended()),
-                        CpuText(open_cpu)));
+    Log(absl::StrFormat(
+        "  %s of %s streams have their SNAPSHOT after %.2f s (%s ended without); "
+        "cores: %s",
+        Commas(ws.snapshots()), Commas(streams), open_s, Commas(ws.ended()), CpuText(open_cpu)));
     if (std::isnan(res.Get(k + ".open_s"))) res.Put(k + ".open_s", open_s);
     if (ws.snapshots() != streams) {
       clean = false;
@@ -1228,7 +1230,8 @@ int RunFanout(Results& res) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     const ProcStatus after = ReadStatus(pid);
     const double per_stream = static_cast<double>(after.rss_kib - before.rss_kib) / streams;
-    Log(absl::StrFormat("  jobd VmRSS %s KiB before, %s KiB with %s idle streams (and %d more "
+    Log(
+        absl::StrFormat("  jobd VmRSS %s KiB before, %s KiB with %s idle streams (and %d more "
                         "connections): %.2f KiB per stream (RssAnon %s → %s KiB); threads %d → %d",
                         Commas(before.rss_kib), Commas(after.rss_kib), Commas(streams),
                         absl::GetFlag(FLAGS_channels), per_stream, Commas(before.anon_kib),
@@ -1241,14 +1244,15 @@ int RunFanout(Results& res) {
 
     std::string rate_list;
     for (size_t i = 0; i < rates.size(); ++i) {
-      const LatencyResult lat = MeasureLatency(ws, reporter, jobs.get(), njobs, rates[i],
-                                               absl::GetFlag(FLAGS_latency_duration),
-                                               static_cast<int>(i) + 1);
+      const LatencyResult lat =
+          MeasureLatency(ws, reporter, jobs.get(), njobs, rates[i],
+                         absl::GetFlag(FLAGS_latency_duration), static_cast<int>(i) + 1);
       Log("  latency: " + LatencyText(lat));
       for (const auto& line : ws.ShortStreams(5)) Log("  lacking events: " + line);
       if (!lat.first_error.empty()) Log("  first report error: " + lat.first_error);
       if (lat.unmatched || lat.misrouted || lat.excess) {
-        Log(absl::StrFormat("  WARNING: %d deliveries of failed reports, %d on the wrong job, %d "
+        Log(
+            absl::StrFormat("  WARNING: %d deliveries of failed reports, %d on the wrong job, %d "
                             "events beyond the expected last sequence",
                             lat.unmatched, lat.misrouted, lat.excess));
       }
@@ -1265,7 +1269,8 @@ int RunFanout(Results& res) {
     ws.Close(absl::Seconds(30));
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const ProcStatus closed = ReadStatus(pid);
-    Log(absl::StrFormat("  jobd VmRSS %s KiB at the end of the phases, %s KiB 1 s after the "
+    Log(
+        absl::StrFormat("  jobd VmRSS %s KiB at the end of the phases, %s KiB 1 s after the "
                         "streams were cancelled; threads %d",
                         Commas(busy.rss_kib), Commas(closed.rss_kib), closed.threads));
     res.Put(k + ".rss_end", busy.rss_kib);
@@ -1323,7 +1328,8 @@ int RunFanout(Results& res) {
     res.Put(k + ".tputN_cpu_jobd", mean(with, nullptr, true));
     res.Put(k + ".tput0_cpu_other", other);
     res.Put(k + ".tputN_cpu_other", other_n);
-    Log(absl::StrFormat("  throughput: 0 watchers %s calls/s (mean %s), %s watchers %s (mean %s): "
+    Log(
+        absl::StrFormat("  throughput: 0 watchers %s calls/s (mean %s), %s watchers %s (mean %s): "
                         "ratio %.3f",
                         list(without), Commas(std::llround(base)), Commas(streams), list(with),
                         Commas(std::llround(loaded)), loaded / base));
@@ -1355,14 +1361,14 @@ int RunCross(Results& res) {
   }
   const std::string tag = RunTag();
   std::unique_ptr<Job[]> single, many;
-  if (std::string e = MakeJobs(control, r2.endpoints(), absl::StrCat("bench.watch.single-", tag),
-                               1, &single);
+  if (std::string e =
+          MakeJobs(control, r2.endpoints(), absl::StrCat("bench.watch.single-", tag), 1, &single);
       !e.empty()) {
     Log("watch_bench: " + e);
     return 1;
   }
-  if (std::string e = MakeJobs(control, r2.endpoints(), absl::StrCat("bench.watch.cross-", tag),
-                               few, &many);
+  if (std::string e =
+          MakeJobs(control, r2.endpoints(), absl::StrCat("bench.watch.cross-", tag), few, &many);
       !e.empty()) {
     Log("watch_bench: " + e);
     return 1;
@@ -1396,8 +1402,8 @@ int RunCross(Results& res) {
   };
   run("base1", "1 watcher, reporter on jobd #1 (same process, baseline)", r1, single.get(), 1, 1);
   run("cross1", "1 watcher, reporter on jobd #2", r2, single.get(), 1, 1);
-  run("crossN", absl::StrFormat("%s watchers on %d jobs, reporter on jobd #2", Commas(few * per_job),
-                                few),
+  run("crossN",
+      absl::StrFormat("%s watchers on %d jobs, reporter on jobd #2", Commas(few * per_job), few),
       r2, many.get(), few, per_job);
   res.Put("cross.streams", few * per_job);
   res.Put("cross.clean", clean ? 1 : 0);
@@ -1429,64 +1435,70 @@ int RunSummary() {
   }
   std::string out = "\n";
   if (!absl::GetFlag(FLAGS_header).empty()) out += absl::GetFlag(FLAGS_header) + "\n";
-  out += "\nWatch fan-out on one jobd (a fresh jobd process per row). Delivery latency = the "
-         "watcher's receipt of the PROGRESS event − the return of its ReportProgress call "
-         "(steady clock, same host; negative when the event beat the reply; nothing clamped).\n\n";
-  out += "| layout | streams | jobs × watchers | reports/s | deliveries | missing | gaps | dups "
-         "| p50 ms | p99 ms | max ms | < 0 | first receipt p50 ms | first-to-last p50 / p99 ms "
-         "| open s | KiB/stream | jobd threads | cores bench / jobd / pg / other |\n";
-  out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  out +=
+      "\nWatch fan-out on one jobd (a fresh jobd process per row). Delivery latency = the "
+      "watcher's receipt of the PROGRESS event − the return of its ReportProgress call "
+      "(steady clock, same host; negative when the event beat the reply; nothing clamped).\n\n";
+  out +=
+      "| layout | streams | jobs × watchers | reports/s | deliveries | missing | gaps | dups "
+      "| p50 ms | p99 ms | max ms | < 0 | first receipt p50 ms | first-to-last p50 / p99 ms "
+      "| open s | KiB/stream | jobd threads | cores bench / jobd / pg / other |\n";
+  out +=
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const auto& k : configs) {
     const std::string l = k.substr(0, k.find('.'));
     const std::string s = k.substr(k.find('.') + 1);
-    for (absl::string_view rate : absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
+    for (absl::string_view rate :
+         absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
       const std::string q = absl::StrCat(k, ".lat", rate);
-      out += absl::StrCat(
-          "| ", l, " | ", N(std::stod(s)), " | ", N(r.Get(k + ".jobs")), " × ",
-          N(r.Get(k + ".per_job")), " | ", F(r.Get(q + ".rate"), 0), " | ",
-          N(r.Get(q + ".delivered")), " | ", N(r.Get(q + ".missing")), " | ",
-          N(r.Get(k + ".gaps")), " | ", N(r.Get(k + ".duplicates")), " | ", F(r.Get(q + ".p50")),
-          " | ", F(r.Get(q + ".p99")), " | ", F(r.Get(q + ".max")), " | ",
-          N(r.Get(q + ".negative")), " | ", F(r.Get(q + ".first_p50")), " | ",
-          F(r.Get(q + ".spread_p50")), " / ", F(r.Get(q + ".spread_p99")), " | ",
-          F(r.Get(k + ".open_s")), " | ", F(r.Get(k + ".kib_per_stream")), " | ",
-          N(r.Get(k + ".threads_before")), " → ", N(r.Get(k + ".threads_after")), " | ",
-          F(r.Get(q + ".cpu_bench")), " / ", F(r.Get(q + ".cpu_jobd")), " / ",
-          F(r.Get(q + ".cpu_pg")), " / ", F(r.Get(q + ".cpu_other")), " |\n");
+      out += absl::StrCat("| ", l, " | ", N(std::stod(s)), " | ", N(r.Get(k + ".jobs")), " × ",
+                          N(r.Get(k + ".per_job")), " | ", F(r.Get(q + ".rate"), 0), " | ",
+                          N(r.Get(q + ".delivered")), " | ", N(r.Get(q + ".missing")), " | ",
+                          N(r.Get(k + ".gaps")), " | ", N(r.Get(k + ".duplicates")), " | ",
+                          F(r.Get(q + ".p50")), " | ", F(r.Get(q + ".p99")), " | ",
+                          F(r.Get(q + ".max")), " | ", N(r.Get(q + ".negative")), " | ",
+                          F(r.Get(q + ".first_p50")), " | ", F(r.Get(q + ".spread_p50")), " / ",
+                          F(r.Get(q + ".spread_p99")), " | ", F(r.Get(k + ".open_s")), " | ",
+                          F(r.Get(k + ".kib_per_stream")), " | ", N(r.Get(k + ".threads_before")),
+                          " → ", N(r.Get(k + ".threads_after")), " | ", F(r.Get(q + ".cpu_bench")),
+                          " / ", F(r.Get(q + ".cpu_jobd")), " / ", F(r.Get(q + ".cpu_pg")), " / ",
+                          F(r.Get(q + ".cpu_other")), " |\n");
     }
   }
-  out += "\n(gaps, dups, open s, KiB/stream and threads are per streams row, repeated on each "
-         "rate. first receipt: the earliest watcher of a report; first-to-last: how long one "
-         "report takes to reach all of its watchers.)\n";
+  out +=
+      "\n(gaps, dups, open s, KiB/stream and threads are per streams row, repeated on each "
+      "rate. first receipt: the earliest watcher of a report; first-to-last: how long one "
+      "report takes to reach all of its watchers.)\n";
   out += "\nReportProgress throughput, closed loop (" +
          absl::StrCat(absl::GetFlag(FLAGS_tput_reporters)) +
          " calls in flight, no two on one job, " +
          absl::StrCat(absl::ToInt64Seconds(absl::GetFlag(FLAGS_tput_duration))) +
          " s each) on the same jobs, alternating: without watchers, with the streams open, "
          "without (streams closed), ...; the ratio is of the means:\n\n";
-  out += "| layout | watchers | 0 watchers calls/s | with watchers calls/s | ratio | jobd cores "
-         "0 / N | backlog after | waited s | left undelivered | jobd peak VmRSS MiB |\n";
+  out +=
+      "| layout | watchers | 0 watchers calls/s | with watchers calls/s | ratio | jobd cores "
+      "0 / N | backlog after | waited s | left undelivered | jobd peak VmRSS MiB |\n";
   out += "|---|---:|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& k : configs) {
     if (std::isnan(r.Get(k + ".tput_ratio"))) continue;
     const std::string l = k.substr(0, k.find('.'));
     const std::string s = k.substr(k.find('.') + 1);
-    out += absl::StrCat("| ", l, " | ", N(std::stod(s)), " | ", r.GetText(k + ".tput0_runs"),
-                        " | ", r.GetText(k + ".tputN_runs"), " | ",
-                        F(r.Get(k + ".tput_ratio"), 3), " | ", F(r.Get(k + ".tput0_cpu_jobd")),
-                        " / ", F(r.Get(k + ".tputN_cpu_jobd")), " | ",
-                        N(r.Get(k + ".tput_backlog")), " | ", F(r.Get(k + ".tput_drain_s"), 1),
-                        " | ", N(r.Get(k + ".tput_left")), " | ",
+    out += absl::StrCat("| ", l, " | ", N(std::stod(s)), " | ", r.GetText(k + ".tput0_runs"), " | ",
+                        r.GetText(k + ".tputN_runs"), " | ", F(r.Get(k + ".tput_ratio"), 3), " | ",
+                        F(r.Get(k + ".tput0_cpu_jobd")), " / ", F(r.Get(k + ".tputN_cpu_jobd")),
+                        " | ", N(r.Get(k + ".tput_backlog")), " | ",
+                        F(r.Get(k + ".tput_drain_s"), 1), " | ", N(r.Get(k + ".tput_left")), " | ",
                         N(r.Get(k + ".rss_tput_max") / 1024), " |\n");
   }
   if (!std::isnan(r.Get("base1.p50"))) {
-    out += "\nCross-replica (jobd #1 and #2 on one database; watchers on #1), and the same-run "
-           "baseline:\n\n";
-    out += "| watchers | reporter on | reports/s | deliveries | missing | p50 ms | p99 ms | max ms "
-           "| < 0 | ReportProgress p50 ms | cores bench / jobd#1 / jobd#2 / pg / other |\n";
+    out +=
+        "\nCross-replica (jobd #1 and #2 on one database; watchers on #1), and the same-run "
+        "baseline:\n\n";
+    out +=
+        "| watchers | reporter on | reports/s | deliveries | missing | p50 ms | p99 ms | max ms "
+        "| < 0 | ReportProgress p50 ms | cores bench / jobd#1 / jobd#2 / pg / other |\n";
     out += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
-    for (const auto& [k, who, w] :
-         std::vector<std::tuple<std::string, std::string, double>>{
+    for (const auto& [k, who, w] : std::vector<std::tuple<std::string, std::string, double>>{
              {"base1", "jobd #1 (baseline)", 1},
              {"cross1", "jobd #2", 1},
              {"crossN", "jobd #2", r.Get("cross.streams")}}) {
@@ -1500,18 +1512,21 @@ int RunSummary() {
     }
   }
   // Targets.
-  out += "\nTargets (issue 4):\n\n| target | measured | met? |\n|---|---|---|\n";
-  auto verdict = [](bool known, bool met) { return !known ? "not measured" : met ? "met" : "NOT met"; };
+  out += "\nTargets:\n\n| target | measured | met? |\n|---|---|---|\n";
+  auto verdict = [](bool known, bool met) {
+    return !known ? "not measured" : met ? "met" : "NOT met";
+  };
   for (const char* layout : {"few", "many"}) {
     const std::string k = absl::StrCat(layout, ".10000");
     double missing = 0;
-    for (absl::string_view rate : absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
+    for (absl::string_view rate :
+         absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
       const std::string q = absl::StrCat(k, ".lat", rate);
       const double p50 = r.Get(q + ".p50"), p99 = r.Get(q + ".p99");
       missing += r.Get(q + ".missing");
       const std::string what = absl::StrCat(
-          "10,000 streams (", layout, ", ", rate, " reports/s = ",
-          N(r.Get(q + ".rate") * r.Get(k + ".per_job")), " deliveries/s)");
+          "10,000 streams (", layout, ", ", rate,
+          " reports/s = ", N(r.Get(q + ".rate") * r.Get(k + ".per_job")), " deliveries/s)");
       out += absl::StrCat("| ", what, ": p50 ≤ 5 ms | ", F(p50), " ms | ",
                           verdict(!std::isnan(p50), p50 <= 5), " |\n");
       out += absl::StrCat("| ", what, ": p99 ≤ 20 ms | ", F(p99), " ms | ",
@@ -1519,33 +1534,36 @@ int RunSummary() {
     }
     if (r.GetText(k + ".rates", "").empty()) missing = NAN;
     const double miss = missing + r.Get(k + ".gaps") + r.Get(k + ".duplicates");
-    out += absl::StrCat("| 10,000 streams (", layout, "): every event, once, in order | ",
-                        N(missing), " missing, ", N(r.Get(k + ".gaps")), " gaps, ",
-                        N(r.Get(k + ".duplicates")), " duplicates | ",
-                        verdict(!std::isnan(miss), miss == 0), " |\n");
+    out +=
+        absl::StrCat("| 10,000 streams (", layout, "): every event, once, in order | ", N(missing),
+                     " missing, ", N(r.Get(k + ".gaps")), " gaps, ", N(r.Get(k + ".duplicates")),
+                     " duplicates | ", verdict(!std::isnan(miss), miss == 0), " |\n");
   }
   for (const char* layout : {"few", "many"}) {
     for (int n : {1000, 10000}) {
       const std::string k = absl::StrCat(layout, ".", n);
       const double v = r.Get(k + ".kib_per_stream");
       if (std::isnan(v)) continue;
-      out += absl::StrCat("| ≤ 16 KiB RSS per idle stream (", layout, ", ", Commas(n), ") | ",
-                          F(v), " KiB | ", verdict(true, v <= 16), " |\n");
+      out += absl::StrCat("| ≤ 16 KiB RSS per idle stream (", layout, ", ", Commas(n), ") | ", F(v),
+                          " KiB | ", verdict(true, v <= 16), " |\n");
     }
   }
   for (const char* layout : {"many", "few"}) {
     const std::string k = absl::StrCat(layout, ".10000");
     const double ratio = r.Get(k + ".tput_ratio");
     out += absl::StrCat("| throughput drop ≤ 10% with 10,000 watchers (", layout, ") | ",
-                        std::isnan(ratio) ? "-" : absl::StrFormat("%.1f%% drop (ratio %.3f)",
-                                                                  (1 - ratio) * 100, ratio),
+                        std::isnan(ratio)
+                            ? "-"
+                            : absl::StrFormat("%.1f%% drop (ratio %.3f)", (1 - ratio) * 100, ratio),
                         " | ", verdict(!std::isnan(ratio), ratio >= 0.9), " |\n");
   }
   for (const char* k : {"cross1", "crossN"}) {
     const double p99 = r.Get(std::string(k) + ".p99");
-    out += absl::StrCat("| cross-replica p99 ≤ 50 ms (", k == std::string("cross1") ? "1 watcher" :
-                        absl::StrCat(N(r.Get("cross.streams")), " watchers"), ") | ", F(p99),
-                        " ms | ", verdict(!std::isnan(p99), p99 <= 50), " |\n");
+    out += absl::StrCat("| cross-replica p99 ≤ 50 ms (",
+                        k == std::string("cross1")
+                            ? "1 watcher"
+                            : absl::StrCat(N(r.Get("cross.streams")), " watchers"),
+                        ") | ", F(p99), " ms | ", verdict(!std::isnan(p99), p99 <= 50), " |\n");
   }
   // Disturbance.
   std::vector<std::string> disturbed;
@@ -1553,7 +1571,8 @@ int RunSummary() {
     for (const char* m : {".tputN_cpu_other", ".tput0_cpu_other"}) {
       if (r.Get(k + m) > kDisturbedCores) disturbed.push_back(k + m);
     }
-    for (absl::string_view rate : absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
+    for (absl::string_view rate :
+         absl::StrSplit(r.GetText(k + ".rates", ""), ',', absl::SkipEmpty())) {
       const std::string q = absl::StrCat(k, ".lat", rate, ".cpu_other");
       if (r.Get(q) > kDisturbedCores) disturbed.push_back(q);
     }
@@ -1570,7 +1589,8 @@ int RunSummary() {
   bool all_clean = true;
   for (const auto& k : configs) all_clean &= r.Get(k + ".clean") == 1;
   if (!std::isnan(r.Get("cross.clean"))) all_clean &= r.Get("cross.clean") == 1;
-  out += all_clean ? "\nEvery part's checks passed.\n" : "\nSOME CHECKS FAILED (see the parts' output).\n";
+  out += all_clean ? "\nEvery part's checks passed.\n"
+                   : "\nSOME CHECKS FAILED (see the parts' output).\n";
   std::fputs(out.c_str(), stdout);
   return all_clean ? 0 : 1;
 }
@@ -1604,12 +1624,12 @@ int main(int argc, char** argv) {
   const CpuSample c0 = SampleCpu();
   const int rc = part == "fanout" ? RunFanout(res) : RunCross(res);
   const CpuSample c1 = SampleCpu();
-  Log(absl::StrFormat("  watch_bench used %.1f s of CPU in %.1f s (jobd #1 %.1f s%s, PostgreSQL "
-                      "%.1f s)",
-                      c1.self - c0.self, Sec(c1.at - c0.at), c1.jobd1 - c0.jobd1,
-                      absl::GetFlag(FLAGS_jobd2_pid) > 0
-                          ? absl::StrFormat(", jobd #2 %.1f s", c1.jobd2 - c0.jobd2)
-                          : "",
-                      c1.postgres - c0.postgres));
+  Log(absl::StrFormat(
+      "  watch_bench used %.1f s of CPU in %.1f s (jobd #1 %.1f s%s, PostgreSQL "
+      "%.1f s)",
+      c1.self - c0.self, Sec(c1.at - c0.at), c1.jobd1 - c0.jobd1,
+      absl::GetFlag(FLAGS_jobd2_pid) > 0 ? absl::StrFormat(", jobd #2 %.1f s", c1.jobd2 - c0.jobd2)
+                                         : "",
+      c1.postgres - c0.postgres));
   return rc;
 }

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "db/model/call_deadline.h"
 #include "db/conninfo.h"
+#include "db/model/call_deadline.h"
 #include "db/pg_errors.h"
 #include "db/sql_files.h"
 
@@ -48,9 +48,9 @@ ConnectionPool::~ConnectionPool() = default;
 absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Take(absl::Time call_deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   const bool call_first = call_deadline < absl::Now() + config_.acquire_timeout;
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      absl::ToChronoMilliseconds(call_first ? call_deadline - absl::Now() : config_.acquire_timeout);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        absl::ToChronoMilliseconds(call_first ? call_deadline - absl::Now()
+                                                              : config_.acquire_timeout);
   while (idle_.empty() && open_or_opening_ >= config_.pool_size) {
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_or_opening_ >= config_.pool_size) {

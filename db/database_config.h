@@ -9,7 +9,7 @@
 namespace jobd::db {
 
 struct DatabaseConfig {
-  std::string url;          // libpq connection string or URI
+  std::string url;  // libpq connection string or URI
   int pool_size = 8;
   std::string search_path;  // empty: the server's default (tests use a schema each)
   absl::Duration acquire_timeout = absl::Seconds(5);

@@ -70,7 +70,9 @@ struct NotificationListener::Subscription {
 
 NotificationListener::NotificationListener(DatabaseConfig config, Handler on_ready,
                                            Handler on_events)
-    : config_(std::move(config)), on_ready_(std::move(on_ready)), on_events_(std::move(on_events)) {}
+    : config_(std::move(config)),
+      on_ready_(std::move(on_ready)),
+      on_events_(std::move(on_events)) {}
 
 NotificationListener::~NotificationListener() { Disconnect(); }
 
@@ -81,8 +83,7 @@ absl::StatusOr<bool> NotificationListener::Connect() {
   try {
     auto subscription = std::make_unique<Subscription>();
     subscription->conn = std::move(*conn);
-    subscription->ready =
-        std::make_unique<Receiver>(*subscription->conn, kReadyChannel, on_ready_);
+    subscription->ready = std::make_unique<Receiver>(*subscription->conn, kReadyChannel, on_ready_);
     subscription->events =
         std::make_unique<Receiver>(*subscription->conn, kEventsChannel, on_events_);
     subscription_ = std::move(subscription);

@@ -1,8 +1,8 @@
 // ApiKeyStore on PostgreSQL (db/queries/*api_key*.sql).
 #pragma once
 
-#include "db/model/api_key.h"
 #include "db/connection_pool.h"
+#include "db/model/api_key.h"
 
 namespace jobd::db {
 

@@ -74,10 +74,9 @@ class NewJobColumns {
   pqxx::result Insert(pqxx::transaction_base& tx) const {
     return tx.exec_prepared("insert_jobs", ids_.Close(), workspaces_.Close(), types_.Close(),
                             states_.Close(), priorities_.Close(), payloads_.Close(),
-                            requested_by_.Close(), max_attempts_.Close(),
-                            initial_backoffs_.Close(), max_backoffs_.Close(),
-                            multipliers_.Close(), timeouts_.Close(), ttls_.Close(),
-                            labels_.Close(), keys_.Close(), fingerprints_.Close(),
+                            requested_by_.Close(), max_attempts_.Close(), initial_backoffs_.Close(),
+                            max_backoffs_.Close(), multipliers_.Close(), timeouts_.Close(),
+                            ttls_.Close(), labels_.Close(), keys_.Close(), fingerprints_.Close(),
                             create_times_.Close(), run_afters_.Close());
   }
 
@@ -119,13 +118,13 @@ class JobChangeColumns {
   }
 
   pqxx::result Update(pqxx::transaction_base& tx) const {
-    return tx.exec_prepared(
-        "update_jobs", ids_.Close(), read_sequences_.Close(), states_.Close(), attempts_.Close(),
-        last_attempts_.Close(), progress_percents_.Close(), progress_messages_.Close(),
-        results_.Close(), error_messages_.Close(), worker_ids_.Close(), lease_tokens_.Close(),
-        lease_expire_times_.Close(), lease_durations_.Close(), update_times_.Close(),
-        start_times_.Close(), finish_times_.Close(), run_afters_.Close(), expire_times_.Close(),
-        attempt_deadlines_.Close(), event_kinds_.Close());
+    return tx.exec_prepared("update_jobs", ids_.Close(), read_sequences_.Close(), states_.Close(),
+                            attempts_.Close(), last_attempts_.Close(), progress_percents_.Close(),
+                            progress_messages_.Close(), results_.Close(), error_messages_.Close(),
+                            worker_ids_.Close(), lease_tokens_.Close(), lease_expire_times_.Close(),
+                            lease_durations_.Close(), update_times_.Close(), start_times_.Close(),
+                            finish_times_.Close(), run_afters_.Close(), expire_times_.Close(),
+                            attempt_deadlines_.Close(), event_kinds_.Close());
   }
 
  private:
@@ -173,11 +172,11 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
         for (size_t i = 0; i < jobs.size(); ++i) {
           if (refused[i]) {
             out[i].created = false;
-            out[i].refused = absl::ResourceExhaustedError(absl::StrCat(
-                "quota: workspace \"", jobs[i].workspace_id, "\" has ",
-                options_.max_active_jobs_per_workspace,
-                " active (queued, scheduled or running) jobs, its limit "
-                "(--max_active_jobs_per_workspace); retry once some have finished"));
+            out[i].refused = absl::ResourceExhaustedError(
+                absl::StrCat("quota: workspace \"", jobs[i].workspace_id, "\" has ",
+                             options_.max_active_jobs_per_workspace,
+                             " active (queued, scheduled or running) jobs, its limit "
+                             "(--max_active_jobs_per_workspace); retry once some have finished"));
             continue;
           }
           auto it = inserted.find(jobs[i].id);
@@ -186,8 +185,8 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
             continue;
           }
           // Skipped: its idempotency key belongs to an earlier job (committed by now).
-          pqxx::result r = tx->exec_prepared("select_job_by_idempotency_key",
-                                             jobs[i].workspace_id, jobs[i].idempotency_key);
+          pqxx::result r = tx->exec_prepared("select_job_by_idempotency_key", jobs[i].workspace_id,
+                                             jobs[i].idempotency_key);
           if (r.empty()) {
             return absl::AbortedError("idempotency key changed hands concurrently; retry");
           }
@@ -217,8 +216,7 @@ std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
     // job exists or is the batch's own (a retry sent before the first call was answered).
     if (!job.idempotency_key.empty() &&
         (!keys_counted.emplace(job.workspace_id, job.idempotency_key).second ||
-         !tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id,
-                           job.idempotency_key)
+         !tx.exec_prepared("select_job_by_idempotency_key", job.workspace_id, job.idempotency_key)
               .empty())) {
       continue;
     }
@@ -248,12 +246,11 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
         const std::string states = StatesToArray(query.states);
         const std::string labels = LabelsToJson(query.labels);
         const std::string after = query.after_id.empty() ? kMaxUuid : query.after_id;
-        pqxx::result r =
-            query.type.empty()
-                ? tx.exec_prepared("list_jobs", query.workspace_id, states, labels, after,
-                                   query.limit)
-                : tx.exec_prepared("list_jobs_by_type", query.workspace_id, states, labels,
-                                   after, query.limit, query.type);
+        pqxx::result r = query.type.empty()
+                             ? tx.exec_prepared("list_jobs", query.workspace_id, states, labels,
+                                                after, query.limit)
+                             : tx.exec_prepared("list_jobs_by_type", query.workspace_id, states,
+                                                labels, after, query.limit, query.type);
         return ReadJobs(r);
       });
 }
@@ -313,8 +310,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
         results[i] = it->second;
         for (const JobMessage& message : update.messages) {
           results[i] = ReadJobs(tx.exec_prepared("append_job_message", keys[i],
-                                                 MessageLevelName(message.level),
-                                                 message.text))[0];
+                                                 MessageLevelName(message.level), message.text))[0];
         }
       }
     }
@@ -327,16 +323,15 @@ absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& que
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-        pqxx::result r = tx.exec_prepared(
-            "acquire_jobs", query.workspace_id, TextArray(query.types), query.limit,
-            query.worker_id, FormatTimestamp(query.now),
-            absl::ToInt64Microseconds(query.lease_duration));
+        pqxx::result r =
+            tx.exec_prepared("acquire_jobs", query.workspace_id, TextArray(query.types),
+                             query.limit, query.worker_id, FormatTimestamp(query.now),
+                             absl::ToInt64Microseconds(query.lease_duration));
         return ReadJobs(r);
       });
 }
 
-absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(absl::Time now,
-                                                                       int limit) {
+absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(absl::Time now, int limit) {
   return pool_.Run<std::vector<std::string>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::nontransaction tx(conn);

@@ -51,10 +51,11 @@ std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
 }
 
 std::string StatesToArray(const std::vector<JobState>& states) {
-  return absl::StrCat("{", absl::StrJoin(states, ",", [](std::string* out, JobState state) {
-                        out->append(StateName(state));
-                      }),
-                      "}");
+  return absl::StrCat(
+      "{",
+      absl::StrJoin(states, ",",
+                    [](std::string* out, JobState state) { out->append(StateName(state)); }),
+      "}");
 }
 
 std::string TextArray(const std::vector<std::string>& values) {

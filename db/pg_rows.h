@@ -36,8 +36,8 @@ class JobColumns {
       error_message_, requested_by_, attempt_, last_attempt_, max_attempts_, initial_backoff_us_,
       max_backoff_us_, backoff_multiplier_, timeout_us_, ttl_us_, labels_, idempotency_key_,
       request_fingerprint_, progress_percent_, progress_message_, worker_id_, lease_token_,
-      lease_expire_time_, lease_duration_us_, attempt_deadline_, create_time_, update_time_, start_time_, finish_time_, run_after_,
-      expire_time_, sequence_;
+      lease_expire_time_, lease_duration_us_, attempt_deadline_, create_time_, update_time_,
+      start_time_, finish_time_, run_after_, expire_time_, sequence_;
 };
 
 std::vector<Job> ReadJobs(const pqxx::result& result);

@@ -1,4 +1,4 @@
-// Cancels queries still running at their call's deadline (see call_deadline.h): one thread
+// Cancels queries still running at their call's deadline (see db/model/call_deadline.h): one thread
 // per pool that sleeps until the earliest registered deadline. PQcancel opens a connection
 // of its own, so it runs without the lock; a cancel that finds the backend between two
 // statements is lost, so the watch is re-armed every kRecancel until the work is forgotten.

@@ -82,17 +82,43 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace jobd {
 namespace {
 
-constexpr const char* kEnvFlags[] = {
-    "listen", "listen_port_file", "database_url", "pool_size", "log_level", "rpc_threads",
-    "create_committers", "create_batch_size", "page_token_key", "max_payload_bytes",
-    "allow_insecure_listen", "max_request_bytes",
-    "max_page_size", "max_labels", "max_text_bytes", "max_type_length",
-    "max_workspace_id_length", "max_ttl", "max_wait", "health_interval", "retention_interval",
-    "reaper_interval", "promote_interval", "notify_min_gap", "acquire_poll_interval",
-    "event_poll_interval", "watch_buffer_events", "watch_threads", "startup_timeout",
-    "shutdown_grace", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
-    "key_refresh_interval", "max_active_jobs_per_workspace", "create_rate_per_key",
-    "create_burst_per_key"};
+constexpr const char* kEnvFlags[] = {"listen",
+                                     "listen_port_file",
+                                     "database_url",
+                                     "pool_size",
+                                     "log_level",
+                                     "rpc_threads",
+                                     "create_committers",
+                                     "create_batch_size",
+                                     "page_token_key",
+                                     "max_payload_bytes",
+                                     "allow_insecure_listen",
+                                     "max_request_bytes",
+                                     "max_page_size",
+                                     "max_labels",
+                                     "max_text_bytes",
+                                     "max_type_length",
+                                     "max_workspace_id_length",
+                                     "max_ttl",
+                                     "max_wait",
+                                     "health_interval",
+                                     "retention_interval",
+                                     "reaper_interval",
+                                     "promote_interval",
+                                     "notify_min_gap",
+                                     "acquire_poll_interval",
+                                     "event_poll_interval",
+                                     "watch_buffer_events",
+                                     "watch_threads",
+                                     "startup_timeout",
+                                     "shutdown_grace",
+                                     "tls_cert_file",
+                                     "tls_key_file",
+                                     "tls_client_ca_file",
+                                     "key_refresh_interval",
+                                     "max_active_jobs_per_workspace",
+                                     "create_rate_per_key",
+                                     "create_burst_per_key"};
 
 absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand* keys) {
   if (positional.size() < 3) {
@@ -196,8 +222,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.listen_port_file = absl::GetFlag(FLAGS_listen_port_file);
   config.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
   if (absl::Status s = ReadTlsConfig(&config.tls); !s.ok()) return s;
-  if (!config.tls.enabled() && !config.allow_insecure_listen &&
-      !IsLocalAddress(config.listen)) {
+  if (!config.tls.enabled() && !config.allow_insecure_listen && !IsLocalAddress(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: ", config.listen,
         " is not a loopback address: serve TLS (--tls_cert_file, --tls_key_file) or allow "
@@ -279,11 +304,12 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   if (config.watch_threads < 1) {
     return absl::InvalidArgumentError("watch_threads: must be at least 1");
   }
-  for (auto [name, value] : {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
-                             {"promote_interval", config.promote_interval},
-                             {"acquire_poll_interval", config.acquire_poll_interval},
-                             {"event_poll_interval", config.event_poll_interval},
-                             {"key_refresh_interval", config.key_refresh_interval}}) {
+  for (auto [name, value] :
+       {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
+        {"promote_interval", config.promote_interval},
+        {"acquire_poll_interval", config.acquire_poll_interval},
+        {"event_poll_interval", config.event_poll_interval},
+        {"key_refresh_interval", config.key_refresh_interval}}) {
     if (value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": must be positive"));
     }

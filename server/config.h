@@ -16,11 +16,11 @@ namespace jobd {
 
 // `jobd keys create|list|revoke`: API keys straight in the database, for bootstrapping.
 struct KeysCommand {
-  std::string action;                  // create | list | revoke
-  std::string id;                      // revoke
+  std::string action;                    // create | list | revoke
+  std::string id;                        // revoke
   std::string role, workspace_id, name;  // create
   std::optional<absl::Duration> expire_in;
-  std::string key_file;                // create: write the secret there (mode 0600), not stdout
+  std::string key_file;  // create: write the secret there (mode 0600), not stdout
 };
 
 struct TlsConfig {
@@ -43,12 +43,12 @@ struct ServerConfig {
   QuotaConfig quotas;
   absl::Duration key_refresh_interval = absl::Milliseconds(250);
   std::string listen;
-  std::string listen_port_file;   // where to write the bound port (tests listen on port 0)
+  std::string listen_port_file;        // where to write the bound port (tests listen on port 0)
   bool allow_insecure_listen = false;  // plaintext on a non-loopback address
   int64_t max_request_bytes = 0;       // gRPC refuses larger requests before parsing them
   db::DatabaseConfig database;
   core::LogLevel log_level = core::LogLevel::kInfo;
-  int rpc_threads = 8;            // our threads for blocking RPC work
+  int rpc_threads = 8;  // our threads for blocking RPC work
   core::GroupCommitOptions create_batcher;
   core::GroupCommitOptions change_batcher;
   core::Limits limits;

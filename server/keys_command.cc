@@ -86,9 +86,9 @@ int List(core::ApiKeyManager& manager) {
     for (const ApiKey& key : page->keys) {
       std::printf("%-36s  %-20s  %-6s  %-16s  %-12s  %-20s  %-20s  %s\n", key.id.c_str(),
                   key.name.c_str(), RoleName(key.role),
-                  key.workspace_id.empty() ? "-" : key.workspace_id.c_str(),
-                  key.key_prefix.c_str(), ShowTime(key.create_time).c_str(),
-                  ShowTime(key.expire_time).c_str(), ShowTime(key.revoke_time).c_str());
+                  key.workspace_id.empty() ? "-" : key.workspace_id.c_str(), key.key_prefix.c_str(),
+                  ShowTime(key.create_time).c_str(), ShowTime(key.expire_time).c_str(),
+                  ShowTime(key.revoke_time).c_str());
     }
     token = page->next_page_token;
   } while (!token.empty());
@@ -100,8 +100,7 @@ int List(core::ApiKeyManager& manager) {
 int RunKeys(const ServerConfig& config) {
   db::DatabaseConfig database = config.database;
   database.pool_size = 1;
-  if (absl::Status s = db::CheckSchemaVersion(database, absl::ZeroDuration(), nullptr);
-      !s.ok()) {
+  if (absl::Status s = db::CheckSchemaVersion(database, absl::ZeroDuration(), nullptr); !s.ok()) {
     return Fail(s);
   }
   db::ConnectionPool pool(database);

@@ -29,10 +29,9 @@ void LogWaiting(const absl::Status& why) {
 
 int RunMigrate(const ServerConfig& config) {
   absl::StatusOr<int> version =
-      db::Migrate(config.database, config.startup_timeout, LogWaiting,
-                  [](const std::string& name) {
-                    Log(LogLevel::kInfo, "applied migration", {{"migration", name}});
-                  });
+      db::Migrate(config.database, config.startup_timeout, LogWaiting, [](const std::string& name) {
+        Log(LogLevel::kInfo, "applied migration", {{"migration", name}});
+      });
   if (!version.ok()) return Fail(version.status());
   Log(LogLevel::kInfo, "schema is up to date", {{"version", *version}});
   return 0;

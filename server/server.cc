@@ -51,7 +51,8 @@ Server::Server(const ServerConfig& config)
       admin_service_(admission_, key_manager_, executor_),
       retention_(store_, clock_, config_.retention_interval),
       reaper_(store_, clock_, config_.reaper_interval),
-      promoter_(store_, clock_, config_.promote_interval, [this](const Job& job) { JobReady(job); }),
+      promoter_(store_, clock_, config_.promote_interval,
+                [this](const Job& job) { JobReady(job); }),
       key_sync_(key_store_, key_registry_, config_.key_refresh_interval) {
   key_registry_.SetRevocationListener(
       [this](const std::string& key_id) { streams_by_key_.Revoked(key_id); });
@@ -71,8 +72,8 @@ void Server::JobReady(const Job& job) {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
-  absl::Status schema = db::CheckSchemaVersion(
-      config.database, config.startup_timeout, [](const absl::Status& why) {
+  absl::Status schema =
+      db::CheckSchemaVersion(config.database, config.startup_timeout, [](const absl::Status& why) {
         core::Log(core::LogLevel::kWarning, "waiting for the database",
                   {{"error", std::string(why.message())}});
       });
@@ -101,9 +102,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   core::Log(core::LogLevel::kInfo, "jobd serving",
             {{"listen", config.listen},
              {"port", server->port_},
-             {"tls", config.tls.enabled()
-                         ? (config.tls.client_ca_file.empty() ? "tls" : "mutual")
-                         : "off"},
+             {"tls", config.tls.enabled() ? (config.tls.client_ca_file.empty() ? "tls" : "mutual")
+                                          : "off"},
              {"pool_size", config.database.pool_size}});
   return server;
 }
@@ -139,8 +139,7 @@ void Server::Stop() {
   waiters_.Stop();  // long polls answer now, with no jobs
   bus_.Stop();      // watch streams end UNAVAILABLE; clients resume elsewhere
   if (!calls_.WaitIdle(absl::Now() + config_.shutdown_grace)) {
-    core::Log(core::LogLevel::kWarning,
-              "calls still running after the grace period are cancelled");
+    core::Log(core::LogLevel::kWarning, "calls still running after the grace period are cancelled");
   }
   // A short last deadline lets the UNAVAILABLE refusals of late calls reach their clients.
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));

@@ -19,8 +19,8 @@ const char* RoleName(Role role);
 std::optional<Role> RoleFromName(const std::string& name);
 
 struct ApiKey {
-  std::string id;            // UUID
-  std::string name;          // the principal, recorded as requested_by
+  std::string id;    // UUID
+  std::string name;  // the principal, recorded as requested_by
   Role role = Role::kViewer;
   std::string workspace_id;  // empty for admin keys: every workspace
   std::string key_hash;      // SHA-256 of the whole key, 32 raw bytes
@@ -29,7 +29,7 @@ struct ApiKey {
   absl::Time create_time;
   std::optional<absl::Time> expire_time;
   std::optional<absl::Time> revoke_time;
-  int64_t change_seq = 0;    // order of inserts and revocations (see 0003_api_keys.sql)
+  int64_t change_seq = 0;  // order of inserts and revocations (see 0003_api_keys.sql)
 };
 
 class ApiKeyStore {

@@ -5,8 +5,8 @@
 namespace jobd {
 namespace {
 
-constexpr std::array<const char*, 6> kStateNames = {"scheduled", "queued",    "running",
-                                                    "succeeded", "failed",    "cancelled"};
+constexpr std::array<const char*, 6> kStateNames = {"scheduled", "queued", "running",
+                                                    "succeeded", "failed", "cancelled"};
 constexpr std::array<const char*, 5> kEventKindNames = {"snapshot", "created", "state_changed",
                                                         "progress", "message"};
 constexpr std::array<const char*, 3> kLevelNames = {"info", "warning", "error"};

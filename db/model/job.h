@@ -49,12 +49,12 @@ struct Job {
   std::optional<absl::Duration> timeout;
   absl::Duration ttl = absl::Hours(24);
   std::map<std::string, std::string> labels;
-  std::string idempotency_key;       // empty: none
-  std::string request_fingerprint;   // empty: none
+  std::string idempotency_key;      // empty: none
+  std::string request_fingerprint;  // empty: none
   float progress_percent = 0;
   std::string progress_message;
   std::string worker_id;
-  std::string lease_token;           // empty: none
+  std::string lease_token;  // empty: none
   std::optional<absl::Time> lease_expire_time;
   std::optional<absl::Duration> lease_duration;  // what the current lease renews by
   std::optional<absl::Time> attempt_deadline;    // start_time + timeout of the current attempt
@@ -124,7 +124,7 @@ struct ListJobsQuery {
   std::vector<JobState> states;  // never empty: the core expands "all"
   std::string type;              // empty: any
   std::map<std::string, std::string> labels;
-  std::string after_id;          // empty: first page
+  std::string after_id;  // empty: first page
   int32_t limit = 20;
 };
 
@@ -142,7 +142,7 @@ struct JobStats {
     JobState state;
     int64_t count = 0;
   };
-  std::vector<Count> counts;  // per (type, state) with at least one job
+  std::vector<Count> counts;                      // per (type, state) with at least one job
   std::optional<absl::Time> oldest_queued_since;  // run_after of the longest-waiting QUEUED job
 };
 

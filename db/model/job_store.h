@@ -53,8 +53,7 @@ class JobStore {
 
   // Ids of RUNNING jobs whose lease expired at or before `now` (a hint: callers re-check
   // under UpdateJob's lock).
-  virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
-                                                                     int limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) = 0;
 
   // SCHEDULED jobs whose run_after has passed become QUEUED; returns them.
   virtual absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) = 0;

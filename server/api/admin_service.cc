@@ -8,21 +8,30 @@ namespace {
 
 v1::ApiKeyRole ToProto(Role role) {
   switch (role) {
-    case Role::kAdmin: return v1::API_KEY_ROLE_ADMIN;
-    case Role::kMember: return v1::API_KEY_ROLE_MEMBER;
-    case Role::kWorker: return v1::API_KEY_ROLE_WORKER;
-    case Role::kViewer: return v1::API_KEY_ROLE_VIEWER;
+    case Role::kAdmin:
+      return v1::API_KEY_ROLE_ADMIN;
+    case Role::kMember:
+      return v1::API_KEY_ROLE_MEMBER;
+    case Role::kWorker:
+      return v1::API_KEY_ROLE_WORKER;
+    case Role::kViewer:
+      return v1::API_KEY_ROLE_VIEWER;
   }
   return v1::API_KEY_ROLE_UNSPECIFIED;
 }
 
 std::optional<Role> FromProto(v1::ApiKeyRole role) {
   switch (role) {
-    case v1::API_KEY_ROLE_ADMIN: return Role::kAdmin;
-    case v1::API_KEY_ROLE_MEMBER: return Role::kMember;
-    case v1::API_KEY_ROLE_WORKER: return Role::kWorker;
-    case v1::API_KEY_ROLE_VIEWER: return Role::kViewer;
-    default: return std::nullopt;
+    case v1::API_KEY_ROLE_ADMIN:
+      return Role::kAdmin;
+    case v1::API_KEY_ROLE_MEMBER:
+      return Role::kMember;
+    case v1::API_KEY_ROLE_WORKER:
+      return Role::kWorker;
+    case v1::API_KEY_ROLE_VIEWER:
+      return Role::kViewer;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -66,29 +75,29 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateApiKey(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminServiceImpl::ListApiKeys(grpc::CallbackServerContext* context,
                                                         const v1::ListApiKeysRequest* request,
                                                         v1::ListApiKeysResponse* response) {
-  return RunOnExecutor(
-      context, "ListApiKeys", auth_, executor_,
-      [=](const core::Principal& caller, std::string*) -> absl::Status {
-        absl::StatusOr<core::ApiKeyPage> page = keys_.ListApiKeys(
-            caller, request->workspace_id(), request->page_size(), request->page_token());
-        if (!page.ok()) return page.status();
-        for (const ApiKey& key : page->keys) ToProto(key, response->add_api_keys());
-        response->set_next_page_token(page->next_page_token);
-        return absl::OkStatus();
-      });
+  return RunOnExecutor(context, "ListApiKeys", auth_, executor_,
+                       [=](const core::Principal& caller, std::string*) -> absl::Status {
+                         absl::StatusOr<core::ApiKeyPage> page =
+                             keys_.ListApiKeys(caller, request->workspace_id(),
+                                               request->page_size(), request->page_token());
+                         if (!page.ok()) return page.status();
+                         for (const ApiKey& key : page->keys)
+                           ToProto(key, response->add_api_keys());
+                         response->set_next_page_token(page->next_page_token);
+                         return absl::OkStatus();
+                       });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::RevokeApiKey(grpc::CallbackServerContext* context,
                                                          const v1::RevokeApiKeyRequest* request,
                                                          v1::RevokeApiKeyResponse* response) {
-  return RunOnExecutor(
-      context, "RevokeApiKey", auth_, executor_,
-      [=](const core::Principal& caller, std::string*) -> absl::Status {
-        absl::StatusOr<ApiKey> key = keys_.RevokeApiKey(caller, request->id());
-        if (!key.ok()) return key.status();
-        ToProto(*key, response->mutable_api_key());
-        return absl::OkStatus();
-      });
+  return RunOnExecutor(context, "RevokeApiKey", auth_, executor_,
+                       [=](const core::Principal& caller, std::string*) -> absl::Status {
+                         absl::StatusOr<ApiKey> key = keys_.RevokeApiKey(caller, request->id());
+                         if (!key.ok()) return key.status();
+                         ToProto(*key, response->mutable_api_key());
+                         return absl::OkStatus();
+                       });
 }
 
 }  // namespace jobd::api

@@ -17,11 +17,9 @@ class Admission {
   Admission(const core::Authorizer& auth, core::CallGate& gate) : auth_(auth), gate_(gate) {}
 
   // `stopping` is the message of the UNAVAILABLE answer while the server stops.
-  absl::StatusOr<core::Principal> Admit(const grpc::ServerContextBase& context,
-                                        const char* method, const char* stopping) const;
-  absl::Status StillValid(const core::Principal& caller) const {
-    return auth_.StillValid(caller);
-  }
+  absl::StatusOr<core::Principal> Admit(const grpc::ServerContextBase& context, const char* method,
+                                        const char* stopping) const;
+  absl::Status StillValid(const core::Principal& caller) const { return auth_.StillValid(caller); }
   core::CallGate& gate() const { return gate_; }
 
  private:

@@ -1,12 +1,11 @@
 #include "server/api/convert.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
-
-#include <algorithm>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "server/core/clip.h"
@@ -41,8 +40,8 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
 absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
                                             const char* field) {
   if (d.seconds() < TimeUtil::kDurationMinSeconds || d.seconds() > TimeUtil::kDurationMaxSeconds ||
-      d.nanos() <= -1000000000 || d.nanos() >= 1000000000 ||
-      (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
+      d.nanos() <= -1000000000 || d.nanos() >= 1000000000 || (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": is not a valid duration"));
   }
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
@@ -68,24 +67,36 @@ bool JsonToStruct(const std::string& json, google::protobuf::Struct* out) {
 
 v1::JobState ToProto(JobState state) {
   switch (state) {
-    case JobState::kScheduled: return v1::JOB_STATE_SCHEDULED;
-    case JobState::kQueued: return v1::JOB_STATE_QUEUED;
-    case JobState::kRunning: return v1::JOB_STATE_RUNNING;
-    case JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
-    case JobState::kFailed: return v1::JOB_STATE_FAILED;
-    case JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+    case JobState::kScheduled:
+      return v1::JOB_STATE_SCHEDULED;
+    case JobState::kQueued:
+      return v1::JOB_STATE_QUEUED;
+    case JobState::kRunning:
+      return v1::JOB_STATE_RUNNING;
+    case JobState::kSucceeded:
+      return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed:
+      return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled:
+      return v1::JOB_STATE_CANCELLED;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }
 
 absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field) {
   switch (state) {
-    case v1::JOB_STATE_SCHEDULED: return JobState::kScheduled;
-    case v1::JOB_STATE_QUEUED: return JobState::kQueued;
-    case v1::JOB_STATE_RUNNING: return JobState::kRunning;
-    case v1::JOB_STATE_SUCCEEDED: return JobState::kSucceeded;
-    case v1::JOB_STATE_FAILED: return JobState::kFailed;
-    case v1::JOB_STATE_CANCELLED: return JobState::kCancelled;
+    case v1::JOB_STATE_SCHEDULED:
+      return JobState::kScheduled;
+    case v1::JOB_STATE_QUEUED:
+      return JobState::kQueued;
+    case v1::JOB_STATE_RUNNING:
+      return JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED:
+      return JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED:
+      return JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED:
+      return JobState::kCancelled;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": ", static_cast<int>(state), " is not a job state"));
@@ -143,9 +154,9 @@ absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& r) 
   if (r.has_retry_policy()) {
     const v1::RetryPolicy& p = r.retry_policy();
     c.retry_policy.max_attempts = p.max_attempts();
-    if (auto st = ReadIfSet(p.has_initial_backoff(), p.initial_backoff(),
-                            "retry_policy.initial_backoff", ReadDuration,
-                            &c.retry_policy.initial_backoff);
+    if (auto st =
+            ReadIfSet(p.has_initial_backoff(), p.initial_backoff(), "retry_policy.initial_backoff",
+                      ReadDuration, &c.retry_policy.initial_backoff);
         !st.ok()) {
       return st;
     }
@@ -229,8 +240,8 @@ absl::Status CheckJsonable(const google::protobuf::Struct& value, const std::str
                            int depth) {
   if (HasUnknownFields(value)) return NotJson(path, " has fields unknown to a Struct");
   for (const auto& [key, field] : value.fields()) {
-    if (absl::Status s = CheckJsonable(field, absl::StrCat(path, ".", core::ClipForMessage(key, 64)),
-                                       depth);
+    if (absl::Status s =
+            CheckJsonable(field, absl::StrCat(path, ".", core::ClipForMessage(key, 64)), depth);
         !s.ok()) {
       return s;
     }
@@ -272,13 +283,12 @@ absl::Status CheckJsonable(const google::protobuf::Value& value, const std::stri
 
 }  // namespace
 
-absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value,
-                                         const char* field) {
+absl::StatusOr<std::string> StructToJson(const google::protobuf::Struct& value, const char* field) {
   // Messages read "payload: value at .a.b[2] has no kind set …".
   if (absl::Status s = CheckJsonable(value, "", 0); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": value at ", s.message().empty() || s.message()[0] != '.' ? "." : "",
-        s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": value at ", s.message().empty() || s.message()[0] != '.' ? "." : "",
+                     s.message()));
   }
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(value, &json);
@@ -297,7 +307,8 @@ void ToProto(const Job& job, absl::Time now, v1::LeasedJob* out) {
 
 void ToProto(const core::ProgressResult& result, v1::ReportProgressResponse* out) {
   out->set_cancelled(result.cancelled);
-  if (result.lease_expire_time) SetTime(*result.lease_expire_time, out->mutable_lease_expire_time());
+  if (result.lease_expire_time)
+    SetTime(*result.lease_expire_time, out->mutable_lease_expire_time());
 }
 
 absl::StatusOr<core::AcquireCommand> FromProto(const v1::AcquireJobsRequest& r) {
@@ -307,10 +318,9 @@ absl::StatusOr<core::AcquireCommand> FromProto(const v1::AcquireJobsRequest& r) 
   c.worker_id = r.worker_id();
   c.max_jobs = r.max_jobs();
   std::optional<absl::Duration> wait;
-  for (absl::Status st :
-       {ReadIfSet(r.has_wait(), r.wait(), "wait", ReadDuration, &wait),
-        ReadIfSet(r.has_lease_duration(), r.lease_duration(), "lease_duration", ReadDuration,
-                  &c.lease_duration)}) {
+  for (absl::Status st : {ReadIfSet(r.has_wait(), r.wait(), "wait", ReadDuration, &wait),
+                          ReadIfSet(r.has_lease_duration(), r.lease_duration(), "lease_duration",
+                                    ReadDuration, &c.lease_duration)}) {
     if (!st.ok()) return st;
   }
   c.wait = wait.value_or(absl::ZeroDuration());
@@ -325,9 +335,15 @@ absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& 
     const v1::JobMessage& m = r.messages(i);
     JobMessage message;
     switch (m.level()) {
-      case v1::MESSAGE_LEVEL_INFO: message.level = MessageLevel::kInfo; break;
-      case v1::MESSAGE_LEVEL_WARNING: message.level = MessageLevel::kWarning; break;
-      case v1::MESSAGE_LEVEL_ERROR: message.level = MessageLevel::kError; break;
+      case v1::MESSAGE_LEVEL_INFO:
+        message.level = MessageLevel::kInfo;
+        break;
+      case v1::MESSAGE_LEVEL_WARNING:
+        message.level = MessageLevel::kWarning;
+        break;
+      case v1::MESSAGE_LEVEL_ERROR:
+        message.level = MessageLevel::kError;
+        break;
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("messages[", i, "].level: must be INFO, WARNING or ERROR"));
@@ -343,11 +359,21 @@ void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent
   out->set_sequence(event.sequence);
   SetTime(event.time, out->mutable_time());
   switch (event.kind) {
-    case EventKind::kSnapshot: out->set_kind(v1::JOB_EVENT_KIND_SNAPSHOT); break;
-    case EventKind::kCreated: out->set_kind(v1::JOB_EVENT_KIND_CREATED); break;
-    case EventKind::kStateChanged: out->set_kind(v1::JOB_EVENT_KIND_STATE_CHANGED); break;
-    case EventKind::kProgress: out->set_kind(v1::JOB_EVENT_KIND_PROGRESS); break;
-    case EventKind::kMessage: out->set_kind(v1::JOB_EVENT_KIND_MESSAGE); break;
+    case EventKind::kSnapshot:
+      out->set_kind(v1::JOB_EVENT_KIND_SNAPSHOT);
+      break;
+    case EventKind::kCreated:
+      out->set_kind(v1::JOB_EVENT_KIND_CREATED);
+      break;
+    case EventKind::kStateChanged:
+      out->set_kind(v1::JOB_EVENT_KIND_STATE_CHANGED);
+      break;
+    case EventKind::kProgress:
+      out->set_kind(v1::JOB_EVENT_KIND_PROGRESS);
+      break;
+    case EventKind::kMessage:
+      out->set_kind(v1::JOB_EVENT_KIND_MESSAGE);
+      break;
   }
   Job at_event = job;
   at_event.state = event.state;
@@ -365,9 +391,15 @@ void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent
   if (event.message) {
     v1::JobMessage* message = out->mutable_message();
     switch (event.message->level) {
-      case MessageLevel::kInfo: message->set_level(v1::MESSAGE_LEVEL_INFO); break;
-      case MessageLevel::kWarning: message->set_level(v1::MESSAGE_LEVEL_WARNING); break;
-      case MessageLevel::kError: message->set_level(v1::MESSAGE_LEVEL_ERROR); break;
+      case MessageLevel::kInfo:
+        message->set_level(v1::MESSAGE_LEVEL_INFO);
+        break;
+      case MessageLevel::kWarning:
+        message->set_level(v1::MESSAGE_LEVEL_WARNING);
+        break;
+      case MessageLevel::kError:
+        message->set_level(v1::MESSAGE_LEVEL_ERROR);
+        break;
     }
     message->set_text(event.message->text);
   }

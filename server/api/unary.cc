@@ -56,20 +56,20 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, co
   const absl::Time call_deadline = deadline == std::chrono::system_clock::time_point::max()
                                        ? absl::InfiniteFuture()
                                        : absl::FromChrono(deadline);
-  const bool queued = executor.Post([context, finisher, caller = std::move(caller),
-                                     work = std::move(work)]() mutable {
-    std::string job_id;
-    if (context->IsCancelled()) {
-      finisher.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
-                      job_id);
-      return;
-    }
-    absl::Status status = work(caller, &job_id);
-    finisher.Finish(status, job_id);
-  }, call_deadline);
+  const bool queued = executor.Post(
+      [context, finisher, caller = std::move(caller), work = std::move(work)]() mutable {
+        std::string job_id;
+        if (context->IsCancelled()) {
+          finisher.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
+                          job_id);
+          return;
+        }
+        absl::Status status = work(caller, &job_id);
+        finisher.Finish(status, job_id);
+      },
+      call_deadline);
   if (!queued) {
-    finisher.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"),
-                    "");
+    finisher.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"), "");
   }
   return reactor;
 }

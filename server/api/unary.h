@@ -24,10 +24,12 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 // Finishes one call: maps the status, logs method, code, latency and job id.
 class CallFinisher {
  public:
-  CallFinisher(grpc::CallbackServerContext* context, const char* method,
-               const Admission& admission)
-      : context_(context), reactor_(context->DefaultReactor()), method_(method),
-        admission_(&admission), start_(absl::Now()) {
+  CallFinisher(grpc::CallbackServerContext* context, const char* method, const Admission& admission)
+      : context_(context),
+        reactor_(context->DefaultReactor()),
+        method_(method),
+        admission_(&admission),
+        start_(absl::Now()) {
     admission.gate().Enter();
   }
   // The call's first step: UNAVAILABLE when jobd is stopping, then authentication and the

@@ -79,8 +79,7 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
 
 class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobWatch> {
  public:
-  WatchJobStream(core::WatchDeps deps, core::Principal caller,
-                 const v1::WatchJobRequest& request)
+  WatchJobStream(core::WatchDeps deps, core::Principal caller, const v1::WatchJobRequest& request)
       : WatchStream("WatchJob", request.id()) {
     std::optional<int64_t> after;
     if (request.has_after_sequence()) after = request.after_sequence();
@@ -98,12 +97,11 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
 
 class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::WorkspaceWatch> {
  public:
-  WatchJobsStream(core::WatchDeps deps, core::Principal caller,
-                  core::WorkspaceWatchFilter filter)
+  WatchJobsStream(core::WatchDeps deps, core::Principal caller, core::WorkspaceWatchFilter filter)
       : WatchStream("WatchJobs", "") {
     const std::string key_id = caller.key_id;
-    watch_ = std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter),
-                                                    this);
+    watch_ =
+        std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter), this);
     std::function<void()> end_revoked = EndOnRevocation(deps, key_id);
     watch_->Open();  // the last use of `this`: the stream may end (and go) at once
     if (end_revoked) end_revoked();
@@ -164,8 +162,7 @@ grpc::ServerWriteReactor<v1::WatchJobsResponse>* StartWatchJobs(
   for (int state : request.states()) {
     absl::StatusOr<JobState> parsed = FromProto(static_cast<v1::JobState>(state), "states");
     if (!parsed.ok()) {
-      return new RefusedStream<v1::WatchJobsResponse>("WatchJobs", parsed.status(),
-                                                      deps.executor);
+      return new RefusedStream<v1::WatchJobsResponse>("WatchJobs", parsed.status(), deps.executor);
     }
     filter.states.push_back(*parsed);
   }

@@ -19,13 +19,14 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerCon
   }
   command->cancelled = [context] { return context->IsCancelled(); };
   command->still_authorized = [this, caller] { return auth_.StillValid(caller); };
-  workers_.AcquireJobs(caller, std::move(*command), [this, finisher, response](
-                                                absl::StatusOr<std::vector<Job>> jobs) mutable {
-    if (!jobs.ok()) return finisher.Finish(jobs.status(), "");
-    const absl::Time now = workers_.clock().Now();
-    for (const Job& job : *jobs) ToProto(job, now, response->add_jobs());
-    finisher.Finish(absl::OkStatus(), jobs->size() == 1 ? jobs->front().id : "");
-  });
+  workers_.AcquireJobs(caller, std::move(*command),
+                       [this, finisher, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
+                         if (!jobs.ok()) return finisher.Finish(jobs.status(), "");
+                         const absl::Time now = workers_.clock().Now();
+                         for (const Job& job : *jobs) ToProto(job, now, response->add_jobs());
+                         finisher.Finish(absl::OkStatus(),
+                                         jobs->size() == 1 ? jobs->front().id : "");
+                       });
   return reactor;
 }
 

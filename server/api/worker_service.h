@@ -29,7 +29,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  private:
   // Fills `out` and finishes the call with the job's status.
   std::function<void(absl::StatusOr<Job>)> FinishWithJob(CallFinisher finisher, std::string job_id,
-                                                          v1::Job* out);
+                                                         v1::Job* out);
 
   const Admission& auth_;
   core::WorkerManager& workers_;

@@ -6,7 +6,9 @@ namespace jobd::background {
 
 DatabaseHealth::DatabaseHealth(db::DatabaseConfig config, absl::Duration interval,
                                Listener listener)
-    : listener_(std::move(listener)), probe_(std::move(config)), loop_(interval, [this] { Probe(); }) {}
+    : listener_(std::move(listener)),
+      probe_(std::move(config)),
+      loop_(interval, [this] { Probe(); }) {}
 
 DatabaseHealth::~DatabaseHealth() { Stop(); }
 

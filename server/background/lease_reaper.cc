@@ -6,7 +6,10 @@ namespace jobd::background {
 
 LeaseReaper::LeaseReaper(JobStore& store, Clock& clock, absl::Duration interval,
                          core::UnitRandom random)
-    : store_(store), clock_(clock), random_(std::move(random)), loop_(interval, [this] { RunOnce(); }) {}
+    : store_(store),
+      clock_(clock),
+      random_(std::move(random)),
+      loop_(interval, [this] { RunOnce(); }) {}
 
 int LeaseReaper::RunOnce() {
   absl::StatusOr<std::vector<std::string>> ids = store_.ListExpiredLeases(clock_.Now(), 500);
@@ -18,8 +21,8 @@ int LeaseReaper::RunOnce() {
   int reaped = 0;
   for (const std::string& id : *ids) {
     bool changed = false;
-    absl::StatusOr<Job> job = store_.UpdateJob(
-        id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+    absl::StatusOr<Job> job =
+        store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
           std::optional<JobUpdate> update = core::PlanLeaseExpired(current, clock_.Now(), random_);
           changed = update.has_value();
           return update;

@@ -7,8 +7,8 @@
 
 namespace jobd::background {
 NotifyBridge::NotifyBridge(db::DatabaseConfig config, core::ReadyWaiters& waiters,
-                           core::EventBus& bus, core::EventFetcher& fetcher,
-                           absl::Duration min_gap, absl::Duration backstop)
+                           core::EventBus& bus, core::EventFetcher& fetcher, absl::Duration min_gap,
+                           absl::Duration backstop)
     : config_(std::move(config)),
       waiters_(waiters),
       bus_(bus),
@@ -80,9 +80,8 @@ void NotifyBridge::SendLoop() {
       for (auto& [id, range] : events_) events.push_back(std::move(range));
       events_.clear();
     }
-    const absl::Status sent =
-        sender.Send(ready, events.empty() ? std::vector<std::string>()
-                                          : core::FormatEventHints(events));
+    const absl::Status sent = sender.Send(
+        ready, events.empty() ? std::vector<std::string>() : core::FormatEventHints(events));
     sender_pid_ = sender.backend_pid();
     if (!sent.ok()) {
       core::Log(core::LogLevel::kDebug, "notification not sent",
@@ -93,8 +92,7 @@ void NotifyBridge::SendLoop() {
     }
     // Coalesce: at most one round of notifications per gap, however much happened.
     std::unique_lock<std::mutex> lock(mu_);
-    sender_wake_.wait_for(lock, absl::ToChronoMicroseconds(min_gap_),
-                          [this] { return stopping_; });
+    sender_wake_.wait_for(lock, absl::ToChronoMicroseconds(min_gap_), [this] { return stopping_; });
   }
 }
 

@@ -6,7 +6,10 @@ namespace jobd::background {
 
 Promoter::Promoter(JobStore& store, Clock& clock, absl::Duration interval,
                    std::function<void(const Job&)> job_ready)
-    : store_(store), clock_(clock), job_ready_(std::move(job_ready)), loop_(interval, [this] { RunOnce(); }) {}
+    : store_(store),
+      clock_(clock),
+      job_ready_(std::move(job_ready)),
+      loop_(interval, [this] { RunOnce(); }) {}
 
 int Promoter::RunOnce() {
   int total = 0;

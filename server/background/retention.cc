@@ -5,7 +5,10 @@
 namespace jobd::background {
 
 Retention::Retention(JobStore& store, Clock& clock, absl::Duration interval, int batch_size)
-    : store_(store), clock_(clock), batch_size_(batch_size), loop_(interval, [this] { RunOnce(); }) {}
+    : store_(store),
+      clock_(clock),
+      batch_size_(batch_size),
+      loop_(interval, [this] { RunOnce(); }) {}
 
 int Retention::RunOnce() {
   int total = 0;

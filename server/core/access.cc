@@ -7,12 +7,18 @@ namespace jobd::core {
 
 const char* PermissionName(Permission permission) {
   switch (permission) {
-    case Permission::kRead: return "read";
-    case Permission::kCreate: return "create";
-    case Permission::kCancel: return "cancel";
-    case Permission::kRetry: return "retry";
-    case Permission::kWork: return "work";
-    case Permission::kAdmin: return "admin";
+    case Permission::kRead:
+      return "read";
+    case Permission::kCreate:
+      return "create";
+    case Permission::kCancel:
+      return "cancel";
+    case Permission::kRetry:
+      return "retry";
+    case Permission::kWork:
+      return "work";
+    case Permission::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
@@ -43,14 +49,14 @@ absl::Status CheckWorkspace(const Principal& caller, const std::string& workspac
                             const char* field) {
   if (caller.CanUseWorkspace(workspace)) return absl::OkStatus();
   if (workspace.empty()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(field, ": must be \"", caller.workspace_id, "\", the API key's workspace ",
-                     "(only admin keys reach every workspace)"));
+    return absl::PermissionDeniedError(absl::StrCat(field, ": must be \"", caller.workspace_id,
+                                                    "\", the API key's workspace ",
+                                                    "(only admin keys reach every workspace)"));
   }
   // Only the start of the value: it is the caller's input and goes back in a header.
-  return absl::PermissionDeniedError(
-      absl::StrCat(field, ": API key \"", caller.name, "\" may not use workspace \"",
-                   ClipForMessage(workspace, 64), "\""));
+  return absl::PermissionDeniedError(absl::StrCat(field, ": API key \"", caller.name,
+                                                  "\" may not use workspace \"",
+                                                  ClipForMessage(workspace, 64), "\""));
 }
 
 absl::Status JobNotFound(const std::string& id) {

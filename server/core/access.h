@@ -11,7 +11,7 @@
 
 namespace jobd::core {
 
-// What a call needs, one per RPC (see server/api/access_rules.cc).
+// What a call needs, one per RPC (see server/core/access_rules.cc).
 enum class Permission { kRead, kCreate, kCancel, kRetry, kWork, kAdmin };
 
 const char* PermissionName(Permission permission);
@@ -21,7 +21,7 @@ bool RoleAllows(Role role, Permission permission);
 
 struct Principal {
   std::string key_id;
-  std::string name;          // recorded as requested_by / cancelled by
+  std::string name;  // recorded as requested_by / cancelled by
   Role role = Role::kViewer;
   std::string workspace_id;  // empty for admins: every workspace
 

@@ -43,8 +43,8 @@ absl::Status ValidateCreateKey(const CreateApiKeyCommand& command, absl::Time no
 
 }  // namespace
 
-ApiKeyManager::ApiKeyManager(ApiKeyStore& store, KeyRegistry* registry, Clock& clock,
-                             Limits limits, PageTokenCodec page_tokens)
+ApiKeyManager::ApiKeyManager(ApiKeyStore& store, KeyRegistry* registry, Clock& clock, Limits limits,
+                             PageTokenCodec page_tokens)
     : store_(store),
       registry_(registry),
       clock_(clock),

@@ -34,8 +34,8 @@ absl::StatusOr<Principal> Authorizer::Authorize(
   const std::optional<Permission> needed = PermissionFor(method);
   if (!needed || !RoleAllows(caller->role, *needed)) {
     return absl::PermissionDeniedError(absl::StrCat("API key \"", caller->name, "\" has role ",
-                                                    RoleName(caller->role),
-                                                    ", which may not call ", method));
+                                                    RoleName(caller->role), ", which may not call ",
+                                                    method));
   }
   return caller;
 }

@@ -17,7 +17,7 @@ struct RetryPolicyInput {
   int32_t max_attempts = 0;  // 0: default
   std::optional<absl::Duration> initial_backoff;
   std::optional<absl::Duration> max_backoff;
-  double multiplier = 0;     // 0: default
+  double multiplier = 0;  // 0: default
 };
 
 struct CreateJobCommand {
@@ -38,7 +38,7 @@ struct ListJobsCommand {
   std::vector<JobState> states;  // empty: all
   std::string type;
   std::map<std::string, std::string> labels;
-  int32_t page_size = 0;          // 0: default
+  int32_t page_size = 0;  // 0: default
   std::string page_token;
 };
 

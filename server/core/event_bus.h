@@ -102,8 +102,8 @@ class EventBus {
   void DispatchDropped(const std::string& job_id, const Dropped& dropped);
   static std::shared_ptr<const Subscribers> With(const std::shared_ptr<const Subscribers>& from,
                                                  std::shared_ptr<EventSubscriber> added);
-  static std::shared_ptr<const Subscribers> Without(
-      const std::shared_ptr<const Subscribers>& from, const EventSubscriber* removed);
+  static std::shared_ptr<const Subscribers> Without(const std::shared_ptr<const Subscribers>& from,
+                                                    const EventSubscriber* removed);
 
   const EventBusOptions options_;
   std::mutex mu_;  // guards the topics; never held while calling a subscriber

@@ -12,8 +12,8 @@
 namespace jobd::core {
 namespace {
 
-constexpr int32_t kFetchLimit = 2000;       // events per query
-constexpr size_t kBackstopChunk = 1000;     // jobs per sequence query
+constexpr int32_t kFetchLimit = 2000;    // events per query
+constexpr size_t kBackstopChunk = 1000;  // jobs per sequence query
 
 void Merge(std::unordered_map<std::string, EventRange>& into, const EventRange& range) {
   auto [it, inserted] = into.emplace(range.job_id, range);
@@ -35,8 +35,8 @@ std::vector<EventRange> ParseEventHints(const std::string& payload) {
         absl::StrSplit(entry.substr(colon + 1), absl::MaxSplits('-', 1));
     EventRange parsed;
     if (!IsUuid(id) || !absl::SimpleAtoi(range.first, &parsed.after_sequence) ||
-        !absl::SimpleAtoi(range.second, &parsed.last_sequence) ||
-        parsed.after_sequence < 0 || parsed.last_sequence <= parsed.after_sequence) {
+        !absl::SimpleAtoi(range.second, &parsed.last_sequence) || parsed.after_sequence < 0 ||
+        parsed.last_sequence <= parsed.after_sequence) {
       continue;
     }
     parsed.job_id = std::move(id);
@@ -45,8 +45,7 @@ std::vector<EventRange> ParseEventHints(const std::string& payload) {
   return out;
 }
 
-std::vector<std::string> FormatEventHints(const std::vector<EventRange>& ranges,
-                                          size_t max_bytes) {
+std::vector<std::string> FormatEventHints(const std::vector<EventRange>& ranges, size_t max_bytes) {
   std::vector<std::string> payloads;
   std::string current;
   for (const EventRange& range : ranges) {
@@ -68,7 +67,9 @@ EventFetcher::EventFetcher(JobStore& store, EventBus& bus, absl::Duration poll_i
 
 EventFetcher::~EventFetcher() { Stop(); }
 
-void EventFetcher::Start() { thread_ = std::thread([this] { Loop(); }); }
+void EventFetcher::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void EventFetcher::Stop() {
   {

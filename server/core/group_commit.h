@@ -29,8 +29,8 @@ class GroupCommit {
  public:
   using Done = std::function<void(absl::StatusOr<Out>)>;
   // Writes a batch; returns one result per request, in order, or one error for all.
-  using Commit = std::function<absl::StatusOr<std::vector<absl::StatusOr<Out>>>(
-      const std::vector<In>&)>;
+  using Commit =
+      std::function<absl::StatusOr<std::vector<absl::StatusOr<Out>>>(const std::vector<In>&)>;
   // Requests with equal keys never share a batch (empty key: no constraint).
   using Key = std::function<std::string(const In&)>;
 
@@ -55,8 +55,8 @@ class GroupCommit {
       }
     }
     done(stopping ? absl::UnavailableError("jobd is shutting down")
-                   : absl::ResourceExhaustedError(absl::StrCat(
-                         "more than ", options_.max_queued, " writes are waiting; retry later")));
+                  : absl::ResourceExhaustedError(absl::StrCat("more than ", options_.max_queued,
+                                                              " writes are waiting; retry later")));
   }
 
   // Commits what is queued, then joins the committers.

@@ -13,9 +13,9 @@ namespace jobd::core {
 namespace {
 
 const std::vector<JobState>& AllStates() {
-  static const auto* all = new std::vector<JobState>{
-      JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-      JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
+  static const auto* all =
+      new std::vector<JobState>{JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+                                JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
   return *all;
 }
 
@@ -54,30 +54,31 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
   if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
   if (create_rate_ != nullptr) {
     if (std::optional<absl::Duration> wait = create_rate_->Take(caller.key_id, now)) {
-      return done(absl::ResourceExhaustedError(absl::StrCat(
-          "quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
-          " jobs per second (--create_rate_per_key); retry in ",
-          absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))));
+      return done(absl::ResourceExhaustedError(
+          absl::StrCat("quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
+                       " jobs per second (--create_rate_per_key); retry in ",
+                       absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))));
     }
   }
   Job job = NewJobFromCommand(command, NewJobId(now), now);
   job.requested_by = caller.name;  // from the API key, never from the request
   std::string fingerprint = job.request_fingerprint;
-  batcher_.Submit(std::move(job), [this, done = std::move(done),
-                                   fingerprint = std::move(fingerprint)](
-                                      absl::StatusOr<CreatedJob> created) {
-    if (!created.ok()) return done(created.status());
-    if (created->created && created->job.state == JobState::kQueued) job_ready_(created->job);
-    if (created->created && created->job.state == JobState::kScheduled) {
-      job_scheduled_(created->job);
-    }
-    if (!created->created && created->job.request_fingerprint != fingerprint) {
-      return done(absl::AlreadyExistsError(absl::StrCat(
-          "idempotency_key: job ", created->job.id,
-          " was created with this key from a different request")));
-    }
-    done(std::move(created->job));
-  });
+  batcher_.Submit(std::move(job),
+                  [this, done = std::move(done),
+                   fingerprint = std::move(fingerprint)](absl::StatusOr<CreatedJob> created) {
+                    if (!created.ok()) return done(created.status());
+                    if (created->created && created->job.state == JobState::kQueued)
+                      job_ready_(created->job);
+                    if (created->created && created->job.state == JobState::kScheduled) {
+                      job_scheduled_(created->job);
+                    }
+                    if (!created->created && created->job.request_fingerprint != fingerprint) {
+                      return done(absl::AlreadyExistsError(
+                          absl::StrCat("idempotency_key: job ", created->job.id,
+                                       " was created with this key from a different request")));
+                    }
+                    done(std::move(created->job));
+                  });
 }
 
 absl::StatusOr<Job> JobManager::GetJob(const Principal& caller, const std::string& id) {
@@ -128,8 +129,8 @@ absl::StatusOr<Job> JobManager::CancelJob(const Principal& caller, const std::st
 
 absl::StatusOr<Job> JobManager::RetryJob(const Principal& caller, const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
-  absl::StatusOr<Job> job = store_.UpdateJob(
-      id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+  absl::StatusOr<Job> job =
+      store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
         if (!CanSeeJob(caller, current)) return JobNotFound(id);
         return PlanRetry(current, clock_.Now());
       });
@@ -171,8 +172,7 @@ absl::StatusOr<EventPage> JobManager::ListJobEvents(const Principal& caller, con
   page.events = std::move(*events);
   if (page.events.size() > static_cast<size_t>(limit)) {
     page.events.resize(limit);
-    page.next_page_token =
-        page_tokens_.Encode(std::to_string(page.events.back().sequence), query);
+    page.next_page_token = page_tokens_.Encode(std::to_string(page.events.back().sequence), query);
   }
   return page;
 }

@@ -37,8 +37,7 @@ class JobManager {
   // A job's retained events, oldest first, `page_size` (default 100, at most max_page_size)
   // at a time.
   absl::StatusOr<EventPage> ListJobEvents(const Principal& caller, const std::string& id,
-                                          int32_t page_size,
-                                          const std::string& page_token);
+                                          int32_t page_size, const std::string& page_token);
 
   // Called with each job that became QUEUED through this manager (to wake workers).
   void SetJobReadyListener(std::function<void(const Job&)> listener) {

@@ -22,7 +22,9 @@ BusEventPtr PopFront(std::vector<BusEventPtr>& queue, size_t& head) {
 
 JobWatch::JobWatch(WatchDeps deps, Principal caller, const std::string& job_id, WatchSink* sink)
     : deps_(deps),
-      caller_(std::move(caller)), job_id_(absl::AsciiStrToLower(job_id)), sink_(sink) {}
+      caller_(std::move(caller)),
+      job_id_(absl::AsciiStrToLower(job_id)),
+      sink_(sink) {}
 
 void JobWatch::Open(std::optional<int64_t> after_sequence) {
   // Everything, even a refusal, happens on the executor: the stream must not be finished
@@ -67,9 +69,9 @@ void JobWatch::Begin(std::optional<int64_t> after_sequence) {
   if (ended_) return;
   if (!job.ok()) return EndLocked(lock, job.status());
   if (after_sequence && *after_sequence > job->sequence) {
-    return EndLocked(lock, absl::InvalidArgumentError(absl::StrCat(
-                               "after_sequence: ", *after_sequence,
-                               " is beyond the job's latest event ", job->sequence)));
+    return EndLocked(lock, absl::InvalidArgumentError(
+                               absl::StrCat("after_sequence: ", *after_sequence,
+                                            " is beyond the job's latest event ", job->sequence)));
   }
   if (!after_sequence) {
     pending_.push_back(SnapshotEvent(WatchedJob(*job)));
@@ -96,16 +98,16 @@ void JobWatch::CatchUp() {
   if (!job.ok()) {
     events = job.status();
   } else {
-    events = deps_.store.ReadEvents(
-        {{job_id_, after, std::numeric_limits<int64_t>::max()}}, deps_.options.catch_up_page);
+    events = deps_.store.ReadEvents({{job_id_, after, std::numeric_limits<int64_t>::max()}},
+                                    deps_.options.catch_up_page);
   }
   std::unique_lock<std::mutex> lock(mu_);
   reading_ = false;
   if (ended_) return;
   if (!events.ok()) return EndLocked(lock, events.status());
   std::shared_ptr<const Job> base = WatchedJob(*job);
-  const bool deleted = events->empty() ? job->sequence > after
-                                       : events->front().event.sequence > after + 1;
+  const bool deleted =
+      events->empty() ? job->sequence > after : events->front().event.sequence > after + 1;
   if (deleted) pending_.push_back(SnapshotEvent(base));
   for (RecordedEvent& e : *events) {
     if (deleted && e.event.sequence <= job->sequence) continue;

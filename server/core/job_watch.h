@@ -83,14 +83,14 @@ class JobWatch : public EventSubscriber, public std::enable_shared_from_this<Job
   std::mutex mu_;
   std::vector<BusEventPtr> pending_;  // read from the table, sent before live events
   size_t pending_head_ = 0;
-  std::vector<BusEventPtr> live_;     // from the bus, bounded by buffer_events
+  std::vector<BusEventPtr> live_;  // from the bus, bounded by buffer_events
   size_t live_head_ = 0;
-  int64_t last_sent_ = -1;            // -1: nothing sent yet
+  int64_t last_sent_ = -1;  // -1: nothing sent yet
   bool last_sent_terminal_ = false;
-  bool started_ = false;              // the first read is done
-  bool behind_ = false;               // read the table before taking live events
-  bool writing_ = false;              // a Write is outstanding
-  bool reading_ = false;              // a database read is outstanding
+  bool started_ = false;  // the first read is done
+  bool behind_ = false;   // read the table before taking live events
+  bool writing_ = false;  // a Write is outstanding
+  bool reading_ = false;  // a database read is outstanding
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
   bool ended_ = false;

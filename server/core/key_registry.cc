@@ -76,8 +76,8 @@ absl::Status CheckUsable(const ApiKey& key, absl::Time now) {
                                                    "… was revoked at ", Rfc3339(*key.revoke_time)));
   }
   if (key.expire_time && *key.expire_time <= now) {
-    return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
-                                                   "… expired at ", Rfc3339(*key.expire_time)));
+    return absl::UnauthenticatedError(
+        absl::StrCat("the API key ", key.key_prefix, "… expired at ", Rfc3339(*key.expire_time)));
   }
   return absl::OkStatus();
 }

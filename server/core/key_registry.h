@@ -6,17 +6,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include <mutex>
-#include <shared_mutex>
-
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "db/model/api_key.h"
 #include "server/core/access.h"

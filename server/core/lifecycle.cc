@@ -1,9 +1,9 @@
 #include "server/core/lifecycle.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
-
-#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -66,8 +66,8 @@ std::string RequestFingerprint(const CreateJobCommand& c) {
       {"multiplier", c.retry_policy.multiplier},
       {"timeout", micros(c.timeout)},
       {"ttl", micros(c.ttl)},
-      {"run_after", c.run_after ? nlohmann::json(absl::ToUnixMicros(*c.run_after))
-                                : nlohmann::json(nullptr)},
+      {"run_after",
+       c.run_after ? nlohmann::json(absl::ToUnixMicros(*c.run_after)) : nlohmann::json(nullptr)},
       {"labels", c.labels},
   };
   const std::string text = canonical.dump();
@@ -85,8 +85,7 @@ void ClearLease(Job& job) {
 }
 
 absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::string& reason,
-                                                    const std::string& principal,
-                                                    absl::Time now) {
+                                                    const std::string& principal, absl::Time now) {
   switch (job.state) {
     case JobState::kCancelled:
       return std::nullopt;  // idempotent
@@ -142,8 +141,7 @@ DerivedTimes ComputeDerivedTimes(const Job& job, absl::Time now) {
   if (!job.start_time) return out;
   const absl::Time end = job.finish_time ? *job.finish_time : now;
   out.duration = std::max(absl::ZeroDuration(), end - *job.start_time);
-  if (job.state == JobState::kRunning && job.progress_percent > 0 &&
-      job.progress_percent < 100) {
+  if (job.state == JobState::kRunning && job.progress_percent > 0 && job.progress_percent < 100) {
     const absl::Duration elapsed = now - *job.start_time;
     const absl::Duration total = elapsed * (100.0 / static_cast<double>(job.progress_percent));
     // A tiny progress extrapolates past any representable time: then there is no estimate.

@@ -33,8 +33,8 @@ absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time no
 
 // Fields computed on read.
 struct DerivedTimes {
-  std::optional<absl::Duration> duration;               // (finish or now) - start
-  std::optional<absl::Time> estimated_finish_time;      // from the current attempt's progress rate
+  std::optional<absl::Duration> duration;           // (finish or now) - start
+  std::optional<absl::Time> estimated_finish_time;  // from the current attempt's progress rate
 };
 DerivedTimes ComputeDerivedTimes(const Job& job, absl::Time now);
 

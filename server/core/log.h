@@ -15,6 +15,7 @@ void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 
 // Adds "time", "level" and "msg" to `fields` and writes the line atomically.
-void Log(LogLevel level, const std::string& message, nlohmann::json fields = nlohmann::json::object());
+void Log(LogLevel level, const std::string& message,
+         nlohmann::json fields = nlohmann::json::object());
 
 }  // namespace jobd::core

@@ -86,14 +86,13 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
   std::vector<JobChange> observed;
   observed.reserve(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
-    observed.push_back({changes[i].id, [&, i](const Job& current)
-                                           -> absl::StatusOr<std::optional<JobUpdate>> {
-                          absl::StatusOr<std::optional<JobUpdate>> decision =
-                              changes[i].mutate(current);
-                          decided[i] = Decided{current.sequence, current.state, std::nullopt};
-                          if (decision.ok()) decided[i].update = *decision;
-                          return decision;
-                        }});
+    observed.push_back(
+        {changes[i].id, [&, i](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+           absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(current);
+           decided[i] = Decided{current.sequence, current.state, std::nullopt};
+           if (decision.ok()) decided[i].update = *decision;
+           return decision;
+         }});
   }
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = store_.UpdateJobs(observed);
   if (!results.ok()) return results;
@@ -147,7 +146,7 @@ absl::StatusOr<std::vector<Job>> PublishingJobStore::AcquireJobs(const AcquireQu
 }
 
 absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(absl::Time now,
-                                                                         int limit) {
+                                                                          int limit) {
   absl::StatusOr<std::vector<Job>> jobs = store_.PromoteScheduledJobs(now, limit);
   if (!jobs.ok()) return jobs;
   std::vector<EventRange> ranges;

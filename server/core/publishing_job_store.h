@@ -30,8 +30,7 @@ class PublishingJobStore : public JobStore {
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override {
     return store_.ListJobs(query);
   }
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
-                                                             int limit) override {
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override {
     return store_.ListExpiredLeases(now, limit);
   }
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override {

@@ -4,14 +4,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "absl/status/status.h"
-#include <mutex>
-
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 
 namespace jobd::core {
 

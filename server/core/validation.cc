@@ -21,15 +21,15 @@ bool AllOf(const std::string& text, bool (*allowed)(char)) {
 }
 
 bool IsWorkspaceChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 bool IsTypeChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 bool IsLabelKeyChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-' || c == '/';
 }
 bool HasNul(const std::string& text) { return text.find('\0') != std::string::npos; }
 
@@ -55,13 +55,13 @@ absl::Status ValidateWorkspaceId(const std::string& workspace_id, const Limits& 
   return absl::OkStatus();
 }
 
-absl::Status ValidateType(const std::string& field, const std::string& type,
-                          const Limits& limits) {
+absl::Status ValidateType(const std::string& field, const std::string& type, const Limits& limits) {
   if (type.empty()) return Invalid(field, "is required");
   if (type.size() > limits.max_type_length) {
     return Invalid(field, absl::StrCat("must be at most ", limits.max_type_length, " characters"));
   }
-  if (!AllOf(type, IsTypeChar)) return Invalid(field, "may contain only a-z, 0-9, '.', '_' and '-'");
+  if (!AllOf(type, IsTypeChar))
+    return Invalid(field, "may contain only a-z, 0-9, '.', '_' and '-'");
   return absl::OkStatus();
 }
 
@@ -92,8 +92,7 @@ absl::Status ValidateLabels(const std::string& field,
   return absl::OkStatus();
 }
 
-absl::Status ValidateText(const std::string& field, const std::string& text,
-                          const Limits& limits) {
+absl::Status ValidateText(const std::string& field, const std::string& text, const Limits& limits) {
   if (text.size() > limits.max_text_bytes) {
     return Invalid(field, absl::StrCat("must be at most ", limits.max_text_bytes, " bytes"));
   }
@@ -114,8 +113,8 @@ absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Lim
     return Invalid("retry_policy.max_attempts",
                    absl::StrCat("must be between 1 and ", limits.max_attempts));
   }
-  if (auto s = ValidateDuration("retry_policy.initial_backoff", r.initial_backoff,
-                                limits.max_backoff);
+  if (auto s =
+          ValidateDuration("retry_policy.initial_backoff", r.initial_backoff, limits.max_backoff);
       !s.ok()) {
     return s;
   }
@@ -126,9 +125,8 @@ absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Lim
   if (r.initial_backoff && r.max_backoff && *r.initial_backoff > *r.max_backoff) {
     return Invalid("retry_policy.max_backoff", "must not be less than initial_backoff");
   }
-  if (r.multiplier != 0 &&
-      (!std::isfinite(r.multiplier) || r.multiplier < 1.0 ||
-       r.multiplier > limits.max_backoff_multiplier)) {
+  if (r.multiplier != 0 && (!std::isfinite(r.multiplier) || r.multiplier < 1.0 ||
+                            r.multiplier > limits.max_backoff_multiplier)) {
     return Invalid("retry_policy.multiplier",
                    absl::StrCat("must be between 1.0 and ", limits.max_backoff_multiplier));
   }
@@ -140,8 +138,7 @@ absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Lim
                                              " in the future"));
   }
   if (auto s = ValidateLabels("labels", c.labels, limits); !s.ok()) return s;
-  if (c.idempotency_key.size() > limits.max_idempotency_key_length ||
-      HasNul(c.idempotency_key)) {
+  if (c.idempotency_key.size() > limits.max_idempotency_key_length || HasNul(c.idempotency_key)) {
     return Invalid("idempotency_key",
                    absl::StrCat("must be at most ", limits.max_idempotency_key_length,
                                 " bytes without NUL characters"));

@@ -11,17 +11,13 @@
 namespace jobd::core {
 
 absl::Status ValidateWorkspaceId(const std::string& workspace_id, const Limits& limits);
-absl::Status ValidateType(const std::string& field, const std::string& type,
-                          const Limits& limits);
+absl::Status ValidateType(const std::string& field, const std::string& type, const Limits& limits);
 absl::Status ValidateJobId(const std::string& field, const std::string& id);
 absl::Status ValidateLabels(const std::string& field,
-                            const std::map<std::string, std::string>& labels,
-                            const Limits& limits);
-absl::Status ValidateText(const std::string& field, const std::string& text,
-                          const Limits& limits);
+                            const std::map<std::string, std::string>& labels, const Limits& limits);
+absl::Status ValidateText(const std::string& field, const std::string& text, const Limits& limits);
 
-absl::Status ValidateCreate(const CreateJobCommand& command, absl::Time now,
-                            const Limits& limits);
+absl::Status ValidateCreate(const CreateJobCommand& command, absl::Time now, const Limits& limits);
 absl::Status ValidateList(const ListJobsCommand& command, const Limits& limits);
 
 }  // namespace jobd::core

@@ -47,8 +47,7 @@ absl::Status ValidateLeaseCall(const std::string& job_id, const std::string& lea
 }  // namespace
 
 WorkerManager::WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes,
-                             ReadyWaiters& waiters, Clock& clock, Limits limits,
-                             UnitRandom random)
+                             ReadyWaiters& waiters, Clock& clock, Limits limits, UnitRandom random)
     : store_(store),
       executor_(executor),
       changes_(changes),
@@ -101,8 +100,8 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
 
 void WorkerManager::ReleaseLease(const Job& job) {
   changes_.Submit({job.id,
-                   [this, token = job.lease_token](const Job& current)
-                       -> absl::StatusOr<std::optional<JobUpdate>> {
+                   [this, token = job.lease_token](
+                       const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
                      return PlanReleaseLease(current, token, clock_.Now());
                    }},
                   [this, workspace = job.workspace_id, type = job.type](absl::StatusOr<Job> job) {
@@ -112,8 +111,8 @@ void WorkerManager::ReleaseLease(const Job& job) {
                   });
 }
 
-void WorkerManager::ReportProgress(const Principal& caller, const std::string& job_id, const std::string& lease_token,
-                                   ProgressReport report,
+void WorkerManager::ReportProgress(const Principal& caller, const std::string& job_id,
+                                   const std::string& lease_token, ProgressReport report,
                                    std::function<void(absl::StatusOr<ProgressResult>)> done) {
   auto invalid = [&]() -> absl::Status {
     if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return s;
@@ -149,8 +148,8 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
                   });
 }
 
-void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
-                                std::string result_json,
+void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_id,
+                                const std::string& lease_token, std::string result_json,
                                 std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (result_json.size() > limits_.max_payload_bytes) {
@@ -166,17 +165,17 @@ void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_
                   std::move(done));
 }
 
-void WorkerManager::FailJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
-                            std::string error_message, bool retryable,
-                            std::function<void(absl::StatusOr<Job>)> done) {
+void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
+                            const std::string& lease_token, std::string error_message,
+                            bool retryable, std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return done(s);
   changes_.Submit({job_id,
                    [this, caller, job_id, lease_token, error_message = std::move(error_message),
                     retryable](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
                      if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-                     return PlanFail(current, lease_token, error_message, retryable,
-                                     clock_.Now(), random_);
+                     return PlanFail(current, lease_token, error_message, retryable, clock_.Now(),
+                                     random_);
                    }},
                   [this, done = std::move(done)](absl::StatusOr<Job> job) {
                     if (job.ok() && job->state == JobState::kScheduled) {

@@ -39,9 +39,8 @@ struct ProgressResult {
 
 class WorkerManager {
  public:
-  WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes,
-                ReadyWaiters& waiters, Clock& clock, Limits limits,
-                UnitRandom random = DefaultUnitRandom());
+  WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes, ReadyWaiters& waiters,
+                Clock& clock, Limits limits, UnitRandom random = DefaultUnitRandom());
 
   // `done` runs once, on an executor thread or the waiters' timer, with the leased jobs
   // (empty when the wait ran out).
@@ -51,11 +50,12 @@ class WorkerManager {
                    std::function<void(absl::StatusOr<std::vector<Job>>)> done);
   // Worker writes are group-committed: `done` runs once, on a committer thread (or inline
   // for invalid input), and no thread waits meanwhile.
-  void ReportProgress(const Principal& caller, const std::string& job_id, const std::string& lease_token,
-                      ProgressReport report,
+  void ReportProgress(const Principal& caller, const std::string& job_id,
+                      const std::string& lease_token, ProgressReport report,
                       std::function<void(absl::StatusOr<ProgressResult>)> done);
-  void CompleteJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
-                   std::string result_json, std::function<void(absl::StatusOr<Job>)> done);
+  void CompleteJob(const Principal& caller, const std::string& job_id,
+                   const std::string& lease_token, std::string result_json,
+                   std::function<void(absl::StatusOr<Job>)> done);
   void FailJob(const Principal& caller, const std::string& job_id, const std::string& lease_token,
                std::string error_message, bool retryable,
                std::function<void(absl::StatusOr<Job>)> done);

@@ -30,8 +30,8 @@ UnitRandom DefaultUnitRandom() {
 
 absl::Duration BackoffCap(const RetryPolicy& policy, int32_t failed_attempt) {
   const double exponent = std::max(0, failed_attempt - 1);
-  const double seconds = absl::ToDoubleSeconds(policy.initial_backoff) *
-                         std::pow(policy.multiplier, exponent);
+  const double seconds =
+      absl::ToDoubleSeconds(policy.initial_backoff) * std::pow(policy.multiplier, exponent);
   const double cap = absl::ToDoubleSeconds(policy.max_backoff);
   return absl::Seconds(std::isfinite(seconds) ? std::min(seconds, cap) : cap);
 }
@@ -102,8 +102,7 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
       report.percent != job.progress_percent || report.message != job.progress_message;
   next.progress_percent = report.percent;
   next.progress_message = report.message;
-  update.event_kind =
-      progressed ? std::optional<EventKind>(EventKind::kProgress) : std::nullopt;
+  update.event_kind = progressed ? std::optional<EventKind>(EventKind::kProgress) : std::nullopt;
   update.messages = report.messages;
   plan.update = std::move(update);
   return plan;
@@ -159,8 +158,7 @@ std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lea
 
 std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now,
                                           const UnitRandom& random) {
-  if (job.state != JobState::kRunning || !job.lease_expire_time ||
-      *job.lease_expire_time > now) {
+  if (job.state != JobState::kRunning || !job.lease_expire_time || *job.lease_expire_time > now) {
     return std::nullopt;
   }
   std::string error;

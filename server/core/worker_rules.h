@@ -46,7 +46,8 @@ struct ProgressPlan {
 absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lease_token,
                                           const ProgressReport& report, absl::Time now);
 
-absl::StatusOr<std::optional<JobUpdate>> PlanComplete(const Job& job, const std::string& lease_token,
+absl::StatusOr<std::optional<JobUpdate>> PlanComplete(const Job& job,
+                                                      const std::string& lease_token,
                                                       const std::string& result_json,
                                                       absl::Time now);
 
@@ -61,7 +62,6 @@ std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lea
 
 // The reaper's rule: a RUNNING job whose lease expired fails its attempt, saying whether the
 // worker was lost or the attempt timed out. No change when the lease is no longer expired.
-std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now,
-                                          const UnitRandom& random);
+std::optional<JobUpdate> PlanLeaseExpired(const Job& job, absl::Time now, const UnitRandom& random);
 
 }  // namespace jobd::core

@@ -73,9 +73,9 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
   int64_t& sent = missed_[job_id];
   if (tracked != last_seen_.end()) sent = std::max(sent, tracked->second.sent_sequence);
   if (missed_.size() > kMaxMissedJobs && !closing_) {
-    closing_ = absl::ResourceExhaustedError(absl::StrCat(
-        "the watcher fell behind on more than ", kMaxMissedJobs,
-        " jobs; list the jobs and watch again"));
+    closing_ = absl::ResourceExhaustedError(absl::StrCat("the watcher fell behind on more than ",
+                                                         kMaxMissedJobs,
+                                                         " jobs; list the jobs and watch again"));
   }
 }
 
@@ -89,8 +89,8 @@ void WorkspaceWatch::ForgetJobs() {
   }
   for (size_t i = head_; i < queue_.size(); ++i) pending.insert(queue_[i]->event.job_id);
   for (auto it = last_seen_.begin(); it != last_seen_.end();) {
-    const bool forget = it->second.terminal && pending.count(it->first) == 0 &&
-                        missed_.count(it->first) == 0;
+    const bool forget =
+        it->second.terminal && pending.count(it->first) == 0 && missed_.count(it->first) == 0;
     it = forget ? last_seen_.erase(it) : std::next(it);
   }
 }
@@ -201,8 +201,7 @@ void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, int64_
   std::vector<BusEventPtr> kept;
   for (size_t i = head_; i < queue_.size(); ++i) {
     auto snapshot = snapshot_sequences.find(queue_[i]->event.job_id);
-    if (snapshot == snapshot_sequences.end() ||
-        queue_[i]->event.sequence > snapshot->second) {
+    if (snapshot == snapshot_sequences.end() || queue_[i]->event.sequence > snapshot->second) {
       kept.push_back(std::move(queue_[i]));
     }
   }

@@ -19,19 +19,17 @@ namespace jobd::core {
 
 struct WorkspaceWatchFilter {
   std::string workspace_id;
-  std::vector<JobState> states;  // empty: any
+  std::vector<JobState> states;    // empty: any
   std::vector<std::string> types;  // empty: any
 };
 
-class WorkspaceWatch : public EventSubscriber,
-                       public std::enable_shared_from_this<WorkspaceWatch> {
+class WorkspaceWatch : public EventSubscriber, public std::enable_shared_from_this<WorkspaceWatch> {
  public:
   // Jobs missed at once beyond this end the stream (RESOURCE_EXHAUSTED): list and watch again.
   static constexpr size_t kMaxMissedJobs = 10000;
 
   // A workspace the caller may not use ends the stream PERMISSION_DENIED.
-  WorkspaceWatch(WatchDeps deps, Principal caller, WorkspaceWatchFilter filter,
-                 WatchSink* sink);
+  WorkspaceWatch(WatchDeps deps, Principal caller, WorkspaceWatchFilter filter, WatchSink* sink);
   // Validates and subscribes; errors reach the sink through End. Call once, on a watch held
   // by a shared_ptr.
   void Open();
@@ -70,14 +68,14 @@ class WorkspaceWatch : public EventSubscriber,
   size_t head_ = 0;
   std::unordered_map<std::string, int64_t> missed_;  // owed a SNAPSHOT -> last sequence sent
   struct Tracked {
-    int64_t sequence = 0;   // the latest event seen, filtered or not
-    bool terminal = false;  // in a terminal state after it
+    int64_t sequence = 0;       // the latest event seen, filtered or not
+    bool terminal = false;      // in a terminal state after it
     int64_t sent_sequence = 0;  // the last event of the job sent on this stream (0: none)
   };
   std::unordered_map<std::string, Tracked> last_seen_;  // gaps, duplicates, SNAPSHOT filter
   size_t forget_above_ = 4096;  // ForgetJobs runs when last_seen_ reaches this size
-  bool writing_ = false;  // a Write is outstanding
-  bool reading_ = false;  // a database read is outstanding
+  bool writing_ = false;        // a Write is outstanding
+  bool reading_ = false;        // a database read is outstanding
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
   bool ended_ = false;

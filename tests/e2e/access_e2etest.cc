@@ -29,8 +29,7 @@ namespace {
 using grpc::StatusCode;
 using Channel = std::shared_ptr<grpc::Channel>;
 
-#define EXPECT_CODE(status, code) \
-  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+#define EXPECT_CODE(status, code) EXPECT_EQ((status).error_code(), code) << (status).error_message()
 
 constexpr char kA[] = "A";  // the workspace the jobs are in
 constexpr char kB[] = "B";  // another workspace
@@ -50,29 +49,47 @@ enum Principal {
 };
 
 constexpr std::array<const char*, kPrincipals> kPrincipalNames = {
-    "no key", "unknown key", "revoked key", "expired key", "viewer(A)",
-    "member(A)", "worker(A)", "admin", "member(B)"};
+    "no key",    "unknown key", "revoked key", "expired key", "viewer(A)",
+    "member(A)", "worker(A)",   "admin",       "member(B)"};
 
 std::string CodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::OK: return "OK";
-    case StatusCode::CANCELLED: return "CANCELLED";
-    case StatusCode::UNKNOWN: return "UNKNOWN";
-    case StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case StatusCode::ABORTED: return "ABORTED";
-    case StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case StatusCode::INTERNAL: return "INTERNAL";
-    case StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return absl::StrCat("code ", static_cast<int>(code));
+    case StatusCode::OK:
+      return "OK";
+    case StatusCode::CANCELLED:
+      return "CANCELLED";
+    case StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case StatusCode::ABORTED:
+      return "ABORTED";
+    case StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case StatusCode::INTERNAL:
+      return "INTERNAL";
+    case StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return absl::StrCat("code ", static_cast<int>(code));
   }
 }
 
@@ -92,8 +109,8 @@ std::string RandomJobId() {
   const uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
   const uint64_t r1 = (static_cast<uint64_t>(random()) << 32) | random();
   const uint64_t r2 = (static_cast<uint64_t>(random()) << 32) | random();
-  return absl::StrFormat("%08x-%04x-7%03x-%04x-%012x", millis >> 16, millis & 0xffff,
-                         r1 & 0xfff, 0x8000 | ((r1 >> 12) & 0x3fff), r2 & 0xffffffffffffULL);
+  return absl::StrFormat("%08x-%04x-7%03x-%04x-%012x", millis >> 16, millis & 0xffff, r1 & 0xfff,
+                         0x8000 | ((r1 >> 12) & 0x3fff), r2 & 0xffffffffffffULL);
 }
 
 // A call's status with the job id in its message replaced, to compare two ids' answers.
@@ -105,8 +122,7 @@ std::string WithoutId(const grpc::Status& status, const std::string& id) {
 // --- Calls as a principal --------------------------------------------------------------------
 // Each returns the call's status; `as` is a channel carrying the principal's key (or none).
 
-grpc::Status CreateJobAs(const Channel& as, const std::string& workspace,
-                         v1::Job* job = nullptr) {
+grpc::Status CreateJobAs(const Channel& as, const std::string& workspace, v1::Job* job = nullptr) {
   v1::CreateJobRequest request;
   request.set_workspace_id(workspace);
   request.set_type("t");
@@ -249,8 +265,8 @@ grpc::Status GetJobStatsAs(const Channel& as, const std::string& workspace) {
   return v1::JobService::NewStub(as)->GetJobStats(Ctx().get(), request, &response);
 }
 
-grpc::Status AcquireJobsAs(const Channel& as, const std::string& workspace,
-                           const std::string& type, v1::AcquireJobsResponse* response) {
+grpc::Status AcquireJobsAs(const Channel& as, const std::string& workspace, const std::string& type,
+                           v1::AcquireJobsResponse* response) {
   v1::AcquireJobsRequest request;
   request.set_workspace_id(workspace);
   request.add_types(type);
@@ -408,9 +424,7 @@ class AccessTest : public JobdTest {
 
   bool WaitRefused(const Channel& as, const std::string& workspace) {
     return WaitFor(
-        [&] {
-          return GetJobStatsAs(as, workspace).error_code() == StatusCode::UNAUTHENTICATED;
-        },
+        [&] { return GetJobStatsAs(as, workspace).error_code() == StatusCode::UNAUTHENTICATED; },
         absl::Seconds(10));
   }
 
@@ -458,8 +472,8 @@ class AccessTest : public JobdTest {
         absl::Seconds(10)))
         << "the expired key still works";
     for (Principal p : {kNoKey, kUnknownKey, kRevokedKey, kExpiredKey}) {
-      std::cerr << kPrincipalNames[p] << " is refused: "
-                << GetJobStatsAs(principals_[p], kA).error_message() << "\n";
+      std::cerr << kPrincipalNames[p]
+                << " is refused: " << GetJobStatsAs(principals_[p], kA).error_message() << "\n";
     }
   }
 
@@ -568,8 +582,8 @@ TEST_F(AccessTest, AccessMatrix) {
     }
   }
   for (const auto& [method, rows] : rows_per_method) {
-    EXPECT_TRUE(methods.count(method)) << "the table has a row for " << method
-                                       << ", which is no method of the services";
+    EXPECT_TRUE(methods.count(method))
+        << "the table has a row for " << method << ", which is no method of the services";
   }
 
   // Every cell.
@@ -579,18 +593,17 @@ TEST_F(AccessTest, AccessMatrix) {
   grid += "\n";
   int cells = 0;
   for (const Row& row : table) {
-    const std::string rpc = absl::StrCat(row.service.substr(row.service.find('.', 5) + 1), ".",
-                                         row.method);
+    const std::string rpc =
+        absl::StrCat(row.service.substr(row.service.find('.', 5) + 1), ".", row.method);
     absl::StrAppendFormat(&grid, "%-30s", rpc);
     for (int p = 0; p < kPrincipals; ++p) {
       ++cells;
       const grpc::Status got = row.call(principals_[p]);
       const bool match = got.error_code() == row.expected[p];
       if (!match) {
-        mismatches.push_back(absl::StrCat(rpc, " / ", kPrincipalNames[p], ": expected ",
-                                          CodeName(row.expected[p]), ", got ",
-                                          CodeName(got.error_code()), " (",
-                                          got.error_message(), ")"));
+        mismatches.push_back(
+            absl::StrCat(rpc, " / ", kPrincipalNames[p], ": expected ", CodeName(row.expected[p]),
+                         ", got ", CodeName(got.error_code()), " (", got.error_message(), ")"));
       }
       std::string shown = CodeName(got.error_code());
       if (shown == "PERMISSION_DENIED") shown = "DENIED";
@@ -646,8 +659,12 @@ TEST_F(AccessTest, ForeignJobIdsAreNotFoundAndChangeNothing) {
 
   auto mark = [&](const std::string& id) {
     const v1::Job job = Get(id);
-    JobMark m{job.state(), job.sequence(), job.progress_percent(), job.attempt(),
-              job.update_time().DebugString(), -1};
+    JobMark m{job.state(),
+              job.sequence(),
+              job.progress_percent(),
+              job.attempt(),
+              job.update_time().DebugString(),
+              -1};
     grpc::Status status = ListJobEventsAs(Admin(), id, &m.events);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return m;
@@ -692,8 +709,12 @@ TEST_F(AccessTest, ForeignJobIdsAreNotFoundAndChangeNothing) {
     std::string id;
     std::string lease;
     switch (c.job) {
-      case Kind::kQueued: id = QueuedJob(); break;
-      case Kind::kCancelled: id = CancelledJob(); break;
+      case Kind::kQueued:
+        id = QueuedJob();
+        break;
+      case Kind::kCancelled:
+        id = CancelledJob();
+        break;
       case Kind::kLeased: {
         const v1::LeasedJob leased = LeasedJob(worker_a);  // A's worker holds the real lease
         id = leased.job().id();
@@ -716,8 +737,8 @@ TEST_F(AccessTest, ForeignJobIdsAreNotFoundAndChangeNothing) {
 
     const JobMark after = mark(id);
     EXPECT_EQ(after, before) << "before: " << before.ToString() << "\nafter:  " << after.ToString();
-    std::cerr << c.rpc << " on a job of A as a key of B: " << CodeName(foreign.error_code())
-              << " (" << foreign.error_message() << ")\n";
+    std::cerr << c.rpc << " on a job of A as a key of B: " << CodeName(foreign.error_code()) << " ("
+              << foreign.error_message() << ")\n";
   }
 }
 
@@ -730,8 +751,10 @@ TEST_F(AccessTest, RevokedKeyIsRefusedByAnotherProcessWithinASecond) {
     // Keyless channels, connected before anything is measured; keys go in each call's metadata.
     const Channel plain1 = KeyedChannel(jobd_->address(), "");
     const Channel plain2 = KeyedChannel(second.address(), "");
-    ASSERT_TRUE(plain1->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
-    ASSERT_TRUE(plain2->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+    ASSERT_TRUE(
+        plain1->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+    ASSERT_TRUE(
+        plain2->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
     const std::string job = QueuedJob();
     auto refused = [&](const Channel& plain, const std::string& key) {
       return GetJobWithKey(plain, key, job).error_code() == StatusCode::UNAUTHENTICATED;
@@ -768,8 +791,8 @@ TEST_F(AccessTest, RevokedKeyIsRefusedByAnotherProcessWithinASecond) {
         v1::AdminService::NewStub(Admin())->CreateApiKey(Ctx().get(), request, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();
     start = absl::Now();
-    const std::optional<absl::Time> last_refused = LastBeforeChange(
-        start, [&] { return GetJobWithKey(plain2, created.secret(), job).ok(); });
+    const std::optional<absl::Time> last_refused =
+        LastBeforeChange(start, [&] { return GetJobWithKey(plain2, created.secret(), job).ok(); });
     ASSERT_TRUE(last_refused.has_value())
         << GetJobWithKey(plain2, created.secret(), job).error_message();
     const absl::Duration create_seen = *last_refused - start;
@@ -779,8 +802,8 @@ TEST_F(AccessTest, RevokedKeyIsRefusedByAnotherProcessWithinASecond) {
 
     // c. `jobd keys revoke ID`, straight in the database, is seen by both running processes.
     ASSERT_TRUE(GetJobWithKey(plain1, created.secret(), job).ok());
-    ASSERT_EQ(RunJobd({"keys", "revoke", created.api_key().id(), "--database_url",
-                       database_->url(), "--log_level", "warning"}),
+    ASSERT_EQ(RunJobd({"keys", "revoke", created.api_key().id(), "--database_url", database_->url(),
+                       "--log_level", "warning"}),
               0);
     start = absl::Now();
     // One after the other: while #1 is polled, #2 changes or not; polling it afterwards still

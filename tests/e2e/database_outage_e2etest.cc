@@ -59,8 +59,8 @@ TEST(DatabaseOutage, HealthAndCallsFollowTheDatabase) {
     ASSERT_EQ(code, 0);
     const absl::Time stopped = absl::Now();
     // "Within seconds" (the probe runs every 200 ms here); 10 s leaves a loaded machine room.
-    EXPECT_TRUE(WaitFor([&] { return Health(*health) == Serving::NOT_SERVING; },
-                        absl::Seconds(10)));
+    EXPECT_TRUE(
+        WaitFor([&] { return Health(*health) == Serving::NOT_SERVING; }, absl::Seconds(10)));
     v1::GetJobRequest get;
     get.set_id(created.job().id());
     v1::GetJobResponse got;
@@ -80,8 +80,8 @@ TEST(DatabaseOutage, HealthAndCallsFollowTheDatabase) {
     Cluster("start " + dir + " --fast", &code);
     ASSERT_EQ(code, 0);
     EXPECT_TRUE(WaitFor([&] { return Health(*health) == Serving::SERVING; }, absl::Seconds(30)));
-    EXPECT_TRUE(WaitFor([&] { return jobs->GetJob(Ctx().get(), get, &got).ok(); },
-                        absl::Seconds(30)));
+    EXPECT_TRUE(
+        WaitFor([&] { return jobs->GetJob(Ctx().get(), get, &got).ok(); }, absl::Seconds(30)));
     EXPECT_EQ(got.job().id(), created.job().id());
     if (HasFailure()) std::cerr << jobd.log();
   }

@@ -112,45 +112,86 @@ const std::vector<Method>& Methods() {
       {"FailJob", "/jobd.v1.WorkerService/FailJob", &v1::FailJobRequest::default_instance(),
        &v1::FailJobResponse::default_instance(), false, kWork, false},
       {"CreateApiKey", "/jobd.v1.AdminService/CreateApiKey",
-       &v1::CreateApiKeyRequest::default_instance(),
-       &v1::CreateApiKeyResponse::default_instance(), false, kAdmin, false},
+       &v1::CreateApiKeyRequest::default_instance(), &v1::CreateApiKeyResponse::default_instance(),
+       false, kAdmin, false},
       {"ListApiKeys", "/jobd.v1.AdminService/ListApiKeys",
        &v1::ListApiKeysRequest::default_instance(), &v1::ListApiKeysResponse::default_instance(),
        false, kAdmin, false},
       {"RevokeApiKey", "/jobd.v1.AdminService/RevokeApiKey",
-       &v1::RevokeApiKeyRequest::default_instance(),
-       &v1::RevokeApiKeyResponse::default_instance(), false, kAdmin, false},
+       &v1::RevokeApiKeyRequest::default_instance(), &v1::RevokeApiKeyResponse::default_instance(),
+       false, kAdmin, false},
   };
   return *methods;
 }
 
 enum Rpc {
-  kCreateJob, kGetJob, kListJobs, kCancelJob, kRetryJob, kWatchJob, kWatchJobs, kListJobEvents,
-  kGetJobStats, kAcquireJobs, kReportProgress, kCompleteJob, kFailJob, kCreateApiKey,
-  kListApiKeys, kRevokeApiKey, kRpcCount
+  kCreateJob,
+  kGetJob,
+  kListJobs,
+  kCancelJob,
+  kRetryJob,
+  kWatchJob,
+  kWatchJobs,
+  kListJobEvents,
+  kGetJobStats,
+  kAcquireJobs,
+  kReportProgress,
+  kCompleteJob,
+  kFailJob,
+  kCreateApiKey,
+  kListApiKeys,
+  kRevokeApiKey,
+  kRpcCount
 };
 
 // ---------------------------------------------------------------------------------------
 // Who calls.
 
 enum Auth {
-  kMember, kWorker, kViewer,
+  kMember,
+  kWorker,
+  kViewer,
   kMemberLowercaseBearer,  // "bearer <key>": the scheme is case-insensitive
   kMemberPadded,           // "Bearer   <key>  ": whitespace around the key is ignored
-  kNoKey, kGarbageKey, kSqlBearer, kLongKey, kTwoHeadersSame, kTwoHeadersMixed, kRevokedKey,
-  kExpiredKey, kBasicScheme, kEmptyBearer, kBearerOnly, kKeyPlusJunk, kAdminKeyPrefix,
+  kNoKey,
+  kGarbageKey,
+  kSqlBearer,
+  kLongKey,
+  kTwoHeadersSame,
+  kTwoHeadersMixed,
+  kRevokedKey,
+  kExpiredKey,
+  kBasicScheme,
+  kEmptyBearer,
+  kBearerOnly,
+  kKeyPlusJunk,
+  kAdminKeyPrefix,
   kBinaryHeader,
   kHugeKey,  // metadata over gRPC's limit: sent on a connection of its own
   kAuthCount
 };
 
 const char* AuthName(int auth) {
-  static const char* names[] = {
-      "member", "worker", "viewer", "member(lowercase bearer)", "member(padded)", "no key",
-      "garbage key", "SQL bearer", "long key", "two headers (same key)",
-      "two headers (key + garbage)", "revoked key", "expired key", "Basic scheme",
-      "\"Bearer \"", "\"Bearer\"", "key + junk", "admin key prefix", "authorization-bin",
-      "huge key"};
+  static const char* names[] = {"member",
+                                "worker",
+                                "viewer",
+                                "member(lowercase bearer)",
+                                "member(padded)",
+                                "no key",
+                                "garbage key",
+                                "SQL bearer",
+                                "long key",
+                                "two headers (same key)",
+                                "two headers (key + garbage)",
+                                "revoked key",
+                                "expired key",
+                                "Basic scheme",
+                                "\"Bearer \"",
+                                "\"Bearer\"",
+                                "key + junk",
+                                "admin key prefix",
+                                "authorization-bin",
+                                "huge key"};
   return names[auth];
 }
 
@@ -161,17 +202,23 @@ std::optional<int> RoleOf(int auth) {
     case kMemberLowercaseBearer:
     case kMemberPadded:
       return kMember;
-    case kWorker: return kWorker;
-    case kViewer: return kViewer;
-    default: return std::nullopt;
+    case kWorker:
+      return kWorker;
+    case kViewer:
+      return kViewer;
+    default:
+      return std::nullopt;
   }
 }
 
 bool RoleAllows(int role, Need need) {
   switch (role) {
-    case kMember: return need == kRead || need == kCreate || need == kCancel || need == kRetry;
-    case kWorker: return need == kRead || need == kWork;
-    case kViewer: return need == kRead;
+    case kMember:
+      return need == kRead || need == kCreate || need == kCancel || need == kRetry;
+    case kWorker:
+      return need == kRead || need == kWork;
+    case kViewer:
+      return need == kRead;
   }
   return false;
 }
@@ -197,7 +244,10 @@ class Pools {
   }
   void AddLease(const Lease& lease) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (leases_.size() < 400) leases_.push_back(lease); else leases_[next_++ % 400] = lease;
+    if (leases_.size() < 400)
+      leases_.push_back(lease);
+    else
+      leases_[next_++ % 400] = lease;
   }
   void AddPageToken(const std::string& token) {
     if (token.empty()) return;
@@ -214,7 +264,10 @@ class Pools {
 
  private:
   void Add(std::vector<std::string>* v, const std::string& s, size_t cap) {
-    if (v->size() < cap) v->push_back(s); else (*v)[next_++ % cap] = s;
+    if (v->size() < cap)
+      v->push_back(s);
+    else
+      (*v)[next_++ % cap] = s;
   }
   std::string Pick(const std::vector<std::string>& v, std::mt19937_64& rng) const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -229,7 +282,7 @@ class Pools {
 // The victims: jobs of other workspaces that no hostile request may change or see.
 struct Victims {
   std::vector<std::string> ids;
-  std::set<std::string> normalized;  // lower-case hex without dashes or braces
+  std::set<std::string> normalized;       // lower-case hex without dashes or braces
   std::vector<std::string> lease_tokens;  // the RUNNING one's current lease, and stale ones
 };
 
@@ -247,21 +300,96 @@ std::string NormalizeId(const std::string& id) {
 
 const std::vector<std::string>& HostileStrings() {
   static const auto* strings = [] {
-    auto* v = new std::vector<std::string>{
-        "", "a", "hostile", "victim-a", "victim-b", "HOSTILE", "hostile ", " hostile",
-        "hostile\n", std::string("hostile\0", 8), std::string("a\0b", 3), std::string("\0", 1),
-        std::string("\0\0\0", 3), "'", "\"", "`", "''", "\\", "\\\\", "\\\"", "\\'", "\\0",
-        "\\x00", "\\u0000", "\\u", "\\ud800", "'; DROP TABLE jobs; --",
-        "\"; DROP TABLE jobs; --", "' OR '1'='1", "1; SELECT pg_sleep(10); --",
-        "'); DELETE FROM job_events; --", "$1", "$$", "$$; DROP TABLE api_keys; $$", "E'\\\\'",
-        "%", "_", "%%", "%_%", "\\%", "\\_", "*", "?", ":name", "{", "}", "{}", "[]", "null",
-        "NULL", "{\"a\":1}", "{\"a\"", "\"}{\"", "{\"a\",\"b\"}", "{NULL}", "<script>alert(1)</script>",
-        "../../etc/passwd", "${jndi:ldap://x/a}", "%s%n%x%p", "\u202Eevil\u202C", "שלום עולם",
-        "مرحبا", "😀", "👩‍👩‍👧‍👦", "e\u0301\u0301\u0301\u0301", "\u200B", "\uFEFF", "\uFFFF",
-        "\U0010FFFF", "\uFFFD", "Ω≈ç√∫˜µ≤≥÷", "𝕳𝖔𝖘𝖙𝖎𝖑𝖊", "\x7f", "\x01\x02\x1f", "\t\r\n",
-        "\r\n\r\n", "\u2028\u2029", "a b", "a/b", "a.b", "a-b", "a_b", "rebuild_graph",
-        "hostile.work", "0", "-1", "1e309", "NaN", "true",
-        "00000000-0000-0000-0000-000000000000"};
+    auto* v = new std::vector<std::string>{"",
+                                           "a",
+                                           "hostile",
+                                           "victim-a",
+                                           "victim-b",
+                                           "HOSTILE",
+                                           "hostile ",
+                                           " hostile",
+                                           "hostile\n",
+                                           std::string("hostile\0", 8),
+                                           std::string("a\0b", 3),
+                                           std::string("\0", 1),
+                                           std::string("\0\0\0", 3),
+                                           "'",
+                                           "\"",
+                                           "`",
+                                           "''",
+                                           "\\",
+                                           "\\\\",
+                                           "\\\"",
+                                           "\\'",
+                                           "\\0",
+                                           "\\x00",
+                                           "\\u0000",
+                                           "\\u",
+                                           "\\ud800",
+                                           "'; DROP TABLE jobs; --",
+                                           "\"; DROP TABLE jobs; --",
+                                           "' OR '1'='1",
+                                           "1; SELECT pg_sleep(10); --",
+                                           "'); DELETE FROM job_events; --",
+                                           "$1",
+                                           "$$",
+                                           "$$; DROP TABLE api_keys; $$",
+                                           "E'\\\\'",
+                                           "%",
+                                           "_",
+                                           "%%",
+                                           "%_%",
+                                           "\\%",
+                                           "\\_",
+                                           "*",
+                                           "?",
+                                           ":name",
+                                           "{",
+                                           "}",
+                                           "{}",
+                                           "[]",
+                                           "null",
+                                           "NULL",
+                                           "{\"a\":1}",
+                                           "{\"a\"",
+                                           "\"}{\"",
+                                           "{\"a\",\"b\"}",
+                                           "{NULL}",
+                                           "<script>alert(1)</script>",
+                                           "../../etc/passwd",
+                                           "${jndi:ldap://x/a}",
+                                           "%s%n%x%p",
+                                           "\u202Eevil\u202C",
+                                           "שלום עולם",
+                                           "مرحبا",
+                                           "😀",
+                                           "👩‍👩‍👧‍👦",
+                                           "e\u0301\u0301\u0301\u0301",
+                                           "\u200B",
+                                           "\uFEFF",
+                                           "\uFFFF",
+                                           "\U0010FFFF",
+                                           "\uFFFD",
+                                           "Ω≈ç√∫˜µ≤≥÷",
+                                           "𝕳𝖔𝖘𝖙𝖎𝖑𝖊",
+                                           "\x7f",
+                                           "\x01\x02\x1f",
+                                           "\t\r\n",
+                                           "\r\n\r\n",
+                                           "\u2028\u2029",
+                                           "a b",
+                                           "a/b",
+                                           "a.b",
+                                           "a-b",
+                                           "a_b",
+                                           "rebuild_graph",
+                                           "hostile.work",
+                                           "0",
+                                           "-1",
+                                           "1e309",
+                                           "NaN",
+                                           "true",
+                                           "00000000-0000-0000-0000-000000000000"};
     for (size_t n : {63, 64, 65, 127, 128, 129, 255, 256, 257, 4095, 4096, 4097, 10000}) {
       v->push_back(std::string(n, 'a'));
     }
@@ -282,8 +410,7 @@ const std::vector<std::string>& HostileStrings() {
 
 class Gen {
  public:
-  Gen(uint64_t seed, uint64_t index, const Pools* pools, const Victims* victims,
-      const Keys* keys)
+  Gen(uint64_t seed, uint64_t index, const Pools* pools, const Victims* victims, const Keys* keys)
       : pools_(pools), victims_(victims), keys_(keys) {
     std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
                       static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32)};
@@ -294,7 +421,9 @@ class Gen {
   uint64_t U(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
   bool P(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   template <typename T>
-  const T& Pick(const std::vector<T>& v) { return v[U(v.size())]; }
+  const T& Pick(const std::vector<T>& v) {
+    return v[U(v.size())];
+  }
 
   // Any hostile string (always valid UTF-8: invalid UTF-8 goes in raw bytes only).
   std::string Text() {
@@ -315,23 +444,38 @@ class Gen {
   }
   std::string Workspace() {
     switch (U(10)) {
-      case 0: case 1: case 2: case 3: return kWorkspace;
-      case 4: return "victim-a";
-      case 5: return "victim-b";
-      case 6: return Pick(std::vector<std::string>{"HOSTILE", "hostile2", "hostile-", "victim",
-                                                   std::string(64, 'h'), std::string(65, 'h'),
-                                                   "hostile'--", "host%"});
-      default: return Text();
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        return kWorkspace;
+      case 4:
+        return "victim-a";
+      case 5:
+        return "victim-b";
+      case 6:
+        return Pick(std::vector<std::string>{"HOSTILE", "hostile2", "hostile-", "victim",
+                                             std::string(64, 'h'), std::string(65, 'h'),
+                                             "hostile'--", "host%"});
+      default:
+        return Text();
     }
   }
   std::string Type() {
     switch (U(10)) {
-      case 0: case 1: case 2: return Pick(std::vector<std::string>{"hostile.work", "t", "a.b-c_d"});
-      case 3: return std::string(128, 't');
-      case 4: return std::string(129, 't');
-      case 5: return Pick(std::vector<std::string>{"victim.work", "victim.lease", "Upper",
-                                                   "has space", "tab\t", "semi;colon"});
-      default: return Text();
+      case 0:
+      case 1:
+      case 2:
+        return Pick(std::vector<std::string>{"hostile.work", "t", "a.b-c_d"});
+      case 3:
+        return std::string(128, 't');
+      case 4:
+        return std::string(129, 't');
+      case 5:
+        return Pick(std::vector<std::string>{"victim.work", "victim.lease", "Upper", "has space",
+                                             "tab\t", "semi;colon"});
+      default:
+        return Text();
     }
   }
   std::string VictimId() {
@@ -341,41 +485,67 @@ class Gen {
   }
   std::string JobId() {
     switch (U(20)) {
-      case 0: case 1: case 2: case 3: case 4: return VictimId();
-      case 5: case 6: case 7: case 8: case 9: {
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+        return VictimId();
+      case 5:
+      case 6:
+      case 7:
+      case 8:
+      case 9: {
         std::string id = pools_->Job(rng_);
         return id.empty() ? RandomUuid() : id;
       }
-      case 10: case 11: return RandomUuid();
-      case 12: return Pick(std::vector<std::string>{"00000000-0000-0000-0000-000000000000",
-                                                    "ffffffff-ffff-ffff-ffff-ffffffffffff",
-                                                    "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"});
+      case 10:
+      case 11:
+        return RandomUuid();
+      case 12:
+        return Pick(std::vector<std::string>{"00000000-0000-0000-0000-000000000000",
+                                             "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                                             "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"});
       case 13: {  // a victim's id in forms PostgreSQL accepts but the API does not
         std::string id = Pick(victims_->ids);
         switch (U(6)) {
-          case 0: return NormalizeId(id);
-          case 1: return "{" + id + "}";
-          case 2: return id + " ";
-          case 3: return std::string(id).append(1, '\0');
-          case 4: return id.substr(0, 35);
-          default: return id + "0";
+          case 0:
+            return NormalizeId(id);
+          case 1:
+            return "{" + id + "}";
+          case 2:
+            return id + " ";
+          case 3:
+            return std::string(id).append(1, '\0');
+          case 4:
+            return id.substr(0, 35);
+          default:
+            return id + "0";
         }
       }
-      case 14: return Pick(std::vector<std::string>{"' OR 1=1 --", "1 OR 1=1", "*", "%", "_",
-                                                    "null", "-1", "0"});
-      default: return Text();
+      case 14:
+        return Pick(
+            std::vector<std::string>{"' OR 1=1 --", "1 OR 1=1", "*", "%", "_", "null", "-1", "0"});
+      default:
+        return Text();
     }
   }
   std::string LeaseToken() {
     switch (U(8)) {
-      case 0: case 1: return victims_->lease_tokens.empty() ? "" : Pick(victims_->lease_tokens);
-      case 2: case 3: {
+      case 0:
+      case 1:
+        return victims_->lease_tokens.empty() ? "" : Pick(victims_->lease_tokens);
+      case 2:
+      case 3: {
         std::optional<Lease> lease = pools_->PickLease(rng_);
         return lease ? lease->token : RandomUuid();
       }
-      case 4: return RandomUuid();
-      case 5: return "";
-      default: return Text();
+      case 4:
+        return RandomUuid();
+      case 5:
+        return "";
+      default:
+        return Text();
     }
   }
   // A job id and a lease token for the worker calls: a real lease of the workspace (so the
@@ -393,8 +563,15 @@ class Gen {
   }
   std::string PageToken() {
     switch (U(10)) {
-      case 0: case 1: case 2: case 3: return "";
-      case 4: case 5: case 6: return pools_->PageToken(rng_);
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        return "";
+      case 4:
+      case 5:
+      case 6:
+        return pools_->PageToken(rng_);
       case 7: {  // a real one, altered
         std::string t = pools_->PageToken(rng_);
         if (!t.empty()) t[U(t.size())] ^= 0x01;
@@ -405,54 +582,119 @@ class Gen {
         for (size_t i = 0, n = U(80); i < n; ++i) raw.push_back(static_cast<char>(rng_()));
         return absl::WebSafeBase64Escape(raw);
       }
-      default: return Text();
+      default:
+        return Text();
     }
   }
   std::string IdempotencyKey() {
     switch (U(8)) {
-      case 0: case 1: case 2: case 3: return "";
-      case 4: return Pick(std::vector<std::string>{"victim-key", "k1", "k2"});
-      default: return Text();
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        return "";
+      case 4:
+        return Pick(std::vector<std::string>{"victim-key", "k1", "k2"});
+      default:
+        return Text();
     }
   }
   int32_t Int32() {
-    static const std::vector<int32_t> values = {
-        0, 1, -1, 2, 5, 20, 100, 101, 500, 501,
-        std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
-        std::numeric_limits<int32_t>::min() + 1, std::numeric_limits<int32_t>::max() - 1};
+    static const std::vector<int32_t> values = {0,
+                                                1,
+                                                -1,
+                                                2,
+                                                5,
+                                                20,
+                                                100,
+                                                101,
+                                                500,
+                                                501,
+                                                std::numeric_limits<int32_t>::min(),
+                                                std::numeric_limits<int32_t>::max(),
+                                                std::numeric_limits<int32_t>::min() + 1,
+                                                std::numeric_limits<int32_t>::max() - 1};
     return P(0.8) ? Pick(values) : static_cast<int32_t>(rng_());
   }
   int32_t SmallInt32() { return P(0.7) ? static_cast<int32_t>(U(6)) : Int32(); }
   int64_t Int64() {
-    static const std::vector<int64_t> values = {
-        0, 1, 2, 3, -1, 1000, std::numeric_limits<int64_t>::min(),
-        std::numeric_limits<int64_t>::max(), int64_t{1} << 53, -(int64_t{1} << 53)};
+    static const std::vector<int64_t> values = {0,
+                                                1,
+                                                2,
+                                                3,
+                                                -1,
+                                                1000,
+                                                std::numeric_limits<int64_t>::min(),
+                                                std::numeric_limits<int64_t>::max(),
+                                                int64_t{1} << 53,
+                                                -(int64_t{1} << 53)};
     return P(0.8) ? Pick(values) : static_cast<int64_t>(rng_());
   }
   float Percent() {
-    static const std::vector<float> values = {
-        0.0f, 100.0f, 50.5f, 99.99999f, 100.00001f, -0.0f, -1.0f, 101.0f,
-        std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-        -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::denorm_min(),
-        FLT_MIN, FLT_MAX, -FLT_MAX};
+    static const std::vector<float> values = {0.0f,
+                                              100.0f,
+                                              50.5f,
+                                              99.99999f,
+                                              100.00001f,
+                                              -0.0f,
+                                              -1.0f,
+                                              101.0f,
+                                              std::numeric_limits<float>::quiet_NaN(),
+                                              std::numeric_limits<float>::infinity(),
+                                              -std::numeric_limits<float>::infinity(),
+                                              std::numeric_limits<float>::denorm_min(),
+                                              FLT_MIN,
+                                              FLT_MAX,
+                                              -FLT_MAX};
     return P(0.7) ? Pick(values) : std::uniform_real_distribution<float>(0, 100)(rng_);
   }
   double Multiplier() {
-    static const std::vector<double> values = {
-        0.0, 1.0, 2.0, 10.0, 10.000000001, 0.5, 0.999999, -1.0, -0.0,
-        std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
-        -std::numeric_limits<double>::infinity(), DBL_MAX, std::numeric_limits<double>::denorm_min(),
-        1e-300};
+    static const std::vector<double> values = {0.0,
+                                               1.0,
+                                               2.0,
+                                               10.0,
+                                               10.000000001,
+                                               0.5,
+                                               0.999999,
+                                               -1.0,
+                                               -0.0,
+                                               std::numeric_limits<double>::quiet_NaN(),
+                                               std::numeric_limits<double>::infinity(),
+                                               -std::numeric_limits<double>::infinity(),
+                                               DBL_MAX,
+                                               std::numeric_limits<double>::denorm_min(),
+                                               1e-300};
     return Pick(values);
   }
   void Duration(google::protobuf::Duration* d) {
     static const std::vector<std::pair<int64_t, int32_t>> values = {
-        {0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}, {0, 999999999}, {0, 1000000000},
-        {0, -1000000000}, {1, -1}, {-1, 1}, {60, 0}, {61, 0}, {3600, 0}, {3601, 0},
-        {86400, 0}, {86401, 0}, {31536000, 0}, {31536001, 0}, {315576000000, 0},
-        {315576000001, 0}, {std::numeric_limits<int64_t>::max(), 0},
-        {std::numeric_limits<int64_t>::min(), 0}, {0, std::numeric_limits<int32_t>::min()},
-        {0, std::numeric_limits<int32_t>::max()}, {0, 10000000}, {0, 100000000}, {2, 0}};
+        {0, 0},
+        {1, 0},
+        {-1, 0},
+        {0, 1},
+        {0, -1},
+        {0, 999999999},
+        {0, 1000000000},
+        {0, -1000000000},
+        {1, -1},
+        {-1, 1},
+        {60, 0},
+        {61, 0},
+        {3600, 0},
+        {3601, 0},
+        {86400, 0},
+        {86401, 0},
+        {31536000, 0},
+        {31536001, 0},
+        {315576000000, 0},
+        {315576000001, 0},
+        {std::numeric_limits<int64_t>::max(), 0},
+        {std::numeric_limits<int64_t>::min(), 0},
+        {0, std::numeric_limits<int32_t>::min()},
+        {0, std::numeric_limits<int32_t>::max()},
+        {0, 10000000},
+        {0, 100000000},
+        {2, 0}};
     if (P(0.85)) {
       const auto& [s, n] = Pick(values);
       d->set_seconds(s);
@@ -465,14 +707,29 @@ class Gen {
   void Timestamp(google::protobuf::Timestamp* t) {
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     static const std::vector<std::pair<int64_t, int32_t>> fixed = {
-        {0, 0}, {-1, 0}, {253402300799, 999999999}, {253402300800, 0}, {-62135596800, 0},
-        {-62135596801, 0}, {std::numeric_limits<int64_t>::max(), 0},
-        {std::numeric_limits<int64_t>::min(), 0}, {1, -1}, {1, 1000000000}};
+        {0, 0},
+        {-1, 0},
+        {253402300799, 999999999},
+        {253402300800, 0},
+        {-62135596800, 0},
+        {-62135596801, 0},
+        {std::numeric_limits<int64_t>::max(), 0},
+        {std::numeric_limits<int64_t>::min(), 0},
+        {1, -1},
+        {1, 1000000000}};
     switch (U(6)) {
-      case 0: t->set_seconds(now); break;
-      case 1: t->set_seconds(now + 3600); break;
-      case 2: t->set_seconds(now + 364 * 86400); break;
-      case 3: t->set_seconds(now + 366 * 86400); break;
+      case 0:
+        t->set_seconds(now);
+        break;
+      case 1:
+        t->set_seconds(now + 3600);
+        break;
+      case 2:
+        t->set_seconds(now + 364 * 86400);
+        break;
+      case 3:
+        t->set_seconds(now + 366 * 86400);
+        break;
       default: {
         const auto& [s, n] = Pick(fixed);
         t->set_seconds(s);
@@ -484,21 +741,44 @@ class Gen {
   void Labels(Map* labels) {
     size_t n;
     switch (U(10)) {
-      case 0: case 1: case 2: case 3: case 4: return;
-      case 5: n = 32; break;
-      case 6: n = 33; break;
-      case 7: n = P(0.5) ? 100 : 31; break;
-      default: n = 1 + U(3);
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+        return;
+      case 5:
+        n = 32;
+        break;
+      case 6:
+        n = 33;
+        break;
+      case 7:
+        n = P(0.5) ? 100 : 31;
+        break;
+      default:
+        n = 1 + U(3);
     }
     for (size_t i = 0; i < n; ++i) {
       std::string key;
       switch (U(8)) {
-        case 0: key = absl::StrCat("k", i); break;
-        case 1: key = absl::StrCat("a/b.c-d_E", i); break;
-        case 2: key = std::string(128, 'k').replace(0, std::to_string(i).size(), std::to_string(i)); break;
-        case 3: key = std::string(129, 'k'); break;
-        case 4: key = ""; break;
-        default: key = Text();
+        case 0:
+          key = absl::StrCat("k", i);
+          break;
+        case 1:
+          key = absl::StrCat("a/b.c-d_E", i);
+          break;
+        case 2:
+          key = std::string(128, 'k').replace(0, std::to_string(i).size(), std::to_string(i));
+          break;
+        case 3:
+          key = std::string(129, 'k');
+          break;
+        case 4:
+          key = "";
+          break;
+        default:
+          key = Text();
       }
       (*labels)[key] = Text();
     }
@@ -506,13 +786,22 @@ class Gen {
   Value RandomValue(int depth, bool* roundtrip) {
     Value v;
     switch (U(depth > 3 ? 4 : 7)) {
-      case 0: v.set_string_value(Text()); break;
-      case 1: v.set_number_value(Number(roundtrip)); break;
-      case 2: v.set_bool_value(P(0.5)); break;
-      case 3: v.set_null_value(google::protobuf::NULL_VALUE); break;
+      case 0:
+        v.set_string_value(Text());
+        break;
+      case 1:
+        v.set_number_value(Number(roundtrip));
+        break;
+      case 2:
+        v.set_bool_value(P(0.5));
+        break;
+      case 3:
+        v.set_null_value(google::protobuf::NULL_VALUE);
+        break;
       case 4: {
         auto* list = v.mutable_list_value();
-        for (size_t i = 0, n = U(4); i < n; ++i) *list->add_values() = RandomValue(depth + 1, roundtrip);
+        for (size_t i = 0, n = U(4); i < n; ++i)
+          *list->add_values() = RandomValue(depth + 1, roundtrip);
         break;
       }
       default: {
@@ -526,8 +815,19 @@ class Gen {
   }
   double Number(bool* roundtrip) {
     static const std::vector<double> values = {
-        0.0, -0.0, 1.0, -1.0, 0.1, 1e21, 1e-7, 9007199254740993.0, DBL_MAX, -DBL_MAX, DBL_MIN,
-        std::numeric_limits<double>::denorm_min(), 123456789.123456789,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        1e21,
+        1e-7,
+        9007199254740993.0,
+        DBL_MAX,
+        -DBL_MAX,
+        DBL_MIN,
+        std::numeric_limits<double>::denorm_min(),
+        123456789.123456789,
         static_cast<double>(std::numeric_limits<int64_t>::max())};
     if (P(0.04)) {
       *roundtrip = false;
@@ -560,7 +860,8 @@ class Gen {
       case 4: {  // deep objects: past the parser's recursion limit some do not parse at all
         const int depth = Pick(std::vector<int>{10, 31, 32, 33, 34, 100, 150});
         Struct* inner = s;
-        for (int i = 0; i < depth; ++i) inner = (*inner->mutable_fields())["d"].mutable_struct_value();
+        for (int i = 0; i < depth; ++i)
+          inner = (*inner->mutable_fields())["d"].mutable_struct_value();
         (*inner->mutable_fields())["leaf"].set_string_value("'\"\\");
         return;
       }
@@ -581,10 +882,17 @@ class Gen {
         *roundtrip = false;
         Value& v = (*s->mutable_fields())["u"];
         switch (U(3)) {
-          case 0: v.mutable_list_value()->GetReflection()->MutableUnknownFields(
-                      v.mutable_list_value())->AddVarint(2, 5); break;
-          case 1: v.GetReflection()->MutableUnknownFields(&v)->AddVarint(99, 1); break;
-          default: s->GetReflection()->MutableUnknownFields(s)->AddLengthDelimited(7, "junk");
+          case 0:
+            v.mutable_list_value()
+                ->GetReflection()
+                ->MutableUnknownFields(v.mutable_list_value())
+                ->AddVarint(2, 5);
+            break;
+          case 1:
+            v.GetReflection()->MutableUnknownFields(&v)->AddVarint(99, 1);
+            break;
+          default:
+            s->GetReflection()->MutableUnknownFields(s)->AddLengthDelimited(7, "junk");
         }
         return;
       }
@@ -609,10 +917,9 @@ class Gen {
     }
   }
   int Enum(int valid_max) {
-    return Pick(std::vector<int>{0, 1, 2, 3, valid_max, valid_max + 1, -1, 99,
-                                 std::numeric_limits<int32_t>::max(),
-                                 std::numeric_limits<int32_t>::min(),
-                                 static_cast<int>(U(valid_max + 1))});
+    return Pick(std::vector<int>{
+        0, 1, 2, 3, valid_max, valid_max + 1, -1, 99, std::numeric_limits<int32_t>::max(),
+        std::numeric_limits<int32_t>::min(), static_cast<int>(U(valid_max + 1))});
   }
   std::string RandomUuid() {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -682,7 +989,8 @@ std::unique_ptr<Message> MakeRequest(int rpc, Gen& g) {
     case kListJobs: {
       auto r = std::make_unique<v1::ListJobsRequest>();
       r->set_workspace_id(g.Workspace());
-      for (size_t i = 0, n = g.U(4); i < n; ++i) r->add_states(static_cast<v1::JobState>(g.Enum(6)));
+      for (size_t i = 0, n = g.U(4); i < n; ++i)
+        r->add_states(static_cast<v1::JobState>(g.Enum(6)));
       if (g.P(0.3)) r->set_type(g.Type());
       g.Labels(r->mutable_labels());
       if (g.P(0.7)) r->set_page_size(g.SmallInt32());
@@ -709,7 +1017,8 @@ std::unique_ptr<Message> MakeRequest(int rpc, Gen& g) {
     case kWatchJobs: {
       auto r = std::make_unique<v1::WatchJobsRequest>();
       r->set_workspace_id(g.Workspace());
-      for (size_t i = 0, n = g.U(3); i < n; ++i) r->add_states(static_cast<v1::JobState>(g.Enum(6)));
+      for (size_t i = 0, n = g.U(3); i < n; ++i)
+        r->add_states(static_cast<v1::JobState>(g.Enum(6)));
       for (size_t i = 0, n = g.U(3); i < n; ++i) r->add_types(g.Type());
       return r;
     }
@@ -734,7 +1043,8 @@ std::unique_ptr<Message> MakeRequest(int rpc, Gen& g) {
       r->set_max_jobs(g.P(0.7) ? 1 + static_cast<int32_t>(g.U(5)) : g.Int32());
       if (g.P(0.5)) {
         if (g.P(0.6)) {
-          r->mutable_wait()->set_nanos(static_cast<int32_t>(g.Pick(std::vector<int>{0, 10, 100, 300})) * 1000000);
+          r->mutable_wait()->set_nanos(
+              static_cast<int32_t>(g.Pick(std::vector<int>{0, 10, 100, 300})) * 1000000);
         } else {
           g.Duration(r->mutable_wait());
         }
@@ -803,9 +1113,11 @@ std::string Varint(uint64_t v) {
 }
 
 std::string MutateRaw(const std::string& bytes, const Message& other, Gen& g, std::string* how) {
-  static const std::vector<std::string> bad_utf8 = {
-      "\xff\xfe", "\xc3\x28", "\xa0\xa1", "\xe2\x28\xa1", "\xf0\x28\x8c\xbc", "\xc0\xaf",
-      "\xed\xa0\x80", "\xf8\x88\x80\x80\x80", "hostile\xff", std::string("\x80", 1)};
+  static const std::vector<std::string> bad_utf8 = {"\xff\xfe",         "\xc3\x28",
+                                                    "\xa0\xa1",         "\xe2\x28\xa1",
+                                                    "\xf0\x28\x8c\xbc", "\xc0\xaf",
+                                                    "\xed\xa0\x80",     "\xf8\x88\x80\x80\x80",
+                                                    "hostile\xff",      std::string("\x80", 1)};
   switch (g.U(14)) {
     case 0: {
       const std::string& s = g.Pick(bad_utf8);
@@ -819,21 +1131,39 @@ std::string MutateRaw(const std::string& bytes, const Message& other, Gen& g, st
       const char tag = g.Pick(std::vector<char>{'\x4a', '\x22', '\x2a', '\x1a'});
       return bytes + std::string(1, tag) + Varint(entry.size()) + entry;
     }
-    case 2: *how = "truncated varint"; return bytes + "\x78\xff";
-    case 3: *how = "length past the end"; return bytes + "\x0a\x7f" + "abc";
-    case 4: *how = "wire type 6/7"; return bytes + (g.P(0.5) ? "\x0e\x01" : "\x0f\x01");
-    case 5: *how = "field number 0"; return bytes + std::string("\x00\x01", 2);
-    case 6: *how = "unmatched group end"; return bytes + "\x0c";
-    case 7: *how = "group start without end"; return bytes + "\x0b\x08\x01";
-    case 8: *how = "field 1 as a varint (wrong wire type)"; return bytes + "\x08\x01";
-    case 9: *how = "unknown fields"; return bytes + "\xc0\x3e\x05" + "\xca\x3e\x04junk";
+    case 2:
+      *how = "truncated varint";
+      return bytes + "\x78\xff";
+    case 3:
+      *how = "length past the end";
+      return bytes + "\x0a\x7f" + "abc";
+    case 4:
+      *how = "wire type 6/7";
+      return bytes + (g.P(0.5) ? "\x0e\x01" : "\x0f\x01");
+    case 5:
+      *how = "field number 0";
+      return bytes + std::string("\x00\x01", 2);
+    case 6:
+      *how = "unmatched group end";
+      return bytes + "\x0c";
+    case 7:
+      *how = "group start without end";
+      return bytes + "\x0b\x08\x01";
+    case 8:
+      *how = "field 1 as a varint (wrong wire type)";
+      return bytes + "\x08\x01";
+    case 9:
+      *how = "unknown fields";
+      return bytes + "\xc0\x3e\x05" + "\xca\x3e\x04junk";
     case 10: {
       *how = "random bytes";
       std::string out;
       for (size_t i = 0, n = g.U(48); i < n; ++i) out.push_back(static_cast<char>(g.rng()()));
       return out;
     }
-    case 11: *how = "another message's encoding"; return other.SerializeAsString();
+    case 11:
+      *how = "another message's encoding";
+      return other.SerializeAsString();
     case 12: {
       *how = "truncated encoding";
       return bytes.empty() ? std::string("\x0a", 1) : bytes.substr(0, g.U(bytes.size()));
@@ -849,11 +1179,23 @@ std::string MutateRaw(const std::string& bytes, const Message& other, Gen& g, st
 // Checking answers.
 
 const char* CodeName(int code) {
-  static const char* names[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* names[] = {"OK",
+                                "CANCELLED",
+                                "UNKNOWN",
+                                "INVALID_ARGUMENT",
+                                "DEADLINE_EXCEEDED",
+                                "NOT_FOUND",
+                                "ALREADY_EXISTS",
+                                "PERMISSION_DENIED",
+                                "RESOURCE_EXHAUSTED",
+                                "FAILED_PRECONDITION",
+                                "ABORTED",
+                                "OUT_OF_RANGE",
+                                "UNIMPLEMENTED",
+                                "INTERNAL",
+                                "UNAVAILABLE",
+                                "DATA_LOSS",
+                                "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? names[code] : "?";
 }
 
@@ -905,7 +1247,8 @@ void CollectLeaks(const Message& m, const Victims& victims, std::vector<std::str
   if (type == "jobd.v1.Job") {
     const auto& job = static_cast<const v1::Job&>(m);
     if (job.workspace_id() != kWorkspace || victims.normalized.count(NormalizeId(job.id()))) {
-      leaks->push_back(absl::StrCat("job ", job.id(), " of workspace \"", job.workspace_id(), "\""));
+      leaks->push_back(
+          absl::StrCat("job ", job.id(), " of workspace \"", job.workspace_id(), "\""));
     }
   }
   if (type == "jobd.v1.JobEvent") {
@@ -936,7 +1279,8 @@ std::string Show(const Message& m) {
   printer.SetTruncateStringFieldLongerThan(160);
   std::string text;
   printer.PrintToString(m, &text);
-  if (text.size() > 3000) text = text.substr(0, 3000) + "...(" + std::to_string(text.size()) + " chars)";
+  if (text.size() > 3000)
+    text = text.substr(0, 3000) + "...(" + std::to_string(text.size()) + " chars)";
   return text;
 }
 
@@ -957,7 +1301,7 @@ struct Call {
   std::string raw;                 // how the bytes were mangled; empty: typed
   int auth = kMember;
   absl::Duration deadline = absl::Seconds(10);
-  bool may_block = false;          // a deadline is an expected way for the call to end
+  bool may_block = false;  // a deadline is an expected way for the call to end
   bool tiny_deadline = false;
   bool cancel_after_first = false;
   bool roundtrip = false;
@@ -973,17 +1317,21 @@ struct Outcome {
 
 std::string AuthValueGarbage(Gen& g) {
   static const std::vector<std::string> values = {
-      "Bearer x", "Bearer jobd_", "Bearer jobd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-      "Bearer null", "Bearer undefined", "Bearer *", "Bearer %", "Bearer \\", "Bearer \"\"",
-      "Bearer ' OR '1'='1", "Token abc", "bearer", "Bearer\"x\""};
+      "Bearer x",           "Bearer jobd_",     "Bearer jobd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "Bearer null",        "Bearer undefined", "Bearer *",
+      "Bearer %",           "Bearer \\",        "Bearer \"\"",
+      "Bearer ' OR '1'='1", "Token abc",        "bearer",
+      "Bearer\"x\""};
   return g.Pick(values);
 }
 
 class Caller {
  public:
   Caller(std::shared_ptr<grpc::Channel> shared, std::shared_ptr<grpc::Channel> isolated)
-      : shared_(std::move(shared)), isolated_(std::move(isolated)),
-        shared_stub_(shared_), isolated_stub_(isolated_) {}
+      : shared_(std::move(shared)),
+        isolated_(std::move(isolated)),
+        shared_stub_(shared_),
+        isolated_stub_(isolated_) {}
 
   Outcome Send(const Call& call, const Keys& keys, Gen& g) {
     const Method& method = Methods()[call.rpc];
@@ -1010,8 +1358,8 @@ class Caller {
       const grpc::internal::RpcMethod rpc_method(method.path,
                                                  grpc::internal::RpcMethod::SERVER_STREAMING);
       std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
-          grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel, rpc_method,
-                                                                        &ctx, request));
+          grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(channel, rpc_method, &ctx,
+                                                                        request));
       grpc::ByteBuffer message;
       while (reader->Read(&message)) {
         Parse(method, &message, &out);
@@ -1030,13 +1378,26 @@ class Caller {
   static void AddAuth(grpc::ClientContext* ctx, int auth, const Keys& keys, Gen& g) {
     auto add = [&](const std::string& value) { ctx->AddMetadata("authorization", value); };
     switch (auth) {
-      case kMember: add("Bearer " + keys.member); break;
-      case kWorker: add("Bearer " + keys.worker); break;
-      case kViewer: add("Bearer " + keys.viewer); break;
-      case kMemberLowercaseBearer: add("bearer " + keys.member); break;
-      case kMemberPadded: add("Bearer    " + keys.member + "   "); break;
-      case kNoKey: break;
-      case kGarbageKey: add(AuthValueGarbage(g)); break;
+      case kMember:
+        add("Bearer " + keys.member);
+        break;
+      case kWorker:
+        add("Bearer " + keys.worker);
+        break;
+      case kViewer:
+        add("Bearer " + keys.viewer);
+        break;
+      case kMemberLowercaseBearer:
+        add("bearer " + keys.member);
+        break;
+      case kMemberPadded:
+        add("Bearer    " + keys.member + "   ");
+        break;
+      case kNoKey:
+        break;
+      case kGarbageKey:
+        add(AuthValueGarbage(g));
+        break;
       case kSqlBearer:
         add(g.Pick(std::vector<std::string>{"Bearer '; DROP TABLE api_keys; --",
                                             "Bearer ' OR 1=1 --", "Bearer \" OR \"\"=\"",
@@ -1058,13 +1419,27 @@ class Caller {
           add("Bearer " + keys.worker);
         }
         break;
-      case kRevokedKey: add("Bearer " + keys.revoked); break;
-      case kExpiredKey: add("Bearer " + keys.expired); break;
-      case kBasicScheme: add("Basic " + keys.member); break;
-      case kEmptyBearer: add("Bearer "); break;
-      case kBearerOnly: add("Bearer"); break;
-      case kKeyPlusJunk: add("Bearer " + keys.member + g.Pick(std::vector<std::string>{"x", " x", "'", "="})); break;
-      case kAdminKeyPrefix: add("Bearer " + keys.admin.substr(0, keys.admin.size() - 1)); break;
+      case kRevokedKey:
+        add("Bearer " + keys.revoked);
+        break;
+      case kExpiredKey:
+        add("Bearer " + keys.expired);
+        break;
+      case kBasicScheme:
+        add("Basic " + keys.member);
+        break;
+      case kEmptyBearer:
+        add("Bearer ");
+        break;
+      case kBearerOnly:
+        add("Bearer");
+        break;
+      case kKeyPlusJunk:
+        add("Bearer " + keys.member + g.Pick(std::vector<std::string>{"x", " x", "'", "="}));
+        break;
+      case kAdminKeyPrefix:
+        add("Bearer " + keys.admin.substr(0, keys.admin.size() - 1));
+        break;
       case kBinaryHeader:
         ctx->AddMetadata("authorization-bin", std::string("Bearer \0\xff", 9) + keys.member);
         break;
@@ -1098,8 +1473,9 @@ class HostileTest : public JobdTest {
   // Digests of everything outside the test's workspace.
   std::string Digest() {
     return absl::StrCat(
-        "jobs=", Sql("SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) "
-                     "FROM jobs t WHERE t.workspace_id <> 'hostile'"),
+        "jobs=",
+        Sql("SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), '')) "
+            "FROM jobs t WHERE t.workspace_id <> 'hostile'"),
         " job_events=",
         Sql("SELECT count(*) || ':' || md5(coalesce(string_agg(e::text, ',' ORDER BY e.job_id, "
             "e.sequence), '')) FROM job_events e JOIN jobs j ON j.id = e.job_id "
@@ -1205,7 +1581,8 @@ class HostileTest : public JobdTest {
     add(CreateAs(jobs_.get(), keyed));
     add(CreateAs(jobs_.get(), request("victim-b", "victim.work")));
     v1::CreateJobRequest later = request("victim-b", "victim.later");
-    later.mutable_run_after()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 200)));
+    later.mutable_run_after()->set_seconds(
+        absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 200)));
     add(CreateAs(jobs_.get(), later));
     // RUNNING, leased for an hour, with progress.
     add(CreateAs(jobs_.get(), request("victim-a", "victim.lease")));
@@ -1328,7 +1705,8 @@ void HostileTest::RoundTripWorkerTexts(uint64_t seed, const Keys& keys, int samp
     ASSERT_EQ(messages.size(), static_cast<size_t>(progress.messages_size()));
     for (size_t k = 0; k < messages.size(); ++k) {
       EXPECT_TRUE(MessageDifferencer::Equals(*messages[k], progress.messages(static_cast<int>(k))))
-          << "sent " << Show(progress.messages(static_cast<int>(k))) << "\ngot " << Show(*messages[k]);
+          << "sent " << Show(progress.messages(static_cast<int>(k))) << "\ngot "
+          << Show(*messages[k]);
     }
     switch (i % 3) {
       case 0: {
@@ -1511,7 +1889,8 @@ TEST_F(HostileTest, AnAcceptedPayloadComesBackAsSent) {
     cases.emplace_back(name, s);
   };
   add("NUL, quotes and backslashes", [](Struct* s) {
-    (*s->mutable_fields())[std::string("k\0ey'\"", 6)].set_string_value(std::string("v\0al'\"\\", 7));
+    (*s->mutable_fields())[std::string("k\0ey'\"", 6)].set_string_value(
+        std::string("v\0al'\"\\", 7));
     (*s->mutable_fields())["sql"].set_string_value("'; DROP TABLE jobs; --");
     (*s->mutable_fields())["rtl"].set_string_value("\u202Eevil\u202C e\u0301 👩‍👩‍👧");
   });
@@ -1529,16 +1908,17 @@ TEST_F(HostileTest, AnAcceptedPayloadComesBackAsSent) {
         -std::numeric_limits<double>::infinity());
   });
   add("a Value with no kind", [](Struct* s) { (*s->mutable_fields())["kindless"]; });
-  add("a list holding a Value with no kind", [](Struct* s) {
-    (*s->mutable_fields())["l"].mutable_list_value()->add_values();
-  });
+  add("a list holding a Value with no kind",
+      [](Struct* s) { (*s->mutable_fields())["l"].mutable_list_value()->add_values(); });
   add("a Value with only an unknown field (a newer kind)", [](Struct* s) {
     Value& v = (*s->mutable_fields())["u"];
     v.GetReflection()->MutableUnknownFields(&v)->AddVarint(99, 5);
   });
   add("a list with an unknown field", [](Struct* s) {
     Value& v = (*s->mutable_fields())["u"];
-    v.mutable_list_value()->GetReflection()->MutableUnknownFields(v.mutable_list_value())
+    v.mutable_list_value()
+        ->GetReflection()
+        ->MutableUnknownFields(v.mutable_list_value())
         ->AddVarint(2, 5);
   });
   for (const auto& [name, payload] : cases) {
@@ -1640,10 +2020,17 @@ TEST_F(HostileTest, StormOfHostileRequests) {
       const uint64_t who = g.U(100);
       if (who < 60) {
         switch (method.need) {
-          case kRead: call.auth = g.Pick(std::vector<int>{kMember, kWorker, kViewer}); break;
-          case kWork: call.auth = kWorker; break;
-          case kAdmin: call.auth = g.Pick(std::vector<int>{kMember, kWorker, kViewer}); break;
-          default: call.auth = kMember;
+          case kRead:
+            call.auth = g.Pick(std::vector<int>{kMember, kWorker, kViewer});
+            break;
+          case kWork:
+            call.auth = kWorker;
+            break;
+          case kAdmin:
+            call.auth = g.Pick(std::vector<int>{kMember, kWorker, kViewer});
+            break;
+          default:
+            call.auth = kMember;
         }
         if (call.auth == kMember && g.P(0.15)) {
           call.auth = g.P(0.5) ? kMemberLowercaseBearer : kMemberPadded;
@@ -1665,8 +2052,8 @@ TEST_F(HostileTest, StormOfHostileRequests) {
       } else if (call.rpc == kAcquireJobs) {
         const auto& r = static_cast<const v1::AcquireJobsRequest&>(*call.typed);
         call.may_block = !call.raw.empty() ||
-                         (r.has_wait() && (r.wait().seconds() != 0 || r.wait().nanos() >= 300000000 ||
-                                           r.wait().nanos() < 0));
+                         (r.has_wait() && (r.wait().seconds() != 0 ||
+                                           r.wait().nanos() >= 300000000 || r.wait().nanos() < 0));
         if (call.may_block) call.deadline = absl::Milliseconds(400);
       }
       if (g.P(0.02)) {
@@ -1674,8 +2061,9 @@ TEST_F(HostileTest, StormOfHostileRequests) {
         call.deadline = absl::Milliseconds(g.U(3));
       }
       // Whatever CreateJob accepts must come back as sent (only unknown fields dropped).
-      call.roundtrip = call.rpc == kCreateJob && call.raw.empty() &&
-                       static_cast<const v1::CreateJobRequest&>(*call.typed).idempotency_key().empty();
+      call.roundtrip =
+          call.rpc == kCreateJob && call.raw.empty() &&
+          static_cast<const v1::CreateJobRequest&>(*call.typed).idempotency_key().empty();
 
       // What the server sees: does it parse at all?
       std::unique_ptr<Message> parsed(method.request->New());
@@ -1716,9 +2104,9 @@ TEST_F(HostileTest, StormOfHostileRequests) {
           category = "victim job";
           allowed = {StatusCode::NOT_FOUND, StatusCode::INVALID_ARGUMENT};
           // A victim's id as a UUID (any case): GetJob and RetryJob have nothing else to refuse.
-          const bool as_uuid = std::find(victims.ids.begin(), victims.ids.end(),
-                                         absl::AsciiStrToLower(StringField(*parsed, "id"))) !=
-                               victims.ids.end();
+          const bool as_uuid =
+              std::find(victims.ids.begin(), victims.ids.end(),
+                        absl::AsciiStrToLower(StringField(*parsed, "id"))) != victims.ids.end();
           if ((call.rpc == kGetJob || call.rpc == kRetryJob) && as_uuid) {
             allowed = {StatusCode::NOT_FOUND};
           }
@@ -1727,10 +2115,15 @@ TEST_F(HostileTest, StormOfHostileRequests) {
           allowed = {StatusCode::PERMISSION_DENIED, StatusCode::INVALID_ARGUMENT};
         } else {
           category = call.raw.empty() ? "typed" : "raw, parseable";
-          allowed = {StatusCode::OK, StatusCode::INVALID_ARGUMENT, StatusCode::NOT_FOUND,
-                     StatusCode::ALREADY_EXISTS, StatusCode::FAILED_PRECONDITION,
-                     StatusCode::ABORTED, StatusCode::PERMISSION_DENIED,
-                     StatusCode::UNAUTHENTICATED, StatusCode::RESOURCE_EXHAUSTED};
+          allowed = {StatusCode::OK,
+                     StatusCode::INVALID_ARGUMENT,
+                     StatusCode::NOT_FOUND,
+                     StatusCode::ALREADY_EXISTS,
+                     StatusCode::FAILED_PRECONDITION,
+                     StatusCode::ABORTED,
+                     StatusCode::PERMISSION_DENIED,
+                     StatusCode::UNAUTHENTICATED,
+                     StatusCode::RESOURCE_EXHAUSTED};
         }
         // Load shedding is documented for every call jobd runs.
         allowed.insert(StatusCode::RESOURCE_EXHAUSTED);
@@ -1762,9 +2155,10 @@ TEST_F(HostileTest, StormOfHostileRequests) {
         // A call refused by jobd completed nothing; any other may have (a client deadline or
         // a lost answer does not undo a commit).
         static const std::set<int> refusals = {
-            StatusCode::INVALID_ARGUMENT, StatusCode::NOT_FOUND, StatusCode::ABORTED,
-            StatusCode::FAILED_PRECONDITION, StatusCode::PERMISSION_DENIED,
-            StatusCode::UNAUTHENTICATED, StatusCode::UNIMPLEMENTED};
+            StatusCode::INVALID_ARGUMENT,  StatusCode::NOT_FOUND,
+            StatusCode::ABORTED,           StatusCode::FAILED_PRECONDITION,
+            StatusCode::PERMISSION_DENIED, StatusCode::UNAUTHENTICATED,
+            StatusCode::UNIMPLEMENTED};
         if (!refusals.count(out.status.error_code())) {
           const bool first = completed.insert(completing).second;
           first_completion = out.status.ok() && first && !concurrent;
@@ -1792,13 +2186,13 @@ TEST_F(HostileTest, StormOfHostileRequests) {
       auto fail = [&](const std::string& what, const std::string& detail = "",
                       const grpc::Status* status = nullptr) {
         const std::string cause = cause_of(status ? *status : out.status);
-        failures.Add(cause.empty() ? absl::StrCat(method.name, ": ", what) : cause,
-                     absl::StrCat("request #", index, " (seed ", seed, ") ", method.name, " as ",
-                                  AuthName(call.auth), " [", category, "]: ", what, detail,
-                                  "\n  got ",
-                                  CodeName(code), " \"", absl::CEscape(out.status.error_message()),
-                                  "\" after ", absl::FormatDuration(out.elapsed), "\n  request: ",
-                                  request_text));
+        failures.Add(
+            cause.empty() ? absl::StrCat(method.name, ": ", what) : cause,
+            absl::StrCat("request #", index, " (seed ", seed, ") ", method.name, " as ",
+                         AuthName(call.auth), " [", category, "]: ", what, detail, "\n  got ",
+                         CodeName(code), " \"", absl::CEscape(out.status.error_message()),
+                         "\" after ", absl::FormatDuration(out.elapsed),
+                         "\n  request: ", request_text));
       };
       {
         std::lock_guard<std::mutex> lock(counts_mu);
@@ -1824,11 +2218,11 @@ TEST_F(HostileTest, StormOfHostileRequests) {
         fail(absl::StrCat("expected ", absl::StrJoin(names, " or "), ", got ", CodeName(code),
                           code == StatusCode::DEADLINE_EXCEEDED ? " (no reason to block)" : ""));
         if (code == StatusCode::UNAVAILABLE && !JobdAlive()) {
-          failures.Add("jobd died", "jobd is not running any more; requests in flight:\n  " +
-                                        [&] {
-                                          std::lock_guard<std::mutex> lock(in_flight_mu);
-                                          return absl::StrJoin(in_flight, "\n  ");
-                                        }());
+          failures.Add(
+              "jobd died", "jobd is not running any more; requests in flight:\n  " + [&] {
+                std::lock_guard<std::mutex> lock(in_flight_mu);
+                return absl::StrJoin(in_flight, "\n  ");
+              }());
           stop = true;
         }
       }
@@ -1842,7 +2236,8 @@ TEST_F(HostileTest, StormOfHostileRequests) {
       for (const auto& response : out.responses) {
         std::vector<std::string> leaks;
         CollectLeaks(*response, victims, &leaks);
-        if (!leaks.empty()) fail("an answer shows another workspace's job", ": " + absl::StrJoin(leaks, ", "));
+        if (!leaks.empty())
+          fail("an answer shows another workspace's job", ": " + absl::StrJoin(leaks, ", "));
         if (method.streaming && (category == "victim job" || category == "other workspace")) {
           fail("a stream of a victim job or another workspace sent an event");
         }
@@ -1869,13 +2264,14 @@ TEST_F(HostileTest, StormOfHostileRequests) {
             } else if (!s.ok()) {
               fail("GetJob after CreateJob failed",
                    absl::StrCat(": ", CodeName(s.error_code()), " ", s.error_message()), &s);
-            } else if (Struct expected = sent.payload(); expected.DiscardUnknownFields(),
+            } else if (Struct expected = sent.payload();
+                       expected.DiscardUnknownFields(),
                        !differ.Compare(expected, got.job().payload())) {
-              fail("payload did not round-trip", absl::StrCat(": GetJob returns {", Show(got.job().payload()),
-                                                               "}; ", absl::CEscape(diff.substr(0, 1500))));
+              fail("payload did not round-trip",
+                   absl::StrCat(": GetJob returns {", Show(got.job().payload()), "}; ",
+                                absl::CEscape(diff.substr(0, 1500))));
             } else if (got.job().labels().size() != sent.labels().size()) {
-              fail("labels did not round-trip",
-                   absl::StrCat(": GetJob returns ", Show(got.job())));
+              fail("labels did not round-trip", absl::StrCat(": GetJob returns ", Show(got.job())));
             } else {
               for (const auto& [k, v] : sent.labels()) {
                 auto it = got.job().labels().find(k);
@@ -1959,7 +2355,8 @@ TEST_F(HostileTest, StormOfHostileRequests) {
   for (const std::string& shown : failures.shown) ADD_FAILURE() << shown;
   if (failures.total > 0) {
     std::string kinds;
-    for (const auto& [kind, count] : failures.by_kind) absl::StrAppend(&kinds, "\n  ", count, " x ", kind);
+    for (const auto& [kind, count] : failures.by_kind)
+      absl::StrAppend(&kinds, "\n  ", count, " x ", kind);
     ADD_FAILURE() << failures.total << " bad answers, by kind:" << kinds;
   }
 
@@ -1970,12 +2367,11 @@ TEST_F(HostileTest, StormOfHostileRequests) {
   };
   int64_t sent = 0;
   for (const auto& [k, v] : per_rpc) sent += v;
-  std::cout << "hostile summary: sent " << sent << " requests in "
-            << absl::FormatDuration(storm) << " (" << threads << " threads), seed " << seed
-            << ", " << roundtrips.load() << " CreateJob/CompleteJob round trips checked; then "
-            << worker_roundtrips << " worker round trips in " << absl::FormatDuration(roundtrip_time)
-            << "\n  per RPC: "
-            << join(per_rpc) << "\n  per code: " << join(per_code)
+  std::cout << "hostile summary: sent " << sent << " requests in " << absl::FormatDuration(storm)
+            << " (" << threads << " threads), seed " << seed << ", " << roundtrips.load()
+            << " CreateJob/CompleteJob round trips checked; then " << worker_roundtrips
+            << " worker round trips in " << absl::FormatDuration(roundtrip_time)
+            << "\n  per RPC: " << join(per_rpc) << "\n  per code: " << join(per_code)
             << "\n  per category: " << join(per_category) << std::endl;
 }
 

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include <google/protobuf/util/message_differencer.h>
-
 #include <pqxx/transaction>
 
 #include "absl/strings/match.h"
@@ -67,8 +66,7 @@ class JobServiceTest : public JobdTest {
   int JobRows() { return std::stoi(Sql("SELECT count(*) FROM jobs")); }
 };
 
-#define EXPECT_CODE(status, code) \
-  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+#define EXPECT_CODE(status, code) EXPECT_EQ((status).error_code(), code) << (status).error_message()
 
 TEST_F(JobServiceTest, CreateGetListCancelRetry) {
   v1::CreateJobRequest request = Request();
@@ -181,11 +179,13 @@ TEST_F(JobServiceTest, InvalidCreateNamesTheFieldAndWritesNothing) {
       {"type", [](auto* r) { r->clear_type(); }},
       {"type", [](auto* r) { r->set_type("Upper"); }},
       {"type", [](auto* r) { r->set_type(std::string(129, 't')); }},
-      {"payload", [](auto* r) {
+      {"payload",
+       [](auto* r) {
          (*r->mutable_payload()->mutable_fields())["big"].set_string_value(
              std::string(256 * 1024, 'x'));
        }},
-      {"retry_policy.max_attempts", [](auto* r) { r->mutable_retry_policy()->set_max_attempts(101); }},
+      {"retry_policy.max_attempts",
+       [](auto* r) { r->mutable_retry_policy()->set_max_attempts(101); }},
       {"retry_policy.multiplier", [](auto* r) { r->mutable_retry_policy()->set_multiplier(0.5); }},
       {"retry_policy.initial_backoff",
        [](auto* r) { r->mutable_retry_policy()->mutable_initial_backoff()->set_seconds(-1); }},
@@ -194,11 +194,13 @@ TEST_F(JobServiceTest, InvalidCreateNamesTheFieldAndWritesNothing) {
       {"timeout", [](auto* r) { r->mutable_timeout()->set_seconds(0); }},
       {"ttl", [](auto* r) { r->mutable_ttl()->set_seconds(366LL * 86400); }},
       {"run_after", [](auto* r) { r->mutable_run_after()->set_seconds(4102444800LL * 10); }},
-      {"run_after", [](auto* r) {
+      {"run_after",
+       [](auto* r) {
          r->mutable_run_after()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 400LL * 86400);
        }},
       {"labels", [](auto* r) { (*r->mutable_labels())["bad key"] = "v"; }},
-      {"labels", [](auto* r) {
+      {"labels",
+       [](auto* r) {
          for (int i = 0; i < 33; ++i) (*r->mutable_labels())["k" + std::to_string(i)] = "v";
        }},
       {"idempotency_key", [](auto* r) { r->set_idempotency_key(std::string(257, 'k')); }},
@@ -359,7 +361,8 @@ TEST_F(JobServiceTest, FinishedJobsCannotBeCancelledAndOnlyFailedOrCancelledRetr
   v1::Job failed = Create(Request());
   v1::Job running = Create(Request());
   // No worker RPCs yet: put the jobs in their states directly.
-  Sql("UPDATE jobs SET state = 'succeeded', finish_time = now() WHERE id = '" + succeeded.id() + "'");
+  Sql("UPDATE jobs SET state = 'succeeded', finish_time = now() WHERE id = '" + succeeded.id() +
+      "'");
   Sql("UPDATE jobs SET state = 'failed', error_message = 'boom', finish_time = now() WHERE id = '" +
       failed.id() + "'");
   Sql("UPDATE jobs SET state = 'running', start_time = now() WHERE id = '" + running.id() + "'");
@@ -441,8 +444,12 @@ TEST_F(JobServiceTest, HealthIsServingAndSigtermStopsCleanly) {
       }
     });
   }
-  ASSERT_TRUE(WaitFor([&] { std::lock_guard<std::mutex> l(mu); return stored.size() >= 50; },
-                      absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> l(mu);
+        return stored.size() >= 50;
+      },
+      absl::Seconds(30)));
   EXPECT_EQ(jobd_->Stop(), 0);
   done = true;
   for (auto& t : clients) t.join();
@@ -502,8 +509,9 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   pqxx::work lock(blocker);
   lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
   auto waiting_get_jobs = [&] {
-    return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-               "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = $1%'");
+    return Sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = $1%'");
   };
 
   v1::GetJobRequest request;
@@ -529,9 +537,9 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   EXPECT_TRUE(WaitFor([&] { return waiting_get_jobs() == "0"; }, absl::Seconds(10)))
       << waiting_get_jobs() << " GetJob queries still wait for the lock";
   // jobd logs the call when its (cancelled) database work returns.
-  EXPECT_TRUE(WaitFor(
-      [&] { return absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""); },
-      absl::Seconds(10)))
+  EXPECT_TRUE(
+      WaitFor([&] { return absl::StrContains(jobd_->log(), "\"code\":\"DEADLINE_EXCEEDED\""); },
+              absl::Seconds(10)))
       << jobd_->log();
 
   lock.abort();

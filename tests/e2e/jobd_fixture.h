@@ -28,7 +28,8 @@ class JobdTest : public ::testing::Test {
   void SetUp() override {
     database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
     ASSERT_FALSE(database_->url().empty());
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}), 0);
+    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}),
+              0);
     jobd_ = std::make_unique<JobdProcess>(database_->url(), JobdArgs());
     ASSERT_TRUE(jobd_->running());
     jobs_ = v1::JobService::NewStub(jobd_->channel());
@@ -40,7 +41,8 @@ class JobdTest : public ::testing::Test {
   virtual std::vector<std::string> JobdArgs() { return {}; }
 
   void TearDown() override {
-    if (jobd_ && (HasFailure() || getenv("JOBD_TEST_SHOW_LOG"))) std::cerr << "jobd log:\n" << jobd_->log();
+    if (jobd_ && (HasFailure() || getenv("JOBD_TEST_SHOW_LOG")))
+      std::cerr << "jobd log:\n" << jobd_->log();
     // Drop our channel first: jobd's graceful stop waits for connected clients to leave.
     jobs_.reset();
     workers_.reset();

@@ -26,9 +26,7 @@ grpc::Status CreateIn(v1::JobService::Stub& stub, const std::string& workspace,
 
 class ActiveJobQuotaTest : public JobdTest {
  protected:
-  std::vector<std::string> JobdArgs() override {
-    return {"--max_active_jobs_per_workspace", "10"};
-  }
+  std::vector<std::string> JobdArgs() override { return {"--max_active_jobs_per_workspace", "10"}; }
 };
 
 TEST_F(ActiveJobQuotaTest, CreatesBeyondTheLimitAreRefusedUntilJobsFinish) {
@@ -62,7 +60,8 @@ TEST_F(ActiveJobQuotaTest, CreatesBeyondTheLimitAreRefusedUntilJobsFinish) {
   // An idempotent repeat of a job that exists adds nothing, so it is answered at the limit.
   std::string first_id = Sql("SELECT id FROM jobs WHERE workspace_id = 'quota-b'");
   ASSERT_EQ(Sql("UPDATE jobs SET idempotency_key = 'k1', request_fingerprint = NULL "
-                "WHERE id = '" + first_id + "' RETURNING id"),
+                "WHERE id = '" +
+                first_id + "' RETURNING id"),
             first_id);
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(CreateIn(*jobs_, "quota-b").ok());
   EXPECT_EQ(CreateIn(*jobs_, "quota-b").error_code(), StatusCode::RESOURCE_EXHAUSTED);
@@ -87,7 +86,8 @@ TEST_F(ActiveJobQuotaTest, ConcurrentRepeatsOfOneIdempotentCreateCountOnce) {
   std::vector<grpc::Status> statuses(4);
   std::vector<v1::Job> created(4);
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] { statuses[i] = CreateIn(*jobs_, "quota-r", "once", &created[i]); });
+    threads.emplace_back(
+        [&, i] { statuses[i] = CreateIn(*jobs_, "quota-r", "once", &created[i]); });
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < 4; ++i) {
@@ -132,8 +132,8 @@ TEST_F(CreateRateQuotaTest, EachKeyHasItsBucketAndTheRefusalSaysWhenToRetry) {
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs"), std::to_string(passed));
 
   // Another key is not held back by the first one's calls.
-  const std::string other = CreateApiKey(database_->url(), "member", "other-member",
-                                         {"--workspace", "rate"});
+  const std::string other =
+      CreateApiKey(database_->url(), "member", "other-member", {"--workspace", "rate"});
   auto other_stub = v1::JobService::NewStub(KeyedChannel(jobd_->address(), other));
   EXPECT_TRUE(WaitFor([&] { return CreateIn(*other_stub, "rate").ok(); }, absl::Seconds(10)));
 

@@ -42,8 +42,7 @@ inline std::optional<RpcLogLine> FindRpcLogLine(const std::string& log, const st
     const size_t begin = at + latency_key.size();
     const size_t end = line.find_first_of(",}", begin);
     double ms = 0;
-    if (end == std::string::npos ||
-        !absl::SimpleAtod(line.substr(begin, end - begin), &ms)) {
+    if (end == std::string::npos || !absl::SimpleAtod(line.substr(begin, end - begin), &ms)) {
       continue;
     }
     found = RpcLogLine{line, absl::Microseconds(static_cast<int64_t>(ms * 1000))};

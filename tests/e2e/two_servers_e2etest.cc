@@ -2,13 +2,12 @@
 // is leased and finished through the other, a watch on the first sees the whole story (the
 // events cross over the database's notifications as between processes), and stopping one
 // leaves the other serving. Possible only because a Server holds no global state.
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
@@ -26,14 +25,15 @@ class TwoServersTest : public ::testing::Test {
   void SetUp() override {
     database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
     ASSERT_FALSE(database_->url().empty());
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}), 0);
+    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}),
+              0);
     admin_key_ = CreateApiKey(database_->url(), "admin", "two-servers");
     ASSERT_FALSE(admin_key_.empty());
     // LoadServerConfig parses into absl's global flags: once per process, so both servers
     // share one configuration (port 0 each).
     static absl::StatusOr<ServerConfig>* config = nullptr;
     if (config == nullptr) {
-      std::vector<std::string> args = {"jobd", "serve", "--listen", "127.0.0.1:0",
+      std::vector<std::string> args = {"jobd",        "serve",   "--listen",       "127.0.0.1:0",
                                        "--log_level", "warning", "--database_url", "unset"};
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());
@@ -121,7 +121,8 @@ TEST_F(TwoServersTest, BothServeOneDatabaseAndEitherStopsAlone) {
   // Created, started, succeeded: sequences 1, 2, 3, and the stream ends after the last.
   std::vector<std::pair<int64_t, v1::JobState>> seen;
   v1::WatchJobResponse event;
-  while (events->Read(&event)) seen.emplace_back(event.event().sequence(), event.event().job().state());
+  while (events->Read(&event))
+    seen.emplace_back(event.event().sequence(), event.event().job().state());
   EXPECT_TRUE(events->Finish().ok());
   const std::vector<std::pair<int64_t, v1::JobState>> expected = {
       {1, v1::JOB_STATE_QUEUED}, {2, v1::JOB_STATE_RUNNING}, {3, v1::JOB_STATE_SUCCEEDED}};

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,10 +21,15 @@
 namespace jobd::testing {
 namespace {
 
+#ifdef JOBD_SANITIZED
+constexpr bool kSanitizedBuild = true;
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+
 using grpc::StatusCode;
 
-#define EXPECT_CODE(status, code) \
-  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+#define EXPECT_CODE(status, code) EXPECT_EQ((status).error_code(), code) << (status).error_message()
 
 google::protobuf::Duration Millis(int64_t ms) {
   google::protobuf::Duration d;
@@ -46,13 +51,12 @@ bool IsTerminalEvent(const v1::JobEvent& event) {
 // says are recorded with the event (event.time is compared apart, to the microsecond).
 std::string Describe(const v1::JobEvent& e) {
   const v1::Job& j = e.job();
-  return absl::StrCat(e.sequence(), " ", v1::JobEventKind_Name(e.kind()), " job_id=", e.job_id(),
-                      " ", v1::JobState_Name(j.state()), " job.sequence=", j.sequence(),
-                      " attempt=", j.attempt(), " percent=", j.progress_percent(),
-                      " worker=", j.worker_id(), " error=", j.error_message(),
-                      " progress_message=", j.progress_message(),
-                      " message=", v1::MessageLevel_Name(e.message().level()), ":",
-                      e.message().text());
+  return absl::StrCat(
+      e.sequence(), " ", v1::JobEventKind_Name(e.kind()), " job_id=", e.job_id(), " ",
+      v1::JobState_Name(j.state()), " job.sequence=", j.sequence(), " attempt=", j.attempt(),
+      " percent=", j.progress_percent(), " worker=", j.worker_id(), " error=", j.error_message(),
+      " progress_message=", j.progress_message(),
+      " message=", v1::MessageLevel_Name(e.message().level()), ":", e.message().text());
 }
 
 std::string Short(const std::string& s) {
@@ -97,8 +101,8 @@ void ExpectHistoryAfter(const std::string& who, const std::vector<v1::JobEvent>&
     const std::string b = Describe(want);
     if (a != b) {
       ADD_FAILURE() << who << ": event #" << i << " of the stream is\n  " << Short(a)
-                    << "\nbut ListJobEvents has\n  " << Short(b) << "\n(stream: "
-                    << SequenceSummary(got) << ")";
+                    << "\nbut ListJobEvents has\n  " << Short(b)
+                    << "\n(stream: " << SequenceSummary(got) << ")";
       return;
     }
     if (std::abs(Micros(got[i].time()) - Micros(want.time())) > 1) {
@@ -186,7 +190,8 @@ class WatchTest : public JobdTest {
   }
 
   // Leases the one ready job of `type` in `workspace` (a long lease: tests take seconds).
-  static v1::LeasedJob AcquireOne(v1::WorkerService::Stub& stub, const std::string& workspace = "demo",
+  static v1::LeasedJob AcquireOne(v1::WorkerService::Stub& stub,
+                                  const std::string& workspace = "demo",
                                   const std::string& type = "t") {
     v1::AcquireJobsRequest request;
     request.set_workspace_id(workspace);
@@ -320,7 +325,8 @@ TEST_F(WatchTest, ConcurrentWritersAndResumingWatchersSeeEveryEventOnce) {
         auto reader = stub->WatchJob(&context, request);
         ++log.streams;
         // The first stream reads at least its SNAPSHOT; later ones may be dropped at once.
-        int budget = first ? 1 + static_cast<int>(random() % 200) : static_cast<int>(random() % 200);
+        int budget =
+            first ? 1 + static_cast<int>(random() % 200) : static_cast<int>(random() % 200);
         bool cancelled = false;
         v1::WatchJobResponse response;
         for (;;) {
@@ -380,8 +386,8 @@ TEST_F(WatchTest, ConcurrentWritersAndResumingWatchersSeeEveryEventOnce) {
         grpc::Status s = Report(*stub, leased, static_cast<float>((i * kWriters + t) % 100),
                                 absl::StrCat("writer ", t, " report ", i), messages);
         if (!s.ok()) {
-          if (++write_errors < 5) ADD_FAILURE() << "ReportProgress: " << s.error_code() << " "
-                                                << s.error_message();
+          if (++write_errors < 5)
+            ADD_FAILURE() << "ReportProgress: " << s.error_code() << " " << s.error_message();
         }
       }
     });
@@ -521,7 +527,8 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   // Warm-up (pools, arenas, the first buffers overflow), also the WatchJobs sync point.
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(Report(*writer_stub, leased, 1, text(absl::StrCat("warm ", i)),
-                       {text(absl::StrCat("warm message ", i))}).ok());
+                       {text(absl::StrCat("warm message ", i))})
+                    .ok());
   }
   {
     v1::WatchJobsResponse first;
@@ -554,10 +561,11 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
       std::vector<absl::Duration> mine;
       for (int i = 0; i < kReportsPerWriter; ++i) {
         std::vector<std::string> messages;
-        for (int m = 0; m < kMessages; ++m) messages.push_back(text(absl::StrCat(t, "/", i, "/", m)));
+        for (int m = 0; m < kMessages; ++m)
+          messages.push_back(text(absl::StrCat(t, "/", i, "/", m)));
         const absl::Time start = absl::Now();
-        grpc::Status s = Report(*stub, leased, 50, text(absl::StrCat("writer ", t, " report ", i)),
-                                messages);
+        grpc::Status s =
+            Report(*stub, leased, 50, text(absl::StrCat("writer ", t, " report ", i)), messages);
         mine.push_back(absl::Now() - start);
         if (!s.ok()) {
           ADD_FAILURE() << "ReportProgress: " << s.error_code() << " " << s.error_message();
@@ -586,9 +594,14 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
             << "; jobd VmRSS " << rss_before << " KiB before, max " << rss_max.load()
             << " KiB during, " << rss_after << " KiB after\n";
   EXPECT_LT(worst, kMaxLatency) << "a ReportProgress waited on a stalled watcher";
-  EXPECT_LT(rss_max.load() - rss_before, kMaxRssGrowthKiB)
-      << "jobd's memory grew with the stalled streams: " << rss_before << " -> " << rss_max.load()
-      << " KiB";
+  // Sanitizer builds keep freed memory in quarantine and shadow every allocation: jobd's RSS
+  // says nothing about its buffers there. The plain build (run first by deploy/test.sh) checks
+  // the bound; every other assertion of this test holds in all builds.
+  if (!kSanitizedBuild) {
+    EXPECT_LT(rss_max.load() - rss_before, kMaxRssGrowthKiB)
+        << "jobd's memory grew with the stalled streams: " << rss_before << " -> " << rss_max.load()
+        << " KiB";
+  }
 
   // Reading again: every event after the SNAPSHOT exactly once, in order, then OK.
   std::vector<v1::JobEvent> got;
@@ -602,7 +615,9 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
   // The bound means something only if holding the stalled stream's events would break it.
   std::cerr << "the stalled WatchJob carried " << stream_bytes / 1024 << " KiB\n";
-  EXPECT_GT(stream_bytes / 1024, 2 * kMaxRssGrowthKiB);
+  if (!kSanitizedBuild) {
+    EXPECT_GT(stream_bytes / 1024, 2 * kMaxRssGrowthKiB);
+  }
   const std::vector<v1::JobEvent> history = History(*jobs_, id);
   const int64_t n = 2 + 50 * 2 + kWriters * kReportsPerWriter * (1 + kMessages) + 1;
   ASSERT_EQ(static_cast<int64_t>(history.size()), n);
@@ -634,9 +649,9 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
     int max_attempts;
   };
   std::map<std::string, std::pair<std::string, int64_t>> finished;  // name -> (id, last sequence)
-  for (const Case& c : {Case{"succeeded", v1::JOB_STATE_SUCCEEDED, 3},
-                        Case{"failed", v1::JOB_STATE_FAILED, 1},
-                        Case{"cancelled", v1::JOB_STATE_CANCELLED, 3}}) {
+  for (const Case& c :
+       {Case{"succeeded", v1::JOB_STATE_SUCCEEDED, 3}, Case{"failed", v1::JOB_STATE_FAILED, 1},
+        Case{"cancelled", v1::JOB_STATE_CANCELLED, 3}}) {
     SCOPED_TRACE(c.name);
     const v1::Job job = Create("demo", "t", c.max_attempts);
     const v1::LeasedJob leased = AcquireOne(*workers_);
@@ -682,7 +697,8 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
     EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
     // A stream that did not end by itself would run to its 30 s deadline (and not be OK); 5 s
     // leaves a loaded or sanitized machine room for the last writes and the end.
-    EXPECT_LT(end_after, absl::Seconds(5)) << "the stream did not end right after the terminal event";
+    EXPECT_LT(end_after, absl::Seconds(5))
+        << "the stream did not end right after the terminal event";
     ASSERT_EQ(events.size(), 3u) << SequenceSummary(events);
     EXPECT_EQ(events[0].kind(), v1::JOB_EVENT_KIND_PROGRESS);
     EXPECT_EQ(events[0].sequence(), 3);
@@ -703,7 +719,8 @@ TEST_F(WatchTest, StreamEndsOkRightAfterSucceededFailedAndCancelled) {
       ASSERT_TRUE(events[2].job().result().fields().count("ok") == 1);
       EXPECT_TRUE(events[2].job().result().fields().at("ok").bool_value());
     } else {
-      EXPECT_EQ(events[2].job().error_message(), c.terminal == v1::JOB_STATE_FAILED ? "boom" : "not needed");
+      EXPECT_EQ(events[2].job().error_message(),
+                c.terminal == v1::JOB_STATE_FAILED ? "boom" : "not needed");
     }
     ExpectHistoryAfter(c.name, events, History(*jobs_, job.id()), 2);
   }
@@ -862,7 +879,8 @@ TEST_F(WatchTest, BadRequestsAndTheCallersDeadline) {
   v1::CancelJobResponse cancelled;
   ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
   Watched after = WatchToEnd(*jobs_, job.id(), 0);
-  EXPECT_TRUE(after.status.ok()) << after.status.error_code() << " " << after.status.error_message();
+  EXPECT_TRUE(after.status.ok()) << after.status.error_code() << " "
+                                 << after.status.error_message();
   ExpectHistoryAfter("after the dropped streams", after.events, History(*jobs_, job.id()), 0);
 }
 
@@ -980,8 +998,8 @@ TEST_F(WatchTest, WatchJobsSeesMatchingJobsLeaveRunningAndNothingElse) {
     EXPECT_FALSE(event.job().has_payload());
   }
   EXPECT_EQ(ids, (std::set<std::string>{probe.id(), a.id(), e.id()}))
-      << "B (other workspace) " << b.id() << ", C (other type) " << c.id()
-      << ", D (never RUNNING) " << d.id();
+      << "B (other workspace) " << b.id() << ", C (other type) " << c.id() << ", D (never RUNNING) "
+      << d.id();
   // A: exactly its events from RUNNING to SUCCEEDED, as ListJobEvents has them.
   std::vector<v1::JobEvent> a_seen;
   for (const auto& event : seen) {

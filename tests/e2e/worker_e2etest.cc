@@ -17,8 +17,7 @@ namespace {
 
 using grpc::StatusCode;
 
-#define EXPECT_CODE(status, code) \
-  EXPECT_EQ((status).error_code(), code) << (status).error_message()
+#define EXPECT_CODE(status, code) EXPECT_EQ((status).error_code(), code) << (status).error_message()
 
 const std::vector<std::string> kFastLoops = {"--reaper_interval", "100ms", "--promote_interval",
                                              "100ms"};
@@ -109,8 +108,10 @@ class WorkerTest : public JobdTest {
 
   // "sequence:kind:state:attempt" of every event, in order.
   std::string Events(const std::string& id) {
-    return Sql("SELECT string_agg(sequence || ':' || kind || ':' || state || ':' || attempt, ',' "
-               "ORDER BY sequence) FROM job_events WHERE job_id = '" + id + "'");
+    return Sql(
+        "SELECT string_agg(sequence || ':' || kind || ':' || state || ':' || attempt, ',' "
+        "ORDER BY sequence) FROM job_events WHERE job_id = '" +
+        id + "'");
   }
 };
 
@@ -187,12 +188,11 @@ TEST_F(WorkerTest, AcquireReportCompleteWritesEachEvent) {
     list.set_page_token(page.next_page_token());
   }
   EXPECT_EQ(pages, 3);
-  EXPECT_EQ(kinds, (std::vector<std::string>{
-                       "JOB_EVENT_KIND_CREATED:JOB_STATE_QUEUED",
-                       "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_RUNNING",
-                       "JOB_EVENT_KIND_PROGRESS:JOB_STATE_RUNNING",
-                       "JOB_EVENT_KIND_MESSAGE:JOB_STATE_RUNNING",
-                       "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_SUCCEEDED"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"JOB_EVENT_KIND_CREATED:JOB_STATE_QUEUED",
+                                             "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_RUNNING",
+                                             "JOB_EVENT_KIND_PROGRESS:JOB_STATE_RUNNING",
+                                             "JOB_EVENT_KIND_MESSAGE:JOB_STATE_RUNNING",
+                                             "JOB_EVENT_KIND_STATE_CHANGED:JOB_STATE_SUCCEEDED"}));
   v1::ListJobEventsRequest other = list;
   other.set_id(Create().id());  // a token of another job's history
   v1::ListJobEventsResponse refused;
@@ -265,8 +265,9 @@ TEST_F(WorkerTest, FencingStaleWorkerCannotTouchTheRetry) {
   EXPECT_EQ(Get(created.id()).result().fields().at("by").string_value(), "worker-b");
   // The lost attempt is in the history: RUNNING(1) -> SCHEDULED(2) [-> QUEUED(2)] -> RUNNING(2).
   const std::string events = Events(created.id());
-  EXPECT_TRUE(absl::StartsWith(events, "1:created:queued:1,2:state_changed:running:1,"
-                                       "3:state_changed:scheduled:2,"))
+  EXPECT_TRUE(absl::StartsWith(events,
+                               "1:created:queued:1,2:state_changed:running:1,"
+                               "3:state_changed:scheduled:2,"))
       << events;
   EXPECT_TRUE(absl::EndsWith(events, "state_changed:running:2," +
                                          std::to_string(Get(created.id()).sequence()) +
@@ -298,8 +299,8 @@ TEST_F(WorkerTest, BackoffGapsGrowWithinPolicyBounds) {
     ASSERT_EQ(acquired.jobs_size(), 1) << "attempt " << attempt;
     EXPECT_EQ(acquired.jobs(0).job().attempt(), attempt);
     v1::Job failed;
-    ASSERT_TRUE(Fail(*workers_, acquired.jobs(0), "boom " + std::to_string(attempt), true,
-                     &failed).ok());
+    ASSERT_TRUE(
+        Fail(*workers_, acquired.jobs(0), "boom " + std::to_string(attempt), true, &failed).ok());
     if (attempt < 4) {
       EXPECT_EQ(failed.state(), v1::JOB_STATE_SCHEDULED);
       EXPECT_EQ(failed.attempt(), attempt + 1);
@@ -353,13 +354,18 @@ TEST_F(WorkerTest, TimeoutFailsTheAttemptWithThatReason) {
   ASSERT_EQ(acquired.jobs_size(), 1);
   // The lease never runs past the attempt's deadline, however long the worker asked for.
   EXPECT_LE(acquired.jobs(0).lease_expire_time().seconds() -
-                acquired.jobs(0).job().start_time().seconds(), 3);
+                acquired.jobs(0).job().start_time().seconds(),
+            3);
   // Heartbeats do not extend it either.
   v1::ReportProgressResponse progress;
   ASSERT_TRUE(Progress(*workers_, acquired.jobs(0), 10, &progress).ok());
   v1::Job job;
-  ASSERT_TRUE(WaitFor([&] { job = Get(created.id()); return job.state() == v1::JOB_STATE_FAILED; },
-                      absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        job = Get(created.id());
+        return job.state() == v1::JOB_STATE_FAILED;
+      },
+      absl::Seconds(30)));
   EXPECT_EQ(job.error_message(), "attempt 1 timed out after 3s");
   EXPECT_CODE(Complete(*workers_, acquired.jobs(0), "late"), StatusCode::ABORTED);
 }
@@ -438,7 +444,8 @@ TEST_F(WorkerTest, LongPollReturnsPromptlyForLocalAndRemoteCreates) {
       // look, means the call had found nothing and was parked before the create was sent.
       const std::optional<RpcLogLine> line = AcquireLogLine(waiting, created.job().id());
       ASSERT_TRUE(line.has_value()) << "no rpc log line of the AcquireJobs call that leased "
-                                    << created.job().id() << "; jobd log:\n" << waiting.log();
+                                    << created.job().id() << "; jobd log:\n"
+                                    << waiting.log();
       if (line->latency > delivery + absl::Milliseconds(100)) {
         parked_before_create = true;
         break;
@@ -448,8 +455,9 @@ TEST_F(WorkerTest, LongPollReturnsPromptlyForLocalAndRemoteCreates) {
                 << absl::FormatDuration(line->latency) << "); again, longer\n";
     }
     EXPECT_TRUE(parked_before_create)
-        << where << ": the AcquireJobs call never was parked in jobd before the create, so no "
-                    "wake-up was tested";
+        << where
+        << ": the AcquireJobs call never was parked in jobd before the create, so no "
+           "wake-up was tested";
   }
 }
 
@@ -485,15 +493,14 @@ TEST_F(WorkerTest, DelayedJobWakesTheWaitingWorkerOnTime) {
   // job; jobd's log line of the call shows whether it was. A delay that proves too short (a
   // loaded machine) is tried again, longer.
   bool parked_before_run_after = false;
-  for (const absl::Duration delay :
-       {absl::Milliseconds(700), absl::Seconds(2), absl::Seconds(5)}) {
+  for (const absl::Duration delay : {absl::Milliseconds(700), absl::Seconds(2), absl::Seconds(5)}) {
     v1::CreateJobRequest request;
     request.set_workspace_id("demo");
     request.set_type("t");
     const absl::Time run_after = absl::Now() + delay;
     request.mutable_run_after()->set_seconds(absl::ToUnixSeconds(run_after));
-    request.mutable_run_after()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(run_after - absl::FromUnixSeconds(absl::ToUnixSeconds(run_after)))));
+    request.mutable_run_after()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(
+        run_after - absl::FromUnixSeconds(absl::ToUnixSeconds(run_after)))));
     v1::CreateJobResponse created;
     ASSERT_TRUE(jobs->CreateJob(Ctx().get(), request, &created).ok());
     EXPECT_EQ(created.job().state(), v1::JOB_STATE_SCHEDULED);
@@ -511,7 +518,8 @@ TEST_F(WorkerTest, DelayedJobWakesTheWaitingWorkerOnTime) {
     // first look: the call had found nothing and was parked before run_after.
     const std::optional<RpcLogLine> line = AcquireLogLine(slow, created.job().id());
     ASSERT_TRUE(line.has_value()) << "no rpc log line of the AcquireJobs call that leased "
-                                  << created.job().id() << "; jobd log:\n" << slow.log();
+                                  << created.job().id() << "; jobd log:\n"
+                                  << slow.log();
     if (line->latency > (got - run_after) + absl::Milliseconds(100)) {
       parked_before_run_after = true;
       break;
@@ -597,15 +605,15 @@ TEST_F(WorkerTest, InvalidWorkerCallsNameTheField) {
     v1::AcquireJobsResponse response;
     return workers_->AcquireJobs(Ctx().get(), request, &response);
   };
-  const std::vector<std::pair<std::string, std::function<void(v1::AcquireJobsRequest*)>>> cases =
-      {{"workspace_id", [](auto* r) { r->clear_workspace_id(); }},
-       {"types", [](auto* r) { r->clear_types(); }},
-       {"types", [](auto* r) { r->add_types("Bad Type"); }},
-       {"worker_id", [](auto* r) { r->clear_worker_id(); }},
-       {"max_jobs", [](auto* r) { r->set_max_jobs(0); }},
-       {"max_jobs", [](auto* r) { r->set_max_jobs(101); }},
-       {"wait", [](auto* r) { r->mutable_wait()->set_seconds(61); }},
-       {"lease_duration", [](auto* r) { r->mutable_lease_duration()->set_seconds(0); }}};
+  const std::vector<std::pair<std::string, std::function<void(v1::AcquireJobsRequest*)>>> cases = {
+      {"workspace_id", [](auto* r) { r->clear_workspace_id(); }},
+      {"types", [](auto* r) { r->clear_types(); }},
+      {"types", [](auto* r) { r->add_types("Bad Type"); }},
+      {"worker_id", [](auto* r) { r->clear_worker_id(); }},
+      {"max_jobs", [](auto* r) { r->set_max_jobs(0); }},
+      {"max_jobs", [](auto* r) { r->set_max_jobs(101); }},
+      {"wait", [](auto* r) { r->mutable_wait()->set_seconds(61); }},
+      {"lease_duration", [](auto* r) { r->mutable_lease_duration()->set_seconds(0); }}};
   for (const auto& [field, spoil] : cases) {
     grpc::Status status = acquire(spoil);
     EXPECT_CODE(status, StatusCode::INVALID_ARGUMENT);

@@ -34,7 +34,6 @@ inline bool IsFieldError(const absl::Status& s) {
 
 }  // namespace jobd::fuzz
 
-#define FUZZ_CHECK(cond) \
-  ((cond) ? (void)0 : ::jobd::fuzz::Fail(#cond, __FILE__, __LINE__, ""))
+#define FUZZ_CHECK(cond) ((cond) ? (void)0 : ::jobd::fuzz::Fail(#cond, __FILE__, __LINE__, ""))
 #define FUZZ_CHECK_MSG(cond, detail) \
   ((cond) ? (void)0 : ::jobd::fuzz::Fail(#cond, __FILE__, __LINE__, (detail)))

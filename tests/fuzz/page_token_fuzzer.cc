@@ -9,11 +9,11 @@
 //  - that token is refused for any other query, by a codec with another key, truncated,
 //    or extended; with one byte altered it is refused or (base64 slack) still means the
 //    very same id.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include <fuzzer/FuzzedDataProvider.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -50,8 +50,8 @@ void CheckRefusedOrSame(const absl::StatusOr<std::string>& r, const std::string&
     CheckRefused(r, token, "altered");
     return;
   }
-  FUZZ_CHECK_MSG(*r == id, "altered token " + Show(token) + " decoded to " + Show(*r) +
-                               ", not " + Show(id));
+  FUZZ_CHECK_MSG(*r == id,
+                 "altered token " + Show(token) + " decoded to " + Show(*r) + ", not " + Show(id));
   std::string raw, raw_real;
   FUZZ_CHECK(absl::WebSafeBase64Unescape(token, &raw));
   FUZZ_CHECK(absl::WebSafeBase64Unescape(Codec().Encode(id, query), &raw_real));
@@ -60,8 +60,8 @@ void CheckRefusedOrSame(const absl::StatusOr<std::string>& r, const std::string&
 
 bool IsWebSafeBase64(const std::string& s) {
   for (char c : s) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_')) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
       return false;
     }
   }
@@ -94,9 +94,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string issued = Codec().Encode(id, query);
   FUZZ_CHECK_MSG(IsWebSafeBase64(issued), Show(issued));
   absl::StatusOr<std::string> back = Codec().Decode(issued, query);
-  FUZZ_CHECK_MSG(back.ok() && *back == id,
-                 "round trip of " + Show(id) + ": " +
-                     (back.ok() ? Show(*back) : back.status().ToString()));
+  FUZZ_CHECK_MSG(
+      back.ok() && *back == id,
+      "round trip of " + Show(id) + ": " + (back.ok() ? Show(*back) : back.status().ToString()));
   FUZZ_CHECK(Codec().Encode(id, query) == issued);  // deterministic
   if (other_query != query) {
     CheckRefused(Codec().Decode(issued, other_query), issued, "other query");
@@ -104,8 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckRefused(OtherCodec().Decode(issued, query), issued, "other key");
   CheckRefused(Codec().Decode(issued.substr(0, position % issued.size()), query), issued,
                "truncated");  // a strict prefix (issued is never empty)
-  CheckRefused(Codec().Decode(issued + token.substr(0, 8) + "AAAA", query), issued,
-               "extended");
+  CheckRefused(Codec().Decode(issued + token.substr(0, 8) + "AAAA", query), issued, "extended");
 
   // 3. One byte altered (a different byte: mask | 1 != 0).
   std::string altered = issued;

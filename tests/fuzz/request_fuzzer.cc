@@ -17,23 +17,22 @@
 //    4 CompleteJob  5 FailJob  6 GetJob  7 CancelJob  8 RetryJob  9 ListJobEvents
 //    10 GetJobStats  11 WatchJobs (states / workspace / types)
 //  selector & 0x80: the caller is a member key of workspace "demo", else an admin key.
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/stubs/logging.h>
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstddef>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
@@ -160,21 +159,20 @@ core::GroupCommitOptions Refusing() {
 struct World {
   jobd::fakes::FakeClock clock{kNow};
   jobd::fakes::FakeJobStore store;
-  core::CreateBatcher creates{[](const std::vector<Job>&)
-                                  -> absl::StatusOr<std::vector<absl::StatusOr<jobd::CreatedJob>>> {
-                                Unexpected("commit creates");
-                              },
-                              Refusing()};
-  core::ChangeBatcher changes{[](const std::vector<jobd::JobStore::JobChange>&)
-                                  -> absl::StatusOr<std::vector<absl::StatusOr<Job>>> {
-                                Unexpected("commit changes");
-                              },
-                              Refusing()};
+  core::CreateBatcher creates{
+      [](const std::vector<Job>&) -> absl::StatusOr<std::vector<absl::StatusOr<jobd::CreatedJob>>> {
+        Unexpected("commit creates");
+      },
+      Refusing()};
+  core::ChangeBatcher changes{
+      [](const std::vector<jobd::JobStore::JobChange>&)
+          -> absl::StatusOr<std::vector<absl::StatusOr<Job>>> { Unexpected("commit changes"); },
+      Refusing()};
   core::Executor executor{/*threads=*/0, /*max_queued=*/0};  // Post always refuses
   core::ReadyWaiters waiters;
   core::JobManager jobs{store, creates, clock, kLimits, core::PageTokenCodec(kTokenKey)};
-  core::WorkerManager workers{store, executor, changes, waiters, clock, kLimits,
-                              [] { return 0.999; }};
+  core::WorkerManager workers{
+      store, executor, changes, waiters, clock, kLimits, [] { return 0.999; }};
   core::PageTokenCodec codec{kTokenKey};
 };
 
@@ -266,9 +264,9 @@ int g_selector = 0;
 long g_parsed[12], g_deep[12];
 void Deep() { ++g_deep[g_selector]; }
 void PrintStats() {
-  static const char* names[12] = {"CreateJob", "ListJobs", "AcquireJobs", "ReportProgress",
-                                  "CompleteJob", "FailJob", "GetJob", "CancelJob", "RetryJob",
-                                  "ListJobEvents", "GetJobStats", "WatchJobs"};
+  static const char* names[12] = {"CreateJob",   "ListJobs",      "AcquireJobs", "ReportProgress",
+                                  "CompleteJob", "FailJob",       "GetJob",      "CancelJob",
+                                  "RetryJob",    "ListJobEvents", "GetJobStats", "WatchJobs"};
   for (int i = 0; i < 12; ++i) {
     std::fprintf(stderr, "request_fuzzer stats: %-14s parsed %8ld  past validation %8ld\n",
                  names[i], g_parsed[i], g_deep[i]);
@@ -427,9 +425,9 @@ void CreateJob(const v1::CreateJobRequest& request) {
     const absl::Duration cap = core::BackoffCap(p, attempt);
     FUZZ_CHECK_MSG(cap >= p.initial_backoff - kSlack && cap <= p.max_backoff + kSlack,
                    absl::StrCat("attempt ", attempt, ": ", absl::FormatDuration(cap)));
-    FUZZ_CHECK_MSG(cap >= last_cap, absl::StrCat("attempt ", attempt, ": ",
-                                                 absl::FormatDuration(cap), " < ",
-                                                 absl::FormatDuration(last_cap)));
+    FUZZ_CHECK_MSG(cap >= last_cap,
+                   absl::StrCat("attempt ", attempt, ": ", absl::FormatDuration(cap), " < ",
+                                absl::FormatDuration(last_cap)));
     last_cap = cap;
     const absl::Duration backoff = core::Backoff(p, attempt, [] { return 0.999; });
     FUZZ_CHECK(backoff >= absl::ZeroDuration() && backoff <= cap);
@@ -499,11 +497,10 @@ void ListJobs(const v1::ListJobsRequest& request) {
   same.page_size = (c.page_size + 7) % 501;
   std::vector<JobState> states(c.states.rbegin(), c.states.rend());
   if (!states.empty()) states.push_back(states.front());
-  same.states = states.empty()
-                    ? std::vector<JobState>{JobState::kCancelled, JobState::kFailed,
-                                            JobState::kSucceeded, JobState::kRunning,
-                                            JobState::kQueued, JobState::kScheduled}
-                    : states;
+  same.states = states.empty() ? std::vector<JobState>{JobState::kCancelled, JobState::kFailed,
+                                                       JobState::kSucceeded, JobState::kRunning,
+                                                       JobState::kQueued,    JobState::kScheduled}
+                               : states;
   FUZZ_CHECK(SameFilters(c, same));
   absl::StatusOr<core::JobPage> next = w.jobs.ListJobs(g_caller, same);
   FUZZ_CHECK_MSG(next.ok(), next.status().ToString());
@@ -557,8 +554,9 @@ void ListJobs(const v1::ListJobsRequest& request) {
     if (SameFilters(c, other)) {
       std::vector<JobState> a = c.states, b = other.states;
       auto norm = [](std::vector<JobState>& v) {
-        if (v.empty()) v = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-                            JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
+        if (v.empty())
+          v = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+               JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
         std::sort(v.begin(), v.end());
         v.erase(std::unique(v.begin(), v.end()), v.end());
       };
@@ -632,8 +630,7 @@ void CompleteJob(const v1::CompleteJobRequest& request) {
   if (!result.ok()) return CheckFieldError(result.status());
   CheckJsonFromStruct(request.result(), *result, "result");
   Sync<Job> sync;
-  W().workers.CompleteJob(g_caller, request.job_id(), request.lease_token(), *result,
-                          sync.Done());
+  W().workers.CompleteJob(g_caller, request.job_id(), request.lease_token(), *result, sync.Done());
   if (!Accepted(sync.Get().status())) return;
   Deep();
   FUZZ_CHECK(IsUuidText(request.job_id()) && !request.lease_token().empty());
@@ -647,8 +644,8 @@ void CompleteJob(const v1::CompleteJobRequest& request) {
   FUZZ_CHECK(done.expire_time == kNow + job.ttl && done.finish_time == kNow);
   v1::Job shown;
   api::ToProto(done, kNow, /*include_payload=*/true, &shown);
-  FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(shown.result(),
-                                                                Known(request.result())));
+  FUZZ_CHECK(
+      google::protobuf::util::MessageDifferencer::Equals(shown.result(), Known(request.result())));
   // A repeat of the same completion is answered, not refused; another lease is refused.
   auto again = core::PlanComplete(done, request.lease_token(), *result, kNow);
   FUZZ_CHECK(again.ok() && !again->has_value());
@@ -668,15 +665,14 @@ void FailJob(const v1::FailJobRequest& request) {
 
   for (int32_t attempt : {1, 3}) {
     const Job job = RunningJob(request.job_id(), request.lease_token(), attempt);
-    auto plan = core::PlanFail(job, request.lease_token(), request.error_message(), retryable,
-                               kNow, [] { return 0.999; });
+    auto plan = core::PlanFail(job, request.lease_token(), request.error_message(), retryable, kNow,
+                               [] { return 0.999; });
     FUZZ_CHECK_MSG(plan.ok() && plan->has_value(), plan.status().ToString());
     const Job& next = (*plan)->next;
     FUZZ_CHECK(next.error_message == request.error_message() && next.lease_token.empty());
     if (retryable && attempt < job.last_attempt) {
       FUZZ_CHECK(next.state == JobState::kScheduled && next.attempt == attempt + 1);
-      FUZZ_CHECK(next.run_after >= kNow &&
-                 next.run_after <= kNow + job.retry_policy.max_backoff);
+      FUZZ_CHECK(next.run_after >= kNow && next.run_after <= kNow + job.retry_policy.max_backoff);
     } else {
       FUZZ_CHECK(next.state == JobState::kFailed && next.attempt == attempt);
       FUZZ_CHECK(next.finish_time == kNow && next.expire_time == kNow + job.ttl);
@@ -877,13 +873,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   W().store.Reset();  // each input starts from an empty store
   ++data;
   --size;
-#define JOBD_FUZZ_CASE(n, Message, Handler) \
-  case n: {                                 \
-    v1::Message message;                    \
+#define JOBD_FUZZ_CASE(n, Message, Handler)     \
+  case n: {                                     \
+    v1::Message message;                        \
     if (!Parse(data, size, &message)) return 0; \
-    ++g_parsed[n];                          \
-    Handler(message);                       \
-    break;                                  \
+    ++g_parsed[n];                              \
+    Handler(message);                           \
+    break;                                      \
   }
   switch (selector) {
     JOBD_FUZZ_CASE(0, CreateJobRequest, CreateJob)

@@ -8,8 +8,8 @@
 
 #include "db/migrator.h"
 #include "db/pg_job_store.h"
-#include "server/core/ids.h"
 #include "server/background/retention.h"
+#include "server/core/ids.h"
 #include "server/core/lifecycle.h"
 #include "tests/support/test_database.h"
 
@@ -53,7 +53,8 @@ class JobStoreTest : public ::testing::Test {
 TEST_F(JobStoreTest, CreateThenGetRoundTripsEveryField) {
   Job job = MakeJob();
   job.priority = -7;
-  job.payload_json = R"({"quote":"it's \"x\"","nul":"a\u0000b","sql":"'); DROP TABLE jobs; --","n":1.5})";
+  job.payload_json =
+      R"({"quote":"it's \"x\"","nul":"a\u0000b","sql":"'); DROP TABLE jobs; --","n":1.5})";
   job.labels = {{"env", "prod"}, {"team/owner", "o'brien"}};
   job.timeout = absl::Seconds(90);
   job.ttl = absl::Hours(2);
@@ -229,7 +230,7 @@ TEST_F(JobStoreTest, UpdateJobsDecidesEachChangeInOneTransaction) {
     return std::optional<JobUpdate>(update);
   };
   auto keep = [](const Job&) -> absl::StatusOr<std::optional<JobUpdate>> { return std::nullopt; };
-  auto results = store_.UpdateJobs({{queued.id, retry},     // refused: QUEUED
+  auto results = store_.UpdateJobs({{queued.id, retry},      // refused: QUEUED
                                     {to_cancel.id, cancel},  // written
                                     {missing, cancel},       // not found
                                     {queued.id, note},       // same job twice: refused
@@ -281,9 +282,10 @@ TEST_F(JobStoreTest, ListFiltersAndPagesNewestFirst) {
     ids.push_back(CreateOne(job).id);
   }
   CreateOne(MakeJob("elsewhere"));
-  ASSERT_TRUE(store_.UpdateJob(ids[4], [](const Job& c) {
-                      return core::PlanCancel(c, "", "t", absl::Now());
-                    }).ok());
+  ASSERT_TRUE(
+      store_
+          .UpdateJob(ids[4], [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
+          .ok());
 
   auto list = [&](ListJobsQuery q) {
     auto jobs = store_.ListJobs(q);
@@ -294,9 +296,8 @@ TEST_F(JobStoreTest, ListFiltersAndPagesNewestFirst) {
     }
     return out;
   };
-  const std::vector<JobState> all = {JobState::kScheduled, JobState::kQueued,
-                                     JobState::kRunning,   JobState::kSucceeded,
-                                     JobState::kFailed,    JobState::kCancelled};
+  const std::vector<JobState> all = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+                                     JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
   ListJobsQuery q;
   q.workspace_id = "ws";
   q.states = all;
@@ -351,14 +352,15 @@ TEST_F(JobStoreTest, BrokenConnectionIsUnavailableThenRecovers) {
   // Terminate the pool's only connection from outside.
   int backend_pid = 0;
   ASSERT_TRUE(pool.Run([&](pqxx::connection& conn) {
-                    backend_pid = pqxx::nontransaction(conn).exec1("SELECT pg_backend_pid()")[0]
-                                      .as<int>();
+                    backend_pid =
+                        pqxx::nontransaction(conn).exec1("SELECT pg_backend_pid()")[0].as<int>();
                     return absl::OkStatus();
-                  }).ok());
+                  })
+                  .ok());
   {
     pqxx::connection admin(schema_.config().url);
-    pqxx::nontransaction(admin).exec("SELECT pg_terminate_backend(" +
-                                     std::to_string(backend_pid) + ")");
+    pqxx::nontransaction(admin).exec("SELECT pg_terminate_backend(" + std::to_string(backend_pid) +
+                                     ")");
   }
   auto broken = store.GetJob(job.id);
   EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable) << broken.status();
@@ -394,15 +396,17 @@ TEST_F(JobStoreTest, StatsCountPerTypeAndState) {
   CreateOne(MakeJob("ws", "a"));
   CreateOne(MakeJob("ws", "b"));
   CreateOne(MakeJob("other", "a"));
-  ASSERT_TRUE(store_.UpdateJob(a.id, [](const Job& c) {
-                      return core::PlanCancel(c, "", "t", absl::Now());
-                    }).ok());
+  ASSERT_TRUE(
+      store_.UpdateJob(a.id, [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
+          .ok());
   auto stats = store_.GetJobStats("ws");
   ASSERT_TRUE(stats.ok()) << stats.status();
   std::map<std::pair<std::string, JobState>, int64_t> counts;
   for (const auto& c : stats->counts) counts[{c.type, c.state}] = c.count;
   const std::map<std::pair<std::string, JobState>, int64_t> expected = {
-      {{"a", JobState::kQueued}, 1}, {{"a", JobState::kCancelled}, 1}, {{"b", JobState::kQueued}, 1}};
+      {{"a", JobState::kQueued}, 1},
+      {{"a", JobState::kCancelled}, 1},
+      {{"b", JobState::kQueued}, 1}};
   EXPECT_EQ(counts, expected);
   ASSERT_TRUE(stats->oldest_queued_since.has_value());
   EXPECT_GE(*stats->oldest_queued_since, before - absl::Seconds(1));
@@ -428,9 +432,11 @@ TEST_F(JobStoreTest, RetentionDeletesExpiredJobsWithTheirEventsInBatches) {
     job.idempotency_key = "k" + std::to_string(i);
     job.ttl = absl::Hours(1);
     finished.push_back(CreateOne(job).id);
-    ASSERT_TRUE(store_.UpdateJob(finished.back(), [](const Job& c) {
-                        return core::PlanCancel(c, "", "t", absl::Now());
-                      }).ok());
+    ASSERT_TRUE(
+        store_
+            .UpdateJob(finished.back(),
+                       [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
+            .ok());
   }
   Job active = CreateOne(MakeJob());  // not finished: no expire_time, never deleted
   FixedClock too_early(absl::Now() + absl::Minutes(59));

@@ -58,9 +58,9 @@ class FakeJobStore : public JobStore {
       }
       if (max_active_jobs_ > 0 && ActiveJobsLocked(input.workspace_id) >= max_active_jobs_) {
         out.push_back({input, false,
-                       absl::ResourceExhaustedError(absl::StrCat(
-                           "quota: workspace \"", input.workspace_id, "\" has ",
-                           max_active_jobs_, " active jobs"))});
+                       absl::ResourceExhaustedError(
+                           absl::StrCat("quota: workspace \"", input.workspace_id, "\" has ",
+                                        max_active_jobs_, " active jobs"))});
         continue;
       }
       Job job = input;
@@ -200,8 +200,7 @@ class FakeJobStore : public JobStore {
   }
 
   // expired_leases.sql: RUNNING jobs whose lease expired by `now`, oldest expiry first.
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now,
-                                                             int limit) override {
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
     std::vector<const Job*> expired;
@@ -269,9 +268,8 @@ class FakeJobStore : public JobStore {
     for (const auto& [id, job] : jobs_) {
       if (job.expire_time && *job.expire_time <= now) expired.push_back(&job);
     }
-    std::stable_sort(expired.begin(), expired.end(), [](const Job* a, const Job* b) {
-      return *a->expire_time < *b->expire_time;
-    });
+    std::stable_sort(expired.begin(), expired.end(),
+                     [](const Job* a, const Job* b) { return *a->expire_time < *b->expire_time; });
     if (expired.size() > static_cast<size_t>(std::max(0, limit))) {
       expired.resize(std::max(0, limit));
     }

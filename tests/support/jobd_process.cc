@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,16 +11,22 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "client/jobd_client.h"
 
 extern char** environ;
 
 namespace jobd::testing {
+
+std::string JobdBinary() {
+  const char* binary = std::getenv("JOBD_TEST_BINARY");
+  return binary != nullptr && *binary != '\0' ? binary : JOBD_BINARY;
+}
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<std::string> argv_storage = {JOBD_BINARY};
+  std::vector<std::string> argv_storage = {JobdBinary()};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
@@ -33,7 +38,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
                                      0644);
   }
   pid_t pid = -1;
-  if (posix_spawn(&pid, JOBD_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  if (posix_spawn(&pid, JobdBinary().c_str(), &actions, nullptr, argv.data(), environ) != 0)
+    pid = -1;
   posix_spawn_file_actions_destroy(&actions);
   return pid;
 }
@@ -64,8 +70,8 @@ std::string CreateApiKey(const std::string& database_url, const std::string& rol
   char dir[] = "/tmp/jobd-key.XXXXXX";
   const std::string key_dir = mkdtemp(dir);
   const std::string key_file = key_dir + "/key";
-  std::vector<std::string> args = {"keys",   "create", "--database_url", database_url,
-                                   "--role", role,     "--name",         name,
+  std::vector<std::string> args = {"keys",       "create", "--database_url", database_url,
+                                   "--role",     role,     "--name",         name,
                                    "--key_file", key_file};
   args.insert(args.end(), extra.begin(), extra.end());
   const int code = RunJobd(args);
@@ -75,8 +81,7 @@ std::string CreateApiKey(const std::string& database_url, const std::string& rol
   return key;
 }
 
-std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address,
-                                            const std::string& api_key,
+std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address, const std::string& api_key,
                                             const grpc::ChannelArguments& args) {
   return client::MakeKeyedChannel(address, api_key, args);
 }
@@ -95,21 +100,21 @@ JobdProcess::JobdProcess(const std::string& database_url,
   char dir[] = "/tmp/jobd-e2e.XXXXXX";
   dir_ = mkdtemp(dir);
   const std::string port_file = dir_ + "/port";
-  std::vector<std::string> args = {"serve", "--database_url", database_url, "--listen",
-                                   "127.0.0.1:0", "--listen_port_file", port_file,
-                                   "--health_interval", "200ms"};
+  std::vector<std::string> args = {"serve",    "--database_url",    database_url,
+                                   "--listen", "127.0.0.1:0",       "--listen_port_file",
+                                   port_file,  "--health_interval", "200ms"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // Tests that start jobd before migrating (it must refuse) get no key, and need none.
   const std::string key_file = dir_ + "/admin.key";
   const pid_t keys = Spawn({"keys", "create", "--database_url", database_url, "--role", "admin",
-                           "--name", "test-admin", "--key_file", key_file},
-                          dir_ + "/keys.log");
+                            "--name", "test-admin", "--key_file", key_file},
+                           dir_ + "/keys.log");
   if (keys > 0 && WaitExit(keys) == 0) {
     admin_key_ = ReadFirstLine(key_file);
   }
   pid_ = Spawn(args, dir_ + "/jobd.log");
   if (pid_ <= 0) {
-    ADD_FAILURE() << "cannot start " << JOBD_BINARY;
+    ADD_FAILURE() << "cannot start " << JobdBinary();
     return;
   }
   const bool listening = WaitFor(

@@ -1,18 +1,21 @@
 // A real jobd process on a loopback port (port 0, read back from --listen_port_file).
 #pragma once
 
-#include <sys/types.h>
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <sys/types.h>
 
 #include "absl/time/time.h"
 
 namespace jobd::testing {
+
+// The jobd under test: this build's, or $JOBD_TEST_BINARY when set (the ThreadSanitizer stage
+// runs the e2e tests against its instrumented jobd).
+std::string JobdBinary();
 
 // Runs `jobd <args>` to completion; returns its exit code (-1 when it could not run).
 int RunJobd(const std::vector<std::string>& args);
@@ -23,8 +26,7 @@ std::string CreateApiKey(const std::string& database_url, const std::string& rol
                          const std::string& name, const std::vector<std::string>& extra = {});
 
 // A channel whose every call carries `authorization: Bearer <api_key>` (none when empty).
-std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address,
-                                            const std::string& api_key,
+std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address, const std::string& api_key,
                                             const grpc::ChannelArguments& args = {});
 
 // Polls `condition` every 10 ms until it holds or `timeout` passes.

@@ -2,13 +2,12 @@
 // and the public fields of an API key (ToProto in server/api/admin_service.cc).
 #include "server/core/access_rules.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <set>
 #include <string>
 
 #include <google/protobuf/descriptor.h>
+#include <gtest/gtest.h>
 
 #include "absl/time/time.h"
 #include "db/model/api_key.h"
@@ -35,8 +34,7 @@ TEST(MethodRules, ServiceNamesAreTheGeneratedOnes) {
 }
 
 TEST(MethodRules, EveryMethodHasExactlyOneRuleOfItsService) {
-  const google::protobuf::DescriptorPool* pool =
-      google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   int methods = 0;
   for (const char* service_name : kServices) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(service_name);
@@ -60,8 +58,7 @@ TEST(MethodRules, EveryMethodHasExactlyOneRuleOfItsService) {
 }
 
 TEST(MethodRules, NoRuleNamesAMethodThatDoesNotExist) {
-  const google::protobuf::DescriptorPool* pool =
-      google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
   std::set<std::pair<std::string, std::string>> seen;
   for (const MethodRule& rule : MethodRules()) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(rule.service);
@@ -137,9 +134,9 @@ TEST(ApiKeyToProto, CopiesEveryPublicField) {
 
 TEST(ApiKeyToProto, EveryRoleMaps) {
   const std::pair<Role, v1::ApiKeyRole> roles[] = {{Role::kAdmin, v1::API_KEY_ROLE_ADMIN},
-                                                    {Role::kMember, v1::API_KEY_ROLE_MEMBER},
-                                                    {Role::kWorker, v1::API_KEY_ROLE_WORKER},
-                                                    {Role::kViewer, v1::API_KEY_ROLE_VIEWER}};
+                                                   {Role::kMember, v1::API_KEY_ROLE_MEMBER},
+                                                   {Role::kWorker, v1::API_KEY_ROLE_WORKER},
+                                                   {Role::kViewer, v1::API_KEY_ROLE_VIEWER}};
   for (const auto& [role, expected] : roles) {
     ApiKey key = FullKey("jobd_secret");
     key.role = role;

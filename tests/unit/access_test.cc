@@ -2,10 +2,10 @@
 // token buckets of CreateJob (server/core/rate_limiter.cc).
 #include "server/core/access.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -19,9 +19,8 @@ namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
 
-constexpr Permission kPermissions[] = {Permission::kRead,  Permission::kCreate,
-                                       Permission::kCancel, Permission::kRetry,
-                                       Permission::kWork,  Permission::kAdmin};
+constexpr Permission kPermissions[] = {Permission::kRead,  Permission::kCreate, Permission::kCancel,
+                                       Permission::kRetry, Permission::kWork,   Permission::kAdmin};
 constexpr Role kRoles[] = {Role::kAdmin, Role::kMember, Role::kWorker, Role::kViewer};
 
 Principal Caller(Role role, const std::string& workspace) {

@@ -3,13 +3,13 @@
 // server/core/access_rules.cc, with exact codes.
 #include "server/core/authorizer.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -69,8 +69,7 @@ TEST_F(AuthorizerTest, EveryRoleAgainstEveryMethodIsOkOrPermissionDenied) {
       covered.insert(rule.permission);
       const absl::StatusOr<Principal> caller = Call("Bearer " + secret, rule.method);
       if (RoleAllows(role, rule.permission)) {
-        ASSERT_TRUE(caller.ok()) << RoleName(role) << " " << rule.method << ": "
-                                 << caller.status();
+        ASSERT_TRUE(caller.ok()) << RoleName(role) << " " << rule.method << ": " << caller.status();
         EXPECT_EQ(caller->name, name);
         EXPECT_EQ(caller->role, role);
         EXPECT_EQ(caller->workspace_id, role == Role::kAdmin ? "" : "ws1");
@@ -95,14 +94,14 @@ TEST_F(AuthorizerTest, RepresentativeMethodsPerRole) {
     bool allowed;
   };
   const Expectation table[] = {
-      {Role::kAdmin, "CreateApiKey", true},   {Role::kAdmin, "AcquireJobs", true},
-      {Role::kMember, "CreateJob", true},     {Role::kMember, "CancelJob", true},
-      {Role::kMember, "RetryJob", true},      {Role::kMember, "GetJob", true},
-      {Role::kMember, "AcquireJobs", false},  {Role::kMember, "RevokeApiKey", false},
-      {Role::kWorker, "CompleteJob", true},   {Role::kWorker, "WatchJob", true},
-      {Role::kWorker, "CreateJob", false},    {Role::kWorker, "CancelJob", false},
-      {Role::kViewer, "ListJobs", true},      {Role::kViewer, "GetJobStats", true},
-      {Role::kViewer, "RetryJob", false},     {Role::kViewer, "ReportProgress", false},
+      {Role::kAdmin, "CreateApiKey", true},  {Role::kAdmin, "AcquireJobs", true},
+      {Role::kMember, "CreateJob", true},    {Role::kMember, "CancelJob", true},
+      {Role::kMember, "RetryJob", true},     {Role::kMember, "GetJob", true},
+      {Role::kMember, "AcquireJobs", false}, {Role::kMember, "RevokeApiKey", false},
+      {Role::kWorker, "CompleteJob", true},  {Role::kWorker, "WatchJob", true},
+      {Role::kWorker, "CreateJob", false},   {Role::kWorker, "CancelJob", false},
+      {Role::kViewer, "ListJobs", true},     {Role::kViewer, "GetJobStats", true},
+      {Role::kViewer, "RetryJob", false},    {Role::kViewer, "ReportProgress", false},
       {Role::kViewer, "ListApiKeys", false},
   };
   std::map<Role, std::string> secrets;
@@ -117,8 +116,7 @@ TEST_F(AuthorizerTest, RepresentativeMethodsPerRole) {
 TEST_F(AuthorizerTest, UnknownMethodIsDeniedEvenToAdmins) {
   const std::string secret = AddKey(Role::kAdmin, "root");
   for (const char* method : {"NoSuchMethod", "", "createjob"}) {
-    EXPECT_EQ(Call("Bearer " + secret, method).status().code(),
-              absl::StatusCode::kPermissionDenied)
+    EXPECT_EQ(Call("Bearer " + secret, method).status().code(), absl::StatusCode::kPermissionDenied)
         << method;
   }
 }
@@ -136,12 +134,11 @@ TEST_F(AuthorizerTest, MissingRepeatedOrMalformedHeaderIsUnauthenticated) {
 
   for (const std::string& header :
        {secret, "Basic " + secret, std::string("Bearer"), "Bearer" + secret, std::string()}) {
-    EXPECT_EQ(Call(header, "GetJob").status().code(), absl::StatusCode::kUnauthenticated)
-        << header;
+    EXPECT_EQ(Call(header, "GetJob").status().code(), absl::StatusCode::kUnauthenticated) << header;
   }
   // The scheme is case-insensitive and the key's surrounding spaces do not matter.
-  for (const std::string& header : {"bearer " + secret, "BEARER " + secret,
-                                    "Bearer  " + secret + " "}) {
+  for (const std::string& header :
+       {"bearer " + secret, "BEARER " + secret, "Bearer  " + secret + " "}) {
     const absl::StatusOr<Principal> caller = Call(header, "GetJob");
     EXPECT_TRUE(caller.ok()) << header << ": " << caller.status();
   }

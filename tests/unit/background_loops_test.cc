@@ -1,10 +1,10 @@
 // One pass of each background loop over the in-memory store and a set clock (the loops'
 // threads are never started): the lease reaper, the promoter of scheduled jobs, retention.
-#include <gtest/gtest.h>
-
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "server/background/lease_reaper.h"

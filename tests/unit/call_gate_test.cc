@@ -2,9 +2,9 @@
 // has its own gate.
 #include "server/core/call_gate.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 

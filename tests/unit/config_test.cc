@@ -1,6 +1,6 @@
 #include "server/config.h"
 
-#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -25,9 +25,9 @@ namespace jobd {
 namespace {
 
 TEST(IsLoopbackListen, LoopbackHostsWithOrWithoutPortAndUnixSockets) {
-  for (const char* listen : {"127.0.0.1:50051", "127.0.0.1:0", "127.1.2.3:9", "localhost:50051",
-                             "LOCALHOST:1", "[::1]:50051", "::1", "127.0.0.1",
-                             "unix:/tmp/jobd.sock"}) {
+  for (const char* listen :
+       {"127.0.0.1:50051", "127.0.0.1:0", "127.1.2.3:9", "localhost:50051", "LOCALHOST:1",
+        "[::1]:50051", "::1", "127.0.0.1", "unix:/tmp/jobd.sock"}) {
     EXPECT_TRUE(IsLocalAddress(listen)) << listen;
   }
 }
@@ -113,11 +113,9 @@ class LoadServerConfigTest : public ::testing::Test {
           {c.command, c.listen, c.allow_insecure_listen ? "1" : "0", c.tls.cert_file,
            c.tls.key_file, c.tls.client_ca_file,
            absl::StrCat(c.quotas.max_active_jobs_per_workspace),
-           Exact(c.quotas.create_rate_per_key),
-           Exact(c.quotas.create_burst_per_key), c.keys.action, c.keys.id,
-           c.keys.role, c.keys.workspace_id, c.keys.name,
-           c.keys.expire_in ? absl::FormatDuration(*c.keys.expire_in) : "none",
-           c.keys.key_file});
+           Exact(c.quotas.create_rate_per_key), Exact(c.quotas.create_burst_per_key), c.keys.action,
+           c.keys.id, c.keys.role, c.keys.workspace_id, c.keys.name,
+           c.keys.expire_in ? absl::FormatDuration(*c.keys.expire_in) : "none", c.keys.key_file});
     }
     return absl::StrJoin(fields, std::string(1, '\0'));
   }
@@ -206,8 +204,8 @@ TEST_F(LoadServerConfigTest, PlaintextNonLoopbackListenWithAllowInsecureListen) 
 
 TEST_F(LoadServerConfigTest, KeysCreateParsesItsFlags) {
   const absl::StatusOr<ServerConfig> config =
-      Load({"keys", "create", "--role", "member", "--workspace", "w", "--name", "n",
-            "--expire_in", "1h"});
+      Load({"keys", "create", "--role", "member", "--workspace", "w", "--name", "n", "--expire_in",
+            "1h"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->command, "keys");
   EXPECT_EQ(config->keys.action, "create");

@@ -3,10 +3,10 @@
 // messages that follow it), never on earlier ones.
 #include "server/api/convert.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"

@@ -2,14 +2,14 @@
 // PublishingJobStore (what each write publishes and announces), over the fake store.
 #include "server/core/event_bus.h"
 
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "server/core/publishing_job_store.h"
 #include "tests/support/fake_job_store.h"
@@ -119,26 +119,24 @@ TEST(EventBus, PublishReachesTheJobsAndWorkspacesSubscribersOnly) {
   ASSERT_TRUE(bus.SubscribeWorkspace("ws1", watches_ws1));
   ASSERT_TRUE(bus.SubscribeWorkspace("ws2", watches_ws2));
 
-  bus.Publish({{BusEventOf(JobAt(a, "ws1", 2), kStateChanged),
-                BusEventOf(JobAt(a, "ws1", 3), kMessage)},
-               {BusEventOf(JobAt(b, "ws1", 2), kStateChanged)},
-               {},  // empty batches are ignored
-               {BusEventOf(JobAt(c, "ws2", 2), kStateChanged)}});
+  bus.Publish(
+      {{BusEventOf(JobAt(a, "ws1", 2), kStateChanged), BusEventOf(JobAt(a, "ws1", 3), kMessage)},
+       {BusEventOf(JobAt(b, "ws1", 2), kStateChanged)},
+       {},  // empty batches are ignored
+       {BusEventOf(JobAt(c, "ws2", 2), kStateChanged)}});
   ASSERT_TRUE(WaitFor([&] { return watches_ws2->event_count() == 1; }));  // dispatched last
 
-  EXPECT_EQ(watches_a->events(),
-            (std::vector<Written>{{a, kStateChanged, 2}, {a, kMessage, 3}}));
+  EXPECT_EQ(watches_a->events(), (std::vector<Written>{{a, kStateChanged, 2}, {a, kMessage, 3}}));
   EXPECT_EQ(watches_a->batches().size(), 1u) << "one write's events stay one batch";
-  EXPECT_EQ(watches_ws1->events(), (std::vector<Written>{{a, kStateChanged, 2},
-                                                         {a, kMessage, 3},
-                                                         {b, kStateChanged, 2}}));
+  EXPECT_EQ(watches_ws1->events(),
+            (std::vector<Written>{{a, kStateChanged, 2}, {a, kMessage, 3}, {b, kStateChanged, 2}}));
   EXPECT_EQ(watches_ws2->events(), (std::vector<Written>{{c, kStateChanged, 2}}));
 
   // Unsubscribed: no more deliveries.
   bus.UnsubscribeJob(a, watches_a.get());
   bus.UnsubscribeWorkspace("ws1", watches_ws1.get());
-  bus.Publish({{BusEventOf(JobAt(a, "ws1", 4), kProgress)},
-               {BusEventOf(JobAt(c, "ws2", 3), kProgress)}});
+  bus.Publish(
+      {{BusEventOf(JobAt(a, "ws1", 4), kProgress)}, {BusEventOf(JobAt(c, "ws2", 3), kProgress)}});
   ASSERT_TRUE(WaitFor([&] { return watches_ws2->event_count() == 2; }));
   EXPECT_EQ(watches_a->event_count(), 2u);
   EXPECT_EQ(watches_ws1->event_count(), 3u);
@@ -163,9 +161,8 @@ TEST(EventBus, FullQueueTellsSubscribersWhichJobFellBehind) {
   holder->Release();
   ASSERT_TRUE(WaitFor([&] { return workspace->behind().size() == 1; }));
 
-  EXPECT_EQ(holder->events(), (std::vector<Written>{{a, kStateChanged, 2},
-                                                    {a, kProgress, 3},
-                                                    {a, kProgress, 4}}));
+  EXPECT_EQ(holder->events(),
+            (std::vector<Written>{{a, kStateChanged, 2}, {a, kProgress, 3}, {a, kProgress, 4}}));
   EXPECT_EQ(holder->behind(), (std::vector<std::pair<std::string, int64_t>>{{a, 7}}));
   EXPECT_EQ(workspace->behind(), (std::vector<std::pair<std::string, int64_t>>{{a, 7}}));
   EXPECT_EQ(workspace->event_count(), 3u);
@@ -201,7 +198,7 @@ TEST(EventBus, StopClosesSubscribersAndRefusesNewOnes) {
   EXPECT_FALSE(bus.SubscribeJob(id, late));
   EXPECT_FALSE(bus.SubscribeWorkspace("ws1", late));
   bus.Publish({{BusEventOf(JobAt(id, "ws1", 2), kProgress)}});  // returns; goes nowhere
-  bus.Stop();  // idempotent
+  bus.Stop();                                                   // idempotent
   EXPECT_EQ(job_subscriber->closed(), 1);
   EXPECT_EQ(job_subscriber->event_count(), 0u);
 }
@@ -210,9 +207,7 @@ TEST(EventBus, StopClosesSubscribersAndRefusesNewOnes) {
 
 class PublishingJobStoreTest : public ::testing::Test {
  protected:
-  PublishingJobStoreTest() {
-    EXPECT_TRUE(bus_.SubscribeWorkspace("ws1", probe_));
-  }
+  PublishingJobStoreTest() { EXPECT_TRUE(bus_.SubscribeWorkspace("ws1", probe_)); }
 
   std::vector<std::vector<EventRange>> announced() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -249,8 +244,7 @@ TEST_F(PublishingJobStoreTest, CreateJobsPublishesCreatedJobsOnly) {
   Job repeat = NewJob("ws1");
   repeat.idempotency_key = "key-1";
   Job second = NewJob("ws1");
-  absl::StatusOr<std::vector<CreatedJob>> created =
-      publishing_.CreateJobs({first, repeat, second});
+  absl::StatusOr<std::vector<CreatedJob>> created = publishing_.CreateJobs({first, repeat, second});
   ASSERT_TRUE(created.ok()) << created.status();
   ASSERT_EQ(created->size(), 3u);
   EXPECT_TRUE((*created)[0].created);
@@ -258,8 +252,8 @@ TEST_F(PublishingJobStoreTest, CreateJobsPublishesCreatedJobsOnly) {
   EXPECT_EQ((*created)[1].job.id, holder.id);
   EXPECT_TRUE((*created)[2].created);
 
-  EXPECT_EQ(announced(), (std::vector<std::vector<EventRange>>{
-                             {{first.id, 0, 1}, {second.id, 0, 1}}}));
+  EXPECT_EQ(announced(),
+            (std::vector<std::vector<EventRange>>{{{first.id, 0, 1}, {second.id, 0, 1}}}));
   ASSERT_TRUE(WaitForEvent(second.id, 1));
   EXPECT_EQ(probe_->events(),
             (std::vector<Written>{{first.id, kCreated, 1}, {second.id, kCreated, 1}}));
@@ -275,19 +269,19 @@ TEST_F(PublishingJobStoreTest, CreateJobsPublishesCreatedJobsOnly) {
 TEST_F(PublishingJobStoreTest, UpdateWithAnEventAndTwoMessagesPublishesThreeEvents) {
   const Job job = Create(store_, NewJob("ws1"));
   Apply(store_, job.id, ToState(JobState::kRunning));  // s = 2, unpublished
-  const Job after = Apply(
-      publishing_, job.id,
-      ToState(JobState::kSucceeded, kStateChanged,
-              {{MessageLevel::kInfo, "first"}, {MessageLevel::kError, "second"}}));
+  const Job after =
+      Apply(publishing_, job.id,
+            ToState(JobState::kSucceeded, kStateChanged,
+                    {{MessageLevel::kInfo, "first"}, {MessageLevel::kError, "second"}}));
   EXPECT_EQ(after.sequence, 5);
 
   EXPECT_EQ(announced(), (std::vector<std::vector<EventRange>>{{{job.id, 2, 5}}}));
   ASSERT_TRUE(WaitForEvent(job.id, 5));
   const auto batches = probe_->batches();
   ASSERT_EQ(batches.size(), 1u) << "one write, one batch";
-  EXPECT_EQ(probe_->events(), (std::vector<Written>{{job.id, kStateChanged, 3},
-                                                    {job.id, kMessage, 4},
-                                                    {job.id, kMessage, 5}}));
+  EXPECT_EQ(probe_->events(),
+            (std::vector<Written>{
+                {job.id, kStateChanged, 3}, {job.id, kMessage, 4}, {job.id, kMessage, 5}}));
   const EventBatch& batch = batches[0];
   EXPECT_EQ(batch[0]->previous_state, JobState::kRunning);
   EXPECT_EQ(batch[1]->previous_state, JobState::kSucceeded);
@@ -347,8 +341,7 @@ TEST_F(PublishingJobStoreTest, OneUpdateOfTwoJobsPublishesOneBatchPerJob) {
       {{a.id, ToState(JobState::kRunning)},
        {b.id, ToState(JobState::kCancelled, kStateChanged, {{MessageLevel::kInfo, "why"}})}});
   ASSERT_TRUE(results.ok()) << results.status();
-  EXPECT_EQ(announced(),
-            (std::vector<std::vector<EventRange>>{{{a.id, 1, 2}, {b.id, 1, 3}}}));
+  EXPECT_EQ(announced(), (std::vector<std::vector<EventRange>>{{{a.id, 1, 2}, {b.id, 1, 3}}}));
   ASSERT_TRUE(WaitForEvent(b.id, 3));
   const auto batches = probe_->batches();
   ASSERT_EQ(batches.size(), 2u);

@@ -3,13 +3,13 @@
 // named, big ranges are read in pages.
 #include "server/core/event_fetcher.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -63,19 +63,19 @@ TEST(EventHints, MalformedEntriesAreSkipped) {
   const std::string b = NewJobId(absl::Now());
   const std::string payload = absl::StrJoin(
       {
-          absl::StrCat("not-a-uuid:1-2"),  // bad id
+          absl::StrCat("not-a-uuid:1-2"),     // bad id
           absl::StrCat(a.substr(1), ":1-2"),  // id one character short
-          absl::StrCat(a, ":0-1"),         // good
-          a,                               // no range
-          absl::StrCat(a, ":"),            // empty range
-          absl::StrCat(a, ":5"),           // no last
-          absl::StrCat(a, ":5-5"),         // last == after
-          absl::StrCat(a, ":6-5"),         // last < after
-          absl::StrCat(a, ":-1-5"),        // negative after
-          absl::StrCat(a, ":x-5"),         // not a number
-          absl::StrCat(a, ":1-2-3"),       // one dash too many
-          std::string(),                   // empty entry
-          absl::StrCat(b, ":4-9"),         // good
+          absl::StrCat(a, ":0-1"),            // good
+          a,                                  // no range
+          absl::StrCat(a, ":"),               // empty range
+          absl::StrCat(a, ":5"),              // no last
+          absl::StrCat(a, ":5-5"),            // last == after
+          absl::StrCat(a, ":6-5"),            // last < after
+          absl::StrCat(a, ":-1-5"),           // negative after
+          absl::StrCat(a, ":x-5"),            // not a number
+          absl::StrCat(a, ":1-2-3"),          // one dash too many
+          std::string(),                      // empty entry
+          absl::StrCat(b, ":4-9"),            // good
       },
       ",");
   EXPECT_EQ(ParseEventHints(payload), (std::vector<EventRange>{{a, 0, 1}, {b, 4, 9}}));
@@ -123,8 +123,7 @@ TEST_F(EventFetcherTest, HintedEventsOfAWatchedJobArePublished) {
   EXPECT_EQ(batches[0][1]->previous_state, JobState::kRunning);
   EXPECT_EQ(batches[0][1]->job->sequence, 3);
   EXPECT_EQ(batches[0][1]->job->payload_json, "");
-  EXPECT_EQ(store_.read_requests(),
-            (std::vector<std::vector<EventRange>>{{{job.id, 1, 3}}}));
+  EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{{{job.id, 1, 3}}}));
   EXPECT_EQ(bus_.WatchedJobs(), (std::vector<std::pair<std::string, int64_t>>{{job.id, 3}}));
 }
 
@@ -133,8 +132,7 @@ TEST_F(EventFetcherTest, RangesOfOneJobInOneHintAreMerged) {
   auto probe = WatchJob(job.id, 1);
   fetcher_.Hint({{job.id, 2, 3}, {job.id, 1, 2}, {job.id, 3, 4}});
   ASSERT_TRUE(WaitFor([&] { return probe->event_count() == 3; }));
-  EXPECT_EQ(store_.read_requests(),
-            (std::vector<std::vector<EventRange>>{{{job.id, 1, 4}}}));
+  EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{{{job.id, 1, 4}}}));
 }
 
 TEST_F(EventFetcherTest, HintsNobodyWantsAreNotRead) {
@@ -165,8 +163,7 @@ TEST_F(EventFetcherTest, WorkspaceWatchersGetRemoteEventsOfAnyJob) {
   ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));
   fetcher_.Hint({{job.id, 1, 2}});
   ASSERT_TRUE(WaitFor([&] { return probe->event_count() == 1; }));
-  EXPECT_EQ(probe->events(),
-            (std::vector<Written>{{job.id, EventKind::kStateChanged, 2}}));
+  EXPECT_EQ(probe->events(), (std::vector<Written>{{job.id, EventKind::kStateChanged, 2}}));
   EXPECT_EQ(probe->batches()[0][0]->job->workspace_id, "ws1");
 }
 
@@ -179,8 +176,7 @@ TEST_F(EventFetcherTest, BackstopFindsEventsNoHintNamed) {
   ASSERT_TRUE(WaitFor([&] { return probe->event_count() == 2; }));
   EXPECT_EQ(probe->events(), (std::vector<Written>{{job.id, EventKind::kStateChanged, 2},
                                                    {job.id, EventKind::kProgress, 3}}));
-  EXPECT_EQ(store_.read_requests(),
-            (std::vector<std::vector<EventRange>>{{{job.id, 1, 3}}}));
+  EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{{{job.id, 1, 3}}}));
   EXPECT_EQ(current_probe->event_count(), 0u);
 }
 
@@ -194,8 +190,8 @@ TEST_F(EventFetcherTest, LongRangesAreReadInPages) {
   for (size_t i = 0; i < events.size(); ++i) {
     ASSERT_EQ(events[i].sequence, static_cast<int64_t>(i) + 2) << i;
   }
-  EXPECT_EQ(store_.read_requests(), (std::vector<std::vector<EventRange>>{
-                                        {{job.id, 1, 2501}}, {{job.id, 2001, 2501}}}));
+  EXPECT_EQ(store_.read_requests(),
+            (std::vector<std::vector<EventRange>>{{{job.id, 1, 2501}}, {{job.id, 2001, 2501}}}));
 }
 
 // One fetch round over 2,002 events (more than one page of 2,000): P's 1,999, then Q's
@@ -204,7 +200,7 @@ TEST_F(EventFetcherTest, LongRangesAreReadInPages) {
 TEST_F(EventFetcherTest, AFullPageNeverSplitsTheWriteOfItsLastJob) {
   Job p = Create(store_, NewJob());
   Job q = Create(store_, NewJob());
-  if (q.id < p.id) std::swap(p, q);  // read in id order: P's events first
+  if (q.id < p.id) std::swap(p, q);                  // read in id order: P's events first
   Apply(store_, p.id, ToState(JobState::kRunning));  // 2
   for (int i = 3; i <= 2000; ++i) Apply(store_, p.id, Progress(static_cast<float>(i % 100)));
   Apply(store_, q.id, ToState(JobState::kRunning));  // 2
@@ -214,15 +210,17 @@ TEST_F(EventFetcherTest, AFullPageNeverSplitsTheWriteOfItsLastJob) {
   auto p_probe = WatchJob(p.id, 1);
   auto q_probe = WatchJob(q.id, 2);
   fetcher_.Hint({{p.id, 1, 2000}, {q.id, 2, 5}});
-  ASSERT_TRUE(WaitFor([&] { return p_probe->event_count() == 1999 && q_probe->event_count() == 3; }))
-      << p_probe->event_count() << " " << q_probe->event_count();
+  ASSERT_TRUE(WaitFor([&] {
+    return p_probe->event_count() == 1999 && q_probe->event_count() == 3;
+  })) << p_probe->event_count()
+      << " " << q_probe->event_count();
 
   const auto q_batches = q_probe->batches();
   ASSERT_EQ(q_batches.size(), 1u) << "the terminal write came in pieces: "
                                   << ::testing::PrintToString(q_probe->events());
-  EXPECT_EQ(q_probe->events(), (std::vector<Written>{{q.id, kStateChanged, 3},
-                                                     {q.id, kMessage, 4},
-                                                     {q.id, kMessage, 5}}));
+  EXPECT_EQ(
+      q_probe->events(),
+      (std::vector<Written>{{q.id, kStateChanged, 3}, {q.id, kMessage, 4}, {q.id, kMessage, 5}}));
   const std::vector<Written> p_events = p_probe->events();
   for (size_t i = 0; i < p_events.size(); ++i) {
     ASSERT_EQ(p_events[i].sequence, static_cast<int64_t>(i) + 2) << i;

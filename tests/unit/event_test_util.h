@@ -3,8 +3,6 @@
 // and job builders and mutations over the fake store (tests/support/fake_job_store.h).
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -15,6 +13,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -69,8 +69,8 @@ struct Written {
   }
 };
 inline std::ostream& operator<<(std::ostream& os, const Written& w) {
-  return os << "{" << w.job_id.substr(0, 8) << "… " << EventKindName(w.kind) << " #"
-            << w.sequence << "}";
+  return os << "{" << w.job_id.substr(0, 8) << "… " << EventKindName(w.kind) << " #" << w.sequence
+            << "}";
 }
 
 // Records a watch's writes and its end. Write completion:
@@ -146,7 +146,8 @@ class FakeSink : public core::WatchSink {
   std::vector<Written> written() {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<Written> out;
-    for (const auto& e : events_) out.push_back({e->event.job_id, e->event.kind, e->event.sequence});
+    for (const auto& e : events_)
+      out.push_back({e->event.job_id, e->event.kind, e->event.sequence});
     return out;
   }
   std::vector<int64_t> sequences() {

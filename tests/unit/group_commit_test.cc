@@ -1,13 +1,14 @@
 // Group commit: batching, one job per batch, per-request results, refusal when stopped.
 #include "server/core/group_commit.h"
-#include "server/core/batchers.h"
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
 #include <mutex>
 #include <set>
+
+#include <gtest/gtest.h>
+
+#include "server/core/batchers.h"
 
 namespace jobd::core {
 namespace {

@@ -1,9 +1,9 @@
 // Job ids: UUIDv7 layout and ordering.
 #include "server/core/ids.h"
 
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 namespace jobd::core {
 namespace {

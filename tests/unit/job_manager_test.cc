@@ -2,12 +2,12 @@
 // idempotency, scheduling, quotas), reads, paging, cancel, retry, and workspace access.
 #include "server/core/job_manager.h"
 
-#include <gtest/gtest.h>
-
 #include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -287,7 +287,7 @@ TEST_F(JobManagerTest, ListPagesNewestFirstAndTokensRoundTrip) {
 
   const std::vector<ListJobsQuery> queries = store_.list_queries();
   ASSERT_EQ(queries.size(), 3u);
-  EXPECT_EQ(queries[0].limit, 3);  // one more than the page: is there another?
+  EXPECT_EQ(queries[0].limit, 3);           // one more than the page: is there another?
   EXPECT_EQ(queries[0].states.size(), 6u);  // no states: all of them
   EXPECT_EQ(queries[0].after_id, "");
   EXPECT_EQ(queries[1].after_id, ids[3]);

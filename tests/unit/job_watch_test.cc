@@ -2,8 +2,6 @@
 // Executor, and a sink that records the stream (see docs/EVENTS.md for the contract).
 #include "server/core/job_watch.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -17,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -88,9 +88,7 @@ class WatchTest : public ::testing::Test {
 
   // True once some workspace watcher is subscribed (with no job watchers, the bus wants any
   // hint only then).
-  bool WorkspaceSubscribed() {
-    return bus_.Wanted({NewJobId(absl::Now()), 0, 1}).has_value();
-  }
+  bool WorkspaceSubscribed() { return bus_.Wanted({NewJobId(absl::Now()), 0, 1}).has_value(); }
 
   static void ExpectEnd(FakeSink& sink, absl::StatusCode code) {
     ASSERT_TRUE(WaitFor([&] { return sink.ended(); })) << "the stream did not end";
@@ -100,7 +98,7 @@ class WatchTest : public ::testing::Test {
   Limits limits_;
   Principal caller_ = LocalAdmin("test-admin");  // sees every workspace
   FakeJobStore store_;
-  std::deque<std::unique_ptr<FakeSink>> sinks_;          // outlive the bus: Stop ends streams
+  std::deque<std::unique_ptr<FakeSink>> sinks_;  // outlive the bus: Stop ends streams
   std::deque<std::shared_ptr<RecordingSubscriber>> probes_;
   EventBus bus_;
   PublishingJobStore publishing_{store_, bus_, [](const std::vector<EventRange>&) {}};
@@ -257,9 +255,9 @@ TEST_F(JobWatchTest, TerminalEventEndsTheStreamWithOk) {
   Apply(publishing_, job.id, ToState(JobState::kFailed));
 
   ExpectEnd(sink, absl::StatusCode::kOk);
-  EXPECT_EQ(sink.written(), (std::vector<Written>{{job.id, kSnapshot, 1},
-                                                  {job.id, kStateChanged, 2},
-                                                  {job.id, kStateChanged, 3}}));
+  EXPECT_EQ(sink.written(),
+            (std::vector<Written>{
+                {job.id, kSnapshot, 1}, {job.id, kStateChanged, 2}, {job.id, kStateChanged, 3}}));
   EXPECT_EQ(sink.events().back()->event.state, JobState::kFailed);
   EXPECT_EQ(bus_.job_subscriber_count(), 0u);
 }
@@ -401,8 +399,7 @@ TEST_F(JobWatchTest, HistoryDeletedAfterNStartsWithASnapshot) {
   ASSERT_TRUE(WaitFor([&] { return sink.size() >= 2; }));
   watch->Cancel();
   ExpectEnd(sink, absl::StatusCode::kCancelled);
-  EXPECT_EQ(sink.written(),
-            (std::vector<Written>{{job.id, kSnapshot, 5}, {job.id, kProgress, 6}}));
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{job.id, kSnapshot, 5}, {job.id, kProgress, 6}}));
 }
 
 TEST_F(JobWatchTest, AfterSequenceBeyondLatestIsInvalid) {
@@ -568,8 +565,8 @@ TEST_F(JobWatchTest, CancelDuringACatchUpReadEndsAtOnce) {
   ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
   Gate read;
   store_.BeforeNextGetJob(read.Hold());
-  Apply(store_, job.id, Progress(10));                  // 2: never published here
-  const Job at3 = Apply(store_, job.id, Progress(20));  // 3
+  Apply(store_, job.id, Progress(10));                              // 2: never published here
+  const Job at3 = Apply(store_, job.id, Progress(20));              // 3
   bus_.Publish({{BusEventOf(at3, kProgress, JobState::kQueued)}});  // a gap: read 2 and 3
   ASSERT_TRUE(WaitFor([&] { return read.entered(); }));
 
@@ -664,7 +661,7 @@ TEST_F(JobWatchFetcherTest, ANewWatchersReadDoesNotHideEventsFromAnOlderOne) {
 TEST_F(JobWatchFetcherTest, AFullFetchPageDoesNotEndAStreamBeforeItsTerminalWritesMessages) {
   Job p = Create(store_, NewJob());
   Job q = Create(store_, NewJob());
-  if (q.id < p.id) std::swap(p, q);  // read in id order: P's events first
+  if (q.id < p.id) std::swap(p, q);                  // read in id order: P's events first
   Apply(store_, p.id, ToState(JobState::kRunning));  // 2
   for (int i = 3; i <= 2000; ++i) Apply(store_, p.id, Progress(static_cast<float>(i % 100)));
   auto p_probe = std::make_shared<RecordingSubscriber>();
@@ -773,9 +770,9 @@ TEST_F(WorkspaceWatchTest, EventsTheFilterDropsAreNotMistakenForMissedOnes) {
   ASSERT_TRUE(WaitFor([&] { return sink.size() >= 3; }));
   watch->Cancel();
   ExpectEnd(sink, absl::StatusCode::kCancelled);
-  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kStateChanged, 2},
-                                                  {a.id, kStateChanged, 3},
-                                                  {a.id, kStateChanged, 5}}));
+  EXPECT_EQ(sink.written(),
+            (std::vector<Written>{
+                {a.id, kStateChanged, 2}, {a.id, kStateChanged, 3}, {a.id, kStateChanged, 5}}));
 }
 
 TEST_F(WorkspaceWatchTest, DuplicatesAreSentOnce) {
@@ -791,8 +788,7 @@ TEST_F(WorkspaceWatchTest, DuplicatesAreSentOnce) {
   ASSERT_TRUE(WaitFor([&] { return sink.size() >= 2; }));
   watch->Cancel();
   ExpectEnd(sink, absl::StatusCode::kCancelled);
-  EXPECT_EQ(sink.written(),
-            (std::vector<Written>{{a.id, kStateChanged, 2}, {a.id, kProgress, 3}}));
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kStateChanged, 2}, {a.id, kProgress, 3}}));
 }
 
 TEST_F(WorkspaceWatchTest, OverflowGivesOneSnapshotPerMissedJob) {
@@ -842,17 +838,17 @@ TEST_F(WorkspaceWatchTest, SkippedSequenceGivesASnapshot) {
   ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
   Apply(publishing_, a.id, ToState(JobState::kRunning));  // a 2
   ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
-  Apply(store_, a.id, Progress(1));                       // a 3: never published here
-  const Job at4 = Apply(store_, a.id, Progress(2));       // a 4
+  Apply(store_, a.id, Progress(1));                  // a 3: never published here
+  const Job at4 = Apply(store_, a.id, Progress(2));  // a 4
   bus_.Publish({{BusEventOf(at4, kProgress, JobState::kRunning)}});
   ASSERT_TRUE(WaitFor([&] { return sink.size() == 2; }));
-  Apply(publishing_, a.id, Progress(3));                  // a 5
+  Apply(publishing_, a.id, Progress(3));  // a 5
   ASSERT_TRUE(WaitFor([&] { return sink.size() >= 3; }));
   watch->Cancel();
   ExpectEnd(sink, absl::StatusCode::kCancelled);
-  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kStateChanged, 2},
-                                                  {a.id, kSnapshot, 4},
-                                                  {a.id, kProgress, 5}}));
+  EXPECT_EQ(
+      sink.written(),
+      (std::vector<Written>{{a.id, kStateChanged, 2}, {a.id, kSnapshot, 4}, {a.id, kProgress, 5}}));
 }
 
 TEST_F(WorkspaceWatchTest, FeedInterruptedEndsWithUnavailable) {
@@ -915,15 +911,15 @@ TEST_F(WorkspaceWatchTest, QueuedEventsASnapshotCoversAreNotWrittenAfterIt) {
   auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, {}, &serial_);
   ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
   auto probe = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));  // after the watch
+  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));     // after the watch
   Apply(publishing_, x.id, ToState(JobState::kRunning));  // 2
   ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
 
   Gate busy;  // the SNAPSHOT's read waits behind it
   ASSERT_TRUE(serial_.Post(busy.Hold()));
   ASSERT_TRUE(WaitFor([&] { return busy.entered(); }));
-  Apply(store_, x.id, Progress(1));                  // 3: never published here
-  const Job at4 = Apply(store_, x.id, Progress(2));  // 4
+  Apply(store_, x.id, Progress(1));                                  // 3: never published here
+  const Job at4 = Apply(store_, x.id, Progress(2));                  // 4
   bus_.Publish({{BusEventOf(at4, kProgress, JobState::kRunning)}});  // 3 skipped: SNAPSHOT owed
   Apply(publishing_, x.id, Progress(3));  // 5: queued while the read waits
   ASSERT_TRUE(WaitFor([&] { return probe->event_count() == 3; }));
@@ -935,9 +931,9 @@ TEST_F(WorkspaceWatchTest, QueuedEventsASnapshotCoversAreNotWrittenAfterIt) {
   ASSERT_TRUE(WaitFor([&] { return sink.size() >= 3; }));
   watch->Cancel();
   ExpectEnd(sink, absl::StatusCode::kCancelled);
-  EXPECT_EQ(sink.written(), (std::vector<Written>{{x.id, kStateChanged, 2},
-                                                  {x.id, kSnapshot, 5},
-                                                  {x.id, kProgress, 6}}));
+  EXPECT_EQ(
+      sink.written(),
+      (std::vector<Written>{{x.id, kStateChanged, 2}, {x.id, kSnapshot, 5}, {x.id, kProgress, 6}}));
 }
 
 // The bus's queue overflows (max 2 events) while its dispatcher is held: the dropped events
@@ -1031,8 +1027,7 @@ class WorkspaceWatchManyJobsTest : public WatchTest {
       const Written& w = written[i];
       auto it = last.find(w.job_id);
       if (w.kind != kSnapshot && ++events[{w.job_id, w.sequence}] > 1) {
-        problems.push_back(absl::StrCat("#", i, " written twice: ",
-                                        ::testing::PrintToString(w)));
+        problems.push_back(absl::StrCat("#", i, " written twice: ", ::testing::PrintToString(w)));
       } else if (it != last.end() &&
                  (w.kind == kSnapshot ? w.sequence < it->second : w.sequence <= it->second)) {
         problems.push_back(absl::StrCat("#", i, " out of order: ", ::testing::PrintToString(w),
@@ -1056,7 +1051,7 @@ TEST_F(WorkspaceWatchManyJobsTest, FinishedJobsAreForgottenFirst) {
   FakeSink& sink = NewSink(Mode::kInline);
   auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink, BigBuffer());
   ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
-  UpdateAll(jobs, 0, 3000, ToState(JobState::kCancelled));     // finished at 2
+  UpdateAll(jobs, 0, 3000, ToState(JobState::kCancelled));       // finished at 2
   UpdateAll(jobs, 3000, kTracked, ToState(JobState::kRunning));  // live at 2
   ASSERT_TRUE(WaitFor([&] { return sink.size() == kTracked; })) << sink.size();
 
@@ -1065,8 +1060,8 @@ TEST_F(WorkspaceWatchManyJobsTest, FinishedJobsAreForgottenFirst) {
   // A second copy of a live job's event (as a remote fetch may bring): still remembered.
   const Job live_at2 = *store_.GetJob(jobs[3000].id);
   bus_.Publish({{BusEventOf(live_at2, kStateChanged, JobState::kQueued)}});
-  UpdateAll(jobs, 3000, kTracked, Progress(50));              // live at 3
-  Apply(publishing_, jobs[3000].id, Progress(60));             // a marker: 4
+  UpdateAll(jobs, 3000, kTracked, Progress(50));    // live at 3
+  Apply(publishing_, jobs[3000].id, Progress(60));  // a marker: 4
   ASSERT_TRUE(WaitFor([&] {
     const std::vector<Written> w = sink.written();
     return !w.empty() && w.back() == Written{jobs[3000].id, kProgress, 4};
@@ -1098,8 +1093,8 @@ TEST_F(WorkspaceWatchManyJobsTest, TooManyLiveJobsAreAllRemembered) {
 
   const Job first_at2 = *store_.GetJob(jobs[0].id);
   bus_.Publish({{BusEventOf(first_at2, kStateChanged, JobState::kQueued)}});
-  UpdateAll(jobs, 0, kTracked + 1, Progress(50));   // 3
-  Apply(publishing_, jobs[0].id, Progress(60));     // a marker: 4
+  UpdateAll(jobs, 0, kTracked + 1, Progress(50));  // 3
+  Apply(publishing_, jobs[0].id, Progress(60));    // a marker: 4
   ASSERT_TRUE(WaitFor([&] {
     const std::vector<Written> w = sink.written();
     return !w.empty() && w.back().job_id == jobs[0].id && w.back().sequence == 4;
@@ -1128,7 +1123,7 @@ TEST_F(WorkspaceWatchManyJobsTest, AJobLeavingTheWatchedStatesIsSeenWithManyJobs
   auto watch = OpenWorkspaceWatch({"ws1", {JobState::kRunning}, {}}, sink, BigBuffer());
   ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
   auto probe = std::make_shared<RecordingSubscriber>();
-  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));  // after the watch
+  ASSERT_TRUE(bus_.SubscribeWorkspace("ws1", probe));         // after the watch
   UpdateAll(jobs, 0, kTracked, ToState(JobState::kRunning));  // 2
   for (size_t i = 0; i < kTracked; ++i) {
     ASSERT_TRUE(WaitFor([&] { return sink.outstanding(); })) << "write " << i;

@@ -10,51 +10,24 @@
 #include "client/jobctl/args.h"
 #include "client/jobctl/output.h"
 #include "client/jobctl/watch.h"
+#include "tests/unit/job_event_builders.h"
 
 namespace jobd::jobctl {
 namespace {
 
+using test_events::Event;
+using test_events::Job;
+using test_events::kNow;
+using test_events::Message;
+using test_events::Progress;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// 2027-01-15T08:00:00Z
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
 
 google::protobuf::Timestamp At(absl::Time t) {
   google::protobuf::Timestamp ts;
   ToProto(t, &ts);
   return ts;
-}
-
-v1::Job Job(v1::JobState state, float percent, const std::string& message = "") {
-  v1::Job job;
-  job.set_id("j1");
-  job.set_state(state);
-  job.set_progress_percent(percent);
-  job.set_progress_message(message);
-  job.set_attempt(1);
-  return job;
-}
-
-v1::JobEvent Event(int64_t sequence, v1::JobEventKind kind, const v1::Job& job) {
-  v1::JobEvent event;
-  event.set_job_id("j1");
-  event.set_sequence(sequence);
-  event.set_kind(kind);
-  *event.mutable_job() = job;
-  event.mutable_job()->set_sequence(sequence);
-  return event;
-}
-
-v1::JobEvent Progress(int64_t sequence, v1::JobState state = v1::JOB_STATE_RUNNING) {
-  return Event(sequence, v1::JOB_EVENT_KIND_PROGRESS, Job(state, 10));
-}
-
-v1::JobEvent Message(int64_t sequence, v1::MessageLevel level, const std::string& text) {
-  v1::JobEvent event = Event(sequence, v1::JOB_EVENT_KIND_MESSAGE, Job(v1::JOB_STATE_RUNNING, 10));
-  event.mutable_message()->set_level(level);
-  event.mutable_message()->set_text(text);
-  return event;
 }
 
 // ---- rendering -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include "client/jobd_client.h"
 
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -160,12 +161,12 @@ class FakeJobService : public v1::JobService::Service {
   }
 
   void Record(const grpc::ServerContext& context, int64_t after) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     authorizations.push_back(Authorization(context));
     afters.push_back(after);
   }
 
-  absl::Mutex mu;
+  std::mutex mu;  // std, not absl: visible to ThreadSanitizer
   std::vector<std::string> authorizations ABSL_GUARDED_BY(mu);
   std::vector<int64_t> afters ABSL_GUARDED_BY(mu);  // -1: no after_sequence
 };
@@ -175,13 +176,13 @@ class FakeWorkerService : public v1::WorkerService::Service {
  public:
   grpc::Status AcquireJobs(grpc::ServerContext* context, const v1::AcquireJobsRequest* request,
                            v1::AcquireJobsResponse* response) override {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     deadline = absl::FromChrono(context->deadline());
     authorization = Authorization(*context);
     return grpc::Status::OK;
   }
 
-  absl::Mutex mu;
+  std::mutex mu;  // std, not absl: visible to ThreadSanitizer
   absl::Time deadline ABSL_GUARDED_BY(mu);
   std::string authorization ABSL_GUARDED_BY(mu);
 };
@@ -213,7 +214,7 @@ TEST_F(JobdClientCalls, AcquireJobsWaitsForItsLongPollPlusTheTimeoutWithTheKey) 
   const absl::Time before = absl::Now();
   ASSERT_TRUE(client_->AcquireJobs(request).ok());
   const absl::Time after = absl::Now();
-  absl::MutexLock lock(&workers_.mu);
+  std::lock_guard<std::mutex> lock(workers_.mu);
   // 10 s timeout + 20 s wait; gRPC's clock conversions may move the deadline by a few us.
   const absl::Duration slack = absl::Milliseconds(50);
   EXPECT_GE(workers_.deadline, before + absl::Seconds(30) - slack);
@@ -241,7 +242,7 @@ TEST_F(JobdClientCalls, WatchJobStreamsUntilTheEnd) {
   stream = client_->WatchJob(request);
   EXPECT_FALSE(stream->Read(&response));
   EXPECT_EQ(stream->Finish(), absl::NotFoundError("no such job"));
-  absl::MutexLock lock(&jobs_.mu);
+  std::lock_guard<std::mutex> lock(jobs_.mu);
   EXPECT_THAT(jobs_.authorizations, ElementsAre("Bearer jobd_test", "Bearer jobd_test"));
 }
 
@@ -262,7 +263,7 @@ TEST_F(JobdClientCalls, WatchJobResumableFollowsTheJobToItsEnd) {
   outcome = client_->WatchJobResumable(options, hooks);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status;
   EXPECT_THAT(sequences, ElementsAre(2));
-  absl::MutexLock lock(&jobs_.mu);
+  std::lock_guard<std::mutex> lock(jobs_.mu);
   EXPECT_THAT(jobs_.afters, ElementsAre(-1, 1));
 }
 

@@ -2,17 +2,17 @@
 // secret authenticates as, refusals of unknown, revoked and expired keys, and the order in
 // which concurrent versions of one key are applied.
 #include "server/core/key_registry.h"
-#include "server/core/streams_by_key.h"
-
-#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "db/model/api_key.h"
+#include "server/core/streams_by_key.h"
 
 namespace jobd::core {
 namespace {
@@ -46,9 +46,7 @@ TEST(NewApiKeySecret, IsJobdAnd43Base64UrlChars) {
   for (char c : secret.substr(5)) EXPECT_TRUE(IsBase64UrlChar(c)) << secret;
 }
 
-TEST(NewApiKeySecret, TwoCallsDiffer) {
-  EXPECT_NE(NewApiKeySecret(), NewApiKeySecret());
-}
+TEST(NewApiKeySecret, TwoCallsDiffer) { EXPECT_NE(NewApiKeySecret(), NewApiKeySecret()); }
 
 TEST(HashApiKey, Is32BytesAndDeterministic) {
   const std::string secret = NewApiKeySecret();
@@ -96,8 +94,7 @@ TEST(KeyRegistry, RevokedKeyIsUnauthenticatedSayingRevoked) {
   const absl::StatusOr<Principal> principal = registry.Authenticate(secret, kNow);
   ASSERT_FALSE(principal.ok());
   EXPECT_EQ(principal.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked"))
-      << principal.status();
+  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked")) << principal.status();
 }
 
 TEST(KeyRegistry, ExpiredKeyIsUnauthenticatedSayingExpiredAndWorksBefore) {
@@ -113,8 +110,7 @@ TEST(KeyRegistry, ExpiredKeyIsUnauthenticatedSayingExpiredAndWorksBefore) {
     const absl::StatusOr<Principal> principal = registry.Authenticate(secret, now);
     ASSERT_FALSE(principal.ok()) << now;
     EXPECT_EQ(principal.status().code(), absl::StatusCode::kUnauthenticated);
-    EXPECT_TRUE(absl::StrContains(principal.status().message(), "expired"))
-        << principal.status();
+    EXPECT_TRUE(absl::StrContains(principal.status().message(), "expired")) << principal.status();
   }
 }
 
@@ -131,8 +127,7 @@ TEST(KeyRegistry, OlderChangeNeverReplacesNewer) {
   EXPECT_EQ(registry.size(), 1u);
   const absl::StatusOr<Principal> principal = registry.Authenticate(secret, kNow);
   ASSERT_FALSE(principal.ok());
-  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked"))
-      << principal.status();
+  EXPECT_TRUE(absl::StrContains(principal.status().message(), "revoked")) << principal.status();
 }
 
 TEST(KeyRegistry, NewerChangeReplacesOlder) {
@@ -150,9 +145,9 @@ TEST(KeyRegistry, NewerChangeReplacesOlder) {
 TEST(KeyRegistry, FeedAdvancesLastChangeToTheMaxSeen) {
   KeyRegistry registry;
   EXPECT_EQ(registry.last_change(), 0);
-  registry.Apply({KeyFor(NewApiKeySecret(), 3), KeyFor(NewApiKeySecret(), 7),
-                  KeyFor(NewApiKeySecret(), 5)},
-                 /*from_feed=*/true);
+  registry.Apply(
+      {KeyFor(NewApiKeySecret(), 3), KeyFor(NewApiKeySecret(), 7), KeyFor(NewApiKeySecret(), 5)},
+      /*from_feed=*/true);
   EXPECT_EQ(registry.last_change(), 7);
   EXPECT_EQ(registry.size(), 3u);
   registry.Apply({KeyFor(NewApiKeySecret(), 6)}, /*from_feed=*/true);  // lower: no move back

@@ -131,8 +131,8 @@ TEST(PlanRetry, FailedAndCancelledBecomeQueuedWithNewAttempt) {
 }
 
 TEST(PlanRetry, OtherStatesAreRefused) {
-  for (JobState state : {JobState::kQueued, JobState::kScheduled, JobState::kRunning,
-                         JobState::kSucceeded}) {
+  for (JobState state :
+       {JobState::kQueued, JobState::kScheduled, JobState::kRunning, JobState::kSucceeded}) {
     auto update = PlanRetry(JobIn(state), kNow);
     EXPECT_EQ(update.status().code(), absl::StatusCode::kFailedPrecondition) << StateName(state);
   }

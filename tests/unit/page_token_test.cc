@@ -68,8 +68,8 @@ TEST(ListQueryFingerprint, BindsFiltersButNotPageSize) {
   ListJobsCommand none;
   none.workspace_id = "demo";
   ListJobsCommand all = none;
-  all.states = {JobState::kScheduled, JobState::kQueued,    JobState::kRunning,
-                JobState::kSucceeded, JobState::kFailed,    JobState::kCancelled};
+  all.states = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
+                JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
   EXPECT_EQ(ListQueryFingerprint(none), ListQueryFingerprint(all));
 }
 

@@ -1,10 +1,10 @@
 // Long-poll waiters: matching wake-ups, the generation race, deadlines.
 #include "server/core/ready_waiters.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <future>
+
+#include <gtest/gtest.h>
 
 #include "absl/time/clock.h"
 
@@ -16,7 +16,8 @@ TEST(ReadyWaiters, NotifyWakesOnlyMatchingWaiters) {
   std::atomic<int> woken_a{0}, woken_b{0};
   const absl::Time far = absl::Now() + absl::Hours(1);
   ASSERT_TRUE(waiters.Wait("ws", {"a"}, far, waiters.generation(), [&](bool w) { woken_a += w; }));
-  ASSERT_TRUE(waiters.Wait("ws", {"b", "c"}, far, waiters.generation(), [&](bool w) { woken_b += w; }));
+  ASSERT_TRUE(
+      waiters.Wait("ws", {"b", "c"}, far, waiters.generation(), [&](bool w) { woken_b += w; }));
   waiters.Notify("other", "a");
   waiters.Notify("ws", "x");
   EXPECT_EQ(waiters.size(), 2u);
@@ -54,8 +55,9 @@ TEST(ReadyWaiters, NotifyAtWakesMatchingWaitersWhenTheTimeComes) {
   ReadyWaiters waiters;
   std::promise<absl::Time> woken;
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(waiters.Wait("ws", {"a"}, start + absl::Hours(1), waiters.generation(),
-                           [&](bool w) { woken.set_value(w ? absl::Now() : absl::InfinitePast()); }));
+  ASSERT_TRUE(waiters.Wait("ws", {"a"}, start + absl::Hours(1), waiters.generation(), [&](bool w) {
+    woken.set_value(w ? absl::Now() : absl::InfinitePast());
+  }));
   waiters.NotifyAt(start + absl::Milliseconds(80), "ws", "a");
   waiters.NotifyAt(start + absl::Milliseconds(10), "ws", "other");  // matches nobody
   auto future = woken.get_future();
@@ -77,8 +79,8 @@ TEST(ReadyWaiters, StopResumesEveryoneAndRefusesNewWaits) {
   waiters.Stop();
   EXPECT_EQ(resumed, 3);
   EXPECT_TRUE(waiters.stopped());
-  EXPECT_FALSE(waiters.Wait("ws", {"a"}, absl::Now() + absl::Hours(1), waiters.generation(),
-                            [](bool) {}));
+  EXPECT_FALSE(
+      waiters.Wait("ws", {"a"}, absl::Now() + absl::Hours(1), waiters.generation(), [](bool) {}));
 }
 
 }  // namespace

@@ -26,15 +26,20 @@ TEST(StructToJson, KeepsOrdinaryValues) {
   absl::StatusOr<std::string> json = StructToJson(payload, "payload");
   ASSERT_TRUE(json.ok()) << json.status();
   // Map order is protobuf's; compare as JSON values.
-  EXPECT_EQ(nlohmann::json::parse(*json),
-            nlohmann::json::parse(R"({"l":[true],"n":1.5,"s":"'; DROP TABLE jobs; --\"\\","z":null})"));
+  EXPECT_EQ(
+      nlohmann::json::parse(*json),
+      nlohmann::json::parse(R"({"l":[true],"n":1.5,"s":"'; DROP TABLE jobs; --\"\\","z":null})"));
 }
 
 TEST(StructToJson, RefusesNonFiniteNumbers) {
   for (double bad : {std::nan(""), std::numeric_limits<double>::infinity(),
                      -std::numeric_limits<double>::infinity()}) {
     Struct payload;
-    (*payload.mutable_fields())["a"].mutable_struct_value()->mutable_fields()->operator[]("b")
+    (*payload.mutable_fields())["a"]
+        .mutable_struct_value()
+        ->mutable_fields()
+        ->
+        operator[]("b")
         .set_number_value(bad);
     absl::StatusOr<std::string> json = StructToJson(payload, "payload");
     EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
@@ -62,7 +67,9 @@ TEST(StructToJson, RefusesUnknownFields) {
   Value* value = &(*payload.mutable_fields())["l"];
   value->mutable_list_value();
   // A ListValue holding only an unknown field (number 2, varint 5), as a client could send.
-  value->mutable_list_value()->GetReflection()->MutableUnknownFields(value->mutable_list_value())
+  value->mutable_list_value()
+      ->GetReflection()
+      ->MutableUnknownFields(value->mutable_list_value())
       ->AddVarint(2, 5);
   absl::StatusOr<std::string> json = StructToJson(payload, "payload");
   EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);

@@ -28,20 +28,22 @@ TEST(ValidateCreate, AcceptsMinimalRequest) {
 
 TEST(ValidateCreate, WorkspaceId) {
   Limits limits;
-  for (std::string bad : std::vector<std::string>{"", "has space", "semi;colon", std::string(65, 'a'), "ünï"}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "has space", "semi;colon", std::string(65, 'a'), "ünï"}) {
     auto c = ValidCreate();
     c.workspace_id = bad;
     ExpectInvalid(ValidateCreate(c, kNow, limits), "workspace_id");
   }
   auto c = ValidCreate();
-  c.workspace_id = std::string(64, 'A') ;
+  c.workspace_id = std::string(64, 'A');
   EXPECT_TRUE(ValidateCreate(c, kNow, limits).ok());
   c.workspace_id = "Team_9-x";
   EXPECT_TRUE(ValidateCreate(c, kNow, limits).ok());
 }
 
 TEST(ValidateCreate, Type) {
-  for (std::string bad : std::vector<std::string>{"", "Upper", "a b", "x/y", std::string(129, 'a')}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "Upper", "a b", "x/y", std::string(129, 'a')}) {
     auto c = ValidCreate();
     c.type = bad;
     ExpectInvalid(ValidateCreate(c, kNow, Limits()), "type");

@@ -3,12 +3,12 @@
 // cancellation seen by the worker, long-poll wake-ups and workspace access.
 #include "server/core/worker_manager.h"
 
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -108,8 +108,8 @@ class WorkerManagerTest : public ::testing::Test {
   ChangeBatcher changes_{CommitChanges(store_), OneCommitter(), ChangeKey};
   ReadyWaiters waiters_;
   // Jitter pinned at half the backoff cap.
-  WorkerManager workers_{store_, executor_, changes_, waiters_, clock_, Limits{},
-                         [] { return 0.5; }};
+  WorkerManager workers_{store_, executor_, changes_,          waiters_,
+                         clock_, Limits{},  [] { return 0.5; }};
 };
 
 // ---- AcquireJobs ----

@@ -176,7 +176,8 @@ TEST(LeaseExpired, SaysLostOrTimedOut) {
   auto update = PlanLeaseExpired(lost, kNow, Fixed(0));
   ASSERT_TRUE(update.has_value());
   EXPECT_EQ(update->next.state, JobState::kScheduled);
-  EXPECT_TRUE(absl::StrContains(update->next.error_message, "worker w1 lost")) << update->next.error_message;
+  EXPECT_TRUE(absl::StrContains(update->next.error_message, "worker w1 lost"))
+      << update->next.error_message;
 
   Job timed_out = Running(3, 3);
   timed_out.timeout = absl::Seconds(20);
