@@ -12,8 +12,11 @@ cd "$REPO"
 BUILD_DIR=${JOBD_BUILD_DIR:-build}
 read -r -a CMAKE_ARGS <<<"${JOBD_CMAKE_ARGS:-}"
 
-# Keep the compiler cache with the checkout unless the caller (e.g. CI) chose one.
-export CCACHE_DIR=${CCACHE_DIR:-$REPO/.ccache}
+# The compiler cache lives outside the checkout (unless the caller chose one), so that a fresh
+# clone on the same machine, as CI makes, starts warm.
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jobd-ccache}
+# Paths below the checkout are hashed relative to it: another clone hits the same entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 
 build() {
   # Configure only once: re-running cmake on an existing tree is Ninja's job (it re-runs

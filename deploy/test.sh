@@ -88,7 +88,8 @@ if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then
   # leaves reports at gRPC's callbacks (docs/ARCHITECTURE.md, Testing).
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$REPO/tests/sanitizers/tsan.supp"
   rc[tsan]=0
-  tsan_targets=(unit_tests api_unit_tests jobctl_unit_tests pg_tests)
+  # (api_unit_tests: conversions and tables, single-threaded; left to the other builds.)
+  tsan_targets=(unit_tests jobctl_unit_tests pg_tests)
   tsan_labels='unit|pg'
   if [[ ${JOBD_TSAN_E2E:-0} == 1 ]]; then
     tsan_targets+=(jobd e2e_tests two_servers_e2e_tests)

@@ -44,6 +44,12 @@ bool CallFinisher::Admit(core::Principal* caller) {
   return true;
 }
 
+absl::Time CallDeadline(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  return deadline == std::chrono::system_clock::time_point::max() ? absl::InfiniteFuture()
+                                                                  : absl::FromChrono(deadline);
+}
+
 grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
                                         const Admission& admission, core::Executor& executor,
                                         BlockingWork work) {
@@ -52,10 +58,7 @@ grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, co
   core::Principal caller;
   if (!finisher.Admit(&caller)) return reactor;
   // The caller's deadline bounds the database work too.
-  const auto deadline = context->deadline();
-  const absl::Time call_deadline = deadline == std::chrono::system_clock::time_point::max()
-                                       ? absl::InfiniteFuture()
-                                       : absl::FromChrono(deadline);
+  const absl::Time call_deadline = CallDeadline(*context);
   const bool queued = executor.Post(
       [context, finisher, caller = std::move(caller), work = std::move(work)]() mutable {
         std::string job_id;

@@ -48,6 +48,10 @@ class CallFinisher {
   std::string principal_;  // for the log line
 };
 
+// When the caller stops waiting (InfiniteFuture without a deadline): the bound of the call's
+// database work.
+absl::Time CallDeadline(const grpc::CallbackServerContext& context);
+
 // `work` returns the call's status and may set the job id for the log line.
 using BlockingWork =
     std::function<absl::Status(const core::Principal& caller, std::string* job_id)>;

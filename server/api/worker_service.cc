@@ -19,6 +19,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireJobs(grpc::CallbackServerCon
   }
   command->cancelled = [context] { return context->IsCancelled(); };
   command->still_authorized = [this, caller] { return auth_.StillValid(caller); };
+  command->call_deadline = CallDeadline(*context);
   workers_.AcquireJobs(caller, std::move(*command),
                        [this, finisher, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
                          if (!jobs.ok()) return finisher.Finish(jobs.status(), "");

@@ -61,7 +61,9 @@ void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command,
   if (absl::Status s = ValidateAcquire(command, limits_); !s.ok()) return done(s);
   const absl::Time deadline = clock_.Now() + command.wait;
   auto shared = std::make_shared<AcquireCommand>(std::move(command));
-  if (!executor_.Post([this, shared, deadline, done]() { TryAcquire(shared, deadline, done); })) {
+  const absl::Time call_deadline = shared->call_deadline;
+  if (!executor_.Post([this, shared, deadline, done]() { TryAcquire(shared, deadline, done); },
+                      call_deadline)) {
     done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
   }
 }
@@ -89,7 +91,8 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   if (!jobs.ok() || !jobs->empty() || query.now >= deadline) return done(std::move(jobs));
   auto resume = [this, command, deadline, done](bool woken) {
     if (!woken) return done(std::vector<Job>{});
-    if (!executor_.Post([this, command, deadline, done] { TryAcquire(command, deadline, done); })) {
+    if (!executor_.Post([this, command, deadline, done] { TryAcquire(command, deadline, done); },
+                        command->call_deadline)) {
       done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
     }
   };

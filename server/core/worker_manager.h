@@ -30,6 +30,8 @@ struct AcquireCommand {
   // Also before each attempt: not OK once the caller's key was revoked or expired during a
   // long poll, so that no job is leased to it (the call ends with that status).
   std::function<absl::Status()> still_authorized = [] { return absl::OkStatus(); };
+  // When the caller stops waiting: each attempt's database work is bounded by it.
+  absl::Time call_deadline = absl::InfiniteFuture();
 };
 
 struct ProgressResult {

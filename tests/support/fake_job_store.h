@@ -24,6 +24,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "db/model/call_deadline.h"
 #include "db/model/job_store.h"
 #include "server/core/ids.h"
 #include "server/core/publishing_job_store.h"
@@ -162,6 +163,7 @@ class FakeJobStore : public JobStore {
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override {
     std::lock_guard<std::mutex> lock(mu_);
     acquire_queries_.push_back(query);
+    acquire_deadlines_.push_back(CurrentCallDeadline());
     if (!failure_.ok()) return failure_;
     std::vector<Job*> ready;
     for (auto& [id, job] : jobs_) {
@@ -387,6 +389,7 @@ class FakeJobStore : public JobStore {
     read_requests_.clear();
     list_queries_.clear();
     acquire_queries_.clear();
+    acquire_deadlines_.clear();
     list_event_calls_.clear();
     before_get_job_ = nullptr;
     failure_ = absl::OkStatus();
@@ -441,6 +444,11 @@ class FakeJobStore : public JobStore {
     std::lock_guard<std::mutex> lock(mu_);
     return acquire_queries_;
   }
+  // The call deadline each AcquireJobs ran under (db/model/call_deadline.h).
+  std::vector<absl::Time> acquire_deadlines() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acquire_deadlines_;
+  }
   std::vector<ListEventsCall> list_event_calls() {
     std::lock_guard<std::mutex> lock(mu_);
     return list_event_calls_;
@@ -492,6 +500,7 @@ class FakeJobStore : public JobStore {
   std::vector<std::vector<EventRange>> read_requests_;
   std::vector<ListJobsQuery> list_queries_;
   std::vector<AcquireQuery> acquire_queries_;
+  std::vector<absl::Time> acquire_deadlines_;
   std::vector<ListEventsCall> list_event_calls_;
   std::function<void()> before_get_job_;
   absl::Status failure_;

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "db/model/call_deadline.h"
 #include "server/core/ids.h"
 #include "server/core/lifecycle.h"
 #include "tests/support/callback_result.h"
@@ -159,6 +160,18 @@ TEST_F(WorkerManagerTest, AcquireHonoursLeaseDurationTimeoutTypesAndPriority) {
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].attempt_deadline, clock_.Now() + absl::Seconds(5));
   EXPECT_EQ((*jobs)[0].lease_expire_time, clock_.Now() + absl::Seconds(5));
+}
+
+TEST_F(WorkerManagerTest, AcquireRunsUnderTheCallersDeadline) {
+  Queue("email", 0);
+  AcquireCommand c = Acquire(/*max_jobs=*/1);
+  const absl::Time call_deadline = absl::FromUnixSeconds(2000000000);
+  c.call_deadline = call_deadline;
+  absl::StatusOr<std::vector<Job>> jobs = RunAcquire(kWorker, c);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(store_.acquire_deadlines(), std::vector<absl::Time>{call_deadline});
+  EXPECT_EQ(CurrentCallDeadline(), absl::InfiniteFuture());  // only the task's, not ours
 }
 
 TEST_F(WorkerManagerTest, AcquireTakesDueScheduledJobsOnly) {
