@@ -17,20 +17,13 @@
 #include "tests/support/callback_result.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_job_store.h"
+#include "tests/support/principals.h"
 
 namespace jobd::core {
 namespace {
 
 using fakes::CallbackResult;
-
-Principal Key(const std::string& name, Role role, const std::string& workspace) {
-  Principal p;
-  p.key_id = absl::StrCat("key-", name);
-  p.name = name;
-  p.role = role;
-  p.workspace_id = workspace;
-  return p;
-}
+constexpr auto Key = fakes::KeyPrincipal;
 
 const Principal kAlice = Key("alice", Role::kMember, "ws1");  // member of ws1
 const Principal kBob = Key("bob", Role::kMember, "ws2");      // member of ws2

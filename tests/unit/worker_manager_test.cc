@@ -19,20 +19,13 @@
 #include "tests/support/callback_result.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_job_store.h"
+#include "tests/support/principals.h"
 
 namespace jobd::core {
 namespace {
 
 using fakes::CallbackResult;
-
-Principal Key(const std::string& name, Role role, const std::string& workspace) {
-  Principal p;
-  p.key_id = absl::StrCat("key-", name);
-  p.name = name;
-  p.role = role;
-  p.workspace_id = workspace;
-  return p;
-}
+constexpr auto Key = fakes::KeyPrincipal;
 
 const Principal kWorker = Key("w-key", Role::kWorker, "ws1");
 const Principal kOtherWorker = Key("w2-key", Role::kWorker, "ws2");
