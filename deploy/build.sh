@@ -14,7 +14,7 @@ read -r -a CMAKE_ARGS <<<"${JOBD_CMAKE_ARGS:-}"
 
 # The compiler cache lives outside the checkout (unless the caller chose one), so that a fresh
 # clone on the same machine, as CI makes, starts warm.
-export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jobd-ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/jobd-ccache}
 # Paths below the checkout are hashed relative to it: another clone hits the same entries.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 

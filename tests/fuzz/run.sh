@@ -20,7 +20,7 @@ ALL_TARGETS=(page_token_fuzzer request_fuzzer)
 TARGETS=("$@")
 ((${#TARGETS[@]} > 0)) || TARGETS=("${ALL_TARGETS[@]}")
 
-export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jobd-ccache}
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/jobd-ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$REPO}
 CC=${JOBD_FUZZ_CC:-clang-14}
 CXX=${JOBD_FUZZ_CXX:-clang++-14}
