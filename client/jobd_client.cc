@@ -8,6 +8,7 @@
 #include <grpcpp/support/client_interceptor.h>
 
 #include "absl/strings/str_cat.h"
+#include "client/paging.h"
 
 namespace jobd::client {
 
@@ -168,22 +169,23 @@ absl::StatusOr<v1::GetJobStatsResponse> JobdClient::GetJobStats(
   return Call(*jobs_, &v1::JobService::Stub::GetJobStats, request);
 }
 
+template <typename Request, typename Response>
+std::unique_ptr<ServerStream<Response>> JobdClient::OpenStream(
+    StreamMethod<Request, Response> method, const Request& request) {
+  std::unique_ptr<ServerStream<Response>> stream(new ServerStream<Response>());
+  AddCredentials(stream->context_);
+  stream->reader_ = ((*jobs_).*method)(&stream->context_, request);
+  return stream;
+}
+
 std::unique_ptr<ServerStream<v1::WatchJobResponse>> JobdClient::WatchJob(
     const v1::WatchJobRequest& request) {
-  std::unique_ptr<ServerStream<v1::WatchJobResponse>> stream(
-      new ServerStream<v1::WatchJobResponse>());
-  AddCredentials(stream->context_);
-  stream->reader_ = jobs_->WatchJob(&stream->context_, request);
-  return stream;
+  return OpenStream(&v1::JobService::Stub::WatchJob, request);
 }
 
 std::unique_ptr<ServerStream<v1::WatchJobsResponse>> JobdClient::WatchJobs(
     const v1::WatchJobsRequest& request) {
-  std::unique_ptr<ServerStream<v1::WatchJobsResponse>> stream(
-      new ServerStream<v1::WatchJobsResponse>());
-  AddCredentials(stream->context_);
-  stream->reader_ = jobs_->WatchJobs(&stream->context_, request);
-  return stream;
+  return OpenStream(&v1::JobService::Stub::WatchJobs, request);
 }
 
 // ---- WorkerService -------------------------------------------------------------------------
@@ -268,17 +270,12 @@ absl::Status JobdClient::ListAllJobEvents(
   v1::ListJobEventsRequest request;
   request.set_id(job_id);
   request.set_page_size(page_size);
-  for (;;) {
-    absl::StatusOr<v1::ListJobEventsResponse> page = ListJobEvents(request);
-    if (!page.ok()) return page.status();
-    for (const v1::JobEvent& event : page->events()) on_event(event);
-    if (page->next_page_token().empty()) return absl::OkStatus();
-    // A token that does not move would loop forever.
-    if (page->next_page_token() == request.page_token()) {
-      return absl::InternalError("the server returned the same page token twice");
-    }
-    request.set_page_token(page->next_page_token());
-  }
+  return ForEachPage(
+      std::move(request), [this](const v1::ListJobEventsRequest& r) { return ListJobEvents(r); },
+      [&on_event](const v1::ListJobEventsResponse& page) {
+        for (const v1::JobEvent& event : page.events()) on_event(event);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

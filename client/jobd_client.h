@@ -132,6 +132,13 @@ class JobdClient {
                                 const Request& request) {
     return Call(stub, method, request, options_.timeout);
   }
+  // Opens one server-streaming JobService call with the credentials of options_, no deadline.
+  template <typename Request, typename Response>
+  using StreamMethod = std::unique_ptr<grpc::ClientReader<Response>> (v1::JobService::Stub::*)(
+      grpc::ClientContext*, const Request&);
+  template <typename Request, typename Response>
+  std::unique_ptr<ServerStream<Response>> OpenStream(StreamMethod<Request, Response> method,
+                                                     const Request& request);
   void AddCredentials(grpc::ClientContext& context) const;
 
   ClientOptions options_;

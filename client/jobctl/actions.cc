@@ -16,6 +16,7 @@
 #include "client/jobctl/output.h"
 #include "client/jobctl/watch.h"
 #include "client/jobctl/work.h"
+#include "client/paging.h"
 #include "client/worker.h"
 
 namespace jobd::jobctl {
@@ -143,24 +144,24 @@ int RunKeysCreate(JobdClient& client, const KeysFlags& flags, Output output) {
 }
 
 int RunKeysList(JobdClient& client, const KeysFlags& flags, Output output) {
-  v1::ListApiKeysRequest request = BuildListApiKeys(flags);
   bool first = true;
-  do {
-    absl::StatusOr<v1::ListApiKeysResponse> page = client.ListApiKeys(request);
-    if (!page.ok()) return ServerError(page.status());
-    if (output == Output::kJson) {
-      for (const v1::ApiKey& key : page->api_keys()) {
-        absl::StatusOr<std::string> line = FormatJsonLine(key);
-        if (!line.ok()) return ServerError(line.status());
-        std::cout << *line << "\n";
-      }
-    } else {
-      std::cout << FormatApiKeys(page->api_keys(), first);
-    }
-    first = false;
-    request.set_page_token(page->next_page_token());
-  } while (!request.page_token().empty());
-  return kExitOk;
+  const absl::Status status = client::ForEachPage(
+      BuildListApiKeys(flags),
+      [&client](const v1::ListApiKeysRequest& r) { return client.ListApiKeys(r); },
+      [&](const v1::ListApiKeysResponse& page) -> absl::Status {
+        if (output == Output::kJson) {
+          for (const v1::ApiKey& key : page.api_keys()) {
+            absl::StatusOr<std::string> line = FormatJsonLine(key);
+            if (!line.ok()) return line.status();
+            std::cout << *line << "\n";
+          }
+        } else {
+          std::cout << FormatApiKeys(page.api_keys(), first);
+        }
+        first = false;
+        return absl::OkStatus();
+      });
+  return status.ok() ? kExitOk : ServerError(status);
 }
 
 int RunKeysRevoke(JobdClient& client, const KeysFlags& flags, Output output) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "client/jobctl/args.h"
+#include "client/paging.h"
 #include "proto/common/local_address.h"
 
 namespace jobd::jobctl {
@@ -125,17 +126,15 @@ v1::RetryJobRequest BuildRetryRequest(const JobFlags& flags) {
 
 absl::StatusOr<v1::ListJobsResponse> ListJobPages(const ListJobsCall& call,
                                                   v1::ListJobsRequest request, bool all) {
+  if (!all) return call(request);
   v1::ListJobsResponse merged;
-  for (;;) {
-    absl::StatusOr<v1::ListJobsResponse> page = call(request);
-    if (!page.ok() || !all) return page;
-    merged.mutable_jobs()->MergeFrom(page->jobs());
-    if (page->next_page_token().empty()) return merged;
-    if (page->next_page_token() == request.page_token()) {
-      return absl::InternalError("the server returned the same page token twice");
-    }
-    request.set_page_token(page->next_page_token());
-  }
+  absl::Status status =
+      client::ForEachPage(std::move(request), call, [&merged](const v1::ListJobsResponse& page) {
+        merged.mutable_jobs()->MergeFrom(page.jobs());
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return merged;
 }
 
 // ---- watching ------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 // closed), then the `authorization` metadata through the core's Authorizer. One per Server.
 #pragma once
 
-#include <vector>
-
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"

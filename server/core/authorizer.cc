@@ -10,7 +10,7 @@ namespace {
 
 constexpr absl::string_view kBearer = "bearer ";
 
-absl::StatusOr<absl::string_view> BearerKey(const std::vector<absl::string_view>& values) {
+absl::StatusOr<absl::string_view> BearerKey(absl::Span<const absl::string_view> values) {
   if (values.empty()) {
     return absl::UnauthenticatedError(
         "no API key: send the metadata \"authorization: Bearer <api key>\"");
@@ -26,7 +26,7 @@ absl::StatusOr<absl::string_view> BearerKey(const std::vector<absl::string_view>
 }  // namespace
 
 absl::StatusOr<Principal> Authorizer::Authorize(
-    const std::vector<absl::string_view>& authorization_values, absl::string_view method) const {
+    absl::Span<const absl::string_view> authorization_values, absl::string_view method) const {
   absl::StatusOr<absl::string_view> key = BearerKey(authorization_values);
   if (!key.ok()) return key.status();
   absl::StatusOr<Principal> caller = keys_.Authenticate(*key, clock_.Now());

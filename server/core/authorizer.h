@@ -4,10 +4,9 @@
 // Workspace checks follow in the managers, which know which workspace a job id is in.
 #pragma once
 
-#include <vector>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "db/model/clock.h"
 #include "server/core/access.h"
 #include "server/core/key_registry.h"
@@ -21,7 +20,7 @@ class Authorizer {
   // `authorization_values`: every `authorization` value the call carried. UNAUTHENTICATED
   // without exactly one valid "Bearer <key>"; PERMISSION_DENIED when the role does not allow
   // `method` (a short RPC name such as "CreateJob"; unknown names are denied).
-  absl::StatusOr<Principal> Authorize(const std::vector<absl::string_view>& authorization_values,
+  absl::StatusOr<Principal> Authorize(absl::Span<const absl::string_view> authorization_values,
                                       absl::string_view method) const;
   // UNAUTHENTICATED once the caller's key was revoked or expired (for long-running calls).
   absl::Status StillValid(const Principal& caller) const {

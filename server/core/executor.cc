@@ -11,20 +11,17 @@ Executor::Executor(int threads, size_t max_queued) : max_queued_(max_queued) {
 Executor::~Executor() { Stop(); }
 
 bool Executor::Post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= max_queued_) return false;
-    queue_.push_back(std::move(task));
-  }
-  wake_.notify_one();
-  return true;
+  return Post(std::move(task), absl::InfiniteFuture());
 }
 
 bool Executor::Post(std::function<void()> task, absl::Time call_deadline) {
-  return Post([task = std::move(task), call_deadline] {
-    ScopedCallDeadline scoped(call_deadline);
-    task();
-  });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || queue_.size() >= max_queued_) return false;
+    queue_.push_back(Task{std::move(task), call_deadline});
+  }
+  wake_.notify_one();
+  return true;
 }
 
 void Executor::Stop() {
@@ -42,7 +39,7 @@ void Executor::Stop() {
 
 void Executor::Loop() {
   for (;;) {
-    std::function<void()> task;
+    Task task;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -50,7 +47,8 @@ void Executor::Loop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
+    ScopedCallDeadline scoped(task.call_deadline);
+    task.run();
   }
 }
 

@@ -34,7 +34,11 @@ class Executor {
   const size_t max_queued_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
+  struct Task {
+    std::function<void()> run;
+    absl::Time call_deadline;
+  };
+  std::deque<Task> queue_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

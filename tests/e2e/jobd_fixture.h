@@ -23,13 +23,21 @@ inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::S
   return context;
 }
 
+// A fresh database with every migration applied by `jobd migrate`; null (and a test failure)
+// when either step fails.
+inline std::unique_ptr<TestDatabase> MigratedTestDatabase() {
+  auto database = std::make_unique<TestDatabase>(TestDatabaseUrl());
+  if (database->url().empty()) return nullptr;
+  const int rc = RunJobd({"migrate", "--database_url", database->url(), "--log_level", "warning"});
+  EXPECT_EQ(rc, 0) << "jobd migrate";
+  return rc == 0 ? std::move(database) : nullptr;
+}
+
 class JobdTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
-    ASSERT_FALSE(database_->url().empty());
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}),
-              0);
+    database_ = MigratedTestDatabase();
+    ASSERT_NE(database_, nullptr);
     jobd_ = std::make_unique<JobdProcess>(database_->url(), JobdArgs());
     ASSERT_TRUE(jobd_->running());
     jobs_ = v1::JobService::NewStub(jobd_->channel());

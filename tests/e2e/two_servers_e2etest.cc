@@ -23,10 +23,8 @@ namespace {
 class TwoServersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<TestDatabase>(TestDatabaseUrl());
-    ASSERT_FALSE(database_->url().empty());
-    ASSERT_EQ(RunJobd({"migrate", "--database_url", database_->url(), "--log_level", "warning"}),
-              0);
+    database_ = MigratedTestDatabase();
+    ASSERT_NE(database_, nullptr);
     admin_key_ = CreateApiKey(database_->url(), "admin", "two-servers");
     ASSERT_FALSE(admin_key_.empty());
     // LoadServerConfig parses into absl's global flags: once per process, so both servers

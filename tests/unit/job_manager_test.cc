@@ -15,15 +15,16 @@
 #include "server/core/ids.h"
 #include "server/core/rate_limiter.h"
 #include "tests/support/callback_result.h"
+#include "tests/support/core_test_helpers.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_job_store.h"
-#include "tests/support/principals.h"
 
 namespace jobd::core {
 namespace {
 
 using fakes::CallbackResult;
 constexpr auto Key = fakes::KeyPrincipal;
+using fakes::OneCommitter;
 
 const Principal kAlice = Key("alice", Role::kMember, "ws1");  // member of ws1
 const Principal kBob = Key("bob", Role::kMember, "ws2");      // member of ws2
@@ -34,12 +35,6 @@ CreateJobCommand Command(const std::string& workspace = "ws1", const std::string
   c.type = type;
   c.payload_json = R"({"to":"someone"})";
   return c;
-}
-
-GroupCommitOptions OneCommitter() {
-  GroupCommitOptions options;
-  options.committers = 1;
-  return options;
 }
 
 class JobManagerTest : public ::testing::Test {

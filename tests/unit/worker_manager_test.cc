@@ -17,24 +17,19 @@
 #include "server/core/ids.h"
 #include "server/core/lifecycle.h"
 #include "tests/support/callback_result.h"
+#include "tests/support/core_test_helpers.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_job_store.h"
-#include "tests/support/principals.h"
 
 namespace jobd::core {
 namespace {
 
 using fakes::CallbackResult;
 constexpr auto Key = fakes::KeyPrincipal;
+using fakes::OneCommitter;
 
 const Principal kWorker = Key("w-key", Role::kWorker, "ws1");
 const Principal kOtherWorker = Key("w2-key", Role::kWorker, "ws2");
-
-GroupCommitOptions OneCommitter() {
-  GroupCommitOptions options;
-  options.committers = 1;
-  return options;
-}
 
 class WorkerManagerTest : public ::testing::Test {
  protected:

@@ -1,4 +1,5 @@
-// Callers as the core sees them after authentication, for tests of the managers.
+// What the tests of the core managers build alike: callers as the core sees them after
+// authentication, and group commit with one committer (writes in submission order).
 #pragma once
 
 #include <string>
@@ -6,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/model/api_key.h"
 #include "server/core/access.h"
+#include "server/core/group_commit.h"
 
 namespace jobd::fakes {
 
@@ -18,6 +20,12 @@ inline core::Principal KeyPrincipal(const std::string& name, Role role,
   p.role = role;
   p.workspace_id = workspace;
   return p;
+}
+
+inline core::GroupCommitOptions OneCommitter() {
+  core::GroupCommitOptions options;
+  options.committers = 1;
+  return options;
 }
 
 }  // namespace jobd::fakes
