@@ -64,7 +64,8 @@ start_jobd() {
   local log=$1 portfile=$2 what=$3 tries=$4
   rm -f "$portfile"
   (cd "$WORK" && exec "$JOBD" serve --database_url "$URL" --listen 127.0.0.1:0 \
-    --listen_port_file "$portfile" >>"$log" 2>&1) &
+    --listen_port_file "$portfile" --http_listen 127.0.0.1:0 \
+    --http_port_file "$portfile.http" >>"$log" 2>&1) &
   STARTED_PID=$!
   JOBD_PIDS+=("$STARTED_PID")
   for _ in $(seq 1 "$tries"); do

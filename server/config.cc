@@ -11,11 +11,27 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "proto/common/local_address.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on (JOBD_LISTEN)");
 ABSL_FLAG(std::string, listen_port_file, "",
           "write the bound port to this file once serving (for port 0)");
+ABSL_FLAG(
+    std::string, http_listen, "127.0.0.1:8080",
+    "host:port to serve the HTTP/JSON API and the dashboard on; empty: no HTTP (JOBD_HTTP_LISTEN)");
+ABSL_FLAG(std::string, http_port_file, "",
+          "write the bound HTTP port to this file once serving (for port 0)");
+ABSL_FLAG(
+    std::string, http_cors_origins, "",
+    "comma-separated origins allowed to call the HTTP API from a browser (CORS); empty: none");
+ABSL_FLAG(int32_t, http_threads, 2, "threads that run the HTTP listener's I/O");
+ABSL_FLAG(absl::Duration, http_read_timeout, absl::Seconds(30),
+          "longest wait for an HTTP request (its headers and body), or for the next one on an "
+          "idle connection");
+ABSL_FLAG(absl::Duration, http_sse_heartbeat, absl::Seconds(15),
+          "a comment line on an event stream quiet this long, so that proxies keep it open");
 ABSL_FLAG(std::string, database_url, "",
           "libpq connection string or URI; empty uses libpq's PG* defaults (JOBD_DATABASE_URL)");
 ABSL_FLAG(int32_t, pool_size, 0, "database connections; 0 = 2 per core + 4 (JOBD_POOL_SIZE)");
@@ -84,6 +100,12 @@ namespace {
 
 constexpr const char* kEnvFlags[] = {"listen",
                                      "listen_port_file",
+                                     "http_listen",
+                                     "http_port_file",
+                                     "http_cors_origins",
+                                     "http_threads",
+                                     "http_sse_heartbeat",
+                                     "http_read_timeout",
                                      "database_url",
                                      "pool_size",
                                      "log_level",
@@ -199,7 +221,8 @@ absl::Status ApplyEnvironment() {
 absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "jobd [serve|migrate|keys ...] [--flags]\n"
-      "  serve    serve JobService, WorkerService and AdminService over gRPC (default)\n"
+      "  serve    serve JobService, WorkerService and AdminService over gRPC, and over HTTP/JSON\n"
+      "           with the dashboard (default)\n"
       "  migrate  apply database migrations and exit\n"
       "  keys create --role R [--workspace W] --name N [--expire_in D] [--key_file F]\n"
       "  keys list | keys revoke ID   API keys, straight in the database\n"
@@ -225,6 +248,31 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   if (!config.tls.enabled() && !config.allow_insecure_listen && !IsLocalAddress(config.listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: ", config.listen,
+        " is not a loopback address: serve TLS (--tls_cert_file, --tls_key_file) or allow "
+        "plaintext with --allow_insecure_listen"));
+  }
+  config.http.listen = absl::GetFlag(FLAGS_http_listen);
+  config.http.port_file = absl::GetFlag(FLAGS_http_port_file);
+  for (absl::string_view origin :
+       absl::StrSplit(absl::GetFlag(FLAGS_http_cors_origins), ',', absl::SkipWhitespace())) {
+    config.http.cors_origins.emplace_back(absl::StripAsciiWhitespace(origin));
+  }
+  config.http.threads = absl::GetFlag(FLAGS_http_threads);
+  config.http.sse_heartbeat = absl::GetFlag(FLAGS_http_sse_heartbeat);
+  config.http.read_timeout = absl::GetFlag(FLAGS_http_read_timeout);
+  if (config.http.read_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("http_read_timeout: must be at least 100ms");
+  }
+  if (config.http.sse_heartbeat < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("http_sse_heartbeat: must be at least 10ms");
+  }
+  if (config.http.threads < 1 || config.http.threads > 64) {
+    return absl::InvalidArgumentError("http_threads: must be between 1 and 64");
+  }
+  if (!config.http.listen.empty() && !config.tls.enabled() && !config.allow_insecure_listen &&
+      !IsLocalAddress(config.http.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http_listen: ", config.http.listen,
         " is not a loopback address: serve TLS (--tls_cert_file, --tls_key_file) or allow "
         "plaintext with --allow_insecure_listen"));
   }

@@ -29,6 +29,16 @@ struct TlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// The HTTP/JSON API, its server-sent events and the dashboard (server/http).
+struct HttpConfig {
+  std::string listen;     // host:port; empty: no HTTP listener
+  std::string port_file;  // where to write the bound port (tests listen on port 0)
+  std::vector<std::string> cors_origins;
+  int threads = 2;
+  absl::Duration sse_heartbeat = absl::Seconds(15);  // a comment line on quiet event streams
+  absl::Duration read_timeout = absl::Seconds(30);   // a request, or the wait for the next
+};
+
 // Quotas, off (0) by default.
 struct QuotaConfig {
   int64_t max_active_jobs_per_workspace = 0;  // QUEUED + SCHEDULED + RUNNING
@@ -39,7 +49,8 @@ struct QuotaConfig {
 struct ServerConfig {
   std::string command = "serve";  // serve | migrate | keys
   KeysCommand keys;
-  TlsConfig tls;
+  TlsConfig tls;  // gRPC and HTTP alike
+  HttpConfig http;
   QuotaConfig quotas;
   absl::Duration key_refresh_interval = absl::Milliseconds(250);
   std::string listen;

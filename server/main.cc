@@ -55,6 +55,7 @@ int RunServe(const ServerConfig& config) {
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) return Fail(server.status());
   WritePortFile(config.listen_port_file, (*server)->port());
+  WritePortFile(config.http.port_file, (*server)->http_port());
   int signal = 0;
   sigwait(&signals, &signal);
   Log(LogLevel::kInfo, "stopping", {{"signal", signal}});

@@ -16,6 +16,19 @@ db::PgJobStoreOptions StoreOptions(const ServerConfig& config) {
   return options;
 }
 
+http::HttpServerOptions HttpOptionsOf(const ServerConfig& config) {
+  http::HttpServerOptions options;
+  options.listen = config.http.listen;
+  options.threads = config.http.threads;
+  options.tls_cert_file = config.tls.cert_file;
+  options.tls_key_file = config.tls.key_file;
+  options.tls_client_ca_file = config.tls.client_ca_file;
+  options.max_body_bytes = static_cast<uint64_t>(config.max_request_bytes);
+  options.sse_heartbeat = config.http.sse_heartbeat;
+  options.read_timeout = config.http.read_timeout;
+  return options;
+}
+
 core::WatchOptions WatchOptionsOf(const ServerConfig& config) {
   core::WatchOptions options;
   options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
@@ -33,6 +46,7 @@ Server::Server(const ServerConfig& config)
                    core::PageTokenCodec(config_.page_token_key)),
       authorizer_(key_registry_, clock_),
       admission_(authorizer_, calls_),
+      http_server_(HttpOptionsOf(config_)),
       fetcher_(pg_store_, bus_, config_.event_poll_interval),
       notify_bridge_(config_.database, waiters_, bus_, fetcher_, config_.notify_min_gap,
                      config_.acquire_poll_interval),
@@ -44,11 +58,19 @@ Server::Server(const ServerConfig& config)
       creates_(core::CommitCreates(store_), config_.create_batcher),
       jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(config_.page_token_key)),
       workers_(store_, executor_, changes_, waiters_, clock_, config_.limits),
-      job_service_(admission_, jobs_, executor_,
+      job_handlers_(jobs_, executor_),
+      worker_handlers_(workers_),
+      admin_handlers_(key_manager_, executor_),
+      unary_methods_(job_handlers_, worker_handlers_, admin_handlers_),
+      job_service_(admission_, job_handlers_,
                    core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                    WatchOptionsOf(config_), &streams_by_key_}),
-      worker_service_(admission_, workers_),
-      admin_service_(admission_, key_manager_, executor_),
+      worker_service_(admission_, worker_handlers_),
+      admin_service_(admission_, admin_handlers_),
+      gateway_(admission_, unary_methods_,
+               core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
+                               WatchOptionsOf(config_), &streams_by_key_},
+               config_.http.cors_origins),
       retention_(store_, clock_, config_.retention_interval),
       reaper_(store_, clock_, config_.reaper_interval),
       promoter_(store_, clock_, config_.promote_interval,
@@ -90,8 +112,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   }
   if (absl::Status s = server->Listen(); !s.ok()) return s;
   grpc::HealthCheckServiceInterface* health = server->grpc_server_->GetHealthCheckService();
+  http::Gateway* gateway = &server->gateway_;
   server->database_health_.emplace(config.database, config.health_interval,
-                                   [health](bool serving) { health->SetServingStatus(serving); });
+                                   [health, gateway](bool serving) {
+                                     health->SetServingStatus(serving);
+                                     gateway->SetReady(serving);
+                                   });
   server->database_health_->Start();
   server->retention_.Start();
   server->reaper_.Start();
@@ -102,6 +128,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   core::Log(core::LogLevel::kInfo, "jobd serving",
             {{"listen", config.listen},
              {"port", server->port_},
+             {"http_port", server->http_port_},
              {"tls", config.tls.enabled() ? (config.tls.client_ca_file.empty() ? "tls" : "mutual")
                                           : "off"},
              {"pool_size", config.database.pool_size}});
@@ -128,6 +155,10 @@ absl::Status Server::Listen() {
   if (!grpc_server_ || port_ == 0) {
     return absl::UnavailableError("cannot listen on " + config_.listen);
   }
+  if (!config_.http.listen.empty()) {
+    if (absl::Status s = http_server_.Start(gateway_); !s.ok()) return s;
+    http_port_ = http_server_.port();
+  }
   return absl::OkStatus();
 }
 
@@ -135,12 +166,14 @@ void Server::Stop() {
   if (stopped_ || !grpc_server_) return;
   stopped_ = true;
   grpc_server_->GetHealthCheckService()->Shutdown();
+  gateway_.SetReady(false);
   calls_.Close();
   waiters_.Stop();  // long polls answer now, with no jobs
   bus_.Stop();      // watch streams end UNAVAILABLE; clients resume elsewhere
   if (!calls_.WaitIdle(absl::Now() + config_.shutdown_grace)) {
     core::Log(core::LogLevel::kWarning, "calls still running after the grace period are cancelled");
   }
+  http_server_.Stop();
   // A short last deadline lets the UNAVAILABLE refusals of late calls reach their clients.
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(250));
   grpc_server_->Wait();

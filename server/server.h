@@ -14,10 +14,9 @@
 #include "db/connection_pool.h"
 #include "db/pg_api_key_store.h"
 #include "db/pg_job_store.h"
-#include "server/api/admin_service.h"
 #include "server/api/admission.h"
-#include "server/api/job_service.h"
-#include "server/api/worker_service.h"
+#include "server/api/grpc_services.h"
+#include "server/api/unary_methods.h"
 #include "server/background/database_health.h"
 #include "server/background/key_sync.h"
 #include "server/background/lease_reaper.h"
@@ -39,6 +38,8 @@
 #include "server/core/ready_waiters.h"
 #include "server/core/streams_by_key.h"
 #include "server/core/worker_manager.h"
+#include "server/http/gateway.h"
+#include "server/http/http_server.h"
 
 namespace jobd {
 
@@ -53,6 +54,8 @@ class Server {
 
   // The bound gRPC port (config.listen may ask for port 0).
   int port() const { return port_; }
+  // The bound HTTP port; 0 when HTTP is off.
+  int http_port() const { return http_port_; }
 
   // Graceful stop, idempotent: health turns NOT_SERVING, new calls are refused
   // (UNAVAILABLE), long polls answer with no jobs, watch streams end UNAVAILABLE, calls in
@@ -76,6 +79,9 @@ class Server {
   core::Authorizer authorizer_;
   core::CallGate calls_;
   api::Admission admission_;
+  // The HTTP listener's I/O context outlives the executors and committers below, so that an
+  // answer finished during the stop goes to a stopped context, not a destroyed one.
+  http::HttpServer http_server_;
   // Events: written with their changes, published by store_, announced to other processes
   // by the bridge, fetched from them by the fetcher (docs/EVENTS.md).
   core::EventBus bus_;
@@ -92,11 +98,18 @@ class Server {
   std::optional<core::RateLimiter> create_rate_;
   core::JobManager jobs_;
   core::WorkerManager workers_;
+  // One handler per RPC, reached by gRPC directly and by HTTP through the method table.
+  api::JobHandlers job_handlers_;
+  api::WorkerHandlers worker_handlers_;
+  api::AdminHandlers admin_handlers_;
+  api::UnaryMethods unary_methods_;
   api::JobServiceImpl job_service_;
   api::WorkerServiceImpl worker_service_;
   api::AdminServiceImpl admin_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
+  http::Gateway gateway_;
+  int http_port_ = 0;
   // Loops, started last.
   std::optional<background::DatabaseHealth> database_health_;
   background::Retention retention_;

@@ -4,8 +4,9 @@
 
 #include "absl/time/clock.h"
 #include "server/api/convert.h"
+#include "server/api/grpc_services.h"
 #include "server/api/status.h"
-#include "server/api/unary.h"
+#include "server/api/unary_call.h"
 
 namespace jobd::api {
 namespace {
@@ -43,26 +44,14 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
   }
 
  protected:
-  // Ends the stream (UNAUTHENTICATED) when the key that opened it is revoked.
-  // Registers the stream to end (UNAUTHENTICATED) when the key that opened it is revoked.
-  // When it was revoked already (since the call was authenticated), returns the step that
-  // ends it: run it after Open, from the executor, with nothing of `this` (which may be gone).
+  // Ends the stream when the key that opened it is revoked; returns the step that ends it at
+  // once when the key was revoked already (core::EndOnRevocation).
   std::function<void()> EndOnRevocation(const core::WatchDeps& deps, const std::string& key_id) {
-    if (deps.streams_by_key == nullptr) return nullptr;
-    std::weak_ptr<Watch> watch = watch_;
-    auto end = [watch](const absl::Status& status) {
-      if (auto alive = watch.lock()) alive->EndWith(status);
-    };
-    key_handle_ = deps.streams_by_key->Add(key_id, end);
-    if (key_handle_ != 0) {
-      streams_by_key_ = deps.streams_by_key;
-      return nullptr;
-    }
-    core::Executor* executor = &deps.executor;
-    return [executor, end] {
-      const absl::Status revoked = absl::UnauthenticatedError("the stream's API key was revoked");
-      if (!executor->Post([end, revoked] { end(revoked); })) end(revoked);
-    };
+    std::function<void()> end_now;
+    key_handle_ = core::EndOnRevocation(deps.streams_by_key, deps.executor, key_id,
+                                        std::weak_ptr<Watch>(watch_), &end_now);
+    if (key_handle_ != 0) streams_by_key_ = deps.streams_by_key;
+    return end_now;
   }
 
   std::shared_ptr<Watch> watch_;
@@ -135,7 +124,8 @@ class RefusedStream final : public grpc::ServerWriteReactor<Response> {
 absl::StatusOr<core::Principal> AdmitStream(const Admission& admission,
                                             const grpc::CallbackServerContext& context,
                                             const char* method) {
-  return admission.Admit(context, method, "jobd is shutting down; watch on another replica");
+  return admission.Admit(AuthorizationOf(context), method,
+                         "jobd is shutting down; watch on another replica");
 }
 
 }  // namespace

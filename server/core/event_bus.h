@@ -27,6 +27,9 @@ struct BusEvent {
   // The api layer's encoding of the event, made once however many streams send it.
   mutable std::once_flag encode_once;
   mutable std::shared_ptr<const void> encoded;
+  // Its text encoding (the HTTP streams' JSON), made once likewise.
+  mutable std::once_flag text_once;
+  mutable std::shared_ptr<const std::string> text;
 };
 using BusEventPtr = std::shared_ptr<const BusEvent>;
 // Events of one job from one write (or one read), in sequence order.

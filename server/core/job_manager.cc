@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "server/core/ids.h"
 #include "server/core/lifecycle.h"
+#include "server/core/retry_after.h"
 #include "server/core/validation.h"
 
 namespace jobd::core {
@@ -54,10 +55,12 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
   if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
   if (create_rate_ != nullptr) {
     if (std::optional<absl::Duration> wait = create_rate_->Take(caller.key_id, now)) {
-      return done(absl::ResourceExhaustedError(
-          absl::StrCat("quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
-                       " jobs per second (--create_rate_per_key); retry in ",
-                       absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))));
+      return done(WithRetryAfter(
+          absl::ResourceExhaustedError(
+              absl::StrCat("quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
+                           " jobs per second (--create_rate_per_key); retry in ",
+                           absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))),
+          *wait));
     }
   }
   Job job = NewJobFromCommand(command, NewJobId(now), now);

@@ -31,6 +31,9 @@ class WatchSink {
   virtual ~WatchSink() = default;
   virtual void Write(const BusEventPtr& event) = 0;
   virtual void End(const absl::Status& status) = 0;
+  // The watch is established (a workspace watch, which may stay quiet for long): a stream
+  // that shows its head only with its first event can show it now. Must not call the watch.
+  virtual void Opened() {}
 };
 
 struct WatchOptions {

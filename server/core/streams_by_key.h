@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "server/core/executor.h"
 
 namespace jobd::core {
 
@@ -34,5 +36,27 @@ class StreamsByKey {
   std::unordered_multimap<std::string, uint64_t> by_key_ ABSL_GUARDED_BY(mu_);
   std::unordered_set<std::string> revoked_ ABSL_GUARDED_BY(mu_);
 };
+
+// Registers a watch stream to end UNAUTHENTICATED when the key that opened it is revoked
+// (`watch` needs EndWith(status)). Returns the handle to Remove when the stream is done (0:
+// nothing to remove). When the key was revoked already, since the call was authenticated,
+// sets `*end_now` to the step that ends the watch: run it after Open, with nothing of the
+// stream (which may be gone by then).
+template <typename Watch>
+uint64_t EndOnRevocation(StreamsByKey* streams, Executor& executor, const std::string& key_id,
+                         std::weak_ptr<Watch> watch, std::function<void()>* end_now) {
+  *end_now = nullptr;
+  if (streams == nullptr) return 0;
+  auto end = [watch](const absl::Status& status) {
+    if (auto alive = watch.lock()) alive->EndWith(status);
+  };
+  const uint64_t handle = streams->Add(key_id, end);
+  if (handle != 0) return handle;
+  *end_now = [executor = &executor, end] {
+    const absl::Status revoked = absl::UnauthenticatedError("the stream's API key was revoked");
+    if (!executor->Post([end, revoked] { end(revoked); })) end(revoked);
+  };
+  return 0;
+}
 
 }  // namespace jobd::core

@@ -47,6 +47,7 @@ void WorkspaceWatch::Subscribe() {
     deps_.bus.UnsubscribeWorkspace(filter_.workspace_id, this);
     return;
   }
+  sink_->Opened();
   Pump(lock);
 }
 

@@ -172,16 +172,19 @@ e2e_start_jobd() {
 }
 
 # e2e_serve JOBD LISTEN: jobd serve of $E2E_DATABASE_URL in the background; sets E2E_JOBD_PID,
-# E2E_PORT and E2E_ADDRESS once it listens.
+# E2E_PORT and E2E_ADDRESS once it listens, and E2E_HTTP_PORT (its HTTP listener, on any free
+# port).
 e2e_serve() {
-  local jobd=$1 listen=$2 port_file=$E2E_TMP/port
-  rm -f "$port_file"
+  local jobd=$1 listen=$2 port_file=$E2E_TMP/port http_port_file=$E2E_TMP/http_port
+  rm -f "$port_file" "$http_port_file"
   "$jobd" serve --database_url "$E2E_DATABASE_URL" --listen "$listen" \
-    --listen_port_file "$port_file" "${E2E_JOBD_ARGS[@]}" >>"$E2E_TMP/jobd.log" 2>&1 &
+    --listen_port_file "$port_file" --http_listen 127.0.0.1:0 \
+    --http_port_file "$http_port_file" "${E2E_JOBD_ARGS[@]}" >>"$E2E_TMP/jobd.log" 2>&1 &
   E2E_JOBD_PID=$!
   e2e_wait_for_file "$port_file"
   E2E_PORT=$(<"$port_file")
   E2E_ADDRESS=127.0.0.1:$E2E_PORT
+  E2E_HTTP_PORT=$(cat "$http_port_file" 2>/dev/null || echo 0)
 }
 
 e2e_restart_jobd() {

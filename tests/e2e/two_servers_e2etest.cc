@@ -31,8 +31,9 @@ class TwoServersTest : public ::testing::Test {
     // share one configuration (port 0 each).
     static absl::StatusOr<ServerConfig>* config = nullptr;
     if (config == nullptr) {
-      std::vector<std::string> args = {"jobd",        "serve",   "--listen",       "127.0.0.1:0",
-                                       "--log_level", "warning", "--database_url", "unset"};
+      std::vector<std::string> args = {
+          "jobd",        "serve",       "--listen", "127.0.0.1:0",    "--http_listen",
+          "127.0.0.1:0", "--log_level", "warning",  "--database_url", "unset"};
       std::vector<char*> argv;
       for (std::string& arg : args) argv.push_back(arg.data());
       config = new absl::StatusOr<ServerConfig>(

@@ -4,7 +4,9 @@
 #   db/             no generated proto header, no gRPC, nothing of server/ or client/
 #   server/core     no gRPC, no libpqxx, no proto, no db/ beyond db/model, no api/background
 #   server/background  no gRPC, no libpqxx, no proto (the database only through db/)
-#   server/api      no libpqxx, no db/ beyond db/model (no SQL in transports)
+#   server/api      no libpqxx, no db/ beyond db/model (no SQL in transports), no HTTP
+#   server/http     no libpqxx, no gRPC, no db/ beyond db/model (the HTTP transport reaches
+#                   the handlers through server/api, never through a loopback gRPC call)
 #   server/, db/    nothing of client/
 #   proto/common    nothing of server/, db/, client/
 #   client/jobctl   only the client library's public headers, never server/ or db/
@@ -46,8 +48,10 @@ forbid server/core "$GRPC|$PQXX|$PROTO|db/[a-z_]+\.h|server/api/|server/backgrou
   "server/core knows no gRPC, SQL, proto, transports or loops"
 forbid server/background "$GRPC|$PQXX|$PROTO|server/api/|server/http/" \
   "background loops reach the database only through db/"
-forbid server/api "$PQXX|db/[a-z_]+\.h|server/background/" \
+forbid server/api "$PQXX|db/[a-z_]+\.h|server/background/|server/http/|boost/" \
   "transports write no SQL and use only the model of db/"
+forbid server/http "$PQXX|$GRPC|db/[a-z_]+\.h|server/background/" \
+  "the HTTP transport writes no SQL and makes no gRPC call"
 forbid server "client/" "the server never includes the client"
 forbid db "client/|server/" "db/ includes neither server/ nor client/"
 forbid proto/common "server/|db/|client/" "shared helpers depend on neither end"

@@ -37,8 +37,18 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
     posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                      0644);
   }
+  // jobd's HTTP listener defaults to 127.0.0.1:8080: tests that run side by side take any
+  // free port unless they say otherwise (JobdProcess asks for one and reads it back).
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  if (std::getenv("JOBD_HTTP_LISTEN") == nullptr) {
+    env_storage.emplace_back("JOBD_HTTP_LISTEN=127.0.0.1:0");
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, JobdBinary().c_str(), &actions, nullptr, argv.data(), environ) != 0)
+  if (posix_spawn(&pid, JobdBinary().c_str(), &actions, nullptr, argv.data(), envp.data()) != 0)
     pid = -1;
   posix_spawn_file_actions_destroy(&actions);
   return pid;
@@ -100,9 +110,12 @@ JobdProcess::JobdProcess(const std::string& database_url,
   char dir[] = "/tmp/jobd-e2e.XXXXXX";
   dir_ = mkdtemp(dir);
   const std::string port_file = dir_ + "/port";
-  std::vector<std::string> args = {"serve",    "--database_url",    database_url,
-                                   "--listen", "127.0.0.1:0",       "--listen_port_file",
-                                   port_file,  "--health_interval", "200ms"};
+  const std::string http_port_file = dir_ + "/http_port";
+  std::vector<std::string> args = {
+      "serve",       "--database_url",     database_url,   "--listen",
+      "127.0.0.1:0", "--listen_port_file", port_file,      "--http_listen",
+      "127.0.0.1:0", "--http_port_file",   http_port_file, "--health_interval",
+      "200ms"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // Tests that start jobd before migrating (it must refuse) get no key, and need none.
   const std::string key_file = dir_ + "/admin.key";
@@ -123,7 +136,13 @@ JobdProcess::JobdProcess(const std::string& database_url,
         return static_cast<bool>(in >> port_) && port_ > 0;
       },
       absl::Seconds(20));
-  if (!listening) ADD_FAILURE() << "jobd did not start listening; its log:\n" << log();
+  if (!listening) {
+    ADD_FAILURE() << "jobd did not start listening; its log:\n" << log();
+    return;
+  }
+  // Written right after the gRPC port (absent when a test turned HTTP off).
+  std::ifstream http_in(http_port_file);
+  if (!(http_in >> http_port_)) http_port_ = 0;
 }
 
 JobdProcess::~JobdProcess() {

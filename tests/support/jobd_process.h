@@ -44,6 +44,8 @@ class JobdProcess {
   // The process id (for /proc/<pid>/status), -1 once stopped.
   pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The HTTP listener's port (0 when a test turned it off with --http_listen=).
+  int http_port() const { return http_port_; }
   // Calls on it carry the admin key.
   std::shared_ptr<grpc::Channel> channel();
   // An admin key made for this process; empty when the schema was not there yet.
@@ -57,6 +59,7 @@ class JobdProcess {
   std::string admin_key_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int http_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

@@ -1,5 +1,5 @@
 // The permission table of the RPCs (server/core/access_rules.cc) against the generated services,
-// and the public fields of an API key (ToProto in server/api/admin_service.cc).
+// and the public fields of an API key (ToProto in server/api/admin_handlers.cc).
 #include "server/core/access_rules.h"
 
 #include <map>
@@ -14,7 +14,7 @@
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
-#include "server/api/admin_service.h"
+#include "server/api/admin_handlers.h"
 #include "server/core/key_registry.h"
 
 namespace jobd::api {

@@ -1,6 +1,6 @@
-#include "server/api/unary.h"
+#include "server/api/unary_call.h"
 
-#include "server/api/status.h"
+#include "absl/container/inlined_vector.h"
 #include "server/core/log.h"
 
 namespace jobd::api {
@@ -26,15 +26,16 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
   core::Log(level, "rpc", std::move(fields));
 }
 
-void CallFinisher::Finish(const absl::Status& status, const std::string& job_id) {
+void UnaryCall::Finish(const absl::Status& status, const std::string& job_id) {
   LogRpc(method_, status, absl::Now() - start_, job_id, principal_);
-  reactor_->Finish(ToGrpcStatus(status));
-  admission_->gate().Leave();
+  const Admission* admission = admission_;
+  transport_->Answer(status);  // may free the transport's call state
+  admission->gate().Leave();
 }
 
-bool CallFinisher::Admit(core::Principal* caller) {
+bool UnaryCall::Admit(absl::Span<const absl::string_view> authorization, core::Principal* caller) {
   absl::StatusOr<core::Principal> admitted =
-      admission_->Admit(*context_, method_, "jobd is shutting down; retry on another replica");
+      admission_->Admit(authorization, method_, "jobd is shutting down; retry on another replica");
   if (!admitted.ok()) {
     Finish(admitted.status(), "");
     return false;
@@ -44,37 +45,25 @@ bool CallFinisher::Admit(core::Principal* caller) {
   return true;
 }
 
-absl::Time CallDeadline(const grpc::CallbackServerContext& context) {
-  const auto deadline = context.deadline();
-  return deadline == std::chrono::system_clock::time_point::max() ? absl::InfiniteFuture()
-                                                                  : absl::FromChrono(deadline);
-}
-
-grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context, const char* method,
-                                        const Admission& admission, core::Executor& executor,
-                                        BlockingWork work) {
-  CallFinisher finisher(context, method, admission);
-  grpc::ServerUnaryReactor* reactor = finisher.reactor();
-  core::Principal caller;
-  if (!finisher.Admit(&caller)) return reactor;
+void RunBlocking(core::Executor& executor, UnaryCall call, core::Principal caller,
+                 BlockingWork work) {
   // The caller's deadline bounds the database work too.
-  const absl::Time call_deadline = CallDeadline(*context);
+  const absl::Time call_deadline = call.deadline();
   const bool queued = executor.Post(
-      [context, finisher, caller = std::move(caller), work = std::move(work)]() mutable {
+      [call, caller = std::move(caller), work = std::move(work)]() mutable {
         std::string job_id;
-        if (context->IsCancelled()) {
-          finisher.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
-                          job_id);
+        if (call.cancelled()) {
+          call.Finish(absl::CancelledError("call cancelled or deadline passed before it ran"),
+                      job_id);
           return;
         }
         absl::Status status = work(caller, &job_id);
-        finisher.Finish(status, job_id);
+        call.Finish(status, job_id);
       },
       call_deadline);
   if (!queued) {
-    finisher.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"), "");
+    call.Finish(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"), "");
   }
-  return reactor;
 }
 
 }  // namespace jobd::api

@@ -1,0 +1,40 @@
+// jobd.v1.JobService's unary calls, for every transport: validate and translate the request,
+// call the core, fill the response, finish the call. The two streams are in watch_streams.h
+// (gRPC) and server/http/sse_stream.h (HTTP).
+#pragma once
+
+#include "jobd/v1/job_service.pb.h"
+#include "server/api/unary_call.h"
+#include "server/core/executor.h"
+#include "server/core/job_manager.h"
+
+namespace jobd::api {
+
+class JobHandlers {
+ public:
+  JobHandlers(core::JobManager& jobs, core::Executor& executor)
+      : jobs_(jobs), executor_(executor) {}
+
+  // Group-committed: the committer finishes the call; no thread waits.
+  void CreateJob(UnaryCall call, const core::Principal& caller, const v1::CreateJobRequest* request,
+                 v1::CreateJobResponse* response);
+  // The others read on the executor.
+  void GetJob(UnaryCall call, const core::Principal& caller, const v1::GetJobRequest* request,
+              v1::GetJobResponse* response);
+  void ListJobs(UnaryCall call, const core::Principal& caller, const v1::ListJobsRequest* request,
+                v1::ListJobsResponse* response);
+  void CancelJob(UnaryCall call, const core::Principal& caller, const v1::CancelJobRequest* request,
+                 v1::CancelJobResponse* response);
+  void RetryJob(UnaryCall call, const core::Principal& caller, const v1::RetryJobRequest* request,
+                v1::RetryJobResponse* response);
+  void ListJobEvents(UnaryCall call, const core::Principal& caller,
+                     const v1::ListJobEventsRequest* request, v1::ListJobEventsResponse* response);
+  void GetJobStats(UnaryCall call, const core::Principal& caller,
+                   const v1::GetJobStatsRequest* request, v1::GetJobStatsResponse* response);
+
+ private:
+  core::JobManager& jobs_;
+  core::Executor& executor_;
+};
+
+}  // namespace jobd::api
