@@ -230,6 +230,10 @@ absl::StatusOr<v1::RevokeApiKeyResponse> JobdClient::RevokeApiKey(
   return Call(*admin_, &v1::AdminService::Stub::RevokeApiKey, request);
 }
 
+absl::StatusOr<v1::WhoAmIResponse> JobdClient::WhoAmI(const v1::WhoAmIRequest& request) {
+  return Call(*admin_, &v1::AdminService::Stub::WhoAmI, request);
+}
+
 // ---- built on the calls --------------------------------------------------------------------
 
 namespace {

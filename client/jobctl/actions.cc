@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/jobctl/output.h"
 #include "client/jobctl/watch.h"
@@ -171,6 +173,22 @@ int RunKeysRevoke(JobdClient& client, const KeysFlags& flags, Output output) {
   google::protobuf::RepeatedPtrField<v1::ApiKey> one;
   *one.Add() = revoked->api_key();
   std::cout << FormatApiKeys(one, /*header=*/true);
+  return kExitOk;
+}
+
+int RunWhoAmI(JobdClient& client, Output output) {
+  absl::StatusOr<v1::WhoAmIResponse> me = client.WhoAmI(v1::WhoAmIRequest());
+  if (!me.ok()) return ServerError(me.status());
+  if (output == Output::kJson) return PrintJson(*me);
+  std::cout << "key:         " << me->key_id() << "\n"
+            << "name:        " << me->name() << "\n"
+            << "role:        "
+            << absl::AsciiStrToLower(
+                   absl::StripPrefix(v1::ApiKeyRole_Name(me->role()), "API_KEY_ROLE_"))
+            << "\n"
+            << "workspace:   "
+            << (me->workspace_id().empty() ? "(every workspace)" : me->workspace_id()) << "\n"
+            << "permissions: " << absl::StrJoin(me->permissions(), ", ") << "\n";
   return kExitOk;
 }
 

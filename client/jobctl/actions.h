@@ -31,6 +31,8 @@ int RunEvents(client::JobdClient& client, const EventsFlags& flags, Output outpu
 int RunKeysCreate(client::JobdClient& client, const KeysFlags& flags, Output output);
 int RunKeysList(client::JobdClient& client, const KeysFlags& flags, Output output);
 int RunKeysRevoke(client::JobdClient& client, const KeysFlags& flags, Output output);
+// The key jobctl calls with: name, role, workspace and permissions.
+int RunWhoAmI(client::JobdClient& client, Output output);
 
 // Blocks SIGINT and SIGTERM in this thread and in every thread started after it (gRPC's and
 // the worker's), so that RunWork receives them with sigwait instead of dying. Call it before

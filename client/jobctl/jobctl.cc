@@ -53,6 +53,7 @@ struct Commands {
   CLI::App* keys_create;
   CLI::App* keys_list;
   CLI::App* keys_revoke;
+  CLI::App* whoami;
 };
 
 void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
@@ -256,6 +257,7 @@ int Main(int argc, char** argv) {
   commands.watch = DefineWatch(app, watch);
   commands.events = DefineEvents(app, events);
   DefineKeys(app, keys, commands);
+  commands.whoami = app.add_subcommand("whoami", "the API key in use: name, role, workspace");
 
   try {
     app.parse(argc, argv);
@@ -291,6 +293,7 @@ int Main(int argc, char** argv) {
   if (commands.keys_create->parsed()) return RunKeysCreate(client, keys, output);
   if (commands.keys_list->parsed()) return RunKeysList(client, keys, output);
   if (commands.keys_revoke->parsed()) return RunKeysRevoke(client, keys, output);
+  if (commands.whoami->parsed()) return RunWhoAmI(client, output);
   if (commands.get->parsed()) return RunGet(client, job, output);
   if (commands.list->parsed()) return RunList(client, list, output);
   if (commands.cancel->parsed()) return RunCancel(client, job, output);

@@ -93,4 +93,20 @@ void AdminHandlers::RevokeApiKey(UnaryCall call, const core::Principal& caller,
   });
 }
 
+void AdminHandlers::WhoAmI(UnaryCall call, const core::Principal& caller,
+                           const v1::WhoAmIRequest* request, v1::WhoAmIResponse* response) {
+  response->set_key_id(caller.key_id);
+  response->set_name(caller.name);
+  response->set_role(ToProto(caller.role));
+  response->set_workspace_id(caller.workspace_id);
+  for (core::Permission permission :
+       {core::Permission::kRead, core::Permission::kCreate, core::Permission::kCancel,
+        core::Permission::kRetry, core::Permission::kWork, core::Permission::kAdmin}) {
+    if (core::RoleAllows(caller.role, permission)) {
+      response->add_permissions(core::PermissionName(permission));
+    }
+  }
+  call.Finish(absl::OkStatus(), "");
+}
+
 }  // namespace jobd::api

@@ -19,6 +19,9 @@ class AdminHandlers {
                    const v1::ListApiKeysRequest* request, v1::ListApiKeysResponse* response);
   void RevokeApiKey(UnaryCall call, const core::Principal& caller,
                     const v1::RevokeApiKeyRequest* request, v1::RevokeApiKeyResponse* response);
+  // From the authenticated key alone: no database read.
+  void WhoAmI(UnaryCall call, const core::Principal& caller, const v1::WhoAmIRequest* request,
+              v1::WhoAmIResponse* response);
 
  private:
   core::ApiKeyManager& keys_;

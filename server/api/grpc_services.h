@@ -111,6 +111,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   JOBD_UNARY(CreateApiKey)
   JOBD_UNARY(ListApiKeys)
   JOBD_UNARY(RevokeApiKey)
+  JOBD_UNARY(WhoAmI)
 #undef JOBD_UNARY
 
  private:

@@ -63,6 +63,7 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       Bind(admin_service, "CreateApiKey", &admin, &AdminHandlers::CreateApiKey),
       Bind(admin_service, "ListApiKeys", &admin, &AdminHandlers::ListApiKeys),
       Bind(admin_service, "RevokeApiKey", &admin, &AdminHandlers::RevokeApiKey),
+      Bind(admin_service, "WhoAmI", &admin, &AdminHandlers::WhoAmI),
   };
 }
 

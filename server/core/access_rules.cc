@@ -20,6 +20,7 @@ const std::vector<MethodRule>& MethodRules() {
       {"jobd.v1.AdminService", "CreateApiKey", Permission::kAdmin},
       {"jobd.v1.AdminService", "ListApiKeys", Permission::kAdmin},
       {"jobd.v1.AdminService", "RevokeApiKey", Permission::kAdmin},
+      {"jobd.v1.AdminService", "WhoAmI", Permission::kRead},
   };
   return *rules;
 }

@@ -140,6 +140,14 @@ const std::vector<Route>& ApiRoutes() {
        {},
        true,
        "Revoke an API key"},
+      {"GET",
+       "/v1/whoami",
+       "jobd.v1.AdminService",
+       "WhoAmI",
+       RouteKind::kUnary,
+       {},
+       false,
+       "The calling key: name, role, workspace, permissions (every role)"},
   };
   return *routes;
 }

@@ -564,6 +564,11 @@ TEST_F(AccessTest, AccessMatrix) {
      }},
     {admin_service, "RevokeApiKey", {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
      [&](const Channel& as) { return RevokeApiKeyAs(as, FreshKeyId()); }},
+    {admin_service, "WhoAmI",       {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      OK},
+     [&](const Channel& as) {
+       v1::WhoAmIResponse response;
+       return v1::AdminService::NewStub(as)->WhoAmI(Ctx().get(), v1::WhoAmIRequest(), &response);
+     }},
   };
   // clang-format on
 

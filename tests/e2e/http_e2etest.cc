@@ -156,8 +156,15 @@ TEST_F(HttpTest, KeyRoutesCreateListAndRevoke) {
   const std::string secret = Body(created)["secret"];
   const std::string key_id = Body(created)["apiKey"]["id"];
   EXPECT_EQ(Body(created)["apiKey"]["role"], "API_KEY_ROLE_VIEWER");
-  // jobd takes the new key at once on this replica.
+  // jobd takes the new key at once on this replica; the key can learn what it is.
   EXPECT_EQ(Call("GET", "/v1/workspaces/ws1/stats", "", secret).status, 200);
+  HttpReply me = Call("GET", "/v1/whoami", "", secret);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(Body(me), json({{"keyId", Body(created)["apiKey"]["id"]},
+                            {"name", "dash"},
+                            {"role", "API_KEY_ROLE_VIEWER"},
+                            {"workspaceId", "ws1"},
+                            {"permissions", {"read"}}}));
 
   HttpReply listed = Call("GET", "/v1/keys?workspace_id=ws1");
   ASSERT_EQ(listed.status, 200) << listed.body;

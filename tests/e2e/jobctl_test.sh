@@ -157,6 +157,11 @@ expect_ok "member: create" member create --workspace "$WS" --type by.member
 expect_json "member: create" job.requested_by ci-bot
 expect_rc "member: other workspace" 1 member create --workspace elsewhere --type t
 expect_contains "member: other workspace" "$ERR" "PERMISSION_DENIED"
+expect_ok "member: whoami" member whoami
+expect_json "member: whoami" role API_KEY_ROLE_MEMBER
+expect_json "member: whoami" workspace_id "$WS"
+expect_ok "member: whoami text" env JOBD_API_KEY="$MEMBER_KEY" "$JOBCTL" --address "$E2E_ADDRESS" whoami
+expect_contains "member: whoami text" "$OUT" "permissions: read, create, cancel, retry"
 expect_rc "member: keys" 1 member keys list
 expect_contains "member: keys" "$ERR" "PERMISSION_DENIED"
 expect_rc "keys create: bad role" 2 jobctl keys create --name x --role boss

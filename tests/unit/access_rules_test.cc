@@ -77,13 +77,16 @@ TEST(MethodRules, PermissionForFindsTheRulesPermission) {
   EXPECT_EQ(PermissionFor("CreateJob"), core::Permission::kCreate);
   EXPECT_EQ(PermissionFor("AcquireJobs"), core::Permission::kWork);
   EXPECT_EQ(PermissionFor("RevokeApiKey"), core::Permission::kAdmin);
+  EXPECT_EQ(PermissionFor("WhoAmI"), core::Permission::kRead);  // every role
   EXPECT_EQ(PermissionFor("NoSuchMethod"), std::nullopt);
   EXPECT_EQ(PermissionFor(""), std::nullopt);
 }
 
 TEST(MethodRules, AdminServiceNeedsAdminAndWorkerServiceNeedsWork) {
   for (const MethodRule& rule : MethodRules()) {
-    if (std::string(rule.service) == "jobd.v1.AdminService") {
+    if (std::string(rule.method) == "WhoAmI") {
+      EXPECT_EQ(rule.permission, core::Permission::kRead);  // every role: a key learns itself
+    } else if (std::string(rule.service) == "jobd.v1.AdminService") {
       EXPECT_EQ(rule.permission, core::Permission::kAdmin) << rule.method;
     } else if (std::string(rule.service) == "jobd.v1.WorkerService") {
       EXPECT_EQ(rule.permission, core::Permission::kWork) << rule.method;

@@ -77,6 +77,7 @@ const ClientMethod kClientMethods[] = {
     UNARY("jobd.v1.AdminService", CreateApiKey),
     UNARY("jobd.v1.AdminService", ListApiKeys),
     UNARY("jobd.v1.AdminService", RevokeApiKey),
+    UNARY("jobd.v1.AdminService", WhoAmI),
 };
 // clang-format on
 
