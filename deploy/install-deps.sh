@@ -13,8 +13,8 @@ packages=(
   libpqxx-dev libgtest-dev libgmock-dev libbenchmark-dev cmake ninja-build ccache g++
   pkg-config postgresql postgresql-contrib grpc-proto python3-grpcio python3-protobuf
   libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates openssl clang-format-14
-  # server/http: Boost.Beast and Asio (headers)
-  libboost1.81-dev
+  # server/http: Boost.Beast and Asio (headers); tests/browser: Debian's browser
+  libboost1.81-dev chromium
   # tests/fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer/asan/
   # ubsan are in libclang-rt-14-dev, only a Recommends of clang-14), and llvm-symbolizer
   # (llvm-14) for readable crash stacks.
@@ -52,7 +52,8 @@ fi
 node_dir=$REPO/tests/node
 stamp=$node_dir/node_modules/.jobd-lock.sha256
 want=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
-if [[ -x $node_dir/node_modules/.bin/buf && -f $stamp && $(<"$stamp") == "$want" ]]; then
+if [[ -x $node_dir/node_modules/.bin/buf && -d $node_dir/node_modules/puppeteer-core && -f $stamp &&
+  $(<"$stamp") == "$want" ]]; then
   log "tests/node/node_modules is up to date with package-lock.json"
 else
   log "npm ci in tests/node"

@@ -54,8 +54,9 @@ int RunServe(const ServerConfig& config) {
 
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(config);
   if (!server.ok()) return Fail(server.status());
-  WritePortFile(config.listen_port_file, (*server)->port());
+  // The gRPC port file is the "serving" signal tests wait for: the HTTP port comes first.
   WritePortFile(config.http.port_file, (*server)->http_port());
+  WritePortFile(config.listen_port_file, (*server)->port());
   int signal = 0;
   sigwait(&signals, &signal);
   Log(LogLevel::kInfo, "stopping", {{"signal", signal}});

@@ -7,7 +7,8 @@
 #                         An EXIT trap stops that jobd (by its PID only) and drops the database.
 #                         Exports JOBD_API_KEY (also in E2E_API_KEY): an admin key "test-admin".
 #   e2e_restart_jobd JOBD stops that jobd (SIGTERM to its PID, waits for it to exit) and serves
-#                         the same database with a new JOBD on the same port (E2E_PORT): for
+#                         the same database with a new JOBD on the same ports (E2E_PORT and
+#                         E2E_HTTP_PORT): for
 #                         clients that must resume on the new process. Its log goes on in
 #                         jobd.log.
 #   e2e_spawn NAME CMD... starts CMD in the background with stdout and stderr in
@@ -171,14 +172,15 @@ e2e_start_jobd() {
   log "jobd (pid $E2E_JOBD_PID) serves database $db on $E2E_ADDRESS"
 }
 
-# e2e_serve JOBD LISTEN: jobd serve of $E2E_DATABASE_URL in the background; sets E2E_JOBD_PID,
-# E2E_PORT and E2E_ADDRESS once it listens, and E2E_HTTP_PORT (its HTTP listener, on any free
-# port).
+# e2e_serve JOBD LISTEN [HTTP_LISTEN]: jobd serve of $E2E_DATABASE_URL in the background; sets
+# E2E_JOBD_PID, E2E_PORT and E2E_ADDRESS once it listens, and E2E_HTTP_PORT (its HTTP
+# listener, on any free port unless HTTP_LISTEN says).
 e2e_serve() {
-  local jobd=$1 listen=$2 port_file=$E2E_TMP/port http_port_file=$E2E_TMP/http_port
+  local jobd=$1 listen=$2 http_listen=${3:-127.0.0.1:0}
+  local port_file=$E2E_TMP/port http_port_file=$E2E_TMP/http_port
   rm -f "$port_file" "$http_port_file"
   "$jobd" serve --database_url "$E2E_DATABASE_URL" --listen "$listen" \
-    --listen_port_file "$port_file" --http_listen 127.0.0.1:0 \
+    --listen_port_file "$port_file" --http_listen "$http_listen" \
     --http_port_file "$http_port_file" "${E2E_JOBD_ARGS[@]}" >>"$E2E_TMP/jobd.log" 2>&1 &
   E2E_JOBD_PID=$!
   e2e_wait_for_file "$port_file"
@@ -197,7 +199,7 @@ e2e_restart_jobd() {
   done
   wait "$old" || true  # its exit code after SIGTERM is not what this is about
   E2E_JOBD_PID=''
-  e2e_serve "$jobd" "127.0.0.1:$E2E_PORT"
+  e2e_serve "$jobd" "127.0.0.1:$E2E_PORT" "127.0.0.1:$E2E_HTTP_PORT"
   log "jobd restarted: pid $old stopped, pid $E2E_JOBD_PID serves $E2E_ADDRESS"
 }
 

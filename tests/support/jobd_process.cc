@@ -140,7 +140,7 @@ JobdProcess::JobdProcess(const std::string& database_url,
     ADD_FAILURE() << "jobd did not start listening; its log:\n" << log();
     return;
   }
-  // Written right after the gRPC port (absent when a test turned HTTP off).
+  // Written just before the gRPC port (absent when a test turned HTTP off).
   std::ifstream http_in(http_port_file);
   if (!(http_in >> http_port_)) http_port_ = 0;
 }
