@@ -59,7 +59,7 @@ cleanup() {
 
 # start_jobd LOG PORTFILE WHAT TRIES: starts `jobd serve` on 127.0.0.1:0 (from $WORK, so that a
 # core file lands there), its output appended to LOG, and waits up to TRIES × 50 ms for it to
-# write PORTFILE ("jobd WHAT" in messages); sets STARTED_PID and STARTED_PORT.
+# write PORTFILE ("jobd WHAT" in messages); sets STARTED_PID, STARTED_PORT and STARTED_HTTP_PORT.
 start_jobd() {
   local log=$1 portfile=$2 what=$3 tries=$4
   rm -f "$portfile"
@@ -82,6 +82,7 @@ start_jobd() {
     exit 1
   }
   STARTED_PORT=$(<"$portfile")
+  STARTED_HTTP_PORT=$(cat "$portfile.http" 2>/dev/null || echo 0)
 }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -126,17 +126,18 @@ expect_watch_complete() {
 
 # The program: progress and messages; waits for $T/go-JOBID when the payload says "pause"; fails
 # when it says "fail". jobctl work turns stdout lines into INFO and stderr lines into WARNING
-# messages.
+# messages. The messages come after the pause, when the watch is surely open (a slow start,
+# e.g. under ASan, may open it after the worker's first lines).
 e2e_spawn worker "$JOBCTL" --address "$E2E_ADDRESS" work --workspace "$WS" --type e2e.watch \
   --worker-id w-watch -- sh -c '
     payload=$(cat)
     echo "progress 25 quarter"
-    echo "an info line"
-    echo "a warning line" >&2
     case $payload in *pause*)
       echo "progress 50 waiting"
       while [ ! -e "$T/go-$JOBD_JOB_ID" ]; do sleep 0.05; done ;;
     esac
+    echo "an info line"
+    echo "a warning line" >&2
     case $payload in *fail*) echo "it broke" >&2; exit 3 ;; esac
     echo "progress 75 three quarters"
     echo "after line"

@@ -54,6 +54,14 @@ expect_contains "tls: client trusting another CA" "$ERR" "UNAVAILABLE"
 JOBD_API_KEY='' expect_rc "tls: no key" 1 env -u JOBD_API_KEY "$JOBCTL" --address "$E2E_ADDRESS" \
   --timeout 5s --tls_ca_file "$C/test-ca.pem" list --workspace tls
 expect_contains "tls: no key" "$ERR" "UNAUTHENTICATED"
+# The HTTP listener serves HTTPS with the same certificate, and nothing in plaintext.
+HTTPS=https://localhost:$E2E_HTTP_PORT
+expect_ok "https: whoami" curl -sS --fail-with-body --cacert "$C/test-ca.pem" \
+  -H "Authorization: Bearer $E2E_API_KEY" "$HTTPS/v1/whoami"
+expect_contains "https: whoami" "$OUT" '"name":"test-admin"'
+expect_rc "https: client trusting another CA" 60 curl -sS --cacert "$C/other-ca.pem" "$HTTPS/healthz"
+run curl -sS --max-time 5 "http://127.0.0.1:$E2E_HTTP_PORT/healthz"
+[[ $OUT != *SERVING* ]] || fail "https: a plaintext request was answered: $OUT"
 
 # --- 2. mutual TLS --------------------------------------------------------------------------
 E2E_JOBD_ARGS+=(--tls_client_ca_file "$C/test-ca.pem")
@@ -68,6 +76,12 @@ expect_rc "mtls: certificate of another CA" 1 jctl "${MTLS[@]}" \
   --tls_cert_file "$C/stranger.pem" --tls_key_file "$C/stranger.key" list --workspace tls
 expect_contains "mtls: certificate of another CA" "$ERR" "UNAVAILABLE"
 expect_rc "mtls: plaintext client" 1 jctl list --workspace tls
+expect_ok "mtls: https with a client certificate" curl -sS --fail-with-body \
+  --cacert "$C/test-ca.pem" --cert "$C/client.pem" --key "$C/client.key" \
+  "https://localhost:$E2E_HTTP_PORT/healthz"
+expect_contains "mtls: https with a client certificate" "$OUT" SERVING
+run curl -sS --max-time 5 --cacert "$C/test-ca.pem" "https://localhost:$E2E_HTTP_PORT/healthz"
+((RC != 0)) || fail "mtls: https without a client certificate was answered: $OUT"
 
 # --- 3. bad TLS flags stop jobd with the flag's name ----------------------------------------
 expect_rc "tls: key without certificate" 2 "$JOBD" serve --tls_key_file "$C/server.key"
