@@ -11,6 +11,7 @@
 # Environment:
 #   BUILD_DIR (default ./build) holding server/jobd and bench/http_bench, built with
 #     cmake --build build --target jobd http_bench
+#   HTTP_PARTS (default "rest sse"): the parts to run.
 #   SSE_STREAMS (default "1000 10000"): the stream counts of the sse part.
 #   KEEP_BENCH_DIR=1 keeps the temporary directory (cluster, logs).
 set -euo pipefail
@@ -27,17 +28,20 @@ echo "== $(bench_revision '(+ uncommitted changes)'); command: bench/run_http.sh
 bench_start_database
 bench_migrate
 
-start_jobd "$WORK/jobd-rest.log" "$WORK/port-rest" ' (rest)' 200
-echo "-- rest: jobd pid $STARTED_PID"
-"$BENCH" --part rest --address "127.0.0.1:$STARTED_PORT" --http_port "$STARTED_HTTP_PORT" \
-  --api_key "$BENCH_API_KEY" --jobd_pid "$STARTED_PID" "$@"
-stop_jobd "$STARTED_PID"
-
+PARTS=${HTTP_PARTS:-rest sse}
 status=0
+if [[ " $PARTS " == *" rest "* ]]; then
+  start_jobd "$WORK/jobd-rest.log" "$WORK/port-rest" ' (rest)' 200
+  echo "-- rest: jobd pid $STARTED_PID"
+  "$BENCH" --part rest --address "127.0.0.1:$STARTED_PORT" --http_port "$STARTED_HTTP_PORT" \
+    --api_key "$BENCH_API_KEY" --jobd_pid "$STARTED_PID" "$@" || status=1
+  stop_jobd "$STARTED_PID"
+fi
+[[ " $PARTS " == *" sse "* ]] || exit "$status"
 for streams in ${SSE_STREAMS:-1000 10000}; do
   start_jobd "$WORK/jobd-sse-$streams.log" "$WORK/port-sse-$streams" " (sse $streams)" 200
   echo "-- sse: $streams streams; jobd pid $STARTED_PID; load average $(load)"
-  "$BENCH" --part sse --streams "$streams" --address "127.0.0.1:$STARTED_PORT" \
+  "$BENCH" --streams "$streams" --part sse --address "127.0.0.1:$STARTED_PORT" \
     --http_port "$STARTED_HTTP_PORT" --api_key "$BENCH_API_KEY" --jobd_pid "$STARTED_PID" \
     "$@" || status=1
   stop_jobd "$STARTED_PID"
