@@ -82,10 +82,10 @@ if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then
   stage "asan tests"
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
-  # ThreadSanitizer: the unit and pg tests, where every hand-off between threads is ours. The
-  # e2e tests also cross Debian's uninstrumented gRPC, whose internal locks TSan cannot see;
-  # JOBD_TSAN_E2E=1 adds them (label concurrency) with tests/sanitizers/tsan.supp, which still
-  # leaves reports at gRPC's callbacks (docs/ARCHITECTURE.md, Testing).
+  # ThreadSanitizer: the unit and pg tests, where every hand-off between threads is ours.
+  # JOBD_TSAN_E2E=1 adds the e2e tests labelled concurrency, whose hand-offs through Debian's
+  # uninstrumented gRPC are annotated or suppressed (docs/ARCHITECTURE.md, Testing); they take
+  # over 20 minutes under TSan on 2 cores, so CI leaves them out.
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$REPO/tests/sanitizers/tsan.supp"
   rc[tsan]=0
   # (api_unit_tests: conversions and tables, single-threaded; left to the other builds.)

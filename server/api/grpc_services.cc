@@ -1,6 +1,7 @@
 #include "server/api/grpc_services.h"
 
 #include "server/api/status.h"
+#include "server/api/tsan_handoff.h"
 #include "server/api/watch_streams.h"
 
 namespace jobd::api {
@@ -11,9 +12,15 @@ absl::Time GrpcUnaryCall::Deadline() const {
                                                                   : absl::FromChrono(deadline);
 }
 
-void GrpcUnaryCall::Answer(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+void GrpcUnaryCall::Answer(const absl::Status& status) {
+  HandOffToGrpc(this);
+  Finish(ToGrpcStatus(status));
+}
 
-void GrpcUnaryCall::OnDone() { delete this; }
+void GrpcUnaryCall::OnDone() {
+  TakeBackFromGrpc(this);
+  delete this;
+}
 
 absl::InlinedVector<absl::string_view, 1> AuthorizationOf(const grpc::ServerContextBase& context) {
   absl::InlinedVector<absl::string_view, 1> values;  // one, unless the call is malformed

@@ -6,6 +6,7 @@
 #include "server/api/convert.h"
 #include "server/api/grpc_services.h"
 #include "server/api/status.h"
+#include "server/api/tsan_handoff.h"
 #include "server/api/unary_call.h"
 
 namespace jobd::api {
@@ -30,15 +31,21 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
 
   void End(const absl::Status& status) override {
     LogRpc(method_, status, absl::Now() - start_, job_id_, "", {{"events", events_sent_}});
+    HandOffToGrpc(this);
     this->Finish(ToGrpcStatus(status));
   }
   void OnWriteDone(bool ok) override {
+    TakeBackFromGrpc(this);
     current_.reset();
     ++events_sent_;
     watch_->WriteDone(ok);
   }
-  void OnCancel() override { watch_->Cancel(); }
+  void OnCancel() override {
+    TakeBackFromGrpc(this);
+    watch_->Cancel();
+  }
   void OnDone() override {
+    TakeBackFromGrpc(this);
     if (streams_by_key_ != nullptr) streams_by_key_->Remove(key_handle_);
     delete this;
   }
@@ -80,6 +87,7 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
   }
   void Write(const core::BusEventPtr& event) override {
     current_ = event;
+    HandOffToGrpc(this);
     StartWrite(&Encoded(*event));
   }
 };
@@ -98,6 +106,7 @@ class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::Wo
   void Write(const core::BusEventPtr& event) override {
     current_ = event;
     *response_.mutable_event() = Encoded(*event).event();
+    HandOffToGrpc(this);
     StartWrite(&response_);
   }
 
@@ -113,14 +122,21 @@ class RefusedStream final : public grpc::ServerWriteReactor<Response> {
   RefusedStream(const char* method, const absl::Status& status, core::Executor& executor) {
     LogRpc(method, status, absl::ZeroDuration(), "");
     grpc::Status grpc_status = ToGrpcStatus(status);
-    if (!executor.Post([this, grpc_status] { this->Finish(grpc_status); })) {
+    if (!executor.Post([this, grpc_status] {
+          HandOffToGrpc(this);
+          this->Finish(grpc_status);
+        })) {
+      HandOffToGrpc(this);
       this->Finish(grpc_status);
     }
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    TakeBackFromGrpc(this);
+    delete this;
+  }
 };
 
-// Like CallFinisher::Admit for streams: stopping, then the key and the role.
+// Like UnaryCall::Admit for streams: stopping, then the key and the role.
 absl::StatusOr<core::Principal> AdmitStream(const Admission& admission,
                                             const grpc::CallbackServerContext& context,
                                             const char* method) {
