@@ -138,7 +138,8 @@ int RunRest() {
   const int port = absl::GetFlag(FLAGS_http_port);
   const int clients = absl::GetFlag(FLAGS_clients);
   const std::string ws = Workspace();
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials());
   auto stub = v1::JobService::NewStub(channel);
   auto grpc_context = [&key] {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -190,10 +191,10 @@ int RunRest() {
   std::map<std::string, std::vector<PhaseResult>> results;
   for (const char* order : {"grpc", "http", "http", "grpc"}) {
     const bool grpc = std::string(order) == "grpc";
-    results[std::string(order) + " create"].push_back(
-        grpc ? RunPhase(clients, grpc_create) : RunPhase(clients, http_create));
-    results[std::string(order) + " get"].push_back(
-        grpc ? RunPhase(clients, grpc_get) : RunPhase(clients, http_get));
+    results[std::string(order) + " create"].push_back(grpc ? RunPhase(clients, grpc_create)
+                                                           : RunPhase(clients, http_create));
+    results[std::string(order) + " get"].push_back(grpc ? RunPhase(clients, grpc_get)
+                                                        : RunPhase(clients, http_get));
   }
   auto mean = [&](const std::string& name) {
     double sum = 0;
@@ -205,13 +206,15 @@ int RunRest() {
     for (const PhaseResult& r : results[name]) sum += r.errors;
     return sum;
   };
-  std::printf("| call (%d clients, %s per phase, 2 phases each) | gRPC calls/s | HTTP calls/s | HTTP / gRPC | errors |\n",
-              clients, absl::FormatDuration(absl::GetFlag(FLAGS_duration)).c_str());
+  std::printf(
+      "| call (%d clients, %s per phase, 2 phases each) | gRPC calls/s | HTTP calls/s | HTTP / "
+      "gRPC | errors |\n",
+      clients, absl::FormatDuration(absl::GetFlag(FLAGS_duration)).c_str());
   std::printf("|---|---|---|---|---|\n");
   for (const char* call : {"create", "get"}) {
     const double g = mean(absl::StrCat("grpc ", call)), h = mean(absl::StrCat("http ", call));
-    std::printf("| %s | %.0f | %.0f | %.2f | %lld |\n", call == std::string("create") ? "CreateJob" : "GetJob",
-                g, h, h / g,
+    std::printf("| %s | %.0f | %.0f | %.2f | %lld |\n",
+                call == std::string("create") ? "CreateJob" : "GetJob", g, h, h / g,
                 static_cast<long long>(errors(absl::StrCat("grpc ", call)) +
                                        errors(absl::StrCat("http ", call))));
   }
@@ -329,7 +332,8 @@ int RunSse() {
   const int jobs = std::max(1, absl::GetFlag(FLAGS_jobs));
   const int pid = absl::GetFlag(FLAGS_jobd_pid);
   const std::string ws = Workspace();
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials());
   auto job_stub = v1::JobService::NewStub(channel);
   auto worker_stub = v1::WorkerService::NewStub(channel);
   auto context = [&key] {
@@ -369,7 +373,8 @@ int RunSse() {
   Streams open(port, key);
   const auto open_start = Clock::now();
   open.Open(ids, streams);
-  while (open.snapshots() + open.failed() < streams && Clock::now() - open_start < std::chrono::seconds(120)) {
+  while (open.snapshots() + open.failed() < streams &&
+         Clock::now() - open_start < std::chrono::seconds(120)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const double open_seconds = Sec(Clock::now() - open_start);
@@ -418,21 +423,28 @@ int RunSse() {
   for (const auto& [sent, receipt] : open.TakeReceipts()) {
     from_send.push_back(static_cast<double>(receipt - sent) / 1e6);
     auto it = committed.find(sent);
-    if (it != committed.end()) from_commit.push_back(static_cast<double>(receipt - it->second) / 1e6);
+    if (it != committed.end())
+      from_commit.push_back(static_cast<double>(receipt - it->second) / 1e6);
   }
   const int64_t received = static_cast<int64_t>(from_send.size());
   open.Close();
-  std::printf("| streams | jobs | opened in | failed | jobd threads before / with streams | RSS per idle stream | reports/s | deliveries | lost | from commit p50 / p99 / max ms | from send p50 / p99 ms | RSS after |\n");
+  std::printf(
+      "| streams | jobs | opened in | failed | jobd threads before / with streams | RSS per idle "
+      "stream | reports/s | deliveries | lost | from commit p50 / p99 / max ms | from send p50 / "
+      "p99 ms | RSS after |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %d | %d | %.2f s | %d | %lld / %lld | %.1f KiB | %.0f | %lld | %lld | %.2f / %.2f / %.2f | %.2f / %.2f | %.0f MiB |\n",
-              streams, jobs, open_seconds, open.failed(), static_cast<long long>(threads_before),
-              static_cast<long long>(threads_idle),
-              static_cast<double>(rss_idle - rss_before) / streams, reports / Sec(report_end - report_start),
-              static_cast<long long>(received), static_cast<long long>(expected - received),
-              Percentile(from_commit, 50), Percentile(from_commit, 99), Percentile(from_commit, 100),
-              Percentile(from_send, 50), Percentile(from_send, 99),
-              static_cast<double>(rss_end) / 1024);
-  if (report_errors > 0) std::fprintf(stderr, "http_bench: %lld reports failed\n", static_cast<long long>(report_errors));
+  std::printf(
+      "| %d | %d | %.2f s | %d | %lld / %lld | %.1f KiB | %.0f | %lld | %lld | %.2f / %.2f / %.2f "
+      "| %.2f / %.2f | %.0f MiB |\n",
+      streams, jobs, open_seconds, open.failed(), static_cast<long long>(threads_before),
+      static_cast<long long>(threads_idle), static_cast<double>(rss_idle - rss_before) / streams,
+      reports / Sec(report_end - report_start), static_cast<long long>(received),
+      static_cast<long long>(expected - received), Percentile(from_commit, 50),
+      Percentile(from_commit, 99), Percentile(from_commit, 100), Percentile(from_send, 50),
+      Percentile(from_send, 99), static_cast<double>(rss_end) / 1024);
+  if (report_errors > 0)
+    std::fprintf(stderr, "http_bench: %lld reports failed\n",
+                 static_cast<long long>(report_errors));
   return open.failed() == 0 && expected == received ? 0 : 1;
 }
 
@@ -440,7 +452,8 @@ int RunSse() {
 }  // namespace jobd::bench
 
 int main(int argc, char** argv) {
-  jobd::bench::InitBench(argc, argv, "http_bench --part rest|sse --address A --http_port P --api_key K");
+  jobd::bench::InitBench(argc, argv,
+                         "http_bench --part rest|sse --address A --http_port P --api_key K");
   const std::string part = absl::GetFlag(FLAGS_part);
   if (part == "rest") return jobd::bench::RunRest();
   if (part == "sse") return jobd::bench::RunSse();
