@@ -3,7 +3,8 @@
 # from its lockfile; no browser download) against a real jobd, with `jobctl work` running the
 # jobs. The steps are in dashboard.test.mjs; this script owns the processes: it serves jobd,
 # runs the worker, and restarts jobd when the browser test asks (a file in $E2E_TMP).
-# Screenshots go to $JOBD_BROWSER_OUT (default build/browser) and docs/dashboard.png.
+# Screenshots go to $JOBD_BROWSER_OUT (default build/browser); JOBD_UPDATE_README_SCREENSHOT=1
+# also writes the README's docs/dashboard.png.
 #
 #   JOBD_TEST_DATABASE_URL=postgresql://... tests/browser/dashboard_test.sh JOBD JOBCTL
 set -euo pipefail
