@@ -864,8 +864,12 @@ TEST_F(AccessTest, RevokingAKeyEndsItsOpenStreams) {
   EXPECT_FALSE(job_stream->Read(&event));
   grpc::Status ended = job_stream->Finish();
   EXPECT_EQ(ended.error_code(), StatusCode::UNAUTHENTICATED) << ended.error_message();
+  // The workspace stream may still pass on the CREATED event of the setup's job, which the bus
+  // delivered after it subscribed (seen under ASan); then it ends, long before its deadline.
   v1::WatchJobsResponse any;
-  EXPECT_FALSE(jobs_stream->Read(&any));
+  int late_events = 0;
+  while (jobs_stream->Read(&any)) ++late_events;
+  EXPECT_LE(late_events, 1);
   ended = jobs_stream->Finish();
   EXPECT_EQ(ended.error_code(), StatusCode::UNAUTHENTICATED) << ended.error_message();
 
