@@ -42,26 +42,27 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
 // The `authorization` metadata values of a gRPC call.
 absl::InlinedVector<absl::string_view, 1> AuthorizationOf(const grpc::ServerContextBase& context);
 
+// One override per unary method: admit the call, then run the handler of the same name.
+#define JOBD_UNARY(Handlers, Method)                                                       \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                   \
+                                   const v1::Method##Request* request,                     \
+                                   v1::Method##Response* response) override {              \
+    return ServeUnary(context, admission_, #Method, handlers_, &Handlers::Method, request, \
+                      response);                                                           \
+  }
+
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
   JobServiceImpl(const Admission& admission, JobHandlers& handlers, core::WatchDeps watch)
       : admission_(admission), handlers_(handlers), watch_(watch) {}
 
-#define JOBD_UNARY(Method)                                                                    \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                      \
-                                   const v1::Method##Request* request,                        \
-                                   v1::Method##Response* response) override {                 \
-    return ServeUnary(context, admission_, #Method, handlers_, &JobHandlers::Method, request, \
-                      response);                                                              \
-  }
-  JOBD_UNARY(CreateJob)
-  JOBD_UNARY(GetJob)
-  JOBD_UNARY(ListJobs)
-  JOBD_UNARY(CancelJob)
-  JOBD_UNARY(RetryJob)
-  JOBD_UNARY(ListJobEvents)
-  JOBD_UNARY(GetJobStats)
-#undef JOBD_UNARY
+  JOBD_UNARY(JobHandlers, CreateJob)
+  JOBD_UNARY(JobHandlers, GetJob)
+  JOBD_UNARY(JobHandlers, ListJobs)
+  JOBD_UNARY(JobHandlers, CancelJob)
+  JOBD_UNARY(JobHandlers, RetryJob)
+  JOBD_UNARY(JobHandlers, ListJobEvents)
+  JOBD_UNARY(JobHandlers, GetJobStats)
   grpc::ServerWriteReactor<v1::WatchJobResponse>* WatchJob(
       grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) override;
   grpc::ServerWriteReactor<v1::WatchJobsResponse>* WatchJobs(
@@ -78,18 +79,10 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   WorkerServiceImpl(const Admission& admission, WorkerHandlers& handlers)
       : admission_(admission), handlers_(handlers) {}
 
-#define JOBD_UNARY(Method)                                                                       \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                         \
-                                   const v1::Method##Request* request,                           \
-                                   v1::Method##Response* response) override {                    \
-    return ServeUnary(context, admission_, #Method, handlers_, &WorkerHandlers::Method, request, \
-                      response);                                                                 \
-  }
-  JOBD_UNARY(AcquireJobs)
-  JOBD_UNARY(ReportProgress)
-  JOBD_UNARY(CompleteJob)
-  JOBD_UNARY(FailJob)
-#undef JOBD_UNARY
+  JOBD_UNARY(WorkerHandlers, AcquireJobs)
+  JOBD_UNARY(WorkerHandlers, ReportProgress)
+  JOBD_UNARY(WorkerHandlers, CompleteJob)
+  JOBD_UNARY(WorkerHandlers, FailJob)
 
  private:
   const Admission& admission_;
@@ -101,23 +94,17 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   AdminServiceImpl(const Admission& admission, AdminHandlers& handlers)
       : admission_(admission), handlers_(handlers) {}
 
-#define JOBD_UNARY(Method)                                                                      \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                        \
-                                   const v1::Method##Request* request,                          \
-                                   v1::Method##Response* response) override {                   \
-    return ServeUnary(context, admission_, #Method, handlers_, &AdminHandlers::Method, request, \
-                      response);                                                                \
-  }
-  JOBD_UNARY(CreateApiKey)
-  JOBD_UNARY(ListApiKeys)
-  JOBD_UNARY(RevokeApiKey)
-  JOBD_UNARY(WhoAmI)
-#undef JOBD_UNARY
+  JOBD_UNARY(AdminHandlers, CreateApiKey)
+  JOBD_UNARY(AdminHandlers, ListApiKeys)
+  JOBD_UNARY(AdminHandlers, RevokeApiKey)
+  JOBD_UNARY(AdminHandlers, WhoAmI)
 
  private:
   const Admission& admission_;
   AdminHandlers& handlers_;
 };
+
+#undef JOBD_UNARY
 
 template <typename Handlers, typename Request, typename Response>
 grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,

@@ -217,10 +217,19 @@ bool MatchSegment(absl::string_view pattern, absl::string_view segment,
   return true;
 }
 
-bool MatchPath(const Route& route, absl::string_view path,
+// Each route's template split into segments, once (ApiRoutes never changes).
+const std::vector<std::vector<absl::string_view>>& RouteSegments() {
+  static const auto* segments = [] {
+    auto* all = new std::vector<std::vector<absl::string_view>>();
+    for (const Route& route : ApiRoutes()) all->push_back(absl::StrSplit(route.path, '/'));
+    return all;
+  }();
+  return *segments;
+}
+
+bool MatchPath(const std::vector<absl::string_view>& want,
+               const std::vector<absl::string_view>& got,
                std::vector<std::pair<std::string, std::string>>* fields) {
-  std::vector<absl::string_view> want = absl::StrSplit(route.path, '/');
-  std::vector<absl::string_view> got = absl::StrSplit(path, '/');
   if (want.size() != got.size()) return false;
   fields->clear();
   for (size_t i = 0; i < want.size(); ++i) {
@@ -234,8 +243,11 @@ bool MatchPath(const Route& route, absl::string_view path,
 RouteMatch MatchRoute(absl::string_view method, absl::string_view path) {
   RouteMatch match;
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const Route& route : ApiRoutes()) {
-    if (!MatchPath(route, path, &fields)) continue;
+  const std::vector<absl::string_view> got = absl::StrSplit(path, '/');
+  const std::vector<Route>& routes = ApiRoutes();
+  for (size_t r = 0; r < routes.size(); ++r) {
+    const Route& route = routes[r];
+    if (!MatchPath(RouteSegments()[r], got, &fields)) continue;
     if (route.method == method) {
       match.route = &route;
       match.path_fields = std::move(fields);
