@@ -41,25 +41,20 @@ absl::Status NotificationSender::Send(bool ready, const std::vector<std::string>
   }
 }
 
-namespace {
-
-class Receiver : public pqxx::notification_receiver {
- public:
-  using Handler = NotificationListener::Handler;
-  Receiver(pqxx::connection_base& conn, const char* channel, const Handler& handler)
-      : pqxx::notification_receiver(conn, channel), handler_(handler) {}
-  void operator()(const std::string& payload, int backend_pid) override {
-    handler_(payload, backend_pid);
-  }
-
- private:
-  const Handler& handler_;
-};
-
-}  // namespace
-
 // Receivers go before their connection.
 struct NotificationListener::Subscription {
+  class Receiver : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& conn, const char* channel, const Handler& handler)
+        : pqxx::notification_receiver(conn, channel), handler_(handler) {}
+    void operator()(const std::string& payload, int backend_pid) override {
+      handler_(payload, backend_pid);
+    }
+
+   private:
+    const Handler& handler_;
+  };
+
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> ready, events;
   ~Subscription() {
@@ -83,9 +78,10 @@ absl::StatusOr<bool> NotificationListener::Connect() {
   try {
     auto subscription = std::make_unique<Subscription>();
     subscription->conn = std::move(*conn);
-    subscription->ready = std::make_unique<Receiver>(*subscription->conn, kReadyChannel, on_ready_);
+    subscription->ready =
+        std::make_unique<Subscription::Receiver>(*subscription->conn, kReadyChannel, on_ready_);
     subscription->events =
-        std::make_unique<Receiver>(*subscription->conn, kEventsChannel, on_events_);
+        std::make_unique<Subscription::Receiver>(*subscription->conn, kEventsChannel, on_events_);
     subscription_ = std::move(subscription);
     return true;
   } catch (...) {

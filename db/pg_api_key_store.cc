@@ -10,9 +10,6 @@
 namespace jobd::db {
 namespace {
 
-// Above every UUID: the first page's upper bound.
-constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
-
 std::vector<ApiKey> ReadKeys(const pqxx::result& r) {
   std::vector<ApiKey> keys;
   if (r.empty()) return keys;

@@ -17,9 +17,6 @@
 namespace jobd::db {
 namespace {
 
-// Above every UUID: the first page's upper bound, so ListJobs always has a range condition.
-constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
-
 std::optional<std::string> NonEmpty(const std::string& value) {
   if (value.empty()) return std::nullopt;
   return value;

@@ -22,7 +22,7 @@ std::string ShowTime(const std::optional<absl::Time>& time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *time, absl::UTCTimeZone());
 }
 
-int Fail(const absl::Status& status) {
+int FailKeys(const absl::Status& status) {
   std::fprintf(stderr, "jobd keys: %s\n", std::string(status.message()).c_str());
   return 1;
 }
@@ -49,18 +49,19 @@ int Create(core::ApiKeyManager& manager, const KeysCommand& keys) {
   command.name = keys.name;
   command.role = RoleFromName(keys.role);
   if (!command.role) {
-    return Fail(absl::InvalidArgumentError("role: must be one of admin, member, worker, viewer"));
+    return FailKeys(
+        absl::InvalidArgumentError("role: must be one of admin, member, worker, viewer"));
   }
   command.workspace_id = keys.workspace_id;
   if (keys.expire_in) command.expire_time = absl::Now() + *keys.expire_in;
   absl::StatusOr<core::CreatedApiKey> created =
       manager.CreateApiKey(core::LocalAdmin("jobd keys"), command);
-  if (!created.ok()) return Fail(created.status());
+  if (!created.ok()) return FailKeys(created.status());
   if (!keys.key_file.empty()) {
     if (absl::Status s = WriteSecretFile(keys.key_file, created->secret); !s.ok()) {
       // The key exists but nobody can know its secret: revoke it rather than leave it.
       manager.RevokeApiKey(core::LocalAdmin("jobd keys"), created->key.id).IgnoreError();
-      return Fail(s);
+      return FailKeys(s);
     }
   } else {
     std::printf("%s\n", created->secret.c_str());
@@ -82,7 +83,7 @@ int List(core::ApiKeyManager& manager) {
   do {
     absl::StatusOr<core::ApiKeyPage> page =
         manager.ListApiKeys(core::LocalAdmin("jobd keys"), "", 500, token);
-    if (!page.ok()) return Fail(page.status());
+    if (!page.ok()) return FailKeys(page.status());
     for (const ApiKey& key : page->keys) {
       std::printf("%-36s  %-20s  %-6s  %-16s  %-12s  %-20s  %-20s  %s\n", key.id.c_str(),
                   key.name.c_str(), RoleName(key.role),
@@ -101,7 +102,7 @@ int RunKeys(const ServerConfig& config) {
   db::DatabaseConfig database = config.database;
   database.pool_size = 1;
   if (absl::Status s = db::CheckSchemaVersion(database, absl::ZeroDuration(), nullptr); !s.ok()) {
-    return Fail(s);
+    return FailKeys(s);
   }
   db::ConnectionPool pool(database);
   db::PgApiKeyStore store(pool);
@@ -112,7 +113,7 @@ int RunKeys(const ServerConfig& config) {
   if (keys.action == "create") return Create(manager, keys);
   if (keys.action == "list") return List(manager);
   absl::StatusOr<ApiKey> revoked = manager.RevokeApiKey(core::LocalAdmin("jobd keys"), keys.id);
-  if (!revoked.ok()) return Fail(revoked.status());
+  if (!revoked.ok()) return FailKeys(revoked.status());
   std::printf("revoked API key %s (%s) at %s\n", revoked->id.c_str(), revoked->name.c_str(),
               ShowTime(revoked->revoke_time).c_str());
   return 0;

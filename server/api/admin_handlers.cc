@@ -5,7 +5,7 @@
 namespace jobd::api {
 namespace {
 
-v1::ApiKeyRole ToProto(Role role) {
+v1::ApiKeyRole RoleToProto(Role role) {
   switch (role) {
     case Role::kAdmin:
       return v1::API_KEY_ROLE_ADMIN;
@@ -39,7 +39,7 @@ std::optional<Role> FromProto(v1::ApiKeyRole role) {
 void ToProto(const ApiKey& key, v1::ApiKey* out) {
   out->set_id(key.id);
   out->set_name(key.name);
-  out->set_role(ToProto(key.role));
+  out->set_role(RoleToProto(key.role));
   out->set_workspace_id(key.workspace_id);
   out->set_key_prefix(key.key_prefix);
   out->set_created_by(key.created_by);
@@ -97,7 +97,7 @@ void AdminHandlers::WhoAmI(UnaryCall call, const core::Principal& caller,
                            const v1::WhoAmIRequest* request, v1::WhoAmIResponse* response) {
   response->set_key_id(caller.key_id);
   response->set_name(caller.name);
-  response->set_role(ToProto(caller.role));
+  response->set_role(RoleToProto(caller.role));
   response->set_workspace_id(caller.workspace_id);
   for (core::Permission permission :
        {core::Permission::kRead, core::Permission::kCreate, core::Permission::kCancel,

@@ -17,6 +17,13 @@
 namespace jobd::testing {
 
 // A context with a deadline, so a hung server fails the test instead of hanging it.
+inline google::protobuf::Duration Millis(int64_t ms) {
+  google::protobuf::Duration d;
+  d.set_seconds(ms / 1000);
+  d.set_nanos(static_cast<int32_t>(ms % 1000 * 1000000));
+  return d;
+}
+
 inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));

@@ -31,13 +31,6 @@ using grpc::StatusCode;
 
 #define EXPECT_CODE(status, code) EXPECT_EQ((status).error_code(), code) << (status).error_message()
 
-google::protobuf::Duration Millis(int64_t ms) {
-  google::protobuf::Duration d;
-  d.set_seconds(ms / 1000);
-  d.set_nanos(static_cast<int32_t>(ms % 1000 * 1000000));
-  return d;
-}
-
 bool Terminal(v1::JobState state) {
   return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
          state == v1::JOB_STATE_CANCELLED;

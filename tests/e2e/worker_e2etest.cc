@@ -22,13 +22,6 @@ using grpc::StatusCode;
 const std::vector<std::string> kFastLoops = {"--reaper_interval", "100ms", "--promote_interval",
                                              "100ms"};
 
-google::protobuf::Duration Millis(int64_t ms) {
-  google::protobuf::Duration d;
-  d.set_seconds(ms / 1000);
-  d.set_nanos(static_cast<int32_t>(ms % 1000 * 1000000));
-  return d;
-}
-
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }

@@ -20,7 +20,7 @@
 namespace jobd::core {
 namespace {
 
-constexpr Role kRoles[] = {Role::kAdmin, Role::kMember, Role::kWorker, Role::kViewer};
+constexpr Role kEveryRole[] = {Role::kAdmin, Role::kMember, Role::kWorker, Role::kViewer};
 
 class AuthorizerTest : public ::testing::Test {
  protected:
@@ -62,7 +62,7 @@ class AuthorizerTest : public ::testing::Test {
 
 TEST_F(AuthorizerTest, EveryRoleAgainstEveryMethodIsOkOrPermissionDenied) {
   std::set<Permission> covered;
-  for (Role role : kRoles) {
+  for (Role role : kEveryRole) {
     const std::string name = absl::StrCat(RoleName(role), "-key");
     const std::string secret = AddKey(role, name);
     for (const MethodRule& rule : MethodRules()) {
@@ -105,7 +105,7 @@ TEST_F(AuthorizerTest, RepresentativeMethodsPerRole) {
       {Role::kViewer, "ListApiKeys", false},
   };
   std::map<Role, std::string> secrets;
-  for (Role role : kRoles) secrets[role] = AddKey(role, RoleName(role));
+  for (Role role : kEveryRole) secrets[role] = AddKey(role, RoleName(role));
   for (const Expectation& e : table) {
     const absl::StatusCode code = Call("Bearer " + secrets[e.role], e.method).status().code();
     EXPECT_EQ(code, e.allowed ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied)

@@ -7,11 +7,19 @@
 
 #include "absl/time/time.h"
 #include "jobd/v1/job.pb.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::test_events {
 
-// 2027-01-15T08:00:00Z
-inline const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
+
+inline google::protobuf::Timestamp At(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  ts.set_nanos(
+      static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
+  return ts;
+}
 
 inline v1::Job Job(v1::JobState state, float percent, const std::string& message = "") {
   v1::Job job;

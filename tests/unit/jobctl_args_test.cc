@@ -11,11 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "client/jobctl/args.h"
 #include "proto/common/local_address.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::jobctl {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 TEST(ParseDuration, AcceptsGoStyleDurations) {
   EXPECT_EQ(*ParseDuration("--timeout", "30s"), absl::Seconds(30));

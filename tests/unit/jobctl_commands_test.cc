@@ -12,14 +12,14 @@
 #include "client/jobctl/args.h"
 #include "client/jobctl/commands.h"
 #include "client/jobctl/keys.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::jobctl {
 namespace {
 
 using ::testing::ElementsAre;
 
-// 2027-01-15T08:00:00Z
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 // INVALID_ARGUMENT whose message starts with the flag's name.
 void ExpectFlagError(const absl::Status& status, const std::string& flag) {

@@ -4,11 +4,12 @@
 #include "absl/strings/match.h"
 #include "client/jobctl/args.h"
 #include "client/jobctl/keys.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::jobctl {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 TEST(BuildCreateApiKey, RoleWorkspaceAndExpiry) {
   KeysFlags flags;

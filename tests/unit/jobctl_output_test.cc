@@ -4,18 +4,15 @@
 #include "absl/strings/match.h"
 #include "client/jobctl/args.h"
 #include "client/jobctl/output.h"
+#include "tests/support/test_clock.h"
+#include "tests/unit/job_event_builders.h"
 
 namespace jobd::jobctl {
 namespace {
 
-// 2027-01-15T08:00:00Z
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ToProto(t, &ts);
-  return ts;
-}
+using test_events::At;
 
 google::protobuf::Duration Of(absl::Duration d) {
   google::protobuf::Duration out;

@@ -24,11 +24,7 @@ using test_events::Progress;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ToProto(t, &ts);
-  return ts;
-}
+using test_events::At;
 
 // ---- rendering -----------------------------------------------------------------------------
 

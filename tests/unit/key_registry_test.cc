@@ -13,11 +13,12 @@
 #include "absl/time/time.h"
 #include "db/model/api_key.h"
 #include "server/core/streams_by_key.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::core {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 bool IsBase64UrlChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/test_clock.h"
+
 namespace jobd::core {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 Job JobIn(JobState state) {
   CreateJobCommand c;

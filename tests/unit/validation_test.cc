@@ -4,11 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "tests/support/test_clock.h"
 
 namespace jobd::core {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1800000000);
+using test::kNow;
 
 CreateJobCommand ValidCreate() {
   CreateJobCommand c;
