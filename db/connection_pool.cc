@@ -22,6 +22,11 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenConnection(const DatabaseC
     // Timestamps are parsed in db/pg_rows.cc: ISO format, UTC offset.
     setup.exec("SET TIME ZONE 'UTC'");
     setup.exec("SET DateStyle TO ISO");
+    if (config.statement_timeout > absl::ZeroDuration()) {
+      setup.exec(
+          absl::StrCat("SET statement_timeout = ",
+                       std::max<int64_t>(1, absl::ToInt64Milliseconds(config.statement_timeout))));
+    }
     if (!config.search_path.empty()) {
       setup.exec(absl::StrCat("SET search_path TO ", setup.quote_name(config.search_path)));
     }

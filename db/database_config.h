@@ -13,6 +13,8 @@ struct DatabaseConfig {
   int pool_size = 8;
   std::string search_path;  // empty: the server's default (tests use a schema each)
   absl::Duration acquire_timeout = absl::Seconds(5);
+  // PostgreSQL's statement_timeout for every connection; zero: none (migrations set none).
+  absl::Duration statement_timeout = absl::ZeroDuration();
 };
 
 }  // namespace jobd::db

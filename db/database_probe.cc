@@ -2,6 +2,7 @@
 
 #include <pqxx/nontransaction>
 
+#include "absl/time/clock.h"
 #include "db/connection_pool.h"
 #include "db/pg_errors.h"
 
@@ -14,7 +15,7 @@ struct DatabaseProbe::Connection {
 DatabaseProbe::DatabaseProbe(DatabaseConfig config) : config_(std::move(config)) {}
 DatabaseProbe::~DatabaseProbe() = default;
 
-absl::Status DatabaseProbe::Ping() {
+absl::StatusOr<absl::Duration> DatabaseProbe::Ping() {
   if (!conn_) {
     auto conn = OpenConnection(config_);
     if (!conn.ok()) return conn.status();
@@ -22,8 +23,10 @@ absl::Status DatabaseProbe::Ping() {
   }
   try {
     pqxx::nontransaction tx(*conn_->conn);
-    tx.exec_prepared("ping");
-    return absl::OkStatus();
+    const absl::Time sent = absl::Now();
+    const int64_t database_us = tx.exec_prepared1("ping")[0].as<int64_t>();
+    const absl::Time received = absl::Now();
+    return absl::FromUnixMicros(database_us) - (sent + (received - sent) / 2);
   } catch (...) {
     conn_.reset();  // reconnect on the next ping
     return TranslateException(std::current_exception());

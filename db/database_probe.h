@@ -4,7 +4,8 @@
 
 #include <memory>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "db/database_config.h"
 
 namespace jobd::db {
@@ -16,8 +17,10 @@ class DatabaseProbe {
   DatabaseProbe(const DatabaseProbe&) = delete;
   DatabaseProbe& operator=(const DatabaseProbe&) = delete;
 
-  // One round trip; (re)connects first when needed. Not thread-safe: one caller at a time.
-  absl::Status Ping();
+  // One round trip; (re)connects first when needed. Returns the database clock's offset from
+  // ours (database time - local time, taken at the middle of the round trip). Not
+  // thread-safe: one caller at a time.
+  absl::StatusOr<absl::Duration> Ping();
 
  private:
   const DatabaseConfig config_;

@@ -38,7 +38,10 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectWhenUp(const DatabaseCo
 absl::StatusOr<int> Migrate(const DatabaseConfig& config, absl::Duration wait,
                             const WaitingLog& waiting,
                             const std::function<void(const std::string&)>& log) {
-  auto conn = ConnectWhenUp(config, wait, waiting);
+  // A migration may rewrite a large table: no statement timeout.
+  DatabaseConfig unlimited = config;
+  unlimited.statement_timeout = absl::ZeroDuration();
+  auto conn = ConnectWhenUp(unlimited, wait, waiting);
   if (!conn.ok()) return conn.status();
   return Migrate(**conn, log);
 }
@@ -62,7 +65,7 @@ absl::StatusOr<int> SchemaVersion(pqxx::connection& conn) {
 }
 
 absl::StatusOr<int> Migrate(pqxx::connection& conn,
-                            const std::function<void(const std::string&)>& log) {
+                            const std::function<void(const std::string&)>& log, int up_to) {
   try {
     // Session-level advisory lock: held across the per-migration transactions below.
     pqxx::nontransaction(conn).exec_prepared("migration_lock");
@@ -75,7 +78,7 @@ absl::StatusOr<int> Migrate(pqxx::connection& conn,
       }
       for (const SqlFile& migration : Migrations()) {
         const int number = MigrationNumber(migration);
-        if (number <= version) continue;
+        if (number <= version || number > up_to) continue;
         pqxx::work tx(conn);
         tx.exec(migration.text);
         tx.exec_prepared("record_migration", number, migration.name);

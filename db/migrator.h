@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <pqxx/connection>
@@ -21,9 +22,11 @@ absl::StatusOr<int> SchemaVersion(pqxx::connection& conn);
 
 // Applies every migration newer than the database, each in its own transaction with its
 // schema_version row. Holds an advisory lock, so replicas migrating at once take turns.
-// Returns the version reached; `log` hears each applied migration's name.
+// Returns the version reached; `log` hears each applied migration's name. `up_to` stops at
+// that version (tests make databases of an earlier schema to upgrade).
 absl::StatusOr<int> Migrate(pqxx::connection& conn,
-                            const std::function<void(const std::string&)>& log);
+                            const std::function<void(const std::string&)>& log,
+                            int up_to = std::numeric_limits<int>::max());
 
 // OK when the database is at RequiredSchemaVersion() or newer; FAILED_PRECONDITION otherwise.
 absl::Status CheckSchemaVersion(pqxx::connection& conn);

@@ -20,7 +20,8 @@ struct NotificationSender::Connection {
 NotificationSender::NotificationSender(DatabaseConfig config) : config_(std::move(config)) {}
 NotificationSender::~NotificationSender() = default;
 
-absl::Status NotificationSender::Send(bool ready, const std::vector<std::string>& event_payloads) {
+absl::Status NotificationSender::Send(const std::vector<std::string>& ready_payloads,
+                                      const std::vector<std::string>& event_payloads) {
   if (!conn_) {
     auto conn = OpenConnection(config_);
     if (!conn.ok()) return conn.status();
@@ -28,11 +29,12 @@ absl::Status NotificationSender::Send(bool ready, const std::vector<std::string>
     conn_ = std::make_unique<Connection>(Connection{std::move(*conn)});
   }
   try {
-    if (ready) pqxx::nontransaction(*conn_->conn).exec_prepared("notify_ready");
-    if (!event_payloads.empty()) {
+    for (const auto& [statement, payloads] : {std::pair("notify_ready", &ready_payloads),
+                                              std::pair("notify_events", &event_payloads)}) {
+      if (payloads->empty()) continue;
       ArrayLiteral array;
-      for (const std::string& payload : event_payloads) array.Add(payload);
-      pqxx::nontransaction(*conn_->conn).exec_prepared("notify_events", array.Close());
+      for (const std::string& payload : *payloads) array.Add(payload);
+      pqxx::nontransaction(*conn_->conn).exec_prepared(statement, array.Close());
     }
     return absl::OkStatus();
   } catch (...) {

@@ -1,6 +1,6 @@
 // The notifications jobd processes send each other (db/queries/notify_*.sql), each on a
-// connection of its own and outside any job transaction: `jobd_ready` (payload-free: jobs
-// became ready) and `jobd_events` (job ids and sequence ranges of committed events).
+// connection of its own and outside any job transaction: `jobd_ready` (which queues may have
+// ready jobs) and `jobd_events` (job ids and sequence ranges of committed events).
 #pragma once
 
 #include <functional>
@@ -23,8 +23,9 @@ class NotificationSender {
   NotificationSender(const NotificationSender&) = delete;
   NotificationSender& operator=(const NotificationSender&) = delete;
 
-  // Sends `jobd_ready` when `ready`, and one `jobd_events` per payload.
-  absl::Status Send(bool ready, const std::vector<std::string>& event_payloads);
+  // Sends one `jobd_ready` per ready payload and one `jobd_events` per event payload.
+  absl::Status Send(const std::vector<std::string>& ready_payloads,
+                    const std::vector<std::string>& event_payloads);
   // The backend pid of the current connection (0 before the first), so that a listener of
   // the same process can ignore its own notifications.
   int backend_pid() const { return backend_pid_; }

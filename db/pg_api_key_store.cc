@@ -96,4 +96,24 @@ absl::StatusOr<std::vector<ApiKey>> PgApiKeyStore::ApiKeyChanges(int64_t after, 
       });
 }
 
+absl::StatusOr<std::vector<std::string>> PgApiKeyStore::PageTokenKeys() {
+  return pool_.Run<std::vector<std::string>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::nontransaction tx(conn);
+        std::vector<std::string> keys;
+        for (const auto& row : tx.exec_prepared("page_token_keys")) keys.push_back(row[0].c_str());
+        return keys;
+      });
+}
+
+absl::Status PgApiKeyStore::RotatePageTokenKey(absl::Duration grace) {
+  return pool_
+      .Run<bool>([&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction tx(conn);  // one statement
+        tx.exec_prepared("rotate_page_token_key", absl::ToInt64Microseconds(grace));
+        return true;
+      })
+      .status();
+}
+
 }  // namespace jobd::db

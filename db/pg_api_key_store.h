@@ -16,6 +16,8 @@ class PgApiKeyStore : public ApiKeyStore {
                                                   const std::string& workspace_id,
                                                   int32_t limit) override;
   absl::StatusOr<std::vector<ApiKey>> ApiKeyChanges(int64_t after, int32_t limit) override;
+  absl::StatusOr<std::vector<std::string>> PageTokenKeys() override;
+  absl::Status RotatePageTokenKey(absl::Duration grace) override;
 
  private:
   ConnectionPool& pool_;

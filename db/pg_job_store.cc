@@ -169,11 +169,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
         for (size_t i = 0; i < jobs.size(); ++i) {
           if (refused[i]) {
             out[i].created = false;
-            out[i].refused = absl::ResourceExhaustedError(
-                absl::StrCat("quota: workspace \"", jobs[i].workspace_id, "\" has ",
-                             options_.max_active_jobs_per_workspace,
-                             " active (queued, scheduled or running) jobs, its limit "
-                             "(--max_active_jobs_per_workspace); retry once some have finished"));
+            out[i].refused = QuotaExceeded(jobs[i].workspace_id);
             continue;
           }
           auto it = inserted.find(jobs[i].id);
@@ -192,6 +188,29 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
         tx->commit();
         return out;
       });
+}
+
+absl::Status PgJobStore::QuotaExceeded(const std::string& workspace_id) const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "quota: workspace \"", workspace_id, "\" has ", options_.max_active_jobs_per_workspace,
+      " active (queued, scheduled or running) jobs, its limit "
+      "(--max_active_jobs_per_workspace); retry once some have finished"));
+}
+
+bool PgJobStore::TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id,
+                           std::unordered_map<std::string, int64_t>& active) {
+  if (options_.max_active_jobs_per_workspace <= 0) return true;
+  auto it = active.find(workspace_id);
+  if (it == active.end()) {
+    tx.exec_prepared("lock_workspace_quota", workspace_id);
+    it = active
+             .emplace(workspace_id,
+                      tx.exec_prepared1("count_active_jobs", workspace_id)[0].as<int64_t>())
+             .first;
+  }
+  if (it->second >= options_.max_active_jobs_per_workspace) return false;
+  ++it->second;
+  return true;
 }
 
 std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
@@ -243,7 +262,10 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
         const std::string states = StatesToArray(query.states);
         const std::string labels = LabelsToJson(query.labels);
         const std::string after = query.after_id.empty() ? kMaxUuid : query.after_id;
-        pqxx::result r = query.type.empty()
+        pqxx::result r = !query.labels.empty()
+                             ? tx.exec_prepared("list_jobs_by_labels", query.workspace_id, states,
+                                                labels, after, query.limit, NonEmpty(query.type))
+                         : query.type.empty()
                              ? tx.exec_prepared("list_jobs", query.workspace_id, states, labels,
                                                 after, query.limit)
                              : tx.exec_prepared("list_jobs_by_type", query.workspace_id, states,
@@ -267,13 +289,16 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
   return pool_.Run<Results>([&](pqxx::connection& conn) -> absl::StatusOr<Results> {
     pqxx::work tx(conn);
     std::unordered_map<std::string, Job> current;
-    for (Job& job : ReadJobs(tx.exec_prepared("select_jobs_for_update", id_array.Close()))) {
-      current.emplace(job.id, std::move(job));
-    }
+    const pqxx::result locked = tx.exec_prepared("select_jobs_for_update", id_array.Close());
+    // The database's time decides the changes (leases, deadlines), not this replica's clock.
+    const absl::Time now =
+        locked.empty() ? absl::Time() : ParseTimestamp(locked[0]["db_now"].c_str());
+    for (Job& job : ReadJobs(locked)) current.emplace(job.id, std::move(job));
     Results results(changes.size(), absl::InternalError("not decided"));
     JobChangeColumns columns;
     std::vector<std::pair<size_t, JobUpdate>> written;  // (change index, its update)
     std::unordered_set<std::string> seen;
+    std::unordered_map<std::string, int64_t> active;  // per workspace, once its quota is locked
     for (size_t i = 0; i < changes.size(); ++i) {
       auto it = current.find(keys[i]);
       if (it == current.end()) {
@@ -284,11 +309,15 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
         results[i] = absl::AbortedError("the same job twice in one batch; retry");
         continue;
       }
-      absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(it->second);
+      absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(it->second, now);
       if (!decision.ok()) {
         results[i] = decision.status();
       } else if (!decision->has_value()) {
         results[i] = it->second;
+      } else if (IsTerminal(it->second.state) && !IsTerminal((*decision)->next.state) &&
+                 !TakeQuota(tx, it->second.workspace_id, active)) {
+        // A retry makes a finished job active again: the workspace's quota applies as to a create.
+        results[i] = QuotaExceeded(it->second.workspace_id);
       } else {
         JobUpdate& update = **decision;
         update.next.id = it->first;
@@ -320,31 +349,30 @@ absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& que
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-        pqxx::result r =
-            tx.exec_prepared("acquire_jobs", query.workspace_id, TextArray(query.types),
-                             query.limit, query.worker_id, FormatTimestamp(query.now),
-                             absl::ToInt64Microseconds(query.lease_duration));
+        pqxx::result r = tx.exec_prepared("acquire_jobs", query.workspace_id,
+                                          TextArray(query.types), query.limit, query.worker_id,
+                                          absl::ToInt64Microseconds(query.lease_duration));
         return ReadJobs(r);
       });
 }
 
-absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(absl::Time now, int limit) {
+absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(int limit) {
   return pool_.Run<std::vector<std::string>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::nontransaction tx(conn);
         std::vector<std::string> ids;
-        for (const auto& row : tx.exec_prepared("expired_leases", FormatTimestamp(now), limit)) {
+        for (const auto& row : tx.exec_prepared("expired_leases", limit)) {
           ids.push_back(row[0].c_str());
         }
         return ids;
       });
 }
 
-absl::StatusOr<std::vector<Job>> PgJobStore::PromoteScheduledJobs(absl::Time now, int limit) {
+absl::StatusOr<std::vector<Job>> PgJobStore::PromoteScheduledJobs(int limit) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-        return ReadJobs(tx.exec_prepared("promote_scheduled", FormatTimestamp(now), limit));
+        return ReadJobs(tx.exec_prepared("promote_scheduled", limit));
       });
 }
 
@@ -364,10 +392,10 @@ absl::StatusOr<JobStats> PgJobStore::GetJobStats(const std::string& workspace_id
   });
 }
 
-absl::StatusOr<int> PgJobStore::DeleteExpiredJobs(absl::Time now, int limit) {
+absl::StatusOr<int> PgJobStore::DeleteExpiredJobs(int limit) {
   return pool_.Run<int>([&](pqxx::connection& conn) -> absl::StatusOr<int> {
     pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-    return tx.exec_prepared1("delete_expired_jobs", FormatTimestamp(now), limit)[0].as<int>();
+    return tx.exec_prepared1("delete_expired_jobs", limit)[0].as<int>();
   });
 }
 

@@ -1,6 +1,10 @@
 // JobStore on PostgreSQL through libpqxx; statements come from db/queries/*.sql.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
 #include <pqxx/transaction_base>
 
 #include "db/connection_pool.h"
@@ -25,10 +29,10 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override;
-  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) override;
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) override;
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override;
-  absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override;
+  absl::StatusOr<int> DeleteExpiredJobs(int limit) override;
   absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                       int64_t after_sequence,
                                                       int32_t limit) override;
@@ -40,6 +44,12 @@ class PgJobStore : public JobStore {
 
  private:
   // With a quota: which jobs of the batch it refuses (locks each workspace until commit).
+  // The refusal of a job beyond its workspace's active-job quota.
+  absl::Status QuotaExceeded(const std::string& workspace_id) const;
+  // Counts one more active job of the workspace (locking its quota first, once per
+  // transaction); false when the quota is full. Always true without a quota.
+  bool TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id,
+                 std::unordered_map<std::string, int64_t>& active);
   std::vector<bool> RefuseBeyondQuota(pqxx::transaction_base& tx, const std::vector<Job>& jobs,
                                       const std::vector<size_t>& order);
 

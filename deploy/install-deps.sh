@@ -12,9 +12,11 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpqxx-dev libgtest-dev libgmock-dev libbenchmark-dev cmake ninja-build ccache g++
   pkg-config postgresql postgresql-contrib grpc-proto python3-grpcio python3-protobuf
-  libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates openssl clang-format-14
+  libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates openssl clang-format-14 mold
   # server/http: Boost.Beast and Asio (headers); tests/browser: Debian's browser
   libboost1.81-dev chromium
+  # tests/e2e/clock_skew_e2etest.cc: replicas whose clocks are off (LD_PRELOAD)
+  libfaketime
   # tests/fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer/asan/
   # ubsan are in libclang-rt-14-dev, only a Recommends of clang-14), and llvm-symbolizer
   # (llvm-14) for readable crash stacks.

@@ -35,13 +35,17 @@ ABSL_FLAG(absl::Duration, http_sse_heartbeat, absl::Seconds(15),
 ABSL_FLAG(std::string, database_url, "",
           "libpq connection string or URI; empty uses libpq's PG* defaults (JOBD_DATABASE_URL)");
 ABSL_FLAG(int32_t, pool_size, 0, "database connections; 0 = 2 per core + 4 (JOBD_POOL_SIZE)");
+ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(30),
+          "PostgreSQL statement_timeout of jobd's connections (0 = none); a call's own deadline "
+          "stops its statements sooner");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error (JOBD_LOG_LEVEL)");
 ABSL_FLAG(int32_t, rpc_threads, 0, "threads for blocking RPC work; 0 = pool_size");
 ABSL_FLAG(int32_t, create_committers, 0,
           "CreateJob group-commit transactions in flight; 0 = half the pool, at least 2");
 ABSL_FLAG(int32_t, create_batch_size, 128, "most jobs one CreateJob transaction inserts");
-ABSL_FLAG(std::string, page_token_key, "jobd-page-token-key-v1",
-          "key that authenticates page tokens; replicas must share it");
+ABSL_FLAG(std::string, page_token_key, "",
+          "HMAC key of page tokens; empty (the default): the installation's random keys, made by "
+          "jobd migrate and kept in the database (rotate with jobd keys rotate-page-token-key)");
 ABSL_FLAG(bool, allow_insecure_listen, false,
           "serve plaintext gRPC on a non-loopback --listen address (refused otherwise)");
 ABSL_FLAG(int64_t, max_request_bytes, 0,
@@ -64,8 +68,9 @@ ABSL_FLAG(absl::Duration, promote_interval, absl::Milliseconds(500),
           "how often SCHEDULED jobs whose run_after passed become QUEUED");
 ABSL_FLAG(absl::Duration, notify_min_gap, absl::Milliseconds(2),
           "least time between two ready notifications to other jobd processes");
-ABSL_FLAG(absl::Duration, acquire_poll_interval, absl::Seconds(2),
-          "backstop: waiting AcquireJobs calls look again this often without a wake-up");
+ABSL_FLAG(absl::Duration, acquire_poll_interval, absl::Seconds(10),
+          "backstop: a waiting AcquireJobs call looks at the database again after this long "
+          "without a wake-up (each call on its own timer)");
 ABSL_FLAG(absl::Duration, event_poll_interval, absl::Seconds(1),
           "backstop: how often the latest sequence of every watched job is checked");
 ABSL_FLAG(int64_t, watch_buffer_events, 256,
@@ -86,6 +91,8 @@ ABSL_FLAG(double, create_burst_per_key, 0,
 ABSL_FLAG(std::string, role, "", "jobd keys create: admin, member, worker or viewer");
 ABSL_FLAG(std::string, workspace, "", "jobd keys create: the key's workspace (not for admin)");
 ABSL_FLAG(std::string, name, "", "jobd keys create: the principal, recorded as requested_by");
+ABSL_FLAG(absl::Duration, grace, absl::Hours(24),
+          "jobd keys rotate-page-token-key: how long the keys in use still verify page tokens");
 ABSL_FLAG(absl::Duration, expire_in, absl::ZeroDuration(),
           "jobd keys create: the key expires after this long; 0 = never");
 ABSL_FLAG(std::string, key_file, "",
@@ -108,6 +115,7 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "http_read_timeout",
                                      "database_url",
                                      "pool_size",
+                                     "statement_timeout",
                                      "log_level",
                                      "rpc_threads",
                                      "create_committers",
@@ -144,7 +152,8 @@ constexpr const char* kEnvFlags[] = {"listen",
 
 absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand* keys) {
   if (positional.size() < 3) {
-    return absl::InvalidArgumentError("keys: use jobd keys create|list|revoke");
+    return absl::InvalidArgumentError(
+        "keys: use jobd keys create|list|revoke|rotate-page-token-key");
   }
   keys->action = positional[2];
   if (keys->action == "revoke") {
@@ -154,9 +163,17 @@ absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand*
   }
   if (positional.size() > 3) return absl::InvalidArgumentError("too many arguments");
   if (keys->action == "list") return absl::OkStatus();
+  if (keys->action == "rotate-page-token-key") {
+    keys->grace = absl::GetFlag(FLAGS_grace);
+    if (keys->grace < absl::ZeroDuration() || keys->grace > absl::Hours(24 * 30)) {
+      return absl::InvalidArgumentError("grace: must be between 0 and 720h");
+    }
+    return absl::OkStatus();
+  }
   if (keys->action != "create") {
     return absl::InvalidArgumentError(
-        absl::StrCat("keys: unknown action '", keys->action, "': use create, list or revoke"));
+        absl::StrCat("keys: unknown action '", keys->action,
+                     "': use create, list, revoke or rotate-page-token-key"));
   }
   keys->role = absl::GetFlag(FLAGS_role);
   keys->workspace_id = absl::GetFlag(FLAGS_workspace);
@@ -226,6 +243,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
       "  migrate  apply database migrations and exit\n"
       "  keys create --role R [--workspace W] --name N [--expire_in D] [--key_file F]\n"
       "  keys list | keys revoke ID   API keys, straight in the database\n"
+      "  keys rotate-page-token-key [--grace 24h]   a new page-token signing key\n"
       "Every flag --foo_bar can also be set as JOBD_FOO_BAR.");
   if (absl::Status s = ApplyEnvironment(); !s.ok()) return s;
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -285,6 +303,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("pool_size: must be between 0 and 1000");
   }
   config.database.pool_size = pool_size > 0 ? pool_size : 2 * cores + 4;
+  config.database.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
+  if (config.database.statement_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("statement_timeout: must not be negative");
+  }
   if (!core::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &config.log_level)) {
     return absl::InvalidArgumentError("log_level: use debug, info, warning or error");
   }
@@ -302,9 +324,6 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.change_batcher.committers = config.create_batcher.committers;
   config.change_batcher.max_batch = batch;
   config.page_token_key = absl::GetFlag(FLAGS_page_token_key);
-  if (config.page_token_key.empty()) {
-    return absl::InvalidArgumentError("page_token_key: must not be empty");
-  }
   config.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   if (config.max_request_bytes == 0) {

@@ -16,11 +16,12 @@ namespace jobd {
 
 // `jobd keys create|list|revoke`: API keys straight in the database, for bootstrapping.
 struct KeysCommand {
-  std::string action;                    // create | list | revoke
+  std::string action;                    // create | list | revoke | rotate-page-token-key
   std::string id;                        // revoke
   std::string role, workspace_id, name;  // create
   std::optional<absl::Duration> expire_in;
   std::string key_file;  // create: write the secret there (mode 0600), not stdout
+  absl::Duration grace;  // rotate-page-token-key: how long the old keys still verify
 };
 
 struct TlsConfig {
@@ -63,7 +64,7 @@ struct ServerConfig {
   core::GroupCommitOptions create_batcher;
   core::GroupCommitOptions change_batcher;
   core::Limits limits;
-  std::string page_token_key;
+  std::string page_token_key;  // empty: the database's keys (page_token_keys)
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Minutes(1);
   absl::Duration reaper_interval = absl::Seconds(1);

@@ -13,6 +13,7 @@
 #include "db/migrator.h"
 #include "db/pg_api_key_store.h"
 #include "server/core/api_key_manager.h"
+#include "server/core/ids.h"
 
 namespace jobd {
 namespace {
@@ -107,9 +108,16 @@ int RunKeys(const ServerConfig& config) {
   db::ConnectionPool pool(database);
   db::PgApiKeyStore store(pool);
   SystemClock clock;
+  // Page tokens of `keys list` never leave this process: any key signs them.
   core::ApiKeyManager manager(store, /*registry=*/nullptr, clock, config.limits,
-                              core::PageTokenCodec(config.page_token_key));
+                              core::PageTokenCodec(core::NewRandomUuid()));
   const KeysCommand& keys = config.keys;
+  if (keys.action == "rotate-page-token-key") {
+    if (absl::Status s = store.RotatePageTokenKey(keys.grace); !s.ok()) return FailKeys(s);
+    std::printf("new page-token key in use; the previous keys verify tokens for %s more\n",
+                absl::FormatDuration(keys.grace).c_str());
+    return 0;
+  }
   if (keys.action == "create") return Create(manager, keys);
   if (keys.action == "list") return List(manager);
   absl::StatusOr<ApiKey> revoked = manager.RevokeApiKey(core::LocalAdmin("jobd keys"), keys.id);

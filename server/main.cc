@@ -2,8 +2,10 @@
 // manages API keys; `jobd [serve]` runs a Server (server/server.h) until SIGINT or SIGTERM.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "db/migrator.h"
@@ -60,6 +62,13 @@ int RunServe(const ServerConfig& config) {
   int signal = 0;
   sigwait(&signals, &signal);
   Log(LogLevel::kInfo, "stopping", {{"signal", signal}});
+  // A second signal during the graceful stop ends the process at once.
+  std::thread([signals] {
+    int again = 0;
+    sigwait(&signals, &again);
+    Log(LogLevel::kWarning, "second signal: exiting without waiting", {{"signal", again}});
+    std::_Exit(1);
+  }).detach();
   (*server)->Stop();
   server->reset();
   Log(LogLevel::kInfo, "jobd stopped");

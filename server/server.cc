@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "db/migrator.h"
+#include "server/core/ids.h"
 #include "server/core/log.h"
 #include "server/tls.h"
 
@@ -42,21 +43,24 @@ Server::Server(const ServerConfig& config)
       pool_(config_.database),
       pg_store_(pool_, StoreOptions(config_)),
       key_store_(pool_),
+      page_token_keys_(std::make_shared<core::PageTokenKeyring>(std::vector<std::string>{
+          // Until key_sync_ reads the database's keys (before the first call): unusable.
+          config_.page_token_key.empty() ? core::NewRandomUuid() : config_.page_token_key})),
       key_manager_(key_store_, &key_registry_, clock_, config_.limits,
-                   core::PageTokenCodec(config_.page_token_key)),
+                   core::PageTokenCodec(page_token_keys_)),
       authorizer_(key_registry_, clock_),
       admission_(authorizer_, calls_),
       http_server_(HttpOptionsOf(config_)),
+      waiters_(clock_, config_.acquire_poll_interval),
       fetcher_(pg_store_, bus_, config_.event_poll_interval),
-      notify_bridge_(config_.database, waiters_, bus_, fetcher_, config_.notify_min_gap,
-                     config_.acquire_poll_interval),
+      notify_bridge_(config_.database, waiters_, bus_, fetcher_, config_.notify_min_gap),
       store_(pg_store_, bus_,
              [this](const std::vector<EventRange>& ranges) { notify_bridge_.MarkEvents(ranges); }),
       watch_executor_(config_.watch_threads, /*max_queued=*/1000000),
       executor_(config_.rpc_threads, /*max_queued=*/10000),
       changes_(core::CommitChanges(store_), config_.change_batcher, core::ChangeKey),
       creates_(core::CommitCreates(store_), config_.create_batcher),
-      jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(config_.page_token_key)),
+      jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
       workers_(store_, executor_, changes_, waiters_, clock_, config_.limits),
       job_handlers_(jobs_, executor_),
       worker_handlers_(workers_),
@@ -71,11 +75,11 @@ Server::Server(const ServerConfig& config)
                core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                WatchOptionsOf(config_), &streams_by_key_},
                config_.http.cors_origins),
-      retention_(store_, clock_, config_.retention_interval),
-      reaper_(store_, clock_, config_.reaper_interval),
-      promoter_(store_, clock_, config_.promote_interval,
-                [this](const Job& job) { JobReady(job); }),
-      key_sync_(key_store_, key_registry_, config_.key_refresh_interval) {
+      retention_(store_, config_.retention_interval),
+      reaper_(store_, config_.reaper_interval),
+      promoter_(store_, config_.promote_interval, [this](const Job& job) { JobReady(job); }),
+      key_sync_(key_store_, key_registry_, clock_, config_.key_refresh_interval,
+                config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(
       [this](const std::string& key_id) { streams_by_key_.Revoked(key_id); });
   if (config_.quotas.create_rate_per_key > 0) {
@@ -90,7 +94,7 @@ Server::Server(const ServerConfig& config)
 // A job became ready here: wake local waiters now, other processes through the bridge.
 void Server::JobReady(const Job& job) {
   waiters_.Notify(job.workspace_id, job.type);
-  notify_bridge_.MarkReady();
+  notify_bridge_.MarkReady(job.workspace_id, job.type);
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
@@ -101,6 +105,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
       });
   if (!schema.ok()) return schema;
   std::unique_ptr<Server> server(new Server(config));
+  // On the database's time before the first call (the health probe keeps it there).
+  if (absl::StatusOr<absl::Duration> offset = db::DatabaseProbe(config.database).Ping();
+      offset.ok()) {
+    server->clock_watch_.Measured(*offset);
+  }
   // API keys: authenticated from memory, kept equal to the table by key_sync.
   if (absl::Status s = server->key_sync_.RunOnce(); !s.ok()) {
     return absl::Status(s.code(), "cannot read API keys: " + std::string(s.message()));
@@ -113,7 +122,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (absl::Status s = server->Listen(); !s.ok()) return s;
   grpc::HealthCheckServiceInterface* health = server->grpc_server_->GetHealthCheckService();
   http::Gateway* gateway = &server->gateway_;
-  server->database_health_.emplace(config.database, config.health_interval,
+  server->database_health_.emplace(config.database, config.health_interval, server->clock_watch_,
                                    [health, gateway](bool serving) {
                                      health->SetServingStatus(serving);
                                      gateway->SetReady(serving);

@@ -72,8 +72,13 @@ class Server {
   db::ConnectionPool pool_;
   db::PgJobStore pg_store_;
   db::PgApiKeyStore key_store_;
-  SystemClock clock_;
+  // The database's time, kept by the health probe: what "now" means for creates and keys.
+  // Leases, deadlines, due jobs and retention are decided inside SQL on now().
+  DatabaseClock clock_;
+  background::ClockSkewWatch clock_watch_{clock_};
   core::KeyRegistry key_registry_;
+  // Page tokens: the flag's key, or the database's keys (kept current by key_sync_).
+  std::shared_ptr<core::PageTokenKeyring> page_token_keys_;
   core::StreamsByKey streams_by_key_;  // a revoked key's watch streams end at once
   core::ApiKeyManager key_manager_;
   core::Authorizer authorizer_;

@@ -178,7 +178,9 @@ start_server() {
   # Unix socket paths are limited to 107 bytes; fail clearly instead of a cryptic log line.
   local sockpath="$SOCK/.s.PGSQL.$port"
   ((${#sockpath} <= 107)) || die "socket path too long (${#sockpath} > 107 bytes): $sockpath; use a shorter DIR"
+  # pg_stat_statements: tests and benchmarks count the statements jobd runs.
   opts="-k '$SOCK' -p $port -c listen_addresses=127.0.0.1 -c max_connections=200"
+  opts+=" -c shared_preload_libraries=pg_stat_statements"
   if [[ $fast -eq 1 ]]; then
     # Throwaway test data: trade durability for speed.
     opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -45,6 +45,12 @@ class ApiKeyStore {
                                                           int32_t limit) = 0;
   // Keys inserted or revoked after change `after`, oldest change first.
   virtual absl::StatusOr<std::vector<ApiKey>> ApiKeyChanges(int64_t after, int32_t limit) = 0;
+
+  // The installation's page-token keys, the signing one first (the others are in the grace
+  // period of a rotation).
+  virtual absl::StatusOr<std::vector<std::string>> PageTokenKeys() = 0;
+  // A new signing key; the keys in use keep verifying for `grace`.
+  virtual absl::Status RotatePageTokenKey(absl::Duration grace) = 0;
 };
 
 }  // namespace jobd

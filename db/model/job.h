@@ -115,7 +115,6 @@ struct AcquireQuery {
   std::vector<std::string> types;
   std::string worker_id;
   int32_t limit = 1;
-  absl::Time now;
   absl::Duration lease_duration;
 };
 

@@ -27,9 +27,12 @@ class JobStore {
 
   virtual absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) = 0;
 
-  // Decides a change on the locked current row. Returning std::nullopt writes nothing and
-  // returns the job as it is; an error writes nothing and is that change's result.
-  using Mutation = std::function<absl::StatusOr<std::optional<JobUpdate>>(const Job& current)>;
+  // Decides a change on the locked current row at `now`, the database's time in the
+  // transaction that writes it (so leases and deadlines never depend on a replica's clock).
+  // Returning std::nullopt writes nothing and returns the job as it is; an error writes
+  // nothing and is that change's result.
+  using Mutation =
+      std::function<absl::StatusOr<std::optional<JobUpdate>>(const Job& current, absl::Time now)>;
   struct JobChange {
     std::string id;
     Mutation mutate;
@@ -49,19 +52,20 @@ class JobStore {
   }
 
   // Leases up to query.limit ready jobs (see db/queries/acquire_jobs.sql), in one statement.
+  // Here and below, "now" is the store's (PostgreSQL's) time, never the caller's.
   virtual absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) = 0;
 
-  // Ids of RUNNING jobs whose lease expired at or before `now` (a hint: callers re-check
+  // Ids of RUNNING jobs whose lease expired at or before now (a hint: callers re-check
   // under UpdateJob's lock).
-  virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) = 0;
 
   // SCHEDULED jobs whose run_after has passed become QUEUED; returns them.
-  virtual absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) = 0;
+  virtual absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) = 0;
 
   virtual absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) = 0;
 
   // Deletes up to `limit` jobs whose expire_time <= now, with their events; returns how many.
-  virtual absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) = 0;
+  virtual absl::StatusOr<int> DeleteExpiredJobs(int limit) = 0;
 
   // The events in the ranges, oldest first per job (jobs in id order), at most `limit`.
   virtual absl::StatusOr<std::vector<RecordedEvent>> ReadEvents(

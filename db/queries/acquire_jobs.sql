@@ -2,7 +2,9 @@
 -- run_after has passed; highest priority first, then longest waiting. SKIP LOCKED lets
 -- concurrent acquirers take disjoint jobs. Each gets a fresh lease token (the fence of this
 -- attempt) and a RUNNING event.
--- $1 workspace, $2 types, $3 limit, $4 worker id, $5 now, $6 lease duration (us).
+-- $1 workspace, $2 types, $3 limit, $4 worker id, $5 lease duration (us). Every time is
+-- PostgreSQL's now(): leases and deadlines run on the database's clock, whatever the
+-- replica's.
 --
 -- Per type, one ordered index range of QUEUED jobs (jobs_ready) and one of due SCHEDULED jobs
 -- (jobs_due), each stopping at the limit, then merged. ("type = ANY" would make PostgreSQL
@@ -12,7 +14,7 @@ WITH queued AS (
   CROSS JOIN LATERAL (
     SELECT id, priority, run_after FROM jobs
     WHERE workspace_id = $1 AND type = wanted.type AND state = 'queued'
-      AND run_after <= $5::timestamptz
+      AND run_after <= now()
     ORDER BY priority DESC, run_after, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -22,7 +24,7 @@ WITH queued AS (
   CROSS JOIN LATERAL (
     SELECT id, priority, run_after FROM jobs
     WHERE workspace_id = $1 AND type = wanted.type AND state = 'scheduled'
-      AND run_after <= $5::timestamptz
+      AND run_after <= now()
     ORDER BY run_after
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -36,12 +38,12 @@ WITH queued AS (
     state = 'running',
     worker_id = $4,
     lease_token = gen_random_uuid(),
-    lease_duration_us = $6::bigint,
-    attempt_deadline = $5::timestamptz + j.timeout_us * interval '1 microsecond',
-    lease_expire_time = least($5::timestamptz + $6::bigint * interval '1 microsecond',
-                              $5::timestamptz + j.timeout_us * interval '1 microsecond'),
-    start_time = $5::timestamptz,
-    update_time = $5::timestamptz,
+    lease_duration_us = $5::bigint,
+    attempt_deadline = now() + j.timeout_us * interval '1 microsecond',
+    lease_expire_time = least(now() + $5::bigint * interval '1 microsecond',
+                              now() + j.timeout_us * interval '1 microsecond'),
+    start_time = now(),
+    update_time = now(),
     sequence = j.sequence + 1
   FROM picked
   WHERE j.id = picked.id

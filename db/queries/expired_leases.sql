@@ -1,3 +1,4 @@
--- RUNNING jobs whose lease (or attempt deadline) has passed, oldest expiry first.
-SELECT id FROM jobs WHERE state = 'running' AND lease_expire_time <= $1
-ORDER BY lease_expire_time LIMIT $2
+-- RUNNING jobs whose lease (or attempt deadline) has passed on the database's clock, oldest
+-- expiry first. $1 limit.
+SELECT id FROM jobs WHERE state = 'running' AND lease_expire_time <= now()
+ORDER BY lease_expire_time LIMIT $1

@@ -1,11 +1,11 @@
 -- SCHEDULED jobs whose run_after has passed become QUEUED, each with its event.
--- $1 now, $2 limit. Returns the promoted jobs (to wake their workers).
+-- Due on the database's clock. $1 limit. Returns the promoted jobs (to wake their workers).
 WITH due AS (
-  SELECT id FROM jobs WHERE state = 'scheduled' AND run_after <= $1
-  ORDER BY run_after LIMIT $2
+  SELECT id FROM jobs WHERE state = 'scheduled' AND run_after <= now()
+  ORDER BY run_after LIMIT $1
   FOR UPDATE SKIP LOCKED
 ), promoted AS (
-  UPDATE jobs AS j SET state = 'queued', update_time = $1, sequence = j.sequence + 1
+  UPDATE jobs AS j SET state = 'queued', update_time = now(), sequence = j.sequence + 1
   FROM due WHERE j.id = due.id
   RETURNING j.*
 ), event AS (

@@ -6,8 +6,9 @@
 
 namespace jobd {
 
-// True for localhost, 127.0.0.0/8 and ::1, with or without a port, as plain hosts or as
-// dns:/ipv4:/ipv6: targets, and for unix: sockets.
+// True for localhost, 127.0.0.0/8 and ::1 (parsed as addresses: a name that starts with
+// "127." is not local), with or without a port, as plain hosts or as dns:/ipv4:/ipv6:
+// targets, and for unix: sockets.
 bool IsLocalAddress(const std::string& address);
 
 }  // namespace jobd

@@ -1,6 +1,7 @@
 #include "server/api/unary_call.h"
 
 #include "absl/container/inlined_vector.h"
+#include "server/core/clip.h"
 #include "server/core/log.h"
 
 namespace jobd::api {
@@ -19,9 +20,10 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
   nlohmann::json fields = {{"method", method},
                            {"code", absl::StatusCodeToString(status.code())},
                            {"latency_ms", absl::ToDoubleMilliseconds(latency)}};
-  if (!job_id.empty()) fields["job_id"] = job_id;
-  if (!principal.empty()) fields["principal"] = principal;
-  if (!status.ok()) fields["error"] = std::string(status.message());
+  // Echoed input is cut: a job id is logged before it is validated, and an error may quote.
+  if (!job_id.empty()) fields["job_id"] = core::ClipForMessage(job_id, 64);
+  if (!principal.empty()) fields["principal"] = core::ClipForMessage(principal, 128);
+  if (!status.ok()) fields["error"] = core::ClipForMessage(status.message(), 1024);
   if (extra.is_object()) fields.update(extra);
   core::Log(level, "rpc", std::move(fields));
 }

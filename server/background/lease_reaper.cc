@@ -4,15 +4,11 @@
 
 namespace jobd::background {
 
-LeaseReaper::LeaseReaper(JobStore& store, Clock& clock, absl::Duration interval,
-                         core::UnitRandom random)
-    : store_(store),
-      clock_(clock),
-      random_(std::move(random)),
-      loop_(interval, [this] { RunOnce(); }) {}
+LeaseReaper::LeaseReaper(JobStore& store, absl::Duration interval, core::UnitRandom random)
+    : store_(store), random_(std::move(random)), loop_(interval, [this] { RunOnce(); }) {}
 
 int LeaseReaper::RunOnce() {
-  absl::StatusOr<std::vector<std::string>> ids = store_.ListExpiredLeases(clock_.Now(), 500);
+  absl::StatusOr<std::vector<std::string>> ids = store_.ListExpiredLeases(500);
   if (!ids.ok()) {
     core::Log(core::LogLevel::kWarning, "lease reaper pass failed",
               {{"error", std::string(ids.status().message())}});
@@ -21,9 +17,9 @@ int LeaseReaper::RunOnce() {
   int reaped = 0;
   for (const std::string& id : *ids) {
     bool changed = false;
-    absl::StatusOr<Job> job =
-        store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-          std::optional<JobUpdate> update = core::PlanLeaseExpired(current, clock_.Now(), random_);
+    absl::StatusOr<Job> job = store_.UpdateJob(
+        id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+          std::optional<JobUpdate> update = core::PlanLeaseExpired(current, now, random_);
           changed = update.has_value();
           return update;
         });

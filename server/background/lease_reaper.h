@@ -1,6 +1,6 @@
 // Fails attempts whose lease expired (the worker was lost) or whose timeout passed, and lets
 // the retry policy decide what follows. Safe with several replicas: each job is re-checked
-// under its row lock, so a job is reaped once.
+// under its row lock, so a job is reaped once. Expiry is judged on the database's clock.
 #pragma once
 
 #include "db/model/job_store.h"
@@ -12,7 +12,7 @@ namespace jobd::background {
 
 class LeaseReaper {
  public:
-  LeaseReaper(JobStore& store, Clock& clock, absl::Duration interval,
+  LeaseReaper(JobStore& store, absl::Duration interval,
               core::UnitRandom random = core::DefaultUnitRandom());
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
@@ -21,7 +21,6 @@ class LeaseReaper {
 
  private:
   JobStore& store_;
-  Clock& clock_;
   const core::UnitRandom random_;
   Periodic loop_;
 };

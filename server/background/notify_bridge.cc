@@ -7,14 +7,12 @@
 
 namespace jobd::background {
 NotifyBridge::NotifyBridge(db::DatabaseConfig config, core::ReadyWaiters& waiters,
-                           core::EventBus& bus, core::EventFetcher& fetcher, absl::Duration min_gap,
-                           absl::Duration backstop)
+                           core::EventBus& bus, core::EventFetcher& fetcher, absl::Duration min_gap)
     : config_(std::move(config)),
       waiters_(waiters),
       bus_(bus),
       fetcher_(fetcher),
-      min_gap_(min_gap),
-      backstop_(backstop) {}
+      min_gap_(min_gap) {}
 
 NotifyBridge::~NotifyBridge() { Stop(); }
 
@@ -39,11 +37,11 @@ bool NotifyBridge::Stopping() {
   return stopping_;
 }
 
-void NotifyBridge::MarkReady() {
+void NotifyBridge::MarkReady(const std::string& workspace_id, const std::string& type) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (ready_dirty_) return;
-    ready_dirty_ = true;
+    if (!ready_.emplace(workspace_id, type).second) return;
+    if (ready_.size() > 1) return;  // the sender was woken for the first
   }
   sender_wake_.notify_one();
 }
@@ -68,27 +66,27 @@ void NotifyBridge::MarkEvents(const std::vector<EventRange>& ranges) {
 void NotifyBridge::SendLoop() {
   db::NotificationSender sender(config_);
   for (;;) {
-    bool ready;
+    std::set<std::pair<std::string, std::string>> ready;
     std::vector<EventRange> events;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      sender_wake_.wait(lock, [this] { return stopping_ || ready_dirty_ || !events_.empty(); });
+      sender_wake_.wait(lock, [this] { return stopping_ || !ready_.empty() || !events_.empty(); });
       if (stopping_) return;
-      ready = ready_dirty_;
-      ready_dirty_ = false;
+      ready.swap(ready_);
       events.reserve(events_.size());
       for (auto& [id, range] : events_) events.push_back(std::move(range));
       events_.clear();
     }
-    const absl::Status sent = sender.Send(
-        ready, events.empty() ? std::vector<std::string>() : core::FormatEventHints(events));
+    const absl::Status sent =
+        sender.Send(ready.empty() ? std::vector<std::string>() : core::FormatReadyHints(ready),
+                    events.empty() ? std::vector<std::string>() : core::FormatEventHints(events));
     sender_pid_ = sender.backend_pid();
     if (!sent.ok()) {
       core::Log(core::LogLevel::kDebug, "notification not sent",
                 {{"error", std::string(sent.message())}});
       // Try again after the gap: other processes' workspace watchers have no backstop.
       MarkEvents(events);
-      if (ready) MarkReady();
+      for (const auto& [workspace_id, type] : ready) MarkReady(workspace_id, type);
     }
     // Coalesce: at most one round of notifications per gap, however much happened.
     std::unique_lock<std::mutex> lock(mu_);
@@ -97,11 +95,14 @@ void NotifyBridge::SendLoop() {
 }
 
 void NotifyBridge::ListenLoop() {
-  absl::Time last_backstop = absl::Now();
   db::NotificationListener listener(
       config_,
-      [this](const std::string&, int pid) {
-        if (pid != sender_pid_.load()) waiters_.NotifyAll();
+      [this](const std::string& payload, int pid) {
+        if (pid == sender_pid_.load()) return;
+        // Only the waiters of the queues named; an unnamed hint (an older jobd) wakes all.
+        const auto keys = core::ParseReadyHints(payload);
+        if (!keys) return waiters_.NotifyAll();
+        for (const auto& [workspace_id, type] : *keys) waiters_.Notify(workspace_id, type);
       },
       [this](const std::string& payload, int pid) {
         if (pid != sender_pid_.load()) fetcher_.Hint(core::ParseEventHints(payload));
@@ -126,10 +127,6 @@ void NotifyBridge::ListenLoop() {
                 {{"error", std::string(status.message())}});
       std::unique_lock<std::mutex> lock(mu_);
       listener_wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
-    }
-    if (absl::Now() - last_backstop >= backstop_) {
-      last_backstop = absl::Now();
-      waiters_.NotifyAll();
     }
   }
 }

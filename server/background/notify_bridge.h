@@ -1,15 +1,18 @@
 // What jobd processes of one database tell each other, without a NOTIFY in any job
 // transaction (PostgreSQL serializes notifying commits). One sender per process sends, at
-// most every `min_gap`: a payload-free `jobd_ready` after local jobs became ready, and
+// most every `min_gap`: `jobd_ready` naming the queues (workspace, type) where local jobs
+// became ready, and
 // `jobd_events` with the job id and sequence ranges of committed events (never job data).
-// One listener connection wakes local waiters on `jobd_ready` and hands `jobd_events` hints
-// to the event fetcher. Backstops (the acquire poll, the fetcher's sequence check) cover
-// what a lost notification would miss; after the listener reconnects, watchers are told.
+// One listener connection wakes the local waiters of those queues on `jobd_ready` and hands
+// `jobd_events` hints to the event fetcher. Backstops (each waiter's own recheck, the
+// fetcher's sequence check) cover what a lost notification would miss; after the listener
+// reconnects, every waiter looks again and watchers are told.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -26,12 +29,13 @@ namespace jobd::background {
 class NotifyBridge {
  public:
   NotifyBridge(db::DatabaseConfig config, core::ReadyWaiters& waiters, core::EventBus& bus,
-               core::EventFetcher& fetcher, absl::Duration min_gap, absl::Duration backstop);
+               core::EventFetcher& fetcher, absl::Duration min_gap);
   ~NotifyBridge();
   void Start();
   void Stop();
-  // A job became ready in this process: tell the others (coalesced).
-  void MarkReady();
+  // A job of `type` in `workspace_id` became ready in this process: tell the others
+  // (coalesced).
+  void MarkReady(const std::string& workspace_id, const std::string& type);
   // Events were committed in this process: tell the others (coalesced).
   void MarkEvents(const std::vector<EventRange>& ranges);
 
@@ -45,13 +49,12 @@ class NotifyBridge {
   core::EventBus& bus_;
   core::EventFetcher& fetcher_;
   const absl::Duration min_gap_;
-  const absl::Duration backstop_;
   std::atomic<int> sender_pid_{0};  // our sender's backend, whose notifications we ignore
   std::mutex mu_;
   std::condition_variable sender_wake_;    // something to send, or stopping
   std::condition_variable listener_wake_;  // stopping (ends a reconnect back-off early)
-  bool ready_dirty_ = false;
-  std::unordered_map<std::string, EventRange> events_;  // job id -> merged range to announce
+  std::set<std::pair<std::string, std::string>> ready_;  // queues to announce
+  std::unordered_map<std::string, EventRange> events_;   // job id -> merged range to announce
   bool stopping_ = false;
   std::thread sender_;
   std::thread listener_;

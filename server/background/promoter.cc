@@ -4,17 +4,14 @@
 
 namespace jobd::background {
 
-Promoter::Promoter(JobStore& store, Clock& clock, absl::Duration interval,
+Promoter::Promoter(JobStore& store, absl::Duration interval,
                    std::function<void(const Job&)> job_ready)
-    : store_(store),
-      clock_(clock),
-      job_ready_(std::move(job_ready)),
-      loop_(interval, [this] { RunOnce(); }) {}
+    : store_(store), job_ready_(std::move(job_ready)), loop_(interval, [this] { RunOnce(); }) {}
 
 int Promoter::RunOnce() {
   int total = 0;
   for (;;) {
-    absl::StatusOr<std::vector<Job>> promoted = store_.PromoteScheduledJobs(clock_.Now(), 1000);
+    absl::StatusOr<std::vector<Job>> promoted = store_.PromoteScheduledJobs(1000);
     if (!promoted.ok()) {
       core::Log(core::LogLevel::kWarning, "promotion pass failed",
                 {{"error", std::string(promoted.status().message())}});

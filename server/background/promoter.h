@@ -13,15 +13,13 @@ namespace jobd::background {
 
 class Promoter {
  public:
-  Promoter(JobStore& store, Clock& clock, absl::Duration interval,
-           std::function<void(const Job&)> job_ready);
+  Promoter(JobStore& store, absl::Duration interval, std::function<void(const Job&)> job_ready);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
   int RunOnce();
 
  private:
   JobStore& store_;
-  Clock& clock_;
   const std::function<void(const Job&)> job_ready_;
   Periodic loop_;
 };

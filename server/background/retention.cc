@@ -4,16 +4,13 @@
 
 namespace jobd::background {
 
-Retention::Retention(JobStore& store, Clock& clock, absl::Duration interval, int batch_size)
-    : store_(store),
-      clock_(clock),
-      batch_size_(batch_size),
-      loop_(interval, [this] { RunOnce(); }) {}
+Retention::Retention(JobStore& store, absl::Duration interval, int batch_size)
+    : store_(store), batch_size_(batch_size), loop_(interval, [this] { RunOnce(); }) {}
 
 int Retention::RunOnce() {
   int total = 0;
   for (;;) {
-    absl::StatusOr<int> deleted = store_.DeleteExpiredJobs(clock_.Now(), batch_size_);
+    absl::StatusOr<int> deleted = store_.DeleteExpiredJobs(batch_size_);
     if (!deleted.ok()) {
       core::Log(core::LogLevel::kWarning, "retention pass failed",
                 {{"error", std::string(deleted.status().message())}});

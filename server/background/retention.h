@@ -10,7 +10,7 @@ namespace jobd::background {
 
 class Retention {
  public:
-  Retention(JobStore& store, Clock& clock, absl::Duration interval, int batch_size = 1000);
+  Retention(JobStore& store, absl::Duration interval, int batch_size = 1000);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
   // One pass: deletes in batches until none is left; returns how many were deleted.
@@ -18,7 +18,6 @@ class Retention {
 
  private:
   JobStore& store_;
-  Clock& clock_;
   const int batch_size_;
   Periodic loop_;
 };

@@ -124,18 +124,19 @@ absl::StatusOr<Job> JobManager::CancelJob(const Principal& caller, const std::st
                                           const std::string& reason) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
   if (absl::Status s = ValidateText("reason", reason, limits_); !s.ok()) return s;
-  return store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-    if (!CanSeeJob(caller, current)) return JobNotFound(id);
-    return PlanCancel(current, reason, caller.name, clock_.Now());
-  });
+  return store_.UpdateJob(
+      id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+        if (!CanSeeJob(caller, current)) return JobNotFound(id);
+        return PlanCancel(current, reason, caller.name, now);
+      });
 }
 
 absl::StatusOr<Job> JobManager::RetryJob(const Principal& caller, const std::string& id) {
   if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
-  absl::StatusOr<Job> job =
-      store_.UpdateJob(id, [&](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+  absl::StatusOr<Job> job = store_.UpdateJob(
+      id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
         if (!CanSeeJob(caller, current)) return JobNotFound(id);
-        return PlanRetry(current, clock_.Now());
+        return PlanRetry(current, now);
       });
   if (job.ok() && job->state == JobState::kQueued) job_ready_(*job);
   return job;

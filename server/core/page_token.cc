@@ -14,6 +14,14 @@ constexpr char kVersion = 1;
 constexpr size_t kQueryHashBytes = 8;
 constexpr size_t kMacBytes = 16;
 
+std::string Mac(const std::string& body, const std::string& key) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length);
+  return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
+}
+
 std::string QueryHash(const std::string& query) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(query.data()), query.size(), digest);
@@ -26,12 +34,16 @@ absl::Status Invalid(const std::string& why) {
 
 }  // namespace
 
-std::string PageTokenCodec::Mac(const std::string& body) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length);
-  return std::string(reinterpret_cast<const char*>(mac), kMacBytes);
+void PageTokenKeyring::Set(std::vector<std::string> keys) {
+  if (keys.empty()) return;
+  auto shared = std::make_shared<const std::vector<std::string>>(std::move(keys));
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_ = std::move(shared);
+}
+
+std::shared_ptr<const std::vector<std::string>> PageTokenKeyring::Get() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return keys_;
 }
 
 std::string PageTokenCodec::Encode(const std::string& last_id, const std::string& query) const {
@@ -39,7 +51,7 @@ std::string PageTokenCodec::Encode(const std::string& last_id, const std::string
   body.push_back(kVersion);
   body += QueryHash(query);
   body += last_id;
-  return absl::WebSafeBase64Escape(body + Mac(body));
+  return absl::WebSafeBase64Escape(body + Mac(body, keys_->Get()->front()));
 }
 
 absl::StatusOr<std::string> PageTokenCodec::Decode(const std::string& token,
@@ -50,7 +62,11 @@ absl::StatusOr<std::string> PageTokenCodec::Decode(const std::string& token,
   }
   const std::string body = raw.substr(0, raw.size() - kMacBytes);
   const std::string mac = raw.substr(raw.size() - kMacBytes);
-  if (CRYPTO_memcmp(mac.data(), Mac(body).data(), kMacBytes) != 0 || body[0] != kVersion) {
+  bool signed_here = false;
+  for (const std::string& key : *keys_->Get()) {
+    signed_here = signed_here || CRYPTO_memcmp(mac.data(), Mac(body, key).data(), kMacBytes) == 0;
+  }
+  if (!signed_here || body[0] != kVersion) {
     return Invalid("is not a token this server issued (altered or expired)");
   }
   if (body.compare(1, kQueryHashBytes, QueryHash(query)) != 0) {

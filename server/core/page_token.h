@@ -3,16 +3,35 @@
 // refused.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace jobd::core {
 
+// The keys of an installation (db: page_token_keys, or one given by flag): the first signs,
+// every one verifies, so tokens signed before a rotation stay good for its grace period.
+// Replaced as a whole when the table changes; readers keep the set they took.
+class PageTokenKeyring {
+ public:
+  explicit PageTokenKeyring(std::vector<std::string> keys) { Set(std::move(keys)); }
+  void Set(std::vector<std::string> keys);  // an empty set is ignored
+  std::shared_ptr<const std::vector<std::string>> Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<std::string>> keys_;
+};
+
 class PageTokenCodec {
  public:
-  // Replicas that serve the same clients must share the key.
-  explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
+  // Replicas that serve the same clients must share the keys.
+  explicit PageTokenCodec(std::shared_ptr<PageTokenKeyring> keys) : keys_(std::move(keys)) {}
+  explicit PageTokenCodec(std::string key)
+      : keys_(std::make_shared<PageTokenKeyring>(std::vector<std::string>{std::move(key)})) {}
 
   // `query` is a canonical description of the filters (see ListQueryFingerprint).
   std::string Encode(const std::string& last_id, const std::string& query) const;
@@ -20,8 +39,7 @@ class PageTokenCodec {
   absl::StatusOr<std::string> Decode(const std::string& token, const std::string& query) const;
 
  private:
-  std::string Mac(const std::string& body) const;
-  const std::string key_;
+  const std::shared_ptr<PageTokenKeyring> keys_;
 };
 
 }  // namespace jobd::core

@@ -87,8 +87,9 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
   observed.reserve(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
     observed.push_back(
-        {changes[i].id, [&, i](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-           absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(current);
+        {changes[i].id,
+         [&, i](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+           absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(current, now);
            decided[i] = Decided{current.sequence, current.state, std::nullopt};
            if (decision.ok()) decided[i].update = *decision;
            return decision;
@@ -145,9 +146,8 @@ absl::StatusOr<std::vector<Job>> PublishingJobStore::AcquireJobs(const AcquireQu
   return jobs;
 }
 
-absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(absl::Time now,
-                                                                          int limit) {
-  absl::StatusOr<std::vector<Job>> jobs = store_.PromoteScheduledJobs(now, limit);
+absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(int limit) {
+  absl::StatusOr<std::vector<Job>> jobs = store_.PromoteScheduledJobs(limit);
   if (!jobs.ok()) return jobs;
   std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;

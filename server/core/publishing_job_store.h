@@ -24,20 +24,20 @@ class PublishingJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
-  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override;
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) override;
 
   absl::StatusOr<Job> GetJob(const std::string& id) override { return store_.GetJob(id); }
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override {
     return store_.ListJobs(query);
   }
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override {
-    return store_.ListExpiredLeases(now, limit);
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) override {
+    return store_.ListExpiredLeases(limit);
   }
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override {
     return store_.GetJobStats(workspace_id);
   }
-  absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override {
-    return store_.DeleteExpiredJobs(now, limit);
+  absl::StatusOr<int> DeleteExpiredJobs(int limit) override {
+    return store_.DeleteExpiredJobs(limit);
   }
   absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                       int64_t after_sequence,

@@ -1,5 +1,7 @@
 #include "server/core/worker_manager.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/validation.h"
 
@@ -79,16 +81,20 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   query.types = command->types;
   query.worker_id = command->worker_id;
   query.limit = command->max_jobs;
-  query.now = clock_.Now();
   query.lease_duration = command->lease_duration.value_or(kDefaultLease);
   absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
-  if (jobs.ok() && !jobs->empty() && command->cancelled()) {
-    // The caller left while we leased: hand the jobs back rather than let them wait out a
-    // lease and lose an attempt.
-    for (const Job& job : *jobs) ReleaseLease(job);
-    return done(std::vector<Job>{});
+  if (jobs.ok() && !jobs->empty()) {
+    // The caller's key was revoked while we leased (after the check above): it gets nothing.
+    if (absl::Status s = command->still_authorized(); !s.ok()) {
+      return ReleaseLeases(*jobs, [done, s] { done(s); });
+    }
+    // The caller left, or jobd began to stop, while we leased: hand the jobs back rather than
+    // let them wait out a lease (and lose an attempt) behind an answer that may never arrive.
+    if (command->cancelled() || waiters_.stopped()) {
+      return ReleaseLeases(*jobs, [done] { done(std::vector<Job>{}); });
+    }
   }
-  if (!jobs.ok() || !jobs->empty() || query.now >= deadline) return done(std::move(jobs));
+  if (!jobs.ok() || !jobs->empty() || clock_.Now() >= deadline) return done(std::move(jobs));
   auto resume = [this, command, deadline, done](bool woken) {
     if (!woken) return done(std::vector<Job>{});
     if (!executor_.Post([this, command, deadline, done] { TryAcquire(command, deadline, done); },
@@ -101,17 +107,20 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
   }
 }
 
-void WorkerManager::ReleaseLease(const Job& job) {
-  changes_.Submit({job.id,
-                   [this, token = job.lease_token](
-                       const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-                     return PlanReleaseLease(current, token, clock_.Now());
-                   }},
-                  [this, workspace = job.workspace_id, type = job.type](absl::StatusOr<Job> job) {
-                    if (job.ok() && job->state == JobState::kQueued) {
-                      waiters_.Notify(workspace, type);
-                    }
-                  });
+void WorkerManager::ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then) {
+  auto left = std::make_shared<std::atomic<size_t>>(jobs.size());
+  for (const Job& job : jobs) {
+    changes_.Submit(
+        {job.id,
+         [token = job.lease_token](const Job& current,
+                                   absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+           return PlanReleaseLease(current, token, now);
+         }},
+        [this, left, then, workspace = job.workspace_id, type = job.type](absl::StatusOr<Job> job) {
+          if (job.ok() && job->state == JobState::kQueued) waiters_.Notify(workspace, type);
+          if (left->fetch_sub(1) == 1) then();
+        });
+  }
 }
 
 void WorkerManager::ReportProgress(const Principal& caller, const std::string& job_id,
@@ -133,10 +142,11 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
   if (!invalid.ok()) return done(invalid);
   // The mutation runs on the committer thread; it records what it decided here.
   auto cancelled = std::make_shared<bool>(false);
-  auto mutate = [this, caller, job_id, lease_token, report = std::move(report),
-                 cancelled](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+  auto mutate = [this, caller, job_id, lease_token, report = std::move(report), cancelled](
+                    const Job& current,
+                    absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-    absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, clock_.Now());
+    absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, now);
     if (!plan.ok()) return plan.status();
     *cancelled = plan->cancelled;
     return std::move(plan->update);
@@ -159,13 +169,14 @@ void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_
     return done(Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
                                                " bytes encoded as JSON")));
   }
-  changes_.Submit({job_id,
-                   [this, caller, job_id, lease_token, result_json = std::move(result_json)](
-                       const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-                     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-                     return PlanComplete(current, lease_token, result_json, clock_.Now());
-                   }},
-                  std::move(done));
+  changes_.Submit(
+      {job_id,
+       [this, caller, job_id, lease_token, result_json = std::move(result_json)](
+           const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+         if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
+         return PlanComplete(current, lease_token, result_json, now);
+       }},
+      std::move(done));
 }
 
 void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
@@ -173,19 +184,19 @@ void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
                             bool retryable, std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return done(s);
-  changes_.Submit({job_id,
-                   [this, caller, job_id, lease_token, error_message = std::move(error_message),
-                    retryable](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
-                     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-                     return PlanFail(current, lease_token, error_message, retryable, clock_.Now(),
-                                     random_);
-                   }},
-                  [this, done = std::move(done)](absl::StatusOr<Job> job) {
-                    if (job.ok() && job->state == JobState::kScheduled) {
-                      waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
-                    }
-                    done(std::move(job));
-                  });
+  changes_.Submit(
+      {job_id,
+       [this, caller, job_id, lease_token, error_message = std::move(error_message), retryable](
+           const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+         if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
+         return PlanFail(current, lease_token, error_message, retryable, now, random_);
+       }},
+      [this, done = std::move(done)](absl::StatusOr<Job> job) {
+        if (job.ok() && job->state == JobState::kScheduled) {
+          waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
+        }
+        done(std::move(job));
+      });
 }
 
 }  // namespace jobd::core

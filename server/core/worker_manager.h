@@ -67,7 +67,8 @@ class WorkerManager {
  private:
   using Done = std::function<void(absl::StatusOr<std::vector<Job>>)>;
   void TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline, Done done);
-  void ReleaseLease(const Job& job);
+  // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
+  void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 
   JobStore& store_;
   Executor& executor_;

@@ -76,6 +76,24 @@ TEST_F(ActiveJobQuotaTest, CreatesBeyondTheLimitAreRefusedUntilJobsFinish) {
   EXPECT_TRUE(CreateIn(*jobs_, "quota-a").ok());
   EXPECT_EQ(CreateIn(*jobs_, "quota-a").error_code(), StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE workspace_id = 'quota-a'"), "11");
+
+  // Retrying a finished job makes it active again: refused at the limit, changing nothing.
+  v1::RetryJobRequest retry;
+  retry.set_id(some_id);
+  v1::RetryJobResponse retried;
+  const grpc::Status over = jobs_->RetryJob(Ctx().get(), retry, &retried);
+  EXPECT_EQ(over.error_code(), StatusCode::RESOURCE_EXHAUSTED) << over.error_message();
+  EXPECT_TRUE(absl::StrContains(over.error_message(), "\"quota-a\"")) << over.error_message();
+  EXPECT_EQ(Sql("SELECT state FROM jobs WHERE id = '" + some_id + "'"), "cancelled");
+  // Once another job finishes, the retry goes through.
+  const std::string other_id =
+      Sql("SELECT id FROM jobs WHERE workspace_id = 'quota-a' AND state = 'queued' ORDER BY id "
+          "LIMIT 1");
+  cancel.set_id(other_id);
+  ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+  ASSERT_TRUE(jobs_->RetryJob(Ctx().get(), retry, &retried).ok());
+  EXPECT_EQ(retried.job().state(), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(CreateIn(*jobs_, "quota-a").error_code(), StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(ActiveJobQuotaTest, ConcurrentRepeatsOfOneIdempotentCreateCountOnce) {

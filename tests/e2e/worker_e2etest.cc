@@ -22,10 +22,6 @@ using grpc::StatusCode;
 const std::vector<std::string> kFastLoops = {"--reaper_interval", "100ms", "--promote_interval",
                                              "100ms"};
 
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
 // What jobd's log line of the AcquireJobs call that leased `job_id` says about the call.
 std::optional<RpcLogLine> AcquireLogLine(const JobdProcess& jobd, const std::string& job_id) {
   return FindRpcLogLine(jobd.log(), "AcquireJobs", {"\"job_id\":\"" + job_id + "\""});

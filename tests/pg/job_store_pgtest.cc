@@ -168,8 +168,8 @@ TEST_F(JobStoreTest, DuplicateIdIsAlreadyExistsAndWritesNothing) {
 
 TEST_F(JobStoreTest, UpdateAppendsEventsWithConsecutiveSequences) {
   Job job = CreateOne(MakeJob());
-  auto cancelled = store_.UpdateJob(job.id, [](const Job& current) {
-    return core::PlanCancel(current, "stop", "tester", absl::Now());
+  auto cancelled = store_.UpdateJob(job.id, [](const Job& current, absl::Time now) {
+    return core::PlanCancel(current, "stop", "tester", now);
   });
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->state, JobState::kCancelled);
@@ -179,15 +179,15 @@ TEST_F(JobStoreTest, UpdateAppendsEventsWithConsecutiveSequences) {
   EXPECT_EQ(cancelled->expire_time, *cancelled->finish_time + absl::Hours(24));
 
   // Cancelling again changes nothing and writes no event.
-  auto again = store_.UpdateJob(job.id, [](const Job& current) {
-    return core::PlanCancel(current, "again", "tester", absl::Now());
+  auto again = store_.UpdateJob(job.id, [](const Job& current, absl::Time now) {
+    return core::PlanCancel(current, "again", "tester", now);
   });
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->sequence, 2);
   EXPECT_EQ(again->error_message, "stop");
 
   auto retried = store_.UpdateJob(
-      job.id, [](const Job& current) { return core::PlanRetry(current, absl::Now()); });
+      job.id, [](const Job& current, absl::Time now) { return core::PlanRetry(current, now); });
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->state, JobState::kQueued);
   EXPECT_EQ(retried->attempt, 2);
@@ -220,16 +220,18 @@ TEST_F(JobStoreTest, UpdateJobsDecidesEachChangeInOneTransaction) {
   Job to_cancel = CreateOne(MakeJob());
   Job untouched = CreateOne(MakeJob());
   const std::string missing = NewJobId(absl::Now());
-  auto retry = [](const Job& c) { return core::PlanRetry(c, absl::Now()); };
-  auto cancel = [](const Job& c) { return core::PlanCancel(c, "batch", "t", absl::Now()); };
-  auto note = [](const Job& c) -> absl::StatusOr<std::optional<JobUpdate>> {
+  auto retry = [](const Job& c, absl::Time now) { return core::PlanRetry(c, now); };
+  auto cancel = [](const Job& c, absl::Time now) { return core::PlanCancel(c, "batch", "t", now); };
+  auto note = [](const Job& c, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     JobUpdate update;
     update.next = c;
     update.event_kind = std::nullopt;  // no event of its own, two messages
     update.messages = {{MessageLevel::kInfo, "one"}, {MessageLevel::kError, "two"}};
     return std::optional<JobUpdate>(update);
   };
-  auto keep = [](const Job&) -> absl::StatusOr<std::optional<JobUpdate>> { return std::nullopt; };
+  auto keep = [](const Job&, absl::Time) -> absl::StatusOr<std::optional<JobUpdate>> {
+    return std::nullopt;
+  };
   auto results = store_.UpdateJobs({{queued.id, retry},      // refused: QUEUED
                                     {to_cancel.id, cancel},  // written
                                     {missing, cancel},       // not found
@@ -259,8 +261,8 @@ TEST_F(JobStoreTest, UpdateJobsDecidesEachChangeInOneTransaction) {
 
 TEST_F(JobStoreTest, RefusedMutationWritesNothing) {
   Job job = CreateOne(MakeJob());
-  auto result = store_.UpdateJob(job.id, [](const Job& current) {
-    return core::PlanRetry(current, absl::Now());  // QUEUED cannot be retried
+  auto result = store_.UpdateJob(job.id, [](const Job& current, absl::Time now) {
+    return core::PlanRetry(current, now);  // QUEUED cannot be retried
   });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Count("SELECT max(sequence) FROM jobs"), 1);
@@ -268,8 +270,8 @@ TEST_F(JobStoreTest, RefusedMutationWritesNothing) {
 }
 
 TEST_F(JobStoreTest, UpdateUnknownIsNotFound) {
-  auto result = store_.UpdateJob(NewJobId(absl::Now()), [](const Job& current) {
-    return core::PlanRetry(current, absl::Now());
+  auto result = store_.UpdateJob(NewJobId(absl::Now()), [](const Job& current, absl::Time now) {
+    return core::PlanRetry(current, now);
   });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
 }
@@ -284,7 +286,8 @@ TEST_F(JobStoreTest, ListFiltersAndPagesNewestFirst) {
   CreateOne(MakeJob("elsewhere"));
   ASSERT_TRUE(
       store_
-          .UpdateJob(ids[4], [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
+          .UpdateJob(ids[4],
+                     [](const Job& c, absl::Time now) { return core::PlanCancel(c, "", "t", now); })
           .ok());
 
   auto list = [&](ListJobsQuery q) {
@@ -390,15 +393,51 @@ TEST_F(JobStoreTest, MigrateIsIdempotentAndConcurrentSafe) {
   EXPECT_TRUE(db::CheckSchemaVersion(**conn).ok());
 }
 
+// A database made by the previous schema, holding jobs and events, upgrades to this one and
+// keeps them. (The rows are written by today's store while the jobs table is unchanged; a
+// migration that changes it writes them here with the previous schema's SQL.)
+TEST_F(JobStoreTest, UpgradesADatabaseOfThePreviousSchemaWithItsData) {
+  testing::TestDatabase database(testing::TestDatabaseUrl());
+  db::DatabaseConfig config;
+  config.url = database.url();
+  auto conn = db::OpenConnection(config);
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  const int previous = db::RequiredSchemaVersion() - 1;
+  auto reached = db::Migrate(
+      **conn, [](const std::string&) {}, previous);
+  ASSERT_TRUE(reached.ok()) << reached.status();
+  ASSERT_EQ(*reached, previous);
+  db::ConnectionPool pool(config);
+  db::PgJobStore old_store(pool);
+  Job job = MakeJob("upgrade", "t");
+  job.labels = {{"env", "prod"}};
+  auto created = old_store.CreateJobs({job});
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  reached = db::Migrate(**conn, [](const std::string&) {});
+  ASSERT_TRUE(reached.ok()) << reached.status();
+  EXPECT_EQ(*reached, db::RequiredSchemaVersion());
+  EXPECT_TRUE(db::CheckSchemaVersion(**conn).ok());
+  auto got = old_store.GetJob(job.id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->labels, job.labels);
+  EXPECT_EQ(got->sequence, 1);
+  pqxx::nontransaction tx(**conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM job_events")[0].as<int>(), 1);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM page_token_keys WHERE length(secret) = 64")[0].as<int>(),
+            1);
+}
+
 TEST_F(JobStoreTest, StatsCountPerTypeAndState) {
   const absl::Time before = absl::Now();
   Job a = CreateOne(MakeJob("ws", "a"));
   CreateOne(MakeJob("ws", "a"));
   CreateOne(MakeJob("ws", "b"));
   CreateOne(MakeJob("other", "a"));
-  ASSERT_TRUE(
-      store_.UpdateJob(a.id, [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
-          .ok());
+  ASSERT_TRUE(store_
+                  .UpdateJob(a.id, [](const Job& c,
+                                      absl::Time now) { return core::PlanCancel(c, "", "t", now); })
+                  .ok());
   auto stats = store_.GetJobStats("ws");
   ASSERT_TRUE(stats.ok()) << stats.status();
   std::map<std::pair<std::string, JobState>, int64_t> counts;
@@ -416,38 +455,36 @@ TEST_F(JobStoreTest, StatsCountPerTypeAndState) {
   EXPECT_FALSE(empty->oldest_queued_since.has_value());
 }
 
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(absl::Time now) : now_(now) {}
-  absl::Time Now() override { return now_; }
-
- private:
-  absl::Time now_;
-};
-
+// Retention runs on the database's clock: the jobs are finished "61 minutes ago" (one "59
+// minutes ago") by the time their change is decided at.
 TEST_F(JobStoreTest, RetentionDeletesExpiredJobsWithTheirEventsInBatches) {
+  auto finish_ago = [&](const std::string& id, absl::Duration ago) {
+    return store_
+        .UpdateJob(id, [ago](const Job& c,
+                             absl::Time now) { return core::PlanCancel(c, "", "t", now - ago); })
+        .ok();
+  };
   std::vector<std::string> finished;
   for (int i = 0; i < 5; ++i) {
     Job job = MakeJob();
     job.idempotency_key = "k" + std::to_string(i);
     job.ttl = absl::Hours(1);
     finished.push_back(CreateOne(job).id);
-    ASSERT_TRUE(
-        store_
-            .UpdateJob(finished.back(),
-                       [](const Job& c) { return core::PlanCancel(c, "", "t", absl::Now()); })
-            .ok());
+    ASSERT_TRUE(finish_ago(finished.back(), absl::Minutes(61)));
   }
+  Job recent = MakeJob();
+  recent.ttl = absl::Hours(1);
+  const std::string not_yet = CreateOne(recent).id;
+  ASSERT_TRUE(finish_ago(not_yet, absl::Minutes(59)));
   Job active = CreateOne(MakeJob());  // not finished: no expire_time, never deleted
-  FixedClock too_early(absl::Now() + absl::Minutes(59));
-  EXPECT_EQ(background::Retention(store_, too_early, absl::Hours(1), 2).RunOnce(), 0);
-  FixedClock later(absl::Now() + absl::Minutes(61));
-  EXPECT_EQ(background::Retention(store_, later, absl::Hours(1), 2).RunOnce(), 5);
+  EXPECT_EQ(background::Retention(store_, absl::Hours(1), 2).RunOnce(), 5);
+  EXPECT_EQ(background::Retention(store_, absl::Hours(1), 2).RunOnce(), 0);
+  EXPECT_TRUE(store_.GetJob(not_yet).ok());
   for (const std::string& id : finished) {
     EXPECT_EQ(store_.GetJob(id).status().code(), absl::StatusCode::kNotFound);
   }
   EXPECT_TRUE(store_.GetJob(active.id).ok());
-  EXPECT_EQ(Count("SELECT count(*) FROM job_events"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM job_events"), 3);  // active's CREATED, not_yet's two
   // A deleted job's idempotency key is free again.
   Job reuse = MakeJob();
   reuse.idempotency_key = "k0";

@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "db/model/call_deadline.h"
+#include "db/model/clock.h"
 #include "db/model/job_store.h"
 #include "server/core/ids.h"
 #include "server/core/publishing_job_store.h"
@@ -33,6 +34,9 @@ namespace jobd::fakes {
 
 class FakeJobStore : public JobStore {
  public:
+  // `clock` plays the database's clock (leases, deadlines, due jobs, expiry); none: absl::Now.
+  explicit FakeJobStore(Clock* clock = nullptr) : clock_(clock) {}
+
   struct ListEventsCall {
     std::string job_id;
     int64_t after_sequence;
@@ -134,7 +138,7 @@ class FakeJobStore : public JobStore {
         results.push_back(absl::AbortedError("the same job twice in one batch; retry"));
         continue;
       }
-      absl::StatusOr<std::optional<JobUpdate>> decision = change.mutate(it->second);
+      absl::StatusOr<std::optional<JobUpdate>> decision = change.mutate(it->second, Now());
       if (!decision.ok()) {
         results.push_back(decision.status());
         continue;
@@ -161,13 +165,14 @@ class FakeJobStore : public JobStore {
   // acquire_jobs.sql: QUEUED or due SCHEDULED jobs of the workspace and types, highest
   // priority first, then longest waiting; each leased with a fresh token and a RUNNING event.
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override {
+    const absl::Time now = Now();
     std::lock_guard<std::mutex> lock(mu_);
     acquire_queries_.push_back(query);
     acquire_deadlines_.push_back(CurrentCallDeadline());
     if (!failure_.ok()) return failure_;
     std::vector<Job*> ready;
     for (auto& [id, job] : jobs_) {
-      if (job.workspace_id != query.workspace_id || job.run_after > query.now) continue;
+      if (job.workspace_id != query.workspace_id || job.run_after > now) continue;
       if (job.state != JobState::kQueued && job.state != JobState::kScheduled) continue;
       if (std::find(query.types.begin(), query.types.end(), job.type) == query.types.end()) {
         continue;
@@ -188,13 +193,13 @@ class FakeJobStore : public JobStore {
       job->lease_token = core::NewRandomUuid();
       job->lease_duration = query.lease_duration;
       job->attempt_deadline.reset();
-      job->lease_expire_time = query.now + query.lease_duration;
+      job->lease_expire_time = now + query.lease_duration;
       if (job->timeout) {
-        job->attempt_deadline = query.now + *job->timeout;
+        job->attempt_deadline = now + *job->timeout;
         job->lease_expire_time = std::min(*job->lease_expire_time, *job->attempt_deadline);
       }
-      job->start_time = query.now;
-      job->update_time = query.now;
+      job->start_time = now;
+      job->update_time = now;
       AppendEventLocked(*job, EventKind::kStateChanged);
       out.push_back(*job);
     }
@@ -202,7 +207,8 @@ class FakeJobStore : public JobStore {
   }
 
   // expired_leases.sql: RUNNING jobs whose lease expired by `now`, oldest expiry first.
-  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(absl::Time now, int limit) override {
+  absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) override {
+    const absl::Time now = Now();
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
     std::vector<const Job*> expired;
@@ -224,7 +230,8 @@ class FakeJobStore : public JobStore {
   }
 
   // promote_scheduled.sql: due SCHEDULED jobs, earliest first, become QUEUED with an event.
-  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(absl::Time now, int limit) override {
+  absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) override {
+    const absl::Time now = Now();
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
     std::vector<Job*> due;
@@ -263,7 +270,8 @@ class FakeJobStore : public JobStore {
   }
 
   // delete_expired_jobs.sql: up to `limit` jobs with expire_time <= now, with their events.
-  absl::StatusOr<int> DeleteExpiredJobs(absl::Time now, int limit) override {
+  absl::StatusOr<int> DeleteExpiredJobs(int limit) override {
+    const absl::Time now = Now();
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
     std::vector<const Job*> expired;
@@ -494,6 +502,9 @@ class FakeJobStore : public JobStore {
     return active;
   }
 
+  absl::Time Now() const { return clock_ != nullptr ? clock_->Now() : absl::Now(); }
+
+  Clock* const clock_;
   std::mutex mu_;
   std::map<std::string, Job> jobs_;  // by lower-case id: ids order as PostgreSQL's uuids
   std::map<std::string, std::vector<JobEvent>> events_;

@@ -25,7 +25,8 @@ std::string JobdBinary() {
 }
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path,
+            const std::vector<std::string>& extra_env = {}) {
   std::vector<std::string> argv_storage = {JobdBinary()};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -40,7 +41,16 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   // jobd's HTTP listener defaults to 127.0.0.1:8080: tests that run side by side take any
   // free port unless they say otherwise (JobdProcess asks for one and reads it back).
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  auto replaced = [&](const std::string& entry) {
+    for (const std::string& extra : extra_env) {
+      if (extra.substr(0, extra.find('=') + 1) == entry.substr(0, entry.find('=') + 1)) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!replaced(*e)) env_storage.emplace_back(*e);
+  }
+  env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
   if (std::getenv("JOBD_HTTP_LISTEN") == nullptr) {
     env_storage.emplace_back("JOBD_HTTP_LISTEN=127.0.0.1:0");
   }
@@ -106,7 +116,8 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
 }
 
 JobdProcess::JobdProcess(const std::string& database_url,
-                         const std::vector<std::string>& extra_args) {
+                         const std::vector<std::string>& extra_args,
+                         const std::vector<std::string>& extra_env) {
   char dir[] = "/tmp/jobd-e2e.XXXXXX";
   dir_ = mkdtemp(dir);
   const std::string port_file = dir_ + "/port";
@@ -125,7 +136,7 @@ JobdProcess::JobdProcess(const std::string& database_url,
   if (keys > 0 && WaitExit(keys) == 0) {
     admin_key_ = ReadFirstLine(key_file);
   }
-  pid_ = Spawn(args, dir_ + "/jobd.log");
+  pid_ = Spawn(args, dir_ + "/jobd.log", extra_env);
   if (pid_ <= 0) {
     ADD_FAILURE() << "cannot start " << JobdBinary();
     return;

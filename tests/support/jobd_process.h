@@ -36,8 +36,9 @@ class JobdProcess {
  public:
   // Creates an admin key (when the schema exists), starts `jobd serve --database_url URL
   // --listen 127.0.0.1:0 ...extra` and waits until it listens (fails the test if not within
-  // 20 s).
-  JobdProcess(const std::string& database_url, const std::vector<std::string>& extra_args = {});
+  // 20 s). `extra_env` ("NAME=value") is added to (or replaces in) jobd's environment.
+  JobdProcess(const std::string& database_url, const std::vector<std::string>& extra_args = {},
+              const std::vector<std::string>& extra_env = {});
   ~JobdProcess();  // SIGTERM and wait
 
   bool running() const { return pid_ > 0; }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "server/background/database_health.h"
 #include "server/background/lease_reaper.h"
 #include "server/background/promoter.h"
 #include "server/background/retention.h"
@@ -49,13 +50,13 @@ class BackgroundLoopsTest : public ::testing::Test {
   }
 
   fakes::FakeClock clock_;
-  fakes::FakeJobStore store_;
+  fakes::FakeJobStore store_{&clock_};  // the database's clock is the test's
 };
 
 // ---- LeaseReaper ----
 
 TEST_F(BackgroundLoopsTest, ReaperFailsExpiredAttemptsByTheRetryPolicy) {
-  LeaseReaper reaper(store_, clock_, kNever, [] { return 0.5; });
+  LeaseReaper reaper(store_, kNever, [] { return 0.5; });
   const Job retried = Running(clock_.Now() - absl::Seconds(1));
   const Job last = Running(clock_.Now(), /*attempt=*/3);  // expiry at now counts
   const Job alive = Running(clock_.Now() + absl::Seconds(1));
@@ -89,7 +90,7 @@ TEST_F(BackgroundLoopsTest, ReaperFailsExpiredAttemptsByTheRetryPolicy) {
 }
 
 TEST_F(BackgroundLoopsTest, ReaperSaysWhenAnAttemptTimedOut) {
-  LeaseReaper reaper(store_, clock_, kNever, [] { return 0.5; });
+  LeaseReaper reaper(store_, kNever, [] { return 0.5; });
   Job job = Running(clock_.Now());
   job.timeout = absl::Seconds(60);
   job.attempt_deadline = clock_.Now();
@@ -99,7 +100,7 @@ TEST_F(BackgroundLoopsTest, ReaperSaysWhenAnAttemptTimedOut) {
 }
 
 TEST_F(BackgroundLoopsTest, ReaperPassThatCannotReadTheStoreReapsNothing) {
-  LeaseReaper reaper(store_, clock_, kNever);
+  LeaseReaper reaper(store_, kNever);
   const Job job = Running(clock_.Now() - absl::Seconds(1));
   store_.FailCalls(absl::UnavailableError("database down"));
   EXPECT_EQ(reaper.RunOnce(), 0);
@@ -112,7 +113,7 @@ TEST_F(BackgroundLoopsTest, ReaperPassThatCannotReadTheStoreReapsNothing) {
 TEST_F(BackgroundLoopsTest, PromoterQueuesDueScheduledJobsAndReportsThem) {
   std::mutex mu;
   std::vector<Job> ready;
-  Promoter promoter(store_, clock_, kNever, [&](const Job& job) {
+  Promoter promoter(store_, kNever, [&](const Job& job) {
     std::lock_guard<std::mutex> lock(mu);
     ready.push_back(job);
   });
@@ -145,7 +146,7 @@ TEST_F(BackgroundLoopsTest, PromoterQueuesDueScheduledJobsAndReportsThem) {
 // ---- Retention ----
 
 TEST_F(BackgroundLoopsTest, RetentionDeletesExpiredJobsInBatches) {
-  Retention retention(store_, clock_, kNever, /*batch_size=*/2);
+  Retention retention(store_, kNever, /*batch_size=*/2);
   std::vector<std::string> expired;
   for (int i = 0; i < 3; ++i) {
     Job job = Put(JobState::kSucceeded);
@@ -163,6 +164,20 @@ TEST_F(BackgroundLoopsTest, RetentionDeletesExpiredJobsInBatches) {
   EXPECT_TRUE(store_.Peek(kept.id).has_value());
   EXPECT_TRUE(store_.Peek(running.id).has_value());
   EXPECT_EQ(retention.RunOnce(), 0);
+}
+
+// ---- ClockSkewWatch ----
+
+TEST(ClockSkewWatchTest, PutsJobdsClockOnTheDatabasesTime) {
+  DatabaseClock clock;
+  ClockSkewWatch watch(clock);
+  watch.Measured(absl::Seconds(-30));  // this machine is 30 s fast
+  EXPECT_EQ(clock.offset(), absl::Seconds(-30));
+  const absl::Duration gap = clock.Now() - absl::Now();
+  EXPECT_GT(gap, absl::Seconds(-31));
+  EXPECT_LT(gap, absl::Seconds(-29));
+  watch.Measured(absl::Milliseconds(2));
+  EXPECT_EQ(clock.offset(), absl::Milliseconds(2));
 }
 
 }  // namespace

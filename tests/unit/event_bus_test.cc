@@ -314,11 +314,13 @@ TEST_F(PublishingJobStoreTest, UpdateWithoutEventOrMessagesPublishesNothing) {
   EXPECT_EQ(renewed.sequence, 1);
   // Nothing to change.
   absl::StatusOr<Job> unchanged = publishing_.UpdateJob(
-      job.id, [](const Job&) -> absl::StatusOr<std::optional<JobUpdate>> { return std::nullopt; });
+      job.id, [](const Job&, absl::Time) -> absl::StatusOr<std::optional<JobUpdate>> {
+        return std::nullopt;
+      });
   ASSERT_TRUE(unchanged.ok());
   // Refused by the rules.
-  absl::StatusOr<Job> refused =
-      publishing_.UpdateJob(job.id, [](const Job&) -> absl::StatusOr<std::optional<JobUpdate>> {
+  absl::StatusOr<Job> refused = publishing_.UpdateJob(
+      job.id, [](const Job&, absl::Time) -> absl::StatusOr<std::optional<JobUpdate>> {
         return absl::FailedPreconditionError("no");
       });
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);

@@ -291,7 +291,7 @@ inline Job Create(JobStore& store, Job job) {
 inline JobStore::Mutation ToState(JobState state,
                                   std::optional<EventKind> kind = EventKind::kStateChanged,
                                   std::vector<JobMessage> messages = {}) {
-  return [=](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+  return [=](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     JobUpdate update;
     update.next = current;
     update.next.state = state;
@@ -303,7 +303,7 @@ inline JobStore::Mutation ToState(JobState state,
 }
 
 inline JobStore::Mutation Progress(float percent) {
-  return [=](const Job& current) -> absl::StatusOr<std::optional<JobUpdate>> {
+  return [=](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     JobUpdate update;
     update.next = current;
     update.next.progress_percent = percent;

@@ -85,7 +85,7 @@ class JobManagerTest : public ::testing::Test {
   std::vector<std::string> ready_;
   std::vector<std::string> scheduled_;
   fakes::FakeClock clock_;
-  fakes::FakeJobStore store_;
+  fakes::FakeJobStore store_{&clock_};  // the database's clock is the test's
   CreateBatcher creates_{CommitCreates(store_), OneCommitter()};
   JobManager manager_{store_, creates_, clock_, Limits{}, PageTokenCodec("test-page-key")};
 };

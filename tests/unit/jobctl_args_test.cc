@@ -331,8 +331,10 @@ TEST(IsLocalAddress, OnlyThisMachine) {
         "ipv4:127.0.0.2:1", "unix:/tmp/jobd.sock", "LOCALHOST:1"}) {
     EXPECT_TRUE(IsLocalAddress(local)) << local;
   }
-  for (const char* remote : {"jobs.example.com:50051", "10.0.0.5:50051", "[2001:db8::1]:50051",
-                             "dns:///jobs.example.com:443", "localhost.example.com:1"}) {
+  for (const char* remote :
+       {"jobs.example.com:50051", "10.0.0.5:50051", "[2001:db8::1]:50051",
+        "dns:///jobs.example.com:443", "localhost.example.com:1", "127.0.0.1.evil.example:50051",
+        "127.evil.example:1", "dns:///127.0.0.1.evil.example:443", "[::2]:1", "127.0.0.1x:1"}) {
     EXPECT_FALSE(IsLocalAddress(remote)) << remote;
   }
 }
