@@ -1,5 +1,6 @@
 // JobService end to end: a real jobd on loopback, a real PostgreSQL; exact codes and states.
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -546,6 +547,41 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   v1::Job after;
   EXPECT_TRUE(Get(job.id(), &after).ok());
   EXPECT_EQ(after.id(), job.id());
+}
+
+// A second SIGTERM during a graceful stop that waits for a call ends jobd at once.
+TEST_F(JobServiceTest, ASecondSignalExitsWithoutWaitingForTheGrace) {
+  JobdProcess slow_stop(database_->url(), {"--shutdown_grace", "60s"});
+  ASSERT_TRUE(slow_stop.running());
+  auto stub = v1::JobService::NewStub(slow_stop.channel());
+  const v1::Job job = Create(Request());
+  // A GetJob held by a lock keeps the graceful stop waiting for it.
+  pqxx::connection blocker(database_->url());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  std::thread call([&] {
+    v1::GetJobRequest request;
+    request.set_id(job.id());
+    v1::GetJobResponse response;
+    stub->GetJob(Ctx(absl::Seconds(90)).get(), request, &response).IgnoreError();
+  });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = "
+                   "$1%'") == "1";
+      },
+      absl::Seconds(30)));
+  ASSERT_EQ(kill(slow_stop.pid(), SIGTERM), 0);
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(slow_stop.log(), "\"msg\":\"stopping\""); },
+                      absl::Seconds(10)));
+  const absl::Time second = absl::Now();
+  ASSERT_EQ(kill(slow_stop.pid(), SIGTERM), 0);
+  EXPECT_EQ(slow_stop.Stop(), 1);                      // not the graceful 0
+  EXPECT_LT(absl::Now() - second, absl::Seconds(30));  // the grace is 60 s
+  EXPECT_TRUE(absl::StrContains(slow_stop.log(), "second signal")) << slow_stop.log();
+  lock.abort();
+  call.join();
 }
 
 }  // namespace

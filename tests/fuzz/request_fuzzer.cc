@@ -158,7 +158,7 @@ core::GroupCommitOptions Refusing() {
 
 struct World {
   jobd::fakes::FakeClock clock{kNow};
-  jobd::fakes::FakeJobStore store;
+  jobd::fakes::FakeJobStore store{&clock};  // the database's clock is the fuzzer's too
   core::CreateBatcher creates{
       [](const std::vector<Job>&) -> absl::StatusOr<std::vector<absl::StatusOr<jobd::CreatedJob>>> {
         Unexpected("commit creates");
