@@ -35,6 +35,9 @@ ABSL_FLAG(absl::Duration, http_sse_heartbeat, absl::Seconds(15),
 ABSL_FLAG(std::string, database_url, "",
           "libpq connection string or URI; empty uses libpq's PG* defaults (JOBD_DATABASE_URL)");
 ABSL_FLAG(int32_t, pool_size, 0, "database connections; 0 = 2 per core + 4 (JOBD_POOL_SIZE)");
+ABSL_FLAG(int32_t, background_pool_size, 2,
+          "database connections of the background loops (key sync, reaper, promoter, retention), "
+          "apart from the requests' pool");
 ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(30),
           "PostgreSQL statement_timeout of jobd's connections (0 = none); a call's own deadline "
           "stops its statements sooner");
@@ -116,6 +119,7 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "database_url",
                                      "pool_size",
                                      "statement_timeout",
+                                     "background_pool_size",
                                      "log_level",
                                      "rpc_threads",
                                      "create_committers",
@@ -304,6 +308,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   config.database.pool_size = pool_size > 0 ? pool_size : 2 * cores + 4;
   config.database.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
+  config.background_pool_size = absl::GetFlag(FLAGS_background_pool_size);
+  if (config.background_pool_size < 1 || config.background_pool_size > 100) {
+    return absl::InvalidArgumentError("background_pool_size: must be between 1 and 100");
+  }
   if (config.database.statement_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("statement_timeout: must not be negative");
   }

@@ -11,6 +11,12 @@
 namespace jobd {
 namespace {
 
+db::DatabaseConfig BackgroundDatabase(const ServerConfig& config) {
+  db::DatabaseConfig database = config.database;
+  database.pool_size = config.background_pool_size;
+  return database;
+}
+
 db::PgJobStoreOptions StoreOptions(const ServerConfig& config) {
   db::PgJobStoreOptions options;
   options.max_active_jobs_per_workspace = config.quotas.max_active_jobs_per_workspace;
@@ -43,6 +49,9 @@ Server::Server(const ServerConfig& config)
       pool_(config_.database),
       pg_store_(pool_, StoreOptions(config_)),
       key_store_(pool_),
+      background_pool_(BackgroundDatabase(config_)),
+      background_pg_store_(background_pool_, StoreOptions(config_)),
+      background_key_store_(background_pool_),
       page_token_keys_(std::make_shared<core::PageTokenKeyring>(std::vector<std::string>{
           // Until key_sync_ reads the database's keys (before the first call): unusable.
           config_.page_token_key.empty() ? core::NewRandomUuid() : config_.page_token_key})),
@@ -56,6 +65,9 @@ Server::Server(const ServerConfig& config)
       notify_bridge_(config_.database, waiters_, bus_, fetcher_, config_.notify_min_gap),
       store_(pg_store_, bus_,
              [this](const std::vector<EventRange>& ranges) { notify_bridge_.MarkEvents(ranges); }),
+      background_store_(
+          background_pg_store_, bus_,
+          [this](const std::vector<EventRange>& ranges) { notify_bridge_.MarkEvents(ranges); }),
       watch_executor_(config_.watch_threads, /*max_queued=*/1000000),
       executor_(config_.rpc_threads, /*max_queued=*/10000),
       changes_(core::CommitChanges(store_), config_.change_batcher, core::ChangeKey),
@@ -75,10 +87,11 @@ Server::Server(const ServerConfig& config)
                core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                WatchOptionsOf(config_), &streams_by_key_},
                config_.http.cors_origins),
-      retention_(store_, config_.retention_interval),
-      reaper_(store_, config_.reaper_interval),
-      promoter_(store_, config_.promote_interval, [this](const Job& job) { JobReady(job); }),
-      key_sync_(key_store_, key_registry_, clock_, config_.key_refresh_interval,
+      retention_(background_store_, config_.retention_interval),
+      reaper_(background_store_, config_.reaper_interval),
+      promoter_(background_store_, config_.promote_interval,
+                [this](const Job& job) { JobReady(job); }),
+      key_sync_(background_key_store_, key_registry_, clock_, config_.key_refresh_interval,
                 config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(
       [this](const std::string& key_id) { streams_by_key_.Revoked(key_id); });

@@ -72,6 +72,11 @@ class Server {
   db::ConnectionPool pool_;
   db::PgJobStore pg_store_;
   db::PgApiKeyStore key_store_;
+  // Background work (key sync, reaper, promoter, retention) on a small pool of its own, so
+  // that requests holding every connection never delay a revocation or a lease expiry.
+  db::ConnectionPool background_pool_;
+  db::PgJobStore background_pg_store_;
+  db::PgApiKeyStore background_key_store_;
   // The database's time, kept by the health probe: what "now" means for creates and keys.
   // Leases, deadlines, due jobs and retention are decided inside SQL on now().
   DatabaseClock clock_;
@@ -94,6 +99,7 @@ class Server {
   core::EventFetcher fetcher_;
   background::NotifyBridge notify_bridge_;
   core::PublishingJobStore store_;
+  core::PublishingJobStore background_store_;  // the same events, from the background pool
   // Threads for blocking work: watch reads apart from unary calls, so neither queues behind
   // the other.
   core::Executor watch_executor_;

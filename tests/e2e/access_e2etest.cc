@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
+#include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -969,6 +970,56 @@ TEST_F(AccessTest, AWaitingAcquireOfARevokedKeyLeasesNothing) {
   }
   EXPECT_TRUE(admitted_before_revocation)
       << "no poll was admitted before its key was revoked, so the wake-up path was not tested";
+}
+
+// Key sync has connections of its own: a replica whose request pool is held by slow queries
+// still learns of a revocation (with one shared pool it would wait for as long as they do).
+TEST_F(AccessTest, ARevocationReachesAReplicaWhoseRequestPoolIsBusy) {
+  JobdProcess busy(database_->url(), {"--pool_size", "1"});
+  ASSERT_TRUE(busy.running());
+  const Channel plain = KeyedChannel(busy.address(), "");
+  ASSERT_TRUE(plain->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
+  const std::string job = QueuedJob();
+  const std::string member = CreateApiKey(database_->url(), "member", "pat", {"--workspace", kA});
+  ASSERT_TRUE(WaitFor([&] { return GetJobWithKey(plain, member, job).ok(); }, absl::Seconds(10)));
+  const std::string member_id = FindKey(member).id();
+  ASSERT_FALSE(member_id.empty());
+
+  // The replica's only request connection waits behind a lock on jobs.
+  pqxx::connection blocker(database_->url());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  std::thread held([&] {
+    v1::GetJobRequest request;
+    request.set_id(job);
+    v1::GetJobResponse response;
+    v1::JobService::NewStub(busy.channel())
+        ->GetJob(Ctx(absl::Seconds(60)).get(), request, &response)
+        .IgnoreError();
+  });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = "
+                   "$1%'") == "1";
+      },
+      absl::Seconds(30)));
+
+  ASSERT_TRUE(RevokeApiKeyAs(Admin(), member_id).ok());  // through the other replica
+  // Refused at admission (no database needed); a call still admitted waits for the pool, so
+  // each try gets a short deadline.
+  auto refused = [&] {
+    auto context = Ctx(absl::Milliseconds(300));
+    context->AddMetadata("authorization", "Bearer " + member);
+    v1::GetJobRequest request;
+    request.set_id(job);
+    v1::GetJobResponse response;
+    return v1::JobService::NewStub(plain)->GetJob(context.get(), request, &response).error_code() ==
+           StatusCode::UNAUTHENTICATED;
+  };
+  EXPECT_TRUE(WaitFor(refused, absl::Seconds(10)));
+  lock.abort();
+  held.join();
 }
 
 TEST_F(AccessTest, HealthAndReflectionNeedNoKey) {
