@@ -36,8 +36,8 @@ ABSL_FLAG(std::string, database_url, "",
           "libpq connection string or URI; empty uses libpq's PG* defaults (JOBD_DATABASE_URL)");
 ABSL_FLAG(int32_t, pool_size, 0, "database connections; 0 = 2 per core + 4 (JOBD_POOL_SIZE)");
 ABSL_FLAG(int32_t, background_pool_size, 2,
-          "database connections of the background loops (key sync, reaper, promoter, retention), "
-          "apart from the requests' pool");
+          "database connections of the lease reaper, promoter and retention, apart from the "
+          "requests' pool (key sync has one more of its own)");
 ABSL_FLAG(absl::Duration, statement_timeout, absl::Seconds(30),
           "PostgreSQL statement_timeout of jobd's connections (0 = none); a call's own deadline "
           "stops its statements sooner");

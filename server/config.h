@@ -64,7 +64,7 @@ struct ServerConfig {
   core::GroupCommitOptions create_batcher;
   core::GroupCommitOptions change_batcher;
   core::Limits limits;
-  int background_pool_size = 2;  // connections of the key sync, reaper, promoter, retention
+  int background_pool_size = 2;  // connections of the reaper, promoter and retention
   std::string page_token_key;    // empty: the database's keys (page_token_keys)
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Minutes(1);

@@ -11,9 +11,9 @@
 namespace jobd {
 namespace {
 
-db::DatabaseConfig BackgroundDatabase(const ServerConfig& config) {
+db::DatabaseConfig DatabaseWithPool(const ServerConfig& config, int pool_size) {
   db::DatabaseConfig database = config.database;
-  database.pool_size = config.background_pool_size;
+  database.pool_size = pool_size;
   return database;
 }
 
@@ -49,9 +49,10 @@ Server::Server(const ServerConfig& config)
       pool_(config_.database),
       pg_store_(pool_, StoreOptions(config_)),
       key_store_(pool_),
-      background_pool_(BackgroundDatabase(config_)),
+      background_pool_(DatabaseWithPool(config_, config_.background_pool_size)),
       background_pg_store_(background_pool_, StoreOptions(config_)),
-      background_key_store_(background_pool_),
+      key_sync_pool_(DatabaseWithPool(config_, 1)),
+      key_sync_store_(key_sync_pool_),
       page_token_keys_(std::make_shared<core::PageTokenKeyring>(std::vector<std::string>{
           // Until key_sync_ reads the database's keys (before the first call): unusable.
           config_.page_token_key.empty() ? core::NewRandomUuid() : config_.page_token_key})),
@@ -91,7 +92,7 @@ Server::Server(const ServerConfig& config)
       reaper_(background_store_, config_.reaper_interval),
       promoter_(background_store_, config_.promote_interval,
                 [this](const Job& job) { JobReady(job); }),
-      key_sync_(background_key_store_, key_registry_, clock_, config_.key_refresh_interval,
+      key_sync_(key_sync_store_, key_registry_, clock_, config_.key_refresh_interval,
                 config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(
       [this](const std::string& key_id) { streams_by_key_.Revoked(key_id); });

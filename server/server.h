@@ -72,11 +72,13 @@ class Server {
   db::ConnectionPool pool_;
   db::PgJobStore pg_store_;
   db::PgApiKeyStore key_store_;
-  // Background work (key sync, reaper, promoter, retention) on a small pool of its own, so
-  // that requests holding every connection never delay a revocation or a lease expiry.
+  // Background work on connections of its own, so that requests holding every connection
+  // never delay a revocation or a lease expiry: the reaper, promoter and retention share a
+  // small pool; key sync has one connection, which no slow job statement can hold.
   db::ConnectionPool background_pool_;
   db::PgJobStore background_pg_store_;
-  db::PgApiKeyStore background_key_store_;
+  db::ConnectionPool key_sync_pool_;
+  db::PgApiKeyStore key_sync_store_;
   // The database's time, kept by the health probe: what "now" means for creates and keys.
   // Leases, deadlines, due jobs and retention are decided inside SQL on now().
   DatabaseClock clock_;
