@@ -197,9 +197,8 @@ absl::Status PgJobStore::QuotaExceeded(const std::string& workspace_id) const {
       "(--max_active_jobs_per_workspace); retry once some have finished"));
 }
 
-bool PgJobStore::TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id,
-                           std::unordered_map<std::string, int64_t>& active) {
-  if (options_.max_active_jobs_per_workspace <= 0) return true;
+int64_t& PgJobStore::LockedActiveCount(pqxx::transaction_base& tx, const std::string& workspace_id,
+                                       ActiveCounts& active) {
   auto it = active.find(workspace_id);
   if (it == active.end()) {
     tx.exec_prepared("lock_workspace_quota", workspace_id);
@@ -208,22 +207,25 @@ bool PgJobStore::TakeQuota(pqxx::transaction_base& tx, const std::string& worksp
                       tx.exec_prepared1("count_active_jobs", workspace_id)[0].as<int64_t>())
              .first;
   }
-  if (it->second >= options_.max_active_jobs_per_workspace) return false;
-  ++it->second;
+  return it->second;
+}
+
+bool PgJobStore::TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id,
+                           ActiveCounts& active) {
+  if (options_.max_active_jobs_per_workspace <= 0) return true;
+  int64_t& count = LockedActiveCount(tx, workspace_id, active);
+  if (count >= options_.max_active_jobs_per_workspace) return false;
+  ++count;
   return true;
 }
 
 std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
                                                 const std::vector<Job>& jobs,
                                                 const std::vector<size_t>& order) {
-  // Workspaces in sorted order (`order` sorts by workspace): two batches lock them alike.
-  std::unordered_map<std::string, int64_t> active;
-  for (size_t i : order) {
-    const std::string& workspace = jobs[i].workspace_id;
-    if (active.count(workspace) > 0) continue;
-    tx.exec_prepared("lock_workspace_quota", workspace);
-    active[workspace] = tx.exec_prepared1("count_active_jobs", workspace)[0].as<int64_t>();
-  }
+  // Every workspace locked first, before the key lookups below, in sorted order (`order`
+  // sorts by workspace): two batches lock them alike.
+  ActiveCounts active;
+  for (size_t i : order) LockedActiveCount(tx, jobs[i].workspace_id, active);
   std::vector<bool> refused(jobs.size(), false);
   std::set<std::pair<std::string, std::string>> keys_counted;  // of this batch
   for (size_t i : order) {
@@ -236,12 +238,7 @@ std::vector<bool> PgJobStore::RefuseBeyondQuota(pqxx::transaction_base& tx,
               .empty())) {
       continue;
     }
-    int64_t& count = active[job.workspace_id];
-    if (count >= options_.max_active_jobs_per_workspace) {
-      refused[i] = true;
-    } else {
-      ++count;
-    }
+    refused[i] = !TakeQuota(tx, job.workspace_id, active);
   }
   return refused;
 }
@@ -298,7 +295,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     JobChangeColumns columns;
     std::vector<std::pair<size_t, JobUpdate>> written;  // (change index, its update)
     std::unordered_set<std::string> seen;
-    std::unordered_map<std::string, int64_t> active;  // per workspace, once its quota is locked
+    ActiveCounts active;  // per workspace, once its quota is locked
     for (size_t i = 0; i < changes.size(); ++i) {
       auto it = current.find(keys[i]);
       if (it == current.end()) {

@@ -43,13 +43,19 @@ class PgJobStore : public JobStore {
       const std::vector<std::string>& ids) override;
 
  private:
-  // With a quota: which jobs of the batch it refuses (locks each workspace until commit).
+  // Active jobs per workspace in one transaction, counted under the workspace's quota lock.
+  using ActiveCounts = std::unordered_map<std::string, int64_t>;
+
   // The refusal of a job beyond its workspace's active-job quota.
   absl::Status QuotaExceeded(const std::string& workspace_id) const;
-  // Counts one more active job of the workspace (locking its quota first, once per
-  // transaction); false when the quota is full. Always true without a quota.
-  bool TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id,
-                 std::unordered_map<std::string, int64_t>& active);
+  // Locks the workspace's quota (until commit) and counts its active jobs, once per
+  // transaction.
+  int64_t& LockedActiveCount(pqxx::transaction_base& tx, const std::string& workspace_id,
+                             ActiveCounts& active);
+  // Counts one more active job of the workspace; false when the quota is full. Always true
+  // without a quota.
+  bool TakeQuota(pqxx::transaction_base& tx, const std::string& workspace_id, ActiveCounts& active);
+  // With a quota: which jobs of the batch it refuses (locks each workspace until commit).
   std::vector<bool> RefuseBeyondQuota(pqxx::transaction_base& tx, const std::vector<Job>& jobs,
                                       const std::vector<size_t>& order);
 

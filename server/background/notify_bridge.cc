@@ -40,7 +40,8 @@ bool NotifyBridge::Stopping() {
 void NotifyBridge::MarkReady(const std::string& workspace_id, const std::string& type) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!ready_.emplace(workspace_id, type).second) return;
+    // insert, not emplace: no node is allocated when the queue is already pending.
+    if (!ready_.insert({workspace_id, type}).second) return;
     if (ready_.size() > 1) return;  // the sender was woken for the first
   }
   sender_wake_.notify_one();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "server/core/ids.h"
 #include "server/core/log.h"
+#include "server/core/notify_payloads.h"
 #include "server/core/publishing_job_store.h"
 
 namespace jobd::core {
@@ -46,20 +47,13 @@ std::vector<EventRange> ParseEventHints(const std::string& payload) {
 }
 
 std::vector<std::string> FormatEventHints(const std::vector<EventRange>& ranges, size_t max_bytes) {
-  std::vector<std::string> payloads;
-  std::string current;
+  std::vector<std::string> entries;
+  entries.reserve(ranges.size());
   for (const EventRange& range : ranges) {
-    std::string entry =
-        absl::StrCat(range.job_id, ":", range.after_sequence, "-", range.last_sequence);
-    if (!current.empty() && current.size() + 1 + entry.size() > max_bytes) {
-      payloads.push_back(std::move(current));
-      current.clear();
-    }
-    if (!current.empty()) current += ',';
-    current += entry;
+    entries.push_back(
+        absl::StrCat(range.job_id, ":", range.after_sequence, "-", range.last_sequence));
   }
-  if (!current.empty()) payloads.push_back(std::move(current));
-  return payloads;
+  return JoinIntoPayloads(entries, max_bytes);
 }
 
 EventFetcher::EventFetcher(JobStore& store, EventBus& bus, absl::Duration poll_interval)

@@ -64,7 +64,10 @@ absl::StatusOr<std::string> PageTokenCodec::Decode(const std::string& token,
   const std::string mac = raw.substr(raw.size() - kMacBytes);
   bool signed_here = false;
   for (const std::string& key : *keys_->Get()) {
-    signed_here = signed_here || CRYPTO_memcmp(mac.data(), Mac(body, key).data(), kMacBytes) == 0;
+    if (CRYPTO_memcmp(mac.data(), Mac(body, key).data(), kMacBytes) == 0) {
+      signed_here = true;
+      break;
+    }
   }
   if (!signed_here || body[0] != kVersion) {
     return Invalid("is not a token this server issued (altered or expired)");

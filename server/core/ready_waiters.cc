@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "server/core/notify_payloads.h"
 
 namespace jobd::core {
 
@@ -165,20 +166,12 @@ void ReadyWaiters::TimerLoop() {
 
 std::vector<std::string> FormatReadyHints(const std::set<std::pair<std::string, std::string>>& keys,
                                           size_t max_bytes) {
-  std::vector<std::string> payloads;
-  std::string current;
+  std::vector<std::string> entries;
   for (const auto& [workspace_id, type] : keys) {
-    const std::string entry = nlohmann::json::array({workspace_id, type}).dump();
-    if (entry.size() + 2 > max_bytes) return {""};  // too long to name: wake everyone
-    if (!current.empty() && current.size() + 2 + entry.size() > max_bytes) {
-      payloads.push_back(current + "]");
-      current.clear();
-    }
-    current += current.empty() ? "[" : ",";
-    current += entry;
+    entries.push_back(nlohmann::json::array({workspace_id, type}).dump());
+    if (entries.back().size() + 2 > max_bytes) return {""};  // too long to name: wake everyone
   }
-  if (!current.empty()) payloads.push_back(current + "]");
-  return payloads;
+  return JoinIntoPayloads(entries, max_bytes, "[", "]");
 }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> ParseReadyHints(

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
-#include <pqxx/transaction>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -986,9 +985,7 @@ TEST_F(AccessTest, ARevocationReachesAReplicaWhoseRequestPoolIsBusy) {
   ASSERT_FALSE(member_id.empty());
 
   // The replica's only request connection waits behind a lock on jobs.
-  pqxx::connection blocker(database_->url());
-  pqxx::work lock(blocker);
-  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  JobsTableLock lock(database_->url());
   std::thread held([&] {
     v1::GetJobRequest request;
     request.set_id(job);
@@ -997,13 +994,7 @@ TEST_F(AccessTest, ARevocationReachesAReplicaWhoseRequestPoolIsBusy) {
         ->GetJob(Ctx(absl::Seconds(60)).get(), request, &response)
         .IgnoreError();
   });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                   "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = "
-                   "$1%'") == "1";
-      },
-      absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor([&] { return WaitingGetJobQueries() == "1"; }, absl::Seconds(30)));
 
   ASSERT_TRUE(RevokeApiKeyAs(Admin(), member_id).ok());  // through the other replica
   // Refused at admission (no database needed); a call still admitted waits for the pool, so
@@ -1018,7 +1009,7 @@ TEST_F(AccessTest, ARevocationReachesAReplicaWhoseRequestPoolIsBusy) {
            StatusCode::UNAUTHENTICATED;
   };
   EXPECT_TRUE(WaitFor(refused, absl::Seconds(10)));
-  lock.abort();
+  lock.Release();
   held.join();
 }
 

@@ -506,14 +506,8 @@ TEST(JobdStart, RefusesAnUnmigratedDatabase) {
 TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
   const v1::Job job = Create(Request());
   // Hold a lock that makes GetJob's query wait.
-  pqxx::connection blocker(database_->url());
-  pqxx::work lock(blocker);
-  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
-  auto waiting_get_jobs = [&] {
-    return Sql(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = $1%'");
-  };
+  JobsTableLock lock(database_->url());
+  auto waiting_get_jobs = [&] { return WaitingGetJobQueries(); };
 
   v1::GetJobRequest request;
   request.set_id(job.id());
@@ -543,7 +537,7 @@ TEST_F(JobServiceTest, ACallsDeadlineStopsItsDatabaseWork) {
               absl::Seconds(10)))
       << jobd_->log();
 
-  lock.abort();
+  lock.Release();
   v1::Job after;
   EXPECT_TRUE(Get(job.id(), &after).ok());
   EXPECT_EQ(after.id(), job.id());
@@ -556,22 +550,14 @@ TEST_F(JobServiceTest, ASecondSignalExitsWithoutWaitingForTheGrace) {
   auto stub = v1::JobService::NewStub(slow_stop.channel());
   const v1::Job job = Create(Request());
   // A GetJob held by a lock keeps the graceful stop waiting for it.
-  pqxx::connection blocker(database_->url());
-  pqxx::work lock(blocker);
-  lock.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  JobsTableLock lock(database_->url());
   std::thread call([&] {
     v1::GetJobRequest request;
     request.set_id(job.id());
     v1::GetJobResponse response;
     stub->GetJob(Ctx(absl::Seconds(90)).get(), request, &response).IgnoreError();
   });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                   "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = "
-                   "$1%'") == "1";
-      },
-      absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor([&] { return WaitingGetJobQueries() == "1"; }, absl::Seconds(30)));
   ASSERT_EQ(kill(slow_stop.pid(), SIGTERM), 0);
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains(slow_stop.log(), "\"msg\":\"stopping\""); },
                       absl::Seconds(10)));
@@ -580,7 +566,7 @@ TEST_F(JobServiceTest, ASecondSignalExitsWithoutWaitingForTheGrace) {
   EXPECT_EQ(slow_stop.Stop(), 1);                      // not the graceful 0
   EXPECT_LT(absl::Now() - second, absl::Seconds(30));  // the grace is 60 s
   EXPECT_TRUE(absl::StrContains(slow_stop.log(), "second signal")) << slow_stop.log();
-  lock.abort();
+  lock.Release();
   call.join();
 }
 

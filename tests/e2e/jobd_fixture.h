@@ -7,35 +7,22 @@
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 #include "tests/support/jobd_process.h"
+#include "tests/support/proto_time.h"
 #include "tests/support/test_database.h"
 
 namespace jobd::testing {
 
+using test::Millis;
+using test::ToProtoTime;
+using test::ToTime;
+
 // A context with a deadline, so a hung server fails the test instead of hanging it.
-inline google::protobuf::Duration Millis(int64_t ms) {
-  google::protobuf::Duration d;
-  d.set_seconds(ms / 1000);
-  d.set_nanos(static_cast<int32_t>(ms % 1000 * 1000000));
-  return d;
-}
-
-inline absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-inline google::protobuf::Timestamp ToProtoTime(absl::Time t) {
-  google::protobuf::Timestamp out;
-  out.set_seconds(absl::ToUnixSeconds(t));
-  out.set_nanos(
-      static_cast<int32_t>((t - absl::FromUnixSeconds(out.seconds())) / absl::Nanoseconds(1)));
-  return out;
-}
-
 inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::Seconds(10)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
@@ -51,6 +38,20 @@ inline std::unique_ptr<TestDatabase> MigratedTestDatabase() {
   EXPECT_EQ(rc, 0) << "jobd migrate";
   return rc == 0 ? std::move(database) : nullptr;
 }
+
+// An ACCESS EXCLUSIVE lock on jobs, held until Release or destruction: every statement that
+// reads jobs waits (tests hold calls in flight with it).
+class JobsTableLock {
+ public:
+  explicit JobsTableLock(const std::string& url) : conn_(url), tx_(conn_) {
+    tx_.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+  }
+  void Release() { tx_.abort(); }
+
+ private:
+  pqxx::connection conn_;
+  pqxx::work tx_;
+};
 
 class JobdTest : public ::testing::Test {
  protected:
@@ -84,6 +85,13 @@ class JobdTest : public ::testing::Test {
     pqxx::nontransaction tx(conn);
     pqxx::result r = tx.exec(statement);
     return r.empty() || r[0][0].is_null() ? "" : r[0][0].c_str();
+  }
+
+  // How many GetJob queries wait for a lock now (behind a JobsTableLock).
+  std::string WaitingGetJobQueries() {
+    return Sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM jobs WHERE id = $1%'");
   }
 
   // The job as GetJob returns it now (a failed call fails the test and gives an empty job).

@@ -7,19 +7,14 @@
 
 #include "absl/time/time.h"
 #include "jobd/v1/job.pb.h"
+#include "tests/support/proto_time.h"
 #include "tests/support/test_clock.h"
 
 namespace jobd::test_events {
 
 using test::kNow;
 
-inline google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  ts.set_nanos(
-      static_cast<int32_t>((t - absl::FromUnixSeconds(ts.seconds())) / absl::Nanoseconds(1)));
-  return ts;
-}
+inline google::protobuf::Timestamp At(absl::Time t) { return test::ToProtoTime(t); }
 
 inline v1::Job Job(v1::JobState state, float percent, const std::string& message = "") {
   v1::Job job;
