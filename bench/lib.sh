@@ -60,12 +60,14 @@ cleanup() {
 # start_jobd LOG PORTFILE WHAT TRIES: starts `jobd serve` on 127.0.0.1:0 (from $WORK, so that a
 # core file lands there), its output appended to LOG, and waits up to TRIES × 50 ms for it to
 # write PORTFILE ("jobd WHAT" in messages); sets STARTED_PID, STARTED_PORT and STARTED_HTTP_PORT.
+# One API key drives every stream and long poll of a benchmark: its per-key limits are off.
 start_jobd() {
   local log=$1 portfile=$2 what=$3 tries=$4
   rm -f "$portfile"
   (cd "$WORK" && exec "$JOBD" serve --database_url "$URL" --listen 127.0.0.1:0 \
     --listen_port_file "$portfile" --http_listen 127.0.0.1:0 \
-    --http_port_file "$portfile.http" >>"$log" 2>&1) &
+    --http_port_file "$portfile.http" --max_streams_per_key 0 --max_long_polls_per_key 0 \
+    >>"$log" 2>&1) &
   STARTED_PID=$!
   JOBD_PIDS+=("$STARTED_PID")
   for _ in $(seq 1 "$tries"); do

@@ -259,14 +259,17 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
         const std::string states = StatesToArray(query.states);
         const std::string labels = LabelsToJson(query.labels);
         const std::string after = query.after_id.empty() ? kMaxUuid : query.after_id;
-        pqxx::result r = !query.labels.empty()
-                             ? tx.exec_prepared("list_jobs_by_labels", query.workspace_id, states,
-                                                labels, after, query.limit, NonEmpty(query.type))
-                         : query.type.empty()
-                             ? tx.exec_prepared("list_jobs", query.workspace_id, states, labels,
-                                                after, query.limit)
-                             : tx.exec_prepared("list_jobs_by_type", query.workspace_id, states,
-                                                labels, after, query.limit, query.type);
+        const bool bodies = query.with_bodies;
+        const int64_t budget = query.max_body_bytes;
+        pqxx::result r =
+            !query.labels.empty()
+                ? tx.exec_prepared("list_jobs_by_labels", query.workspace_id, states, labels, after,
+                                   query.limit, NonEmpty(query.type), bodies, budget)
+            : query.type.empty()
+                ? tx.exec_prepared("list_jobs", query.workspace_id, states, labels, after,
+                                   query.limit, bodies, budget)
+                : tx.exec_prepared("list_jobs_by_type", query.workspace_id, states, labels, after,
+                                   query.limit, query.type, bodies, budget);
         return ReadJobs(r);
       });
 }

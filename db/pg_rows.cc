@@ -115,7 +115,7 @@ Job JobColumns::Read(const pqxx::row& row) const {
   job.type = row[type_].c_str();
   job.state = ReadState(row[state_]);
   job.priority = row[priority_].as<int32_t>();
-  job.payload_json = row[payload_].c_str();
+  job.payload_json = row[payload_].is_null() ? "" : row[payload_].c_str();
   if (!row[result_].is_null()) job.result_json = row[result_].c_str();
   job.error_message = row[error_message_].c_str();
   job.requested_by = row[requested_by_].c_str();

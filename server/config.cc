@@ -152,7 +152,17 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "key_refresh_interval",
                                      "max_active_jobs_per_workspace",
                                      "create_rate_per_key",
-                                     "create_burst_per_key"};
+                                     "create_burst_per_key",
+                                     "max_streams_per_key",
+                                     "max_long_polls_per_key",
+                                     "watch_max_jobs",
+                                     "list_page_max_body_bytes",
+                                     "grpc_max_concurrent_streams",
+                                     "grpc_max_memory_bytes",
+                                     "keepalive_time",
+                                     "keepalive_timeout",
+                                     "min_client_ping_interval",
+                                     "http_max_connections"};
 
 absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand* keys) {
   if (positional.size() < 3) {
@@ -361,6 +371,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("max_page_size: must be at least 1");
   }
   config.limits.default_page_size = std::min(20, config.limits.max_page_size);
+  if (absl::Status s = ReadBounds(&config.bounds, &config.limits); !s.ok()) return s;
   config.health_interval = absl::GetFlag(FLAGS_health_interval);
   config.retention_interval = absl::GetFlag(FLAGS_retention_interval);
   if (config.retention_interval <= absl::ZeroDuration()) {

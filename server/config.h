@@ -47,6 +47,22 @@ struct QuotaConfig {
   double create_burst_per_key = 0;            // bucket size; 0: max(1, rate)
 };
 
+// What one caller or connection may hold of a jobd process; each refusal is
+// RESOURCE_EXHAUSTED (README "Limits"). The input limits are in core::Limits.
+struct BoundsConfig {
+  size_t max_streams_per_key = 100;       // WatchJob + WatchJobs, gRPC and HTTP together
+  size_t watch_max_jobs = 10000;          // unfinished jobs one WatchJobs stream remembers
+  int grpc_max_concurrent_streams = 100;  // calls in flight per HTTP/2 connection
+  int64_t grpc_max_memory_bytes = int64_t{1} << 30;  // gRPC's resource quota
+  absl::Duration keepalive_time = absl::Minutes(1);  // jobd pings an idle connection
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_client_ping_interval = absl::Seconds(10);  // faster pings: GOAWAY
+  size_t http_max_connections = 4096;
+};
+
+// Reads the flags of BoundsConfig and of the limits in core::Limits that bound memory.
+absl::Status ReadBounds(BoundsConfig* bounds, core::Limits* limits);
+
 struct ServerConfig {
   std::string command = "serve";  // serve | migrate | keys
   KeysCommand keys;
@@ -64,6 +80,7 @@ struct ServerConfig {
   core::GroupCommitOptions create_batcher;
   core::GroupCommitOptions change_batcher;
   core::Limits limits;
+  BoundsConfig bounds;
   int background_pool_size = 2;  // connections of the reaper, promoter and retention
   std::string page_token_key;    // empty: the database's keys (page_token_keys)
   absl::Duration health_interval = absl::Seconds(1);

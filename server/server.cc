@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include "db/migrator.h"
 #include "server/core/ids.h"
@@ -33,12 +34,14 @@ http::HttpServerOptions HttpOptionsOf(const ServerConfig& config) {
   options.max_body_bytes = static_cast<uint64_t>(config.max_request_bytes);
   options.sse_heartbeat = config.http.sse_heartbeat;
   options.read_timeout = config.http.read_timeout;
+  options.max_connections = config.bounds.http_max_connections;
   return options;
 }
 
 core::WatchOptions WatchOptionsOf(const ServerConfig& config) {
   core::WatchOptions options;
   options.buffer_events = static_cast<size_t>(config.watch_buffer_events);
+  options.max_tracked_jobs = config.bounds.watch_max_jobs;
   return options;
 }
 
@@ -56,6 +59,7 @@ Server::Server(const ServerConfig& config)
       page_token_keys_(std::make_shared<core::PageTokenKeyring>(std::vector<std::string>{
           // Until key_sync_ reads the database's keys (before the first call): unusable.
           config_.page_token_key.empty() ? core::NewRandomUuid() : config_.page_token_key})),
+      streams_by_key_(config_.bounds.max_streams_per_key),
       key_manager_(key_store_, &key_registry_, clock_, config_.limits,
                    core::PageTokenCodec(page_token_keys_)),
       authorizer_(key_registry_, clock_),
@@ -170,6 +174,21 @@ absl::Status Server::Listen() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // An oversized request is refused by gRPC before it is parsed into memory.
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_request_bytes));
+  // What one connection or client may hold: calls in flight, memory, idle and ping policy.
+  const BoundsConfig& bounds = config_.bounds;
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, bounds.grpc_max_concurrent_streams);
+  grpc::ResourceQuota quota("jobd");
+  quota.Resize(static_cast<size_t>(bounds.grpc_max_memory_bytes));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(bounds.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(bounds.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(bounds.min_client_ping_interval)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.AddListeningPort(config_.listen, *credentials, &port_);
   builder.RegisterService(&job_service_);
   builder.RegisterService(&worker_service_);

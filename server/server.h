@@ -86,7 +86,8 @@ class Server {
   core::KeyRegistry key_registry_;
   // Page tokens: the flag's key, or the database's keys (kept current by key_sync_).
   std::shared_ptr<core::PageTokenKeyring> page_token_keys_;
-  core::StreamsByKey streams_by_key_;  // a revoked key's watch streams end at once
+  // A revoked key's watch streams end at once; a key has at most its share open.
+  core::StreamsByKey streams_by_key_;
   core::ApiKeyManager key_manager_;
   core::Authorizer authorizer_;
   core::CallGate calls_;

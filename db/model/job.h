@@ -125,6 +125,9 @@ struct ListJobsQuery {
   std::map<std::string, std::string> labels;
   std::string after_id;  // empty: first page
   int32_t limit = 20;
+  bool with_bodies = true;     // false: payload and result are left out (payload_json "")
+  int64_t max_body_bytes = 0;  // > 0: the rows stop after the first at which the bytes of
+                               // payloads and results so far pass this (see ListJobsPage)
 };
 
 struct CreatedJob {

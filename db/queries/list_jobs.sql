@@ -1,13 +1,32 @@
 -- A page of a workspace's jobs, newest first: one index range per state, merged.
 -- $2 states, $3 labels that must all match (jsonb), $4 the last id of the previous page
--- (the largest UUID on the first page, so the range condition always uses the index).
-SELECT page.* FROM unnest($2::job_state[]) AS wanted(state)
-CROSS JOIN LATERAL (
-  SELECT * FROM jobs
-  WHERE workspace_id = $1 AND state = wanted.state AND labels @> $3::jsonb
-    AND id < $4::uuid
-  ORDER BY id DESC
-  LIMIT $5
-) AS page
-ORDER BY page.id DESC
-LIMIT $5
+-- (the largest UUID on the first page, so the range condition always uses the index),
+-- $5 the most rows, $6 whether payloads and results are wanted, $7 a budget of their bytes
+-- (0: none): rows stop after the first that passes it, where the core ends the page.
+SELECT * FROM (
+  SELECT id, workspace_id, type, state, priority,
+    CASE WHEN $6::boolean THEN payload END AS payload, CASE WHEN $6::boolean THEN result END AS result,
+    error_message, requested_by, attempt, last_attempt, max_attempts, initial_backoff_us,
+    max_backoff_us, backoff_multiplier, timeout_us, ttl_us, labels, idempotency_key,
+    request_fingerprint, progress_percent, progress_message, worker_id, lease_token,
+    lease_expire_time, lease_duration_us, attempt_deadline, create_time, update_time,
+    start_time, finish_time, run_after, expire_time, sequence,
+    coalesce(sum(CASE WHEN $6::boolean THEN octet_length(payload::text) + coalesce(octet_length(result::text), 0)
+                      ELSE 0 END)
+               OVER (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+      AS body_bytes_before
+  FROM (
+    SELECT page.* FROM unnest($2::job_state[]) AS wanted(state)
+    CROSS JOIN LATERAL (
+      SELECT * FROM jobs
+      WHERE workspace_id = $1 AND state = wanted.state AND labels @> $3::jsonb
+        AND id < $4::uuid
+      ORDER BY id DESC
+      LIMIT $5
+    ) AS page
+    ORDER BY page.id DESC
+    LIMIT $5
+  ) AS candidates
+) AS sized
+WHERE $7::bigint = 0 OR body_bytes_before <= $7::bigint
+ORDER BY id DESC

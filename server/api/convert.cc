@@ -193,6 +193,18 @@ absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& r) {
   c.labels.insert(r.labels().begin(), r.labels().end());
   c.page_size = r.page_size();
   c.page_token = r.page_token();
+  switch (r.view()) {
+    case v1::JOB_VIEW_UNSPECIFIED:
+    case v1::JOB_VIEW_FULL:
+      c.view = core::JobView::kFull;
+      break;
+    case v1::JOB_VIEW_BASIC:
+      c.view = core::JobView::kBasic;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("view: ", static_cast<int>(r.view()), " is not a job view"));
+  }
   return c;
 }
 

@@ -17,6 +17,26 @@ void GrpcUnaryCall::Answer(const absl::Status& status) {
   Finish(ToGrpcStatus(status));
 }
 
+void GrpcUnaryCall::SetOnCancel(std::function<void()> cancelled) {
+  std::unique_lock<std::mutex> lock(cancel_mu_);
+  if (!cancelled_) {
+    on_cancel_ = std::move(cancelled);
+    return;
+  }
+  lock.unlock();
+  cancelled();
+}
+
+void GrpcUnaryCall::OnCancel() {
+  std::function<void()> cancelled;
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    cancelled_ = true;
+    cancelled = std::move(on_cancel_);
+  }
+  if (cancelled) cancelled();
+}
+
 void GrpcUnaryCall::OnDone() {
   TakeBackFromGrpc(this);
   delete this;

@@ -24,10 +24,15 @@ class GrpcUnaryCall final : public grpc::ServerUnaryReactor, public CallTranspor
   bool Cancelled() const override { return context_->IsCancelled(); }
   absl::Time Deadline() const override;
   void Answer(const absl::Status& status) override;
+  void SetOnCancel(std::function<void()> cancelled) override;
+  void OnCancel() override;
   void OnDone() override;
 
  private:
   grpc::CallbackServerContext* const context_;
+  std::mutex cancel_mu_;  // OnCancel races SetOnCancel
+  bool cancelled_ = false;
+  std::function<void()> on_cancel_;
 };
 
 // Admits the call from its metadata, then runs handlers.*handle on it.

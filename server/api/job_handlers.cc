@@ -38,9 +38,8 @@ void JobHandlers::ListJobs(UnaryCall call, const core::Principal& caller,
     absl::StatusOr<core::JobPage> page = jobs_.ListJobs(caller, *command);
     if (!page.ok()) return page.status();
     const absl::Time now = jobs_.clock().Now();
-    for (const Job& job : page->jobs) {
-      ToProto(job, now, /*include_payload=*/true, response->add_jobs());
-    }
+    const bool bodies = command->view == core::JobView::kFull;
+    for (const Job& job : page->jobs) ToProto(job, now, bodies, response->add_jobs());
     response->set_next_page_token(page->next_page_token);
     return absl::OkStatus();
   });

@@ -31,6 +31,9 @@ class CallTransport {
   virtual absl::Time Deadline() const = 0;
   // Sends `status` (and, when OK, the response message the handler filled).
   virtual void Answer(const absl::Status& status) = 0;
+  // Runs `cancelled` once when the caller leaves (at once if it has), on a transport thread:
+  // it must not block. Set at most once, before Answer.
+  virtual void SetOnCancel(std::function<void()> cancelled) = 0;
 
  protected:
   ~CallTransport() = default;
@@ -49,6 +52,9 @@ class UnaryCall {
   bool Admit(absl::Span<const absl::string_view> authorization, core::Principal* caller);
   const char* method() const { return method_; }
   bool cancelled() const { return transport_->Cancelled(); }
+  void SetOnCancel(std::function<void()> cancelled) const {
+    transport_->SetOnCancel(std::move(cancelled));
+  }
   absl::Time deadline() const { return transport_->Deadline(); }
   const Admission& admission() const { return *admission_; }
   // Exactly once per call.

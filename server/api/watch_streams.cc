@@ -51,14 +51,17 @@ class WatchStream : public grpc::ServerWriteReactor<Response>, public core::Watc
   }
 
  protected:
-  // Ends the stream when the key that opened it is revoked; returns the step that ends it at
-  // once when the key was revoked already (core::EndOnRevocation).
-  std::function<void()> EndOnRevocation(const core::WatchDeps& deps, const std::string& key_id) {
+  // Opens the watch, or ends it at once when its key may not open it (core::RegisterStream):
+  // the last use of `this`, as the stream may end (and go) at once.
+  template <typename Open>
+  void RegisterAndOpen(const core::WatchDeps& deps, const std::string& key_id,
+                       const std::string& key_name, Open open) {
     std::function<void()> end_now;
-    key_handle_ = core::EndOnRevocation(deps.streams_by_key, deps.executor, key_id,
-                                        std::weak_ptr<Watch>(watch_), &end_now);
+    key_handle_ = core::RegisterStream(deps.streams_by_key, deps.executor, key_id, key_name,
+                                       std::weak_ptr<Watch>(watch_), &end_now);
     if (key_handle_ != 0) streams_by_key_ = deps.streams_by_key;
-    return end_now;
+    if (end_now) return end_now();
+    open(*watch_);
   }
 
   std::shared_ptr<Watch> watch_;
@@ -79,11 +82,9 @@ class WatchJobStream final : public WatchStream<v1::WatchJobResponse, core::JobW
       : WatchStream("WatchJob", request.id()) {
     std::optional<int64_t> after;
     if (request.has_after_sequence()) after = request.after_sequence();
-    const std::string key_id = caller.key_id;
+    const std::string key_id = caller.key_id, key_name = caller.name;
     watch_ = std::make_shared<core::JobWatch>(deps, std::move(caller), request.id(), this);
-    std::function<void()> end_revoked = EndOnRevocation(deps, key_id);
-    watch_->Open(after);  // the last use of `this`: the stream may end (and go) at once
-    if (end_revoked) end_revoked();
+    RegisterAndOpen(deps, key_id, key_name, [after](core::JobWatch& watch) { watch.Open(after); });
   }
   void Write(const core::BusEventPtr& event) override {
     current_ = event;
@@ -96,12 +97,10 @@ class WatchJobsStream final : public WatchStream<v1::WatchJobsResponse, core::Wo
  public:
   WatchJobsStream(core::WatchDeps deps, core::Principal caller, core::WorkspaceWatchFilter filter)
       : WatchStream("WatchJobs", "") {
-    const std::string key_id = caller.key_id;
+    const std::string key_id = caller.key_id, key_name = caller.name;
     watch_ =
         std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter), this);
-    std::function<void()> end_revoked = EndOnRevocation(deps, key_id);
-    watch_->Open();  // the last use of `this`: the stream may end (and go) at once
-    if (end_revoked) end_revoked();
+    RegisterAndOpen(deps, key_id, key_name, [](core::WorkspaceWatch& watch) { watch.Open(); });
   }
   void Write(const core::BusEventPtr& event) override {
     current_ = event;

@@ -10,6 +10,9 @@ void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
   absl::StatusOr<core::AcquireCommand> command = FromProto(*request);
   if (!command.ok()) return call.Finish(command.status(), "");
   command->cancelled = [call] { return call.cancelled(); };
+  command->on_cancel = [call](std::function<void()> cancelled) {
+    call.SetOnCancel(std::move(cancelled));
+  };
   command->still_authorized = [call, caller] { return call.admission().StillValid(caller); };
   command->call_deadline = call.deadline();
   workers_.AcquireJobs(caller, std::move(*command),

@@ -33,6 +33,12 @@ struct CreateJobCommand {
   std::string idempotency_key;
 };
 
+// What a list returns of each job.
+enum class JobView {
+  kFull,
+  kBasic,  // without payload and result
+};
+
 struct ListJobsCommand {
   std::string workspace_id;
   std::vector<JobState> states;  // empty: all
@@ -40,6 +46,7 @@ struct ListJobsCommand {
   std::map<std::string, std::string> labels;
   int32_t page_size = 0;  // 0: default
   std::string page_token;
+  JobView view = JobView::kFull;
 };
 
 struct JobPage {

@@ -103,6 +103,8 @@ absl::StatusOr<JobPage> JobManager::ListJobs(const Principal& caller,
   query.labels = command.labels;
   const int32_t page_size = command.page_size > 0 ? command.page_size : limits_.default_page_size;
   query.limit = page_size + 1;  // one more tells whether another page follows
+  query.with_bodies = command.view == JobView::kFull;
+  if (query.with_bodies) query.max_body_bytes = limits_.max_list_page_body_bytes;
   if (!command.page_token.empty()) {
     absl::StatusOr<std::string> after = page_tokens_.Decode(command.page_token, fingerprint);
     if (!after.ok()) return after.status();
@@ -113,8 +115,22 @@ absl::StatusOr<JobPage> JobManager::ListJobs(const Principal& caller,
   if (!jobs.ok()) return jobs.status();
   JobPage page;
   page.jobs = std::move(*jobs);
-  if (page.jobs.size() > static_cast<size_t>(page_size)) {
-    page.jobs.resize(page_size);
+  size_t keep = std::min(page.jobs.size(), static_cast<size_t>(page_size));
+  if (query.max_body_bytes > 0) {
+    // The store stopped after the first job past the budget: the page ends before it.
+    int64_t bytes = 0;
+    for (size_t i = 0; i < keep; ++i) {
+      const Job& job = page.jobs[i];
+      bytes += static_cast<int64_t>(job.payload_json.size() +
+                                    (job.result_json ? job.result_json->size() : 0));
+      if (i > 0 && bytes > query.max_body_bytes) {
+        keep = i;
+        break;
+      }
+    }
+  }
+  if (page.jobs.size() > keep) {
+    page.jobs.resize(keep);
     page.next_page_token = page_tokens_.Encode(page.jobs.back().id, fingerprint);
   }
   return page;

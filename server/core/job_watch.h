@@ -39,6 +39,9 @@ class WatchSink {
 struct WatchOptions {
   size_t buffer_events = 256;   // live events a stream holds before it is marked behind
   int32_t catch_up_page = 256;  // events per read from the table
+  // Unfinished jobs one WatchJobs stream remembers (those it has shown); beyond, it ends
+  // RESOURCE_EXHAUSTED. Bounds a stream's memory (~150 bytes a job) whatever the workspace holds.
+  size_t max_tracked_jobs = 10000;
 };
 
 struct WatchDeps {

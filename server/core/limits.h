@@ -19,6 +19,9 @@ struct Limits {
   size_t max_text_bytes = 4 * 1024;  // messages, cancel reasons
   int32_t default_page_size = 20;
   int32_t max_page_size = 500;
+  // A ListJobs page ends early (with a token) before its payloads and results pass this;
+  // the first job of a page always goes out.
+  int64_t max_list_page_body_bytes = 1024 * 1024;
   int32_t max_attempts = 100;
   double max_backoff_multiplier = 10.0;
   absl::Duration max_backoff = absl::Hours(24);
@@ -26,6 +29,7 @@ struct Limits {
   absl::Duration max_timeout = absl::Hours(24 * 365);
   absl::Duration max_run_after_delay = absl::Hours(24 * 365);
   absl::Duration max_wait = absl::Seconds(60);  // AcquireJobs long poll
+  size_t max_long_polls_per_key = 100;          // AcquireJobs calls waiting (0: no limit)
 };
 
 }  // namespace jobd::core

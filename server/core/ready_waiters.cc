@@ -35,7 +35,7 @@ uint64_t ReadyWaiters::generation() {
 }
 
 bool ReadyWaiters::Wait(const std::string& workspace_id, const std::vector<std::string>& types,
-                        absl::Time deadline, uint64_t seen, Resume resume) {
+                        absl::Time deadline, uint64_t seen, Resume resume, uint64_t* waiter) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_ || all_generation_ > seen) return false;
   for (const std::string& type : types) {
@@ -43,6 +43,7 @@ bool ReadyWaiters::Wait(const std::string& workspace_id, const std::vector<std::
     if (it != generations_.end() && it->second > seen) return false;
   }
   const uint64_t id = next_id_++;
+  if (waiter != nullptr) *waiter = id;
   const absl::Time wake =
       recheck_ == absl::InfiniteDuration() ? deadline : std::min(deadline, clock_.Now() + recheck_);
   waiters_[id] = Waiter{workspace_id, types, deadline, wake, std::move(resume)};
@@ -51,6 +52,15 @@ bool ReadyWaiters::Wait(const std::string& workspace_id, const std::vector<std::
   timers_.emplace(wake, id);
   if (earliest) timer_wake_.notify_one();
   return true;
+}
+
+void ReadyWaiters::Cancel(uint64_t waiter) {
+  Resume resume;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resume = RemoveLocked(waiter);
+  }
+  if (resume) resume(false);
 }
 
 ReadyWaiters::Resume ReadyWaiters::RemoveLocked(uint64_t id) {

@@ -41,8 +41,11 @@ class ReadyWaiters {
   // Registers a waiter for jobs of `types` in `workspace_id`. Returns false (and does not
   // register) when a job of one of those types in that workspace (or anything, NotifyAll) was
   // made ready since `seen`: the caller should look again now. Work elsewhere never does.
+  // `*waiter` (when given) is set to the waiter's id, for Cancel.
   bool Wait(const std::string& workspace_id, const std::vector<std::string>& types,
-            absl::Time deadline, uint64_t seen, Resume resume);
+            absl::Time deadline, uint64_t seen, Resume resume, uint64_t* waiter = nullptr);
+  // Resumes the waiter with false now (its caller left); nothing once it no longer waits.
+  void Cancel(uint64_t waiter);
 
   // A job of `type` in `workspace_id` may be ready. Wakes the waiters for it, and only them.
   void Notify(const std::string& workspace_id, const std::string& type);

@@ -2,11 +2,23 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace jobd::core {
 
-uint64_t StreamsByKey::Add(const std::string& key_id, End end) {
+uint64_t StreamsByKey::Add(const std::string& key_id, const std::string& key_name, End end,
+                           absl::Status* refused) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (revoked_.count(key_id) > 0) return 0;
+  if (revoked_.count(key_id) > 0) {
+    *refused = absl::UnauthenticatedError("the stream's API key was revoked");
+    return 0;
+  }
+  if (max_per_key_ > 0 && by_key_.count(key_id) >= max_per_key_) {
+    *refused = absl::ResourceExhaustedError(
+        absl::StrCat("quota: API key \"", key_name, "\" may have ", max_per_key_,
+                     " watch streams open on one jobd (--max_streams_per_key); end one first"));
+    return 0;
+  }
   const uint64_t handle = next_++;
   streams_.emplace(handle, std::make_pair(key_id, std::move(end)));
   by_key_.emplace(key_id, handle);

@@ -56,22 +56,40 @@ WorkerManager::WorkerManager(JobStore& store, Executor& executor, ChangeBatcher&
       waiters_(waiters),
       clock_(clock),
       limits_(limits),
-      random_(std::move(random)) {}
+      random_(std::move(random)),
+      long_polls_("AcquireJobs calls waiting", "max_long_polls_per_key",
+                  limits.max_long_polls_per_key) {}
 
 void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command, Done done) {
   if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
   if (absl::Status s = ValidateAcquire(command, limits_); !s.ok()) return done(s);
+  if (command.wait > absl::ZeroDuration()) {
+    if (absl::Status s = long_polls_.Enter(caller.key_id, caller.name); !s.ok()) return done(s);
+    done = [this, key_id = caller.key_id,
+            done = std::move(done)](absl::StatusOr<std::vector<Job>> jobs) {
+      long_polls_.Leave(key_id);
+      done(std::move(jobs));
+    };
+  }
   const absl::Time deadline = clock_.Now() + command.wait;
-  auto shared = std::make_shared<AcquireCommand>(std::move(command));
-  const absl::Time call_deadline = shared->call_deadline;
-  if (!executor_.Post([this, shared, deadline, done]() { TryAcquire(shared, deadline, done); },
-                      call_deadline)) {
+  auto acquiring = std::make_shared<Acquiring>();
+  acquiring->command = std::move(command);
+  // A caller that leaves ends its wait at once (and frees its place among the key's long
+  // polls) instead of at the next look or the deadline.
+  acquiring->command.on_cancel([this, weak = std::weak_ptr<Acquiring>(acquiring)] {
+    if (auto alive = weak.lock()) waiters_.Cancel(alive->waiter.load());
+  });
+  const absl::Time call_deadline = acquiring->command.call_deadline;
+  if (!executor_.Post(
+          [this, acquiring, deadline, done]() { TryAcquire(acquiring, deadline, done); },
+          call_deadline)) {
     done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
   }
 }
 
-void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline,
+void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time deadline,
                                Done done) {
+  const AcquireCommand* command = &acquiring->command;
   if (command->cancelled() || waiters_.stopped()) return done(std::vector<Job>{});
   if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
   // Read the generation first: anything made ready after this makes Wait refuse to sleep.
@@ -95,16 +113,21 @@ void WorkerManager::TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Ti
     }
   }
   if (!jobs.ok() || !jobs->empty() || clock_.Now() >= deadline) return done(std::move(jobs));
-  auto resume = [this, command, deadline, done](bool woken) {
+  auto resume = [this, acquiring, deadline, done](bool woken) {
     if (!woken) return done(std::vector<Job>{});
-    if (!executor_.Post([this, command, deadline, done] { TryAcquire(command, deadline, done); },
-                        command->call_deadline)) {
+    if (!executor_.Post(
+            [this, acquiring, deadline, done] { TryAcquire(acquiring, deadline, done); },
+            acquiring->command.call_deadline)) {
       done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
     }
   };
-  if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume)) {
-    resume(true);  // something became ready meanwhile: look again now
+  uint64_t waiter = 0;
+  if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume, &waiter)) {
+    return resume(true);  // something became ready meanwhile: look again now
   }
+  acquiring->waiter.store(waiter);
+  // The caller may have left before the id was stored, when a Cancel could not find it.
+  if (command->cancelled()) waiters_.Cancel(waiter);
 }
 
 void WorkerManager::ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then) {

@@ -2,6 +2,7 @@
 // Knows no gRPC. Blocking store calls run on the executor; a long-poll holds no thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/limits.h"
+#include "server/core/per_key_limit.h"
 #include "server/core/ready_waiters.h"
 #include "server/core/worker_rules.h"
 
@@ -27,6 +29,9 @@ struct AcquireCommand {
   std::optional<absl::Duration> lease_duration;  // unset: 30 s
   // Polled before each attempt to lease: true once the caller went away.
   std::function<bool()> cancelled = [] { return false; };
+  // Registers what to run (once, without blocking) when the caller goes away: a waiting long
+  // poll then ends at once, and gives back its place among the key's long polls.
+  std::function<void(std::function<void()>)> on_cancel = [](std::function<void()>) {};
   // Also before each attempt: not OK once the caller's key was revoked or expired during a
   // long poll, so that no job is leased to it (the call ends with that status).
   std::function<absl::Status()> still_authorized = [] { return absl::OkStatus(); };
@@ -66,7 +71,13 @@ class WorkerManager {
 
  private:
   using Done = std::function<void(absl::StatusOr<std::vector<Job>>)>;
-  void TryAcquire(std::shared_ptr<AcquireCommand> command, absl::Time deadline, Done done);
+  struct Acquiring {
+    AcquireCommand command;
+    // The waiter it is registered as, for a cancel to end. Ids are never reused: a stale or
+    // unset one names no waiter, and Cancel does nothing.
+    std::atomic<uint64_t> waiter{~uint64_t{0}};
+  };
+  void TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time deadline, Done done);
   // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
   void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 
@@ -77,6 +88,7 @@ class WorkerManager {
   Clock& clock_;
   const Limits limits_;
   const UnitRandom random_;
+  PerKeyLimit long_polls_;  // AcquireJobs calls with a wait, per API key
 };
 
 }  // namespace jobd::core

@@ -96,6 +96,22 @@ void WorkspaceWatch::ForgetJobs() {
   }
 }
 
+bool WorkspaceWatch::MakeRoom() {
+  const size_t most = deps_.options.max_tracked_jobs;
+  if (last_seen_.size() >= std::min(forget_above_, most)) {
+    ForgetJobs();
+    // Live jobs stay: look again when the map has doubled from what remained.
+    forget_above_ = std::max(kMaxTrackedJobs, 2 * last_seen_.size());
+  }
+  if (last_seen_.size() < most) return true;
+  if (!closing_) {
+    closing_ = absl::ResourceExhaustedError(absl::StrCat(
+        "the stream follows ", most,
+        " unfinished jobs, its limit (--watch_max_jobs); narrow it with states or types"));
+  }
+  return false;
+}
+
 void WorkspaceWatch::Deliver(const EventBatch& events) {
   std::unique_lock<std::mutex> lock(mu_);
   if (ended_) return;
@@ -104,11 +120,10 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
     const JobEvent& e = event->event;
     auto seen = last_seen_.find(e.job_id);
     if (seen == last_seen_.end()) {
-      if (last_seen_.size() >= forget_above_) {
-        ForgetJobs();
-        // Live jobs stay: look again when the map has doubled from what remained.
-        forget_above_ = std::max(kMaxTrackedJobs, 2 * last_seen_.size());
-      }
+      // A job this stream never showed is remembered only once it has something to show:
+      // what the filter drops costs nothing, however many jobs the workspace makes.
+      if (!Matches(*event)) continue;
+      if (!MakeRoom()) break;
       seen = last_seen_.emplace(e.job_id, Tracked{e.sequence, false, 0}).first;
     } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
@@ -185,7 +200,16 @@ void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, int64_
   if (!jobs.ok()) return EndLocked(lock, jobs.status());
   std::unordered_map<std::string, int64_t> snapshot_sequences;
   for (const Job& job : *jobs) {
-    Tracked& tracked = last_seen_[job.id];
+    auto known = last_seen_.find(job.id);
+    if (known == last_seen_.end()) {
+      // Never shown here: remembered only if its SNAPSHOT goes out.
+      const bool wanted = (types_.empty() || types_.count(job.type) > 0) &&
+                          (states_.empty() || states_.count(job.state) > 0);
+      const bool shown = owed.at(job.id) > 0;  // and forgotten since
+      if ((!wanted && !shown) || !MakeRoom()) continue;
+      known = last_seen_.emplace(job.id, Tracked{}).first;
+    }
+    Tracked& tracked = known->second;
     tracked.sequence = std::max(tracked.sequence, job.sequence);
     tracked.terminal = IsTerminal(job.state);
     auto sent = owed.find(job.id);

@@ -52,6 +52,8 @@ class WorkspaceWatch : public EventSubscriber, public std::enable_shared_from_th
   void Miss(const std::string& job_id);
   // Makes room in last_seen_: drops finished jobs with nothing left to send.
   void ForgetJobs();
+  // Whether one more job may be remembered; if not, the stream is set to end.
+  bool MakeRoom();
   void SnapshotMissed(const std::unordered_map<std::string, int64_t>& owed);
 
   WatchDeps deps_;

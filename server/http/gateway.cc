@@ -37,6 +37,9 @@ class HttpUnaryCall final : public api::CallTransport {
 
   bool Cancelled() const override { return exchange_->closed(); }
   absl::Time Deadline() const override { return absl::InfiniteFuture(); }
+  void SetOnCancel(std::function<void()> cancelled) override {
+    exchange_->SetOnClosed(std::move(cancelled));
+  }
   void Answer(const absl::Status& status) override {
     exchange_->Respond(status.ok() ? gateway_.Json(200, MessageToJson(*response_), origin_)
                                    : gateway_.Error(status, origin_));

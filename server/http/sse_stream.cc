@@ -54,20 +54,20 @@ class SseStream final : public core::WatchSink,
 
   // Keeps itself alive until End; `open` starts the watch.
   template <typename Open>
-  void Start(const core::WatchDeps& deps, const std::string& key_id, std::shared_ptr<Watch> watch,
-             Open open) {
+  void Start(const core::WatchDeps& deps, const std::string& key_id, const std::string& key_name,
+             std::shared_ptr<Watch> watch, Open open) {
     self_ = this->shared_from_this();
     watch_ = std::move(watch);
     std::function<void()> end_now;
-    key_handle_ = core::EndOnRevocation(deps.streams_by_key, deps.executor, key_id,
-                                        std::weak_ptr<Watch>(watch_), &end_now);
+    key_handle_ = core::RegisterStream(deps.streams_by_key, deps.executor, key_id, key_name,
+                                       std::weak_ptr<Watch>(watch_), &end_now);
     if (key_handle_ != 0) streams_by_key_ = deps.streams_by_key;
     std::weak_ptr<Watch> weak = watch_;
     exchange_->SetOnClosed([weak] {
       if (auto watch = weak.lock()) watch->Cancel();
     });
+    if (end_now) return end_now();  // instead of opening
     open(*watch_);
-    if (end_now) end_now();
   }
 
   void Opened() override { StartIfNeeded(); }
@@ -135,9 +135,9 @@ void StartJobEvents(core::WatchDeps deps, core::Principal caller, const std::str
                     HttpResponse head, ErrorResponder errors) {
   auto stream = std::make_shared<SseStream<core::JobWatch>>(
       "WatchJob", job_id, std::move(exchange), std::move(head), std::move(errors), true);
-  const std::string key_id = caller.key_id;
+  const std::string key_id = caller.key_id, key_name = caller.name;
   auto watch = std::make_shared<core::JobWatch>(deps, std::move(caller), job_id, stream.get());
-  stream->Start(deps, key_id, std::move(watch),
+  stream->Start(deps, key_id, key_name, std::move(watch),
                 [after_sequence](core::JobWatch& watch) { watch.Open(after_sequence); });
 }
 
@@ -146,10 +146,11 @@ void StartWorkspaceEvents(core::WatchDeps deps, core::Principal caller,
                           HttpResponse head, ErrorResponder errors) {
   auto stream = std::make_shared<SseStream<core::WorkspaceWatch>>(
       "WatchJobs", "", std::move(exchange), std::move(head), std::move(errors), false);
-  const std::string key_id = caller.key_id;
+  const std::string key_id = caller.key_id, key_name = caller.name;
   auto watch = std::make_shared<core::WorkspaceWatch>(deps, std::move(caller), std::move(filter),
                                                       stream.get());
-  stream->Start(deps, key_id, std::move(watch), [](core::WorkspaceWatch& watch) { watch.Open(); });
+  stream->Start(deps, key_id, key_name, std::move(watch),
+                [](core::WorkspaceWatch& watch) { watch.Open(); });
 }
 
 }  // namespace jobd::http

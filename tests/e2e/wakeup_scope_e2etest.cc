@@ -95,8 +95,11 @@ class WakeupScopeTest : public ::testing::Test {
     creator_ = std::make_unique<JobdProcess>(database_->url());
     // The per-call backstop is a timer of its own (tests/unit/ready_waiters_test.cc); set
     // beyond this test so that only wake-ups could make a waiter look again.
+    // One key and one connection hold all 1,000 long polls: their limits are raised.
     waiter_host_ = std::make_unique<JobdProcess>(
-        database_->url(), std::vector<std::string>{"--acquire_poll_interval", "5m"});
+        database_->url(),
+        std::vector<std::string>{"--acquire_poll_interval", "5m", "--max_long_polls_per_key",
+                                 "2000", "--grpc_max_concurrent_streams", "2000"});
     ASSERT_TRUE(creator_->running());
     ASSERT_TRUE(waiter_host_->running());
   }

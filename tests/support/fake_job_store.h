@@ -102,6 +102,7 @@ class FakeJobStore : public JobStore {
     if (!failure_.ok()) return failure_;
     const std::string after = absl::AsciiStrToLower(query.after_id);
     std::vector<Job> out;
+    size_t body_bytes = 0;
     for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
       if (out.size() >= static_cast<size_t>(std::max(0, query.limit))) break;
       const Job& job = it->second;
@@ -116,7 +117,18 @@ class FakeJobStore : public JobStore {
         auto label = job.labels.find(key);
         labels_match = labels_match && label != job.labels.end() && label->second == value;
       }
-      if (labels_match) out.push_back(job);
+      if (!labels_match) continue;
+      out.push_back(job);
+      if (!query.with_bodies) {
+        out.back().payload_json.clear();
+        out.back().result_json.reset();
+      }
+      body_bytes += job.payload_json.size() + (job.result_json ? job.result_json->size() : 0);
+      // Like the SQL: stop after the first job past the budget.
+      if (query.max_body_bytes > 0 && query.with_bodies &&
+          body_bytes > static_cast<size_t>(query.max_body_bytes)) {
+        break;
+      }
     }
     return out;
   }

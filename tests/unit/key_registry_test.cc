@@ -193,9 +193,10 @@ TEST(StreamsByKey, RevokedEndsOnlyThatKeysStreamsOnce) {
       ended.push_back(name);
     };
   };
-  streams.Add("k1", end("a"));
-  const uint64_t b = streams.Add("k1", end("b"));
-  streams.Add("k2", end("c"));
+  absl::Status refused;
+  streams.Add("k1", "one", end("a"), &refused);
+  const uint64_t b = streams.Add("k1", "one", end("b"), &refused);
+  streams.Add("k2", "two", end("c"), &refused);
   streams.Remove(b);  // finished before the revocation
   streams.Revoked("k1");
   streams.Revoked("k1");
@@ -227,10 +228,33 @@ TEST(StreamsByKey, AStreamOfAKeyRevokedBeforeItRegistersIsRefused) {
   StreamsByKey streams;
   streams.Revoked("k1");
   bool ended = false;
-  EXPECT_EQ(streams.Add("k1", [&](const absl::Status&) { ended = true; }), 0u);
+  absl::Status refused;
+  EXPECT_EQ(streams.Add(
+                "k1", "one", [&](const absl::Status&) { ended = true; }, &refused),
+            0u);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_FALSE(ended);  // the caller ends it
   EXPECT_EQ(streams.size(), 0u);
-  EXPECT_NE(streams.Add("k2", [](const absl::Status&) {}), 0u);
+  EXPECT_NE(streams.Add(
+                "k2", "two", [](const absl::Status&) {}, &refused),
+            0u);
+}
+
+TEST(StreamsByKey, AKeyMayOpenExactlyMaxPerKeyStreams) {
+  StreamsByKey streams(/*max_per_key=*/2);
+  absl::Status refused;
+  auto nothing = [](const absl::Status&) {};
+  const uint64_t first = streams.Add("k1", "one", nothing, &refused);
+  EXPECT_NE(first, 0u);
+  EXPECT_NE(streams.Add("k1", "one", nothing, &refused), 0u);
+  EXPECT_EQ(streams.Add("k1", "one", nothing, &refused), 0u);
+  EXPECT_EQ(refused, absl::ResourceExhaustedError(
+                         "quota: API key \"one\" may have 2 watch streams open on one jobd "
+                         "(--max_streams_per_key); end one first"));
+  EXPECT_NE(streams.Add("k2", "two", nothing, &refused), 0u);  // another key's share
+  streams.Remove(first);
+  EXPECT_NE(streams.Add("k1", "one", nothing, &refused), 0u);  // room again
+  EXPECT_EQ(streams.size(), 3u);
 }
 
 TEST(KeyRegistry, ExpireDueReportsEachExpiredKeyOnce) {
