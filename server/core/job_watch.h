@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "db/model/clock.h"
 #include "db/model/job_store.h"
 #include "server/core/access.h"
 #include "server/core/event_bus.h"
@@ -52,6 +53,9 @@ struct WatchDeps {
   WatchOptions options;
   // Streams register here to end when their key is revoked; null: they do not.
   StreamsByKey* streams_by_key = nullptr;
+  // jobd's clock (the database's time), against which jobs' create times are read; null:
+  // the system clock.
+  Clock* clock = nullptr;
 };
 
 class JobWatch : public EventSubscriber, public std::enable_shared_from_this<JobWatch> {

@@ -36,6 +36,10 @@ void WorkspaceWatch::Subscribe() {
     if (!invalid.ok()) break;
     invalid = ValidateType("types", type, deps_.limits);
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    subscribed_at_ = deps_.clock != nullptr ? deps_.clock->Now() : absl::Now();
+  }
   if (invalid.ok() && !deps_.bus.SubscribeWorkspace(filter_.workspace_id, shared_from_this())) {
     invalid = absl::UnavailableError("jobd is shutting down");
   }
@@ -125,6 +129,15 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
       if (!Matches(*event)) continue;
       if (!MakeRoom()) break;
       seen = last_seen_.emplace(e.job_id, Tracked{e.sequence, false, 0}).first;
+      // A job made since this stream began whose first event here is not its first: the
+      // earlier ones are on their way (another jobd wrote them; the fetcher brings them after
+      // this replica's own later event), and would be dropped as old. Owed as a SNAPSHOT if
+      // this stream wants them: any state, or the state just left is watched.
+      if (e.sequence > 1 && event->job->create_time > subscribed_at_ &&
+          (states_.empty() ||
+           (event->previous_state && states_.count(*event->previous_state) > 0))) {
+        Miss(e.job_id);
+      }
     } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
     } else {

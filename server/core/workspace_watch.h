@@ -81,6 +81,7 @@ class WorkspaceWatch : public EventSubscriber, public std::enable_shared_from_th
   bool cancelled_ = false;
   std::optional<absl::Status> closing_;
   bool ended_ = false;
+  absl::Time subscribed_at_ = absl::InfiniteFuture();  // jobs made after: all their events owed
 };
 
 }  // namespace jobd::core

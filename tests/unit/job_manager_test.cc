@@ -281,6 +281,39 @@ TEST_F(JobManagerTest, ListPagesNewestFirstAndTokensRoundTrip) {
   EXPECT_EQ(queries[1].after_id, ids[3]);
 }
 
+// 7 payloads of ~200 KB: 5 fit in the default 1 MiB of bodies, the 6th would pass it.
+TEST_F(JobManagerTest, PagesEndBeforeTheirBodiesPassTheBudgetAndTheBasicViewHasNone) {
+  CreateJobCommand big = Command();
+  big.payload_json = "{\"blob\":\"" + std::string(200000, 'x') + "\"}";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) ids.push_back(MustCreate(big).id);
+
+  ListJobsCommand c;
+  c.workspace_id = "ws1";
+  c.page_size = 500;
+  const absl::StatusOr<JobPage> first = manager_.ListJobs(kAlice, c);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->jobs.size(), 5u);
+  EXPECT_EQ(first->jobs.back().id, ids[2]);
+  ASSERT_FALSE(first->next_page_token.empty());
+  c.page_token = first->next_page_token;
+  const absl::StatusOr<JobPage> second = manager_.ListJobs(kAlice, c);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->jobs.size(), 2u);
+  EXPECT_EQ(second->jobs.back().id, ids[0]);
+  EXPECT_EQ(second->next_page_token, "");
+
+  c.page_token.clear();
+  c.view = JobView::kBasic;
+  const absl::StatusOr<JobPage> basic = manager_.ListJobs(kAlice, c);
+  ASSERT_TRUE(basic.ok()) << basic.status();
+  EXPECT_EQ(basic->jobs.size(), 7u);
+  EXPECT_EQ(basic->next_page_token, "");
+  for (const Job& job : basic->jobs) EXPECT_EQ(job.payload_json, "");
+  EXPECT_FALSE(store_.list_queries().back().with_bodies);
+  EXPECT_EQ(store_.list_queries().back().max_body_bytes, 0);
+}
+
 TEST_F(JobManagerTest, PageTokenOfOtherFiltersIsRefused) {
   for (int i = 0; i < 3; ++i) MustCreate();
   ListJobsCommand c;

@@ -1162,3 +1162,69 @@ TEST_F(WorkspaceWatchManyJobsTest, AJobLeavingTheWatchedStatesIsSeenWithManyJobs
 
 }  // namespace
 }  // namespace jobd::core
+
+namespace jobd::core {
+namespace {
+
+using WorkspaceWatchBoundsTest = WatchTest;
+
+// Made on another jobd and leased here: this replica's RUNNING (2) is out before the
+// fetcher brings CREATED (1). The stream owes 1, so it sends a SNAPSHOT, not 2 then nothing.
+TEST_F(WorkspaceWatchBoundsTest, AJobMadeSinceTheStreamBeganWhoseFirstEventsComeLateGetsASnapshot) {
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {}}, sink);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  Job fresh = NewJob("ws1");
+  fresh.create_time = absl::Now() + absl::Hours(1);  // surely after the subscription
+  const Job a = Create(store_, fresh);
+  const Job at2 = Apply(store_, a.id, ToState(JobState::kRunning));
+  bus_.Publish({{BusEventOf(at2, kStateChanged, JobState::kQueued)}});
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+  bus_.Publish({{BusEventOf(a, kCreated, std::nullopt)}});  // late: covered by the SNAPSHOT
+  Apply(publishing_, a.id, Progress(1));                    // 3
+  ASSERT_TRUE(WaitFor([&] { return sink.size() >= 2; }));
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kSnapshot, 2}, {a.id, kProgress, 3}}));
+}
+
+// A RUNNING filter never wanted CREATED (QUEUED): the first RUNNING event is no gap.
+TEST_F(WorkspaceWatchBoundsTest, AStateFilterOwesNothingForEventsItWouldHaveDropped) {
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {JobState::kRunning}, {}}, sink);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  Job fresh = NewJob("ws1");
+  fresh.create_time = absl::Now() + absl::Hours(1);
+  const Job a = Create(store_, fresh);
+  const Job at2 = Apply(store_, a.id, ToState(JobState::kRunning));
+  bus_.Publish({{BusEventOf(at2, kStateChanged, JobState::kQueued)}});
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kStateChanged, 2}}));
+}
+
+// Jobs the filter drops cost the stream nothing; past max_tracked_jobs shown and unfinished,
+// it ends RESOURCE_EXHAUSTED.
+TEST_F(WorkspaceWatchBoundsTest, OnlyShownUnfinishedJobsCountAgainstTheLimit) {
+  FakeSink& sink = NewSink(Mode::kInline);
+  WatchOptions options;
+  options.max_tracked_jobs = 2;
+  auto watch = OpenWorkspaceWatch({"ws1", {}, {"email"}}, sink, options);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  for (int i = 0; i < 50; ++i) Create(publishing_, NewJob("ws1", "resize"));
+  const Job a = Create(publishing_, NewJob("ws1", "email"));
+  Apply(publishing_, a.id, ToState(JobState::kCancelled));  // finished: may be forgotten
+  Create(publishing_, NewJob("ws1", "email"));
+  Create(publishing_, NewJob("ws1", "email"));
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 4; }));
+  EXPECT_FALSE(sink.ended());
+  Create(publishing_, NewJob("ws1", "email"));  // a third unfinished one
+  ExpectEnd(sink, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(sink.end()->message(),
+            "the stream follows 2 unfinished jobs, its limit (--watch_max_jobs); narrow it with "
+            "states or types");
+}
+
+}  // namespace
+}  // namespace jobd::core
