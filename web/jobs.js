@@ -53,6 +53,7 @@ export function renderJobs(view, session) {
     if (filter.type) q.set('type', filter.type);
     if (filter.label) q.set('label', filter.label);
     q.set('page_size', String(PAGE_SIZE));
+    q.set('view', 'BASIC');  // the table shows no payloads or results
     if (token) q.set('page_token', token);
     return q.toString();
   }

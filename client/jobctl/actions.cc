@@ -99,7 +99,9 @@ int RunRetry(JobdClient& client, const JobFlags& flags, Output output) {
   return PrintJobResponse(client.RetryJob(BuildRetryRequest(flags)), output);
 }
 
-int RunList(JobdClient& client, const ListFlags& flags, Output output) {
+int RunList(JobdClient& client, ListFlags flags, Output output) {
+  // The table shows no payloads or results: it does not fetch them unless asked.
+  if (flags.view.empty()) flags.view = output == Output::kJson ? "full" : "basic";
   absl::StatusOr<v1::ListJobsRequest> request = BuildListRequest(flags);
   if (!request.ok()) return UsageError(request.status());
   absl::StatusOr<v1::ListJobsResponse> response = ListJobPages(

@@ -22,7 +22,7 @@ int ServerError(const absl::Status& status);
 // as `get` would and exits by its final state.
 int RunCreate(client::JobdClient& client, const CreateFlags& flags, Output output);
 int RunGet(client::JobdClient& client, const JobFlags& flags, Output output);
-int RunList(client::JobdClient& client, const ListFlags& flags, Output output);
+int RunList(client::JobdClient& client, ListFlags flags, Output output);
 int RunCancel(client::JobdClient& client, const JobFlags& flags, Output output);
 int RunRetry(client::JobdClient& client, const JobFlags& flags, Output output);
 int RunWatch(client::JobdClient& client, const WatchFlags& flags, Output output);

@@ -94,6 +94,13 @@ absl::StatusOr<v1::ListJobsRequest> BuildListRequest(const ListFlags& flags) {
   request.set_type(flags.type);
   request.set_page_size(flags.page_size);
   request.set_page_token(flags.page_token);
+  if (flags.view == "basic") {
+    request.set_view(v1::JOB_VIEW_BASIC);
+  } else if (flags.view == "full") {
+    request.set_view(v1::JOB_VIEW_FULL);
+  } else if (!flags.view.empty()) {
+    return absl::InvalidArgumentError("--view: use full or basic");
+  }
   for (const std::string& name : flags.states) {
     absl::StatusOr<v1::JobState> state = ParseState(name);
     if (!state.ok()) return state.status();

@@ -74,6 +74,7 @@ struct ListFlags {
   int page_size = 0;  // 0: the server's default
   std::string page_token;
   bool all = false;
+  std::string view;  // full | basic; empty: basic for the table, full for --output json
 };
 
 struct JobFlags {  // get, cancel, retry

@@ -162,6 +162,9 @@ CLI::App* DefineList(CLI::App& app, ListFlags& f) {
       ->check(CLI::Range(1, 500));
   cmd->add_option("--page-token", f.page_token, "continue from a previous page");
   cmd->add_flag("--all", f.all, "follow next_page_token to the last page");
+  cmd->add_option("--view", f.view,
+                  "full (with payload and result) or basic; default basic for the table, full "
+                  "with --output json");
   return cmd;
 }
 

@@ -170,6 +170,14 @@ TEST(BuildListRequest, FiltersAndPaging) {
   EXPECT_EQ(request->labels().at("env"), "prod");
   EXPECT_EQ(request->page_size(), 50);
   EXPECT_EQ(request->page_token(), "tok");
+  EXPECT_EQ(request->view(), v1::JOB_VIEW_UNSPECIFIED);
+  flags.view = "basic";
+  EXPECT_EQ(BuildListRequest(flags)->view(), v1::JOB_VIEW_BASIC);
+  flags.view = "full";
+  EXPECT_EQ(BuildListRequest(flags)->view(), v1::JOB_VIEW_FULL);
+  flags.view = "payloads";
+  ExpectFlagError(BuildListRequest(flags).status(), "--view");
+  flags.view.clear();
 
   flags.states = {"sleeping"};
   ExpectFlagError(BuildListRequest(flags).status(), "--state");
