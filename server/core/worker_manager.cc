@@ -77,7 +77,10 @@ void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command,
   // A caller that leaves ends its wait at once (and frees its place among the key's long
   // polls) instead of at the next look or the deadline.
   acquiring->command.on_cancel([this, weak = std::weak_ptr<Acquiring>(acquiring)] {
-    if (auto alive = weak.lock()) waiters_.Cancel(alive->waiter.load());
+    if (auto alive = weak.lock()) {
+      alive->caller_left.store(true);
+      waiters_.Cancel(alive->waiter.load());
+    }
   });
   const absl::Time call_deadline = acquiring->command.call_deadline;
   if (!executor_.Post(
@@ -126,8 +129,9 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
     return resume(true);  // something became ready meanwhile: look again now
   }
   acquiring->waiter.store(waiter);
-  // The caller may have left before the id was stored, when a Cancel could not find it.
-  if (command->cancelled()) waiters_.Cancel(waiter);
+  // The caller may have left before the id was stored, when its Cancel could not find it.
+  // Not command->cancelled(): once waiting, the call may be answered (and gone) any time.
+  if (acquiring->caller_left.load()) waiters_.Cancel(waiter);
 }
 
 void WorkerManager::ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then) {

@@ -76,6 +76,7 @@ class WorkerManager {
     // The waiter it is registered as, for a cancel to end. Ids are never reused: a stale or
     // unset one names no waiter, and Cancel does nothing.
     std::atomic<uint64_t> waiter{~uint64_t{0}};
+    std::atomic<bool> caller_left{false};  // set by on_cancel
   };
   void TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time deadline, Done done);
   // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
