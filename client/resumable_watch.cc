@@ -17,8 +17,10 @@ bool IsTerminal(v1::JobState state) {
 EventSequencer::Verdict EventSequencer::Accept(const v1::JobEvent& event) {
   const int64_t sequence = event.sequence();
   if (last_ && sequence <= *last_) return Verdict::kDuplicate;
-  const bool in_order =
-      !last_ || sequence == *last_ + 1 || event.kind() == v1::JOB_EVENT_KIND_SNAPSHOT;
+  // A progress event that folded the ones before it (bounded history) follows on too.
+  const bool in_order = !last_ || sequence == *last_ + 1 ||
+                        sequence - event.folded_progress_events() <= *last_ + 1 ||
+                        event.kind() == v1::JOB_EVENT_KIND_SNAPSHOT;
   last_ = sequence;
   return in_order ? Verdict::kNext : Verdict::kGap;
 }

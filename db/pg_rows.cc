@@ -106,7 +106,15 @@ JobColumns::JobColumns(const pqxx::result& r)
       finish_time_(r.column_number("finish_time")),
       run_after_(r.column_number("run_after")),
       expire_time_(r.column_number("expire_time")),
-      sequence_(r.column_number("sequence")) {}
+      sequence_(r.column_number("sequence")) {
+  for (pqxx::row::size_type i = 0; i < r.columns(); ++i) {
+    const absl::string_view name = r.column_name(i);
+    if (name == "attempt_progress_events") attempt_progress_events_ = static_cast<int>(i);
+    if (name == "message_count") message_count_ = static_cast<int>(i);
+    if (name == "fold_sequence") fold_sequence_ = static_cast<int>(i);
+    if (name == "fold_count") fold_count_ = static_cast<int>(i);
+  }
+}
 
 Job JobColumns::Read(const pqxx::row& row) const {
   Job job;
@@ -149,6 +157,12 @@ Job JobColumns::Read(const pqxx::row& row) const {
   job.run_after = ParseTimestamp(row[run_after_].c_str());
   job.expire_time = OptionalTime(row[expire_time_]);
   job.sequence = row[sequence_].as<int64_t>();
+  if (attempt_progress_events_ >= 0) {
+    job.attempt_progress_events = row[attempt_progress_events_].as<int32_t>();
+  }
+  if (message_count_ >= 0) job.message_count = row[message_count_].as<int32_t>();
+  if (fold_sequence_ >= 0) job.fold_sequence = row[fold_sequence_].as<int64_t>();
+  if (fold_count_ >= 0) job.fold_count = row[fold_count_].as<int32_t>();
   return job;
 }
 
@@ -175,6 +189,7 @@ JobEvent ReadEvent(const pqxx::row& row) {
   event.progress_message = row["progress_message"].c_str();
   event.error_message = row["error_message"].c_str();
   event.worker_id = row["worker_id"].c_str();
+  event.folded = row["folded"].as<int32_t>();
   if (!row["message_level"].is_null()) {
     auto level = MessageLevelFromName(row["message_level"].c_str());
     event.message = JobMessage{level.value_or(MessageLevel::kInfo), Text(row["message_text"])};

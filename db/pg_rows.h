@@ -41,6 +41,8 @@ class JobColumns {
       request_fingerprint_, progress_percent_, progress_message_, worker_id_, lease_token_,
       lease_expire_time_, lease_duration_us_, attempt_deadline_, create_time_, update_time_,
       start_time_, finish_time_, run_after_, expire_time_, sequence_;
+  // The history counters, which lists leave out: -1 when the result has none.
+  int attempt_progress_events_ = -1, message_count_ = -1, fold_sequence_ = -1, fold_count_ = -1;
 };
 
 std::vector<Job> ReadJobs(const pqxx::result& result);

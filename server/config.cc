@@ -162,7 +162,9 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "keepalive_time",
                                      "keepalive_timeout",
                                      "min_client_ping_interval",
-                                     "http_max_connections"};
+                                     "http_max_connections",
+                                     "max_progress_events_per_attempt",
+                                     "max_messages_per_job"};
 
 absl::Status ParseKeysCommand(const std::vector<char*>& positional, KeysCommand* keys) {
   if (positional.size() < 3) {

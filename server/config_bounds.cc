@@ -25,6 +25,11 @@ ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(1),
 ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20), "see --keepalive_time");
 ABSL_FLAG(absl::Duration, min_client_ping_interval, absl::Seconds(10),
           "a client pinging more often than this is sent GOAWAY (gRPC keepalive policy)");
+ABSL_FLAG(int32_t, max_progress_events_per_attempt, 10000,
+          "progress events one attempt keeps; past it, each replaces the one before it (when "
+          "nothing came between) and counts what it folds");
+ABSL_FLAG(int32_t, max_messages_per_job, 10000,
+          "MESSAGE events one job keeps; past it, one warning says so and later ones are dropped");
 ABSL_FLAG(int64_t, http_max_connections, 4096,
           "open HTTP connections; beyond, new ones are closed at once");
 
@@ -63,6 +68,12 @@ absl::Status ReadBounds(BoundsConfig* bounds, core::Limits* limits) {
   bounds->grpc_max_memory_bytes = absl::GetFlag(FLAGS_grpc_max_memory_bytes);
   if (bounds->grpc_max_memory_bytes < (int64_t{16} << 20)) {
     return absl::InvalidArgumentError("grpc_max_memory_bytes: must be at least 16 MiB");
+  }
+  limits->max_progress_events_per_attempt = absl::GetFlag(FLAGS_max_progress_events_per_attempt);
+  limits->max_messages_per_job = absl::GetFlag(FLAGS_max_messages_per_job);
+  if (limits->max_progress_events_per_attempt < 1 || limits->max_messages_per_job < 1) {
+    return absl::InvalidArgumentError(
+        "max_progress_events_per_attempt and max_messages_per_job: must be at least 1");
   }
   bounds->keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   bounds->keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);

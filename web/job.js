@@ -91,7 +91,9 @@ export function renderJob(view, session, id) {
                        el('span', { class: 'seq' }, `#${sequence}`), ' ',
                        el('time', {}, formatTime(data.time)), ' ', el('strong', {}, kind), ' ',
                        event === 'progress' ? `${Number(eventJob.progressPercent || 0).toFixed(0)} %` :
-                       event === 'message' ? '' : stateName(eventJob.state).toLowerCase()));
+                       event === 'message' ? '' : stateName(eventJob.state).toLowerCase(),
+                       // Bounded history: this progress event stands for earlier ones, not kept.
+                       data.foldedProgressEvents ? ` (${data.foldedProgressEvents} earlier folded in)` : ''));
     if (data.message && data.message.text) {
       const level = (data.message.level || 'MESSAGE_LEVEL_INFO').replace('MESSAGE_LEVEL_', '').toLowerCase();
       messages.append(el('li', { class: `level-${level}`, 'data-sequence': sequence },

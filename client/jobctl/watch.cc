@@ -173,6 +173,9 @@ std::string FormatEventLine(const v1::JobEvent& event, absl::Time now) {
     absl::StrAppend(&line, " error ", Quote(job.error_message()));
   }
   if (event.kind() == v1::JOB_EVENT_KIND_SNAPSHOT) absl::StrAppend(&line, " (snapshot)");
+  if (event.folded_progress_events() > 0) {
+    absl::StrAppend(&line, " (", event.folded_progress_events(), " earlier folded in)");
+  }
   return line;
 }
 

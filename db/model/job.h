@@ -65,6 +65,12 @@ struct Job {
   absl::Time run_after;
   std::optional<absl::Time> expire_time;
   int64_t sequence = 1;
+  // Bounded history (server/core/worker_rules.h): progress events of this attempt so far,
+  // MESSAGE events kept, and the latest progress event past the limit with what it folds.
+  int32_t attempt_progress_events = 0;
+  int32_t message_count = 0;
+  int64_t fold_sequence = 0;
+  int32_t fold_count = 0;
 };
 
 struct JobMessage {
@@ -85,7 +91,17 @@ struct JobEvent {
   std::string error_message;
   std::string worker_id;
   std::optional<JobMessage> message;
+  // A PROGRESS event that replaced earlier ones of its attempt (no longer stored): the events
+  // sequence - folded .. sequence - 1.
+  int32_t folded = 0;
 };
+
+// Whether `event` comes right after `last` (the last sequence a reader has of the job): the
+// next one, or one that folded every event in between.
+inline bool FollowsOn(const JobEvent& event, int64_t last) {
+  return event.sequence == last + 1 ||
+         (event.sequence > last && event.sequence - event.folded <= last + 1);
+}
 
 // A stretch of one job's events: sequences (after_sequence, last_sequence].
 struct EventRange {
@@ -107,6 +123,9 @@ struct JobUpdate {
   Job next;  // next.sequence is ignored: the store bumps it per event
   std::optional<EventKind> event_kind = EventKind::kStateChanged;
   std::vector<JobMessage> messages;
+  // The event replaces the job's latest event (a progress event past the limit, deleted) and
+  // counts `folded` events (next.fold_count); see FollowsOn.
+  bool replaces_latest_event = false;
 };
 
 // What AcquireJobs asks of the store.

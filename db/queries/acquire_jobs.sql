@@ -44,6 +44,7 @@ WITH queued AS (
                               now() + j.timeout_us * interval '1 microsecond'),
     start_time = now(),
     update_time = now(),
+    attempt_progress_events = 0,
     sequence = j.sequence + 1
   FROM picked
   WHERE j.id = picked.id

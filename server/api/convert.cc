@@ -369,6 +369,7 @@ absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& 
 void ToProto(const JobEvent& event, const Job& job, absl::Time now, v1::JobEvent* out) {
   out->set_job_id(event.job_id);
   out->set_sequence(event.sequence);
+  out->set_folded_progress_events(event.folded);
   SetTime(event.time, out->mutable_time());
   switch (event.kind) {
     case EventKind::kSnapshot:

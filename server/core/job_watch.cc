@@ -107,7 +107,7 @@ void JobWatch::CatchUp() {
   if (!events.ok()) return EndLocked(lock, events.status());
   std::shared_ptr<const Job> base = WatchedJob(*job);
   const bool deleted =
-      events->empty() ? job->sequence > after : events->front().event.sequence > after + 1;
+      events->empty() ? job->sequence > after : !FollowsOn(events->front().event, after);
   if (deleted) pending_.push_back(SnapshotEvent(base));
   for (RecordedEvent& e : *events) {
     if (deleted && e.event.sequence <= job->sequence) continue;
@@ -152,7 +152,7 @@ void JobWatch::Pump(std::unique_lock<std::mutex>& lock) {
     const JobEvent& event = next->event;
     if (event.kind != EventKind::kSnapshot) {
       if (event.sequence <= last_sent_) continue;  // already sent
-      if (last_sent_ >= 0 && event.sequence != last_sent_ + 1) {
+      if (last_sent_ >= 0 && !FollowsOn(event, last_sent_)) {
         behind_ = true;  // a skipped sequence: read it from the table
         continue;
       }

@@ -30,6 +30,10 @@ struct Limits {
   absl::Duration max_run_after_delay = absl::Hours(24 * 365);
   absl::Duration max_wait = absl::Seconds(60);  // AcquireJobs long poll
   size_t max_long_polls_per_key = 100;          // AcquireJobs calls waiting (0: no limit)
+  // Bounded history: progress events of one attempt kept before they fold into the latest,
+  // and MESSAGE events kept per job before one final notice.
+  int32_t max_progress_events_per_attempt = 10000;
+  int32_t max_messages_per_job = 10000;
 };
 
 }  // namespace jobd::core

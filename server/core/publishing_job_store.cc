@@ -114,6 +114,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
     if (update.event_kind) {
       JobEvent event = EventFromJob(*after, *update.event_kind);
       event.sequence = ++sequence;
+      if (after->fold_sequence == sequence) event.folded = after->fold_count;
       batch.push_back(MakeEvent(std::move(event), watched, previous));
       previous = after->state;
     }

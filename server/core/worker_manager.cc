@@ -173,7 +173,7 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
                     const Job& current,
                     absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-    absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, now);
+    absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, now, limits_);
     if (!plan.ok()) return plan.status();
     *cancelled = plan->cancelled;
     return std::move(plan->update);

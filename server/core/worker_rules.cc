@@ -80,8 +80,29 @@ absl::Status CheckLease(const Job& job, const std::string& lease_token, absl::Ti
   return absl::OkStatus();
 }
 
+namespace {
+
+// The messages of a report that the job's history has room for, and the notice that ends
+// them (written once: it takes the count past the limit).
+std::vector<JobMessage> KeptMessages(const Job& job, const std::vector<JobMessage>& messages,
+                                     int32_t max_messages) {
+  const int64_t room = std::max<int64_t>(0, int64_t{max_messages} - job.message_count);
+  if (static_cast<int64_t>(messages.size()) <= room) return messages;
+  std::vector<JobMessage> kept(messages.begin(), messages.begin() + room);
+  if (job.message_count + room == max_messages) {
+    kept.push_back({MessageLevel::kWarning,
+                    absl::StrCat("this job has ", max_messages,
+                                 " messages, its limit (--max_messages_per_job): later ones are "
+                                 "dropped")});
+  }
+  return kept;
+}
+
+}  // namespace
+
 absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lease_token,
-                                          const ProgressReport& report, absl::Time now) {
+                                          const ProgressReport& report, absl::Time now,
+                                          const Limits& limits) {
   ProgressPlan plan;
   if (job.state == JobState::kCancelled && !job.lease_token.empty() &&
       job.lease_token == lease_token) {
@@ -103,7 +124,17 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
   next.progress_percent = report.percent;
   next.progress_message = report.message;
   update.event_kind = progressed ? std::optional<EventKind>(EventKind::kProgress) : std::nullopt;
-  update.messages = report.messages;
+  if (progressed) {
+    next.attempt_progress_events = job.attempt_progress_events + 1;
+    if (next.attempt_progress_events > limits.max_progress_events_per_attempt) {
+      // Past the limit: the previous progress event folds into this one if nothing came
+      // after it (a message keeps it); the history keeps the latest and what it stands for.
+      update.replaces_latest_event = job.fold_sequence > 0 && job.fold_sequence == job.sequence;
+      next.fold_sequence = job.sequence + 1;
+      next.fold_count = update.replaces_latest_event ? job.fold_count + 1 : 0;
+    }
+  }
+  update.messages = KeptMessages(job, report.messages, limits.max_messages_per_job);
   plan.update = std::move(update);
   return plan;
 }

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "db/model/job.h"
+#include "server/core/limits.h"
 
 namespace jobd::core {
 
@@ -43,8 +44,12 @@ struct ProgressPlan {
   bool cancelled = false;
   std::optional<JobUpdate> update;
 };
+// History stays bounded (`limits`): past max_progress_events_per_attempt, a progress event
+// replaces the attempt's previous one when that is the job's latest event, and counts what
+// it folds; past max_messages_per_job, one warning says so and later messages are dropped.
 absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lease_token,
-                                          const ProgressReport& report, absl::Time now);
+                                          const ProgressReport& report, absl::Time now,
+                                          const Limits& limits = Limits{});
 
 absl::StatusOr<std::optional<JobUpdate>> PlanComplete(const Job& job,
                                                       const std::string& lease_token,

@@ -141,7 +141,7 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
     } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
     } else {
-      if (e.sequence != seen->second.sequence + 1) Miss(e.job_id);  // skipped: SNAPSHOT
+      if (!FollowsOn(e, seen->second.sequence)) Miss(e.job_id);  // skipped: SNAPSHOT
       seen->second.sequence = e.sequence;
     }
     seen->second.terminal = IsTerminal(e.state);

@@ -43,8 +43,18 @@ TEST_F(BoundsTest, ListJobsPagesEndBeforeTheirBodiesPassTheBudgetAndTheBasicView
   // 500 jobs of ~250 KB payloads: 125 MB in one 500-job page without the byte budget.
   constexpr int kJobs = 500;
   const std::string blob(250000, 'x');
+  // One job through the API, 499 copies of it by SQL (the test is of ListJobs, not creates).
+  CreateDemoJob(*jobs_, "big", blob);
+  Sql("INSERT INTO jobs SELECT (jsonb_populate_record(NULL::jobs, to_jsonb(one) || "
+      "jsonb_build_object('id', gen_random_uuid(), 'idempotency_key', NULL))).* "
+      "FROM jobs AS one, generate_series(2, " +
+      std::to_string(kJobs) + ")");
   std::set<std::string> created;
-  for (int i = 0; i < kJobs; ++i) created.insert(CreateDemoJob(*jobs_, "big", blob).id());
+  {
+    pqxx::connection conn(database_->url());
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : tx.exec("SELECT id FROM jobs")) created.insert(row[0].c_str());
+  }
   ASSERT_EQ(created.size(), static_cast<size_t>(kJobs));
   // The payload as stored, the bytes the budget counts (the default, 1 MiB).
   const int64_t payload_bytes =
@@ -247,6 +257,103 @@ TEST_F(WatchMaxJobsTest, AStreamRemembersExactlyItsUnfinishedJobsAndFilteredOnes
   EXPECT_EQ(event.event().job_id(), id);
   other_context->TryCancel();
   other->Finish();
+}
+
+class HistoryLimitTest : public JobdTest {
+ protected:
+  std::vector<std::string> JobdArgs() override {
+    return {"--max_progress_events_per_attempt", "3", "--max_messages_per_job", "4"};
+  }
+
+  void Report(const v1::LeasedJob& leased, float percent, int messages) {
+    v1::ReportProgressRequest request;
+    request.set_job_id(leased.job().id());
+    request.set_lease_token(leased.lease_token());
+    request.set_progress_percent(percent);
+    for (int i = 0; i < messages; ++i) {
+      v1::JobMessage* message = request.add_messages();
+      message->set_level(v1::MESSAGE_LEVEL_INFO);
+      message->set_text(absl::StrCat("m", i));
+    }
+    v1::ReportProgressResponse response;
+    grpc::Status status = workers_->ReportProgress(Ctx().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::vector<v1::JobEvent> History(const std::string& id) {
+    v1::ListJobEventsRequest request;
+    request.set_id(id);
+    request.set_page_size(500);
+    v1::ListJobEventsResponse response;
+    EXPECT_TRUE(jobs_->ListJobEvents(Ctx().get(), request, &response).ok());
+    return {response.events().begin(), response.events().end()};
+  }
+};
+
+// Past 3 progress events an attempt keeps the latest of each run (with what it folds); past 4
+// messages a job keeps one notice. A live watcher sees every event; a late one, what is kept.
+TEST_F(HistoryLimitTest, ProgressFoldsIntoTheLatestAndMessagesEndWithANotice) {
+  const std::string id = CreateDemoJob(*jobs_, "t").id();
+  v1::AcquireJobsRequest acquire;
+  acquire.set_workspace_id("demo");
+  acquire.add_types("t");
+  acquire.set_worker_id("w");
+  acquire.set_max_jobs(1);
+  v1::AcquireJobsResponse acquired;
+  ASSERT_TRUE(workers_->AcquireJobs(Ctx().get(), acquire, &acquired).ok());
+  ASSERT_EQ(acquired.jobs_size(), 1);
+  const v1::LeasedJob leased = acquired.jobs(0);
+
+  auto live_context = Ctx(absl::Seconds(60));
+  v1::WatchJobRequest watch;
+  watch.set_id(id);
+  auto live = jobs_->WatchJob(live_context.get(), watch);
+  v1::WatchJobResponse snapshot;
+  ASSERT_TRUE(live->Read(&snapshot));  // subscribed, at sequence 2 (RUNNING)
+
+  for (int p = 1; p <= 10; ++p) Report(leased, static_cast<float>(p), 0);  // 3..12
+  Report(leased, 10, 6);  // 4 messages and the notice: 13..17
+  Report(leased, 11, 0);  // 18: a message came between, so a new run
+  Report(leased, 12, 0);  // 19 folds 18
+  Report(leased, 12, 2);  // dropped
+  v1::CompleteJobRequest complete;
+  complete.set_job_id(id);
+  complete.set_lease_token(leased.lease_token());
+  v1::CompleteJobResponse completed;
+  ASSERT_TRUE(workers_->CompleteJob(Ctx().get(), complete, &completed).ok());  // 20
+
+  std::vector<int64_t> seen;
+  v1::WatchJobResponse event;
+  while (live->Read(&event)) seen.push_back(event.event().sequence());
+  EXPECT_TRUE(live->Finish().ok());
+  std::vector<int64_t> all;
+  for (int64_t s = 3; s <= 20; ++s) all.push_back(s);
+  EXPECT_EQ(seen, all);
+
+  const std::vector<v1::JobEvent> history = History(id);
+  std::vector<int64_t> kept;
+  for (const v1::JobEvent& e : history) kept.push_back(e.sequence());
+  EXPECT_EQ(kept, (std::vector<int64_t>{1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 19, 20}));
+  ASSERT_EQ(history.size(), 13u);
+  EXPECT_EQ(history[5].folded_progress_events(), 6);  // 6..11
+  EXPECT_EQ(history[5].job().progress_percent(), 10);
+  EXPECT_EQ(history[11].folded_progress_events(), 1);  // 18
+  EXPECT_EQ(history[11].job().progress_percent(), 12);
+  EXPECT_EQ(history[10].message().level(), v1::MESSAGE_LEVEL_WARNING);
+  EXPECT_EQ(history[10].message().text(),
+            "this job has 4 messages, its limit (--max_messages_per_job): later ones are dropped");
+
+  // A watcher from the start gets what is kept, in order, and no gap.
+  watch.set_after_sequence(0);
+  auto late_context = Ctx(absl::Seconds(30));
+  auto late = jobs_->WatchJob(late_context.get(), watch);
+  std::vector<int64_t> replayed;
+  while (late->Read(&event)) {
+    EXPECT_NE(event.event().kind(), v1::JOB_EVENT_KIND_SNAPSHOT) << event.event().sequence();
+    replayed.push_back(event.event().sequence());
+  }
+  EXPECT_TRUE(late->Finish().ok());
+  EXPECT_EQ(replayed, kept);
 }
 
 }  // namespace

@@ -466,7 +466,10 @@ TEST_F(WatchTest, WatcherOnOneProcessSeesEveryWriteThroughAnother) {
 
 class WatchStallTest : public WatchTest {
  protected:
-  std::vector<std::string> JobdArgs() override { return {"--watch_buffer_events", "64"}; }
+  // 15,000 messages on one job: past the default limit of kept messages.
+  std::vector<std::string> JobdArgs() override {
+    return {"--watch_buffer_events", "64", "--max_messages_per_job", "100000"};
+  }
 };
 
 TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEverything) {

@@ -162,8 +162,18 @@ class FakeJobStore : public JobStore {
       const JobUpdate& update = **decision;
       Job& job = it->second;
       ApplyMutableFields(update.next, job);
-      if (update.event_kind) AppendEventLocked(job, *update.event_kind);
+      std::vector<JobEvent>& history = events_[key];
+      // update_jobs.sql: the folded event goes, the new one counts it.
+      if (update.replaces_latest_event && !history.empty() &&
+          history.back().sequence == job.sequence) {
+        history.pop_back();
+      }
+      if (update.event_kind) {
+        AppendEventLocked(job, *update.event_kind);
+        if (job.fold_sequence == job.sequence) history.back().folded = job.fold_count;
+      }
       for (const JobMessage& message : update.messages) {
+        ++job.message_count;
         ++job.sequence;
         JobEvent event = core::EventFromJob(job, EventKind::kMessage);
         event.message = message;
@@ -212,6 +222,7 @@ class FakeJobStore : public JobStore {
       }
       job->start_time = now;
       job->update_time = now;
+      job->attempt_progress_events = 0;
       AppendEventLocked(*job, EventKind::kStateChanged);
       out.push_back(*job);
     }
@@ -498,6 +509,9 @@ class FakeJobStore : public JobStore {
     job.run_after = next.run_after;
     job.expire_time = next.expire_time;
     job.attempt_deadline = next.attempt_deadline;
+    job.attempt_progress_events = next.attempt_progress_events;
+    job.fold_sequence = next.fold_sequence;
+    job.fold_count = next.fold_count;
   }
 
   // Bumps the job's sequence and records its event at it.

@@ -75,6 +75,9 @@ TEST(FormatEventLine, RunningWithAttemptElapsedAndEta) {
   // `now` is for events without a time; this one has one.
   EXPECT_EQ(FormatEventLine(event, kNow + absl::Hours(5)),
             R"(#5 RUNNING 40% "copying" attempt 2 elapsed 1m05s eta 30s)");
+  event.set_folded_progress_events(3);  // bounded history: stands for #2..#4
+  EXPECT_EQ(FormatEventLine(event, kNow),
+            R"(#5 RUNNING 40% "copying" attempt 2 elapsed 1m05s eta 30s (3 earlier folded in))");
 }
 
 TEST(FormatEventLine, QueuedCountsFromCreateTimeAndUsesNowWithoutEventTime) {

@@ -90,6 +90,18 @@ TEST(EventSequencer, StartsAfterTheGivenSequence) {
   EXPECT_EQ(from_zero.Accept(Progress(1)), V::kNext);
 }
 
+// Bounded history: a progress event that folded the ones before it follows on from them.
+TEST(EventSequencer, AFoldedProgressEventIsNoGap) {
+  using V = EventSequencer::Verdict;
+  EventSequencer s(5);
+  v1::JobEvent folded = Progress(9);
+  folded.set_folded_progress_events(3);  // stands for 6..8
+  EXPECT_EQ(s.Accept(folded), V::kNext);
+  folded = Progress(12);
+  folded.set_folded_progress_events(1);  // stands for 11 only: 10 is missing
+  EXPECT_EQ(s.Accept(folded), V::kGap);
+}
+
 // ---- the stream loop -----------------------------------------------------------------------
 
 struct Script {

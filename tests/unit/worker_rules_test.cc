@@ -197,3 +197,53 @@ TEST(LeaseExpired, SaysLostOrTimedOut) {
 
 }  // namespace
 }  // namespace jobd::core
+
+namespace jobd::core {
+namespace {
+
+// Past max_progress_events_per_attempt a progress event folds the previous one when that is
+// the job's latest event; past max_messages_per_job one notice ends the messages.
+TEST(PlanProgressHistory, FoldsPastTheLimitAndCapsMessagesWithOneNotice) {
+  Limits limits;
+  limits.max_progress_events_per_attempt = 2;
+  limits.max_messages_per_job = 3;
+  Job job = Running();
+  job.sequence = 10;
+  job.attempt_progress_events = 2;  // at the limit
+  const ProgressReport report{50, "", {}};
+  auto first = PlanProgress(job, "token", report, kNow, limits);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->update->replaces_latest_event);  // the first past the limit
+  EXPECT_EQ(first->update->next.fold_sequence, 11);
+  EXPECT_EQ(first->update->next.fold_count, 0);
+
+  job = first->update->next;
+  job.sequence = 11;
+  auto second = PlanProgress(job, "token", ProgressReport{60, "", {}}, kNow, limits);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->update->replaces_latest_event);
+  EXPECT_EQ(second->update->next.fold_sequence, 12);
+  EXPECT_EQ(second->update->next.fold_count, 1);
+  EXPECT_EQ(second->update->next.attempt_progress_events, 4);
+
+  job = second->update->next;
+  job.sequence = 13;  // a message came after 12: it stays
+  auto third = PlanProgress(job, "token", ProgressReport{70, "", {}}, kNow, limits);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_FALSE(third->update->replaces_latest_event);
+  EXPECT_EQ(third->update->next.fold_count, 0);
+
+  job.message_count = 1;
+  const std::vector<JobMessage> five(5, JobMessage{MessageLevel::kInfo, "m"});
+  auto capped = PlanProgress(job, "token", ProgressReport{70, "", five}, kNow, limits);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  ASSERT_EQ(capped->update->messages.size(), 3u);  // 2 of room and the notice
+  EXPECT_EQ(capped->update->messages[2].level, MessageLevel::kWarning);
+  job.message_count = 4;  // the notice was written
+  auto dropped = PlanProgress(job, "token", ProgressReport{70, "", five}, kNow, limits);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_TRUE(dropped->update->messages.empty());
+}
+
+}  // namespace
+}  // namespace jobd::core
