@@ -76,7 +76,7 @@ if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then
     deploy/build.sh || rc[asan]=$?
   stage "asan build"
   if ((rc[asan] == 0)); then
-    ctest --test-dir build/asan --output-on-failure -j2 --timeout 900 -L 'unit|pg|e2e' -LE rss "$@" ||
+    ctest --test-dir build/asan --output-on-failure -j2 --timeout 900 -L 'unit|pg|e2e' "$@" ||
       rc[asan]=$?
   fi
   stage "asan tests"

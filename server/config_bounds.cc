@@ -26,8 +26,8 @@ ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20), "see --keepalive
 ABSL_FLAG(absl::Duration, min_client_ping_interval, absl::Seconds(10),
           "a client pinging more often than this is sent GOAWAY (gRPC keepalive policy)");
 ABSL_FLAG(int32_t, max_progress_events_per_attempt, 10000,
-          "progress events one attempt keeps; past it, each replaces the one before it (when "
-          "nothing came between) and counts what it folds");
+          "progress events one attempt keeps as they come; past it, each replaces the previous "
+          "one past the limit (when nothing came between) and counts what it folds");
 ABSL_FLAG(int32_t, max_messages_per_job, 10000,
           "MESSAGE events one job keeps; past it, one warning says so and later ones are dropped");
 ABSL_FLAG(int64_t, http_max_connections, 4096,
@@ -82,8 +82,8 @@ absl::Status ReadBounds(BoundsConfig* bounds, core::Limits* limits) {
        {std::pair<const char*, absl::Duration>{"keepalive_time", bounds->keepalive_time},
         {"keepalive_timeout", bounds->keepalive_timeout},
         {"min_client_ping_interval", bounds->min_client_ping_interval}}) {
-    if (value < absl::Milliseconds(100)) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": must be at least 100ms"));
+    if (value < absl::Milliseconds(100) || value > absl::Hours(24)) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": must be between 100ms and 24h"));
     }
   }
   return absl::OkStatus();

@@ -146,7 +146,8 @@ struct ListJobsQuery {
   int32_t limit = 20;
   bool with_bodies = true;     // false: payload and result are left out (payload_json "")
   int64_t max_body_bytes = 0;  // > 0: the rows stop after the first at which the bytes of
-                               // payloads and results so far pass this (see ListJobsPage)
+                               // payloads and results so far pass this, never before the
+                               // second (JobManager::ListJobs ends the page there)
 };
 
 struct CreatedJob {

@@ -2,7 +2,8 @@
 -- $2 states, $3 labels that must all match (jsonb), $4 the last id of the previous page
 -- (the largest UUID on the first page, so the range condition always uses the index),
 -- $5 the most rows, $6 whether payloads and results are wanted, $7 a budget of their bytes
--- (0: none): rows stop after the first that passes it, where the core ends the page.
+-- (0: none): rows stop after the first that passes it (and never before the second), where
+-- the core ends the page.
 SELECT * FROM (
   SELECT id, workspace_id, type, state, priority,
     CASE WHEN $6::boolean THEN payload END AS payload, CASE WHEN $6::boolean THEN result END AS result,
@@ -14,7 +15,8 @@ SELECT * FROM (
     coalesce(sum(CASE WHEN $6::boolean THEN octet_length(payload::text) + coalesce(octet_length(result::text), 0)
                       ELSE 0 END)
                OVER (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-      AS body_bytes_before
+      AS body_bytes_before,
+    row_number() OVER (ORDER BY id DESC) AS position
   FROM (
     SELECT page.* FROM unnest($2::job_state[]) AS wanted(state)
     CROSS JOIN LATERAL (
@@ -28,5 +30,6 @@ SELECT * FROM (
     LIMIT $5
   ) AS candidates
 ) AS sized
-WHERE $7::bigint = 0 OR body_bytes_before <= $7::bigint
+-- The second row always comes: after a first job alone past the budget, it says more follow.
+WHERE $7::bigint = 0 OR body_bytes_before <= $7::bigint OR position <= 2
 ORDER BY id DESC

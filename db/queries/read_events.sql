@@ -11,6 +11,6 @@ CROSS JOIN LATERAL (
   LIMIT $4
 ) AS e
 LEFT JOIN job_events AS previous
-  ON previous.job_id = e.job_id AND previous.sequence = e.sequence - 1
+  ON previous.job_id = e.job_id AND previous.sequence = e.sequence - e.folded - 1
 ORDER BY e.job_id, e.sequence
 LIMIT $4

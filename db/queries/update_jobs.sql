@@ -38,6 +38,7 @@ WITH input AS (
   FROM updated WHERE event_kind IS NOT NULL
 ), folded AS (
   DELETE FROM job_events AS e USING updated AS u
-  WHERE u.replaces_latest AND e.job_id = u.id AND e.sequence = u.sequence - 1
+  WHERE u.replaces_latest AND u.event_kind = 'progress' AND e.job_id = u.id
+    AND e.sequence = u.sequence - 1 AND e.kind = 'progress'
 )
 SELECT * FROM updated

@@ -93,7 +93,8 @@ void WorkerManager::AcquireJobs(const Principal& caller, AcquireCommand command,
 void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time deadline,
                                Done done) {
   const AcquireCommand* command = &acquiring->command;
-  if (command->cancelled() || waiters_.stopped()) return done(std::vector<Job>{});
+  if (command->cancelled() || acquiring->caller_left.load() || waiters_.stopped())
+    return done(std::vector<Job>{});
   if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
   // Read the generation first: anything made ready after this makes Wait refuse to sleep.
   const uint64_t seen = waiters_.generation();
@@ -111,7 +112,7 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
     }
     // The caller left, or jobd began to stop, while we leased: hand the jobs back rather than
     // let them wait out a lease (and lose an attempt) behind an answer that may never arrive.
-    if (command->cancelled() || waiters_.stopped()) {
+    if (command->cancelled() || acquiring->caller_left.load() || waiters_.stopped()) {
       return ReleaseLeases(*jobs, [done] { done(std::vector<Job>{}); });
     }
   }

@@ -45,8 +45,9 @@ struct ProgressPlan {
   std::optional<JobUpdate> update;
 };
 // History stays bounded (`limits`): past max_progress_events_per_attempt, a progress event
-// replaces the attempt's previous one when that is the job's latest event, and counts what
-// it folds; past max_messages_per_job, one warning says so and later messages are dropped.
+// replaces the previous one past the limit when that is the job's latest event, and counts
+// what it folds; past max_messages_per_job, one warning says so and later messages are
+// dropped.
 absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lease_token,
                                           const ProgressReport& report, absl::Time now,
                                           const Limits& limits = Limits{});

@@ -12,6 +12,8 @@ namespace {
 // Jobs remembered for order and duplicates before finished ones are forgotten (ForgetJobs).
 constexpr size_t kMaxTrackedJobs = 4096;
 constexpr size_t kSnapshotsPerRead = 1000;
+// In missed_: a job never shown here that owes the stream an event it wanted (not a sequence).
+constexpr int64_t kOwedUnshown = -1;
 
 }  // namespace
 
@@ -76,7 +78,9 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
   // if the job has left the watched states, and ForgetJobs may drop last_seen_ meanwhile.
   auto tracked = last_seen_.find(job_id);
   int64_t& sent = missed_[job_id];
-  if (tracked != last_seen_.end()) sent = std::max(sent, tracked->second.sent_sequence);
+  if (tracked != last_seen_.end() && tracked->second.sent_sequence > 0) {
+    sent = std::max(sent, tracked->second.sent_sequence);
+  }
   if (missed_.size() > kMaxMissedJobs && !closing_) {
     closing_ = absl::ResourceExhaustedError(absl::StrCat("the watcher fell behind on more than ",
                                                          kMaxMissedJobs,
@@ -86,8 +90,8 @@ void WorkspaceWatch::Miss(const std::string& job_id) {
 
 void WorkspaceWatch::ForgetJobs() {
   // Only finished jobs with nothing left to send: they rarely have more events (a retry),
-  // and then only their first event goes unchecked. Live jobs are kept however many there
-  // are (~100 bytes each): forgetting one could repeat or lose its events.
+  // and then only their first event goes unchecked. Live jobs are kept (~150 bytes each, up
+  // to --watch_max_jobs): forgetting one could repeat or lose its events.
   std::unordered_set<std::string> pending;
   for (size_t i = snapshots_head_; i < snapshots_.size(); ++i) {
     pending.insert(snapshots_[i]->event.job_id);
@@ -120,7 +124,8 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
   std::unique_lock<std::mutex> lock(mu_);
   if (ended_) return;
   for (const BusEventPtr& event : events) {
-    // Gaps are judged on every event of the job, before the filter drops some.
+    // Gaps are judged on every event of a job the stream follows (one it has shown), before
+    // the filter drops some.
     const JobEvent& e = event->event;
     auto seen = last_seen_.find(e.job_id);
     if (seen == last_seen_.end()) {
@@ -137,6 +142,8 @@ void WorkspaceWatch::Deliver(const EventBatch& events) {
           (states_.empty() ||
            (event->previous_state && states_.count(*event->previous_state) > 0))) {
         Miss(e.job_id);
+        int64_t& owed = missed_[e.job_id];
+        if (owed == 0) owed = kOwedUnshown;  // its SNAPSHOT goes out whatever its state
       }
     } else if (e.sequence <= seen->second.sequence) {
       continue;  // seen already
@@ -218,7 +225,7 @@ void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, int64_
       // Never shown here: remembered only if its SNAPSHOT goes out.
       const bool wanted = (types_.empty() || types_.count(job.type) > 0) &&
                           (states_.empty() || states_.count(job.state) > 0);
-      const bool shown = owed.at(job.id) > 0;  // and forgotten since
+      const bool shown = owed.at(job.id) != 0;  // and forgotten since, or owed unshown
       if ((!wanted && !shown) || !MakeRoom()) continue;
       known = last_seen_.emplace(job.id, Tracked{}).first;
     }
@@ -231,7 +238,11 @@ void WorkspaceWatch::SnapshotMissed(const std::unordered_map<std::string, int64_
     if (!types_.empty() && types_.count(job.type) == 0) continue;
     // A job this stream showed before gets its SNAPSHOT whatever its state (it may have just
     // left the watched states); others only when they match.
-    if (!states_.empty() && states_.count(job.state) == 0 && tracked.sent_sequence == 0) continue;
+    const bool owed_unshown = sent != owed.end() && sent->second == kOwedUnshown;
+    if (!states_.empty() && states_.count(job.state) == 0 && tracked.sent_sequence == 0 &&
+        !owed_unshown) {
+      continue;
+    }
     snapshot_sequences.emplace(job.id, job.sequence);
     snapshots_.push_back(SnapshotEvent(WatchedJob(job)));
   }

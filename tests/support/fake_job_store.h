@@ -124,8 +124,8 @@ class FakeJobStore : public JobStore {
         out.back().result_json.reset();
       }
       body_bytes += job.payload_json.size() + (job.result_json ? job.result_json->size() : 0);
-      // Like the SQL: stop after the first job past the budget.
-      if (query.max_body_bytes > 0 && query.with_bodies &&
+      // Like the SQL: stop after the first job past the budget, and never before the second.
+      if (query.max_body_bytes > 0 && query.with_bodies && out.size() >= 2 &&
           body_bytes > static_cast<size_t>(query.max_body_bytes)) {
         break;
       }

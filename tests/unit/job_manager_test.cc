@@ -314,6 +314,25 @@ TEST_F(JobManagerTest, PagesEndBeforeTheirBodiesPassTheBudgetAndTheBasicViewHasN
   EXPECT_EQ(store_.list_queries().back().max_body_bytes, 0);
 }
 
+// A first job alone past the budget still ends its page with a token: the rest follow.
+TEST_F(JobManagerTest, AFirstJobAlonePastTheBudgetDoesNotEndTheListing) {
+  Limits small;
+  small.max_list_page_body_bytes = 10;  // less than any payload here
+  JobManager manager{store_, creates_, clock_, small, PageTokenCodec("test-page-key")};
+  for (int i = 0; i < 3; ++i) MustCreate();
+  ListJobsCommand c;
+  c.workspace_id = "ws1";
+  int pages = 0;
+  do {
+    const absl::StatusOr<JobPage> page = manager.ListJobs(kAlice, c);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->jobs.size(), 1u);
+    ++pages;
+    c.page_token = page->next_page_token;
+  } while (!c.page_token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+}
+
 TEST_F(JobManagerTest, PageTokenOfOtherFiltersIsRefused) {
   for (int i = 0; i < 3; ++i) MustCreate();
   ListJobsCommand c;

@@ -1188,6 +1188,24 @@ TEST_F(WorkspaceWatchBoundsTest, AJobMadeSinceTheStreamBeganWhoseFirstEventsCome
   EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kSnapshot, 2}, {a.id, kProgress, 3}}));
 }
 
+// A QUEUED filter wanted CREATED; the job is RUNNING by the time it is read: its SNAPSHOT
+// still goes out (the stream owes it), rather than nothing.
+TEST_F(WorkspaceWatchBoundsTest, AnOwedJobThatLeftTheWatchedStatesStillGetsItsSnapshot) {
+  FakeSink& sink = NewSink(Mode::kInline);
+  auto watch = OpenWorkspaceWatch({"ws1", {JobState::kQueued}, {}}, sink);
+  ASSERT_TRUE(WaitFor([&] { return WorkspaceSubscribed(); }));
+  Job fresh = NewJob("ws1");
+  fresh.create_time = absl::Now() + absl::Hours(1);
+  const Job a = Create(store_, fresh);
+  const Job at2 = Apply(store_, a.id, ToState(JobState::kRunning));
+  bus_.Publish({{BusEventOf(at2, kStateChanged, JobState::kQueued)}});
+  ASSERT_TRUE(WaitFor([&] { return sink.size() == 1; }));
+  bus_.Publish({{BusEventOf(a, kCreated, std::nullopt)}});  // late: covered by the SNAPSHOT
+  watch->Cancel();
+  ExpectEnd(sink, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sink.written(), (std::vector<Written>{{a.id, kSnapshot, 2}}));
+}
+
 // A RUNNING filter never wanted CREATED (QUEUED): the first RUNNING event is no gap.
 TEST_F(WorkspaceWatchBoundsTest, AStateFilterOwesNothingForEventsItWouldHaveDropped) {
   FakeSink& sink = NewSink(Mode::kInline);
