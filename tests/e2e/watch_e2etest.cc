@@ -127,16 +127,6 @@ void ExpectPerJobOrder(const std::string& who, const std::vector<v1::JobEvent>& 
   }
 }
 
-// jobd's resident memory in KiB, from /proc/<pid>/status (-1 when unreadable).
-int64_t RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
-
 // Runs `f` when the scope ends, however it ends (a failed ASSERT returns early): threads are
 // joined and streams cancelled instead of std::terminate on a joinable thread.
 struct Finally {
@@ -533,13 +523,13 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   }
 
   const pid_t pid = jobd_->pid();
-  const int64_t rss_before = RssKiB(pid);
+  const int64_t rss_before = ResidentKiB(pid);
   ASSERT_GT(rss_before, 0);
   std::atomic<bool> sampling{true};
   std::atomic<int64_t> rss_max{rss_before};
   std::thread sampler([&] {
     while (sampling) {
-      int64_t rss = RssKiB(pid);
+      int64_t rss = ResidentKiB(pid);
       int64_t seen = rss_max.load();
       while (rss > seen && !rss_max.compare_exchange_weak(seen, rss)) {
       }
@@ -576,7 +566,7 @@ TEST_F(WatchStallTest, StalledWatcherNeitherSlowsWritersNorGrowsMemoryAndGetsEve
   const absl::Duration writes_took = absl::Now() - writes_start;
   sampling = false;
   sampler.join();
-  const int64_t rss_after = RssKiB(pid);
+  const int64_t rss_after = ResidentKiB(pid);
   ASSERT_TRUE(Complete(*writer_stub, leased).ok());
 
   std::sort(latencies.begin(), latencies.end());

@@ -13,15 +13,6 @@
 namespace jobd::testing {
 namespace {
 
-int64_t ResidentKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
-
 class WatchMemoryTest : public JobdTest {
  protected:
   std::vector<std::string> JobdArgs() override { return {"--max_streams_per_key", "1000"}; }
@@ -57,17 +48,23 @@ TEST_F(WatchMemoryTest, FiveHundredFilteredStreamsOverOneHundredThousandJobsStay
     }
     streams.push_back(stubs[i % stubs.size()]->WatchJobs(contexts.back().get(), request));
   }
-  // Every stream subscribed: a job of the watched type, cancelled, reaches each one.
-  {
+  // A job of the watched type, cancelled: every stream shows it (CREATED on the type-filtered
+  // ones, then CANCELLED; CANCELLED on the others). Returns its id ("" on failure).
+  auto watched_job = [&]() -> std::string {
     v1::CreateJobRequest create;
     create.set_workspace_id("demo");
     create.set_type("never-made");
     v1::CreateJobResponse created;
-    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), create, &created).ok());
+    if (!jobs_->CreateJob(Ctx().get(), create, &created).ok()) return "";
     v1::CancelJobRequest cancel;
     cancel.set_id(created.job().id());
     v1::CancelJobResponse cancelled;
-    ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+    if (!jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok()) return "";
+    return created.job().id();
+  };
+  // Every stream subscribed once it has seen the first one.
+  {
+    ASSERT_NE(watched_job(), "");
     for (auto& stream : streams) {
       v1::WatchJobsResponse event;
       ASSERT_TRUE(stream->Read(&event));
@@ -103,21 +100,13 @@ TEST_F(WatchMemoryTest, FiveHundredFilteredStreamsOverOneHundredThousandJobsStay
   for (std::thread& thread : creators) thread.join();
   // The last creates have reached every stream once one more watched event has.
   {
-    v1::CreateJobRequest create;
-    create.set_workspace_id("demo");
-    create.set_type("never-made");
-    v1::CreateJobResponse created;
-    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), create, &created).ok());
-    v1::CancelJobRequest cancel;
-    cancel.set_id(created.job().id());
-    v1::CancelJobResponse cancelled;
-    ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+    const std::string last = watched_job();
+    ASSERT_NE(last, "");
     for (auto& stream : streams) {
       v1::WatchJobsResponse event;
-      // CREATED on the type-filtered streams then CANCELLED; CANCELLED on the others.
       do {
         ASSERT_TRUE(stream->Read(&event));
-      } while (event.event().job_id() != created.job().id() ||
+      } while (event.event().job_id() != last ||
                event.event().job().state() != v1::JOB_STATE_CANCELLED);
     }
   }

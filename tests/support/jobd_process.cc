@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include "absl/strings/match.h"
 #include "client/jobd_client.h"
 
 extern char** environ;
@@ -104,6 +105,15 @@ std::string CreateApiKey(const std::string& database_url, const std::string& rol
 std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address, const std::string& api_key,
                                             const grpc::ChannelArguments& args) {
   return client::MakeKeyedChannel(address, api_key, args);
+}
+
+int64_t ResidentKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) return std::stoll(line.substr(6));
+  }
+  return -1;
 }
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {

@@ -31,6 +31,8 @@ std::shared_ptr<grpc::Channel> KeyedChannel(const std::string& address, const st
 
 // Polls `condition` every 10 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
+// A process's resident memory in KiB, from /proc/<pid>/status (-1 when unreadable).
+int64_t ResidentKiB(pid_t pid);
 
 class JobdProcess {
  public:
