@@ -38,6 +38,7 @@ void PageTokenKeyring::Set(std::vector<std::string> keys) {
   if (keys.empty()) return;
   auto shared = std::make_shared<const std::vector<std::string>>(std::move(keys));
   std::lock_guard<std::mutex> lock(mu_);
+  if (keys_ != nullptr && *keys_ == *shared) return;  // the usual refresh: nothing changed
   keys_ = std::move(shared);
 }
 
@@ -63,7 +64,9 @@ absl::StatusOr<std::string> PageTokenCodec::Decode(const std::string& token,
   const std::string body = raw.substr(0, raw.size() - kMacBytes);
   const std::string mac = raw.substr(raw.size() - kMacBytes);
   bool signed_here = false;
-  for (const std::string& key : *keys_->Get()) {
+  // Held for the loop: a key refresh may replace the ring's set meanwhile.
+  const std::shared_ptr<const std::vector<std::string>> keys = keys_->Get();
+  for (const std::string& key : *keys) {
     if (CRYPTO_memcmp(mac.data(), Mac(body, key).data(), kMacBytes) == 0) {
       signed_here = true;
       break;
