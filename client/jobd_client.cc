@@ -143,6 +143,11 @@ absl::StatusOr<v1::CreateJobResponse> JobdClient::CreateJob(const v1::CreateJobR
   return Call(*jobs_, &v1::JobService::Stub::CreateJob, request);
 }
 
+absl::StatusOr<v1::BatchCreateJobsResponse> JobdClient::BatchCreateJobs(
+    const v1::BatchCreateJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BatchCreateJobs, request);
+}
+
 absl::StatusOr<v1::GetJobResponse> JobdClient::GetJob(const v1::GetJobRequest& request) {
   return Call(*jobs_, &v1::JobService::Stub::GetJob, request);
 }

@@ -79,6 +79,8 @@ class JobdClient {
 
   // ---- JobService ----
   absl::StatusOr<v1::CreateJobResponse> CreateJob(const v1::CreateJobRequest& request);
+  absl::StatusOr<v1::BatchCreateJobsResponse> BatchCreateJobs(
+      const v1::BatchCreateJobsRequest& request);
   absl::StatusOr<v1::GetJobResponse> GetJob(const v1::GetJobRequest& request);
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::CancelJobResponse> CancelJob(const v1::CancelJobRequest& request);

@@ -140,6 +140,15 @@ class JobChangeColumns {
 }  // namespace
 
 absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector<Job>& jobs) {
+  return InsertJobs(jobs, /*all_or_nothing=*/false);
+}
+
+absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobBatch(const std::vector<Job>& jobs) {
+  return InsertJobs(jobs, /*all_or_nothing=*/true);
+}
+
+absl::StatusOr<std::vector<CreatedJob>> PgJobStore::InsertJobs(const std::vector<Job>& jobs,
+                                                               bool all_or_nothing) {
   // Insert in idempotency-key order: two batches holding the same keys then lock them in the
   // same order and cannot deadlock.
   std::vector<size_t> order(jobs.size());
@@ -158,7 +167,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
         // counts share one transaction with it, so that a failure anywhere leaves the whole
         // batch unwritten and a retry is safe.
         std::unique_ptr<pqxx::transaction_base> tx;
-        if (with_keys || with_quota) {
+        if (with_keys || with_quota || all_or_nothing) {
           tx = std::make_unique<pqxx::work>(conn);
         } else {
           tx = std::make_unique<pqxx::nontransaction>(conn);
@@ -191,6 +200,7 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobs(const std::vector
           }
           out[i] = CreatedJob{ReadJobs(r)[0], false, absl::OkStatus()};
         }
+        if (all_or_nothing && RefuseBatch(jobs, out)) return out;  // rolled back: tx not committed
         tx->commit();
         return out;
       });

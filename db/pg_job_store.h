@@ -24,6 +24,7 @@ class PgJobStore : public JobStore {
       : pool_(pool), options_(options) {}
 
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) override;
   absl::StatusOr<Job> GetJob(const std::string& id) override;
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override;
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
@@ -48,6 +49,8 @@ class PgJobStore : public JobStore {
 
   // The refusal of a job beyond its workspace's active-job quota.
   absl::Status QuotaExceeded(const std::string& workspace_id) const;
+  absl::StatusOr<std::vector<CreatedJob>> InsertJobs(const std::vector<Job>& jobs,
+                                                     bool all_or_nothing);
   // Locks the workspace's quota (until commit) and counts its active jobs, once per
   // transaction.
   int64_t& LockedActiveCount(pqxx::transaction_base& tx, const std::string& workspace_id,

@@ -52,7 +52,9 @@ struct CreateFlags {  // create and run
   int max_attempts = 0;  // 0: the server's default
   std::string initial_backoff;
   std::string max_backoff;
-  bool wait = false;  // `create --wait`, and always for `run`
+  bool wait = false;      // `create --wait`, and always for `run`
+  std::string from_file;  // `create --from-file`: JSON lines, "-" for stdin
+  int batch_size = 1000;
 };
 
 struct WorkFlags {

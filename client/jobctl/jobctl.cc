@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/jobctl/actions.h"
+#include "client/jobctl/batch_create.h"
 #include "client/jobctl/commands.h"
 #include "client/jobctl/keys.h"
 #include "client/jobd_client.h"
@@ -87,7 +88,8 @@ void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
 
 CLI::App* DefineCreate(CLI::App& app, const char* name, const char* help, CreateFlags& f) {
   CLI::App* cmd = app.add_subcommand(name, help);
-  cmd->add_option("--type", f.type, "kind of work, e.g. import.csv")->required();
+  // Required, except with `create --from-file` (checked before the call).
+  cmd->add_option("--type", f.type, "kind of work, e.g. import.csv");
   cmd->add_option("-w,--workspace", f.workspace, "workspace (tenant) of the job")
       ->envname("JOBD_WORKSPACE")
       ->capture_default_str();
@@ -250,6 +252,13 @@ int Main(int argc, char** argv) {
                             "follow the job until it ends (progress on stderr, as `watch` shows "
                             "it; none with --output json), then print it; exit 0 only if it "
                             "SUCCEEDED");
+  commands.create->add_option(
+      "--from-file", create.from_file,
+      "create one job per line of this file (- for stdin), each line a CreateJobRequest as "
+      "JSON; the other flags are defaults; sent with BatchCreateJobs, each batch all or nothing");
+  commands.create->add_option("--batch-size", create.batch_size, "jobs per BatchCreateJobs call")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   commands.run = DefineCreate(app, "run", "create a job and wait for it: create --wait", create);
   commands.work = DefineWork(app, work);
   commands.get = DefineJobCommand(app, "get", "show a job", job);
@@ -290,7 +299,13 @@ int Main(int argc, char** argv) {
 
   if (commands.work->parsed()) return RunWork(client, work, stop_signals);
   if (commands.run->parsed()) create.wait = true;
-  if (commands.create->parsed() || commands.run->parsed()) return RunCreate(client, create, output);
+  if (commands.create->parsed() && !create.from_file.empty()) {
+    return RunCreateFromFile(client, create, output);
+  }
+  if (commands.create->parsed() || commands.run->parsed()) {
+    if (create.type.empty()) return UsageError(absl::InvalidArgumentError("--type is required"));
+    return RunCreate(client, create, output);
+  }
   if (commands.watch->parsed()) return RunWatch(client, watch.flags, output);
   if (commands.events->parsed()) return RunEvents(client, events, output);
   if (commands.keys_create->parsed()) return RunKeysCreate(client, keys, output);

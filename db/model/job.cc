@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "absl/strings/str_cat.h"
+
 namespace jobd {
 namespace {
 
@@ -39,6 +41,29 @@ const char* MessageLevelName(MessageLevel level) {
 }
 std::optional<MessageLevel> MessageLevelFromName(const std::string& name) {
   return FromName<MessageLevel>(kLevelNames, name);
+}
+
+bool RefuseBatch(const std::vector<Job>& requested, std::vector<CreatedJob>& results) {
+  std::optional<size_t> first;
+  absl::Status why;
+  for (size_t i = 0; i < results.size() && !first; ++i) {
+    if (!results[i].refused.ok()) {
+      first = i;
+      why = results[i].refused;
+    } else if (!results[i].created &&
+               results[i].job.request_fingerprint != requested[i].request_fingerprint) {
+      first = i;
+      why = absl::AlreadyExistsError(absl::StrCat("idempotency_key: job ", results[i].job.id,
+                                                  " was created with this key from a different "
+                                                  "request"));
+    }
+  }
+  if (!first) return false;
+  for (size_t i = 0; i < results.size(); ++i) {
+    results[i].created = false;
+    results[i].refused = i == *first ? why : absl::OkStatus();
+  }
+  return true;
 }
 
 }  // namespace jobd

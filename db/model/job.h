@@ -158,6 +158,12 @@ struct CreatedJob {
   absl::Status refused;
 };
 
+// The all-or-nothing rule of JobStore::CreateJobBatch, shared by its implementations: true
+// when the batch must not be written (a job refused, or an idempotency key held by a job of
+// another request). Then every result gets created = false and only the first offender keeps
+// a `refused` status.
+bool RefuseBatch(const std::vector<Job>& requested, std::vector<CreatedJob>& results);
+
 struct JobStats {
   struct Count {
     std::string type;

@@ -21,6 +21,11 @@ class JobStore {
   // the inserted job, or the existing one holding its idempotency key (created = false).
   // Fails as a whole (every job unwritten) when the transaction fails.
   virtual absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) = 0;
+  // BatchCreateJobs: as CreateJobs, but all or nothing. When a job is refused (quota) or its
+  // idempotency key is held by a job made from another request (request_fingerprint differs,
+  // also by an earlier job of the same batch), nothing is written: every result then has
+  // created = false, and the first such job's `refused` says why (ALREADY_EXISTS for the key).
+  virtual absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) = 0;
 
   // NOT_FOUND when there is no such job.
   virtual absl::StatusOr<Job> GetJob(const std::string& id) = 0;

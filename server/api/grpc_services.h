@@ -62,6 +62,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
       : admission_(admission), handlers_(handlers), watch_(watch) {}
 
   JOBD_UNARY(JobHandlers, CreateJob)
+  JOBD_UNARY(JobHandlers, BatchCreateJobs)
   JOBD_UNARY(JobHandlers, GetJob)
   JOBD_UNARY(JobHandlers, ListJobs)
   JOBD_UNARY(JobHandlers, CancelJob)

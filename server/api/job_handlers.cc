@@ -1,5 +1,6 @@
 #include "server/api/job_handlers.h"
 
+#include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
 
 namespace jobd::api {
@@ -17,6 +18,34 @@ void JobHandlers::CreateJob(UnaryCall call, const core::Principal& caller,
         *response->mutable_job()->mutable_payload() = request->payload();
         call.Finish(absl::OkStatus(), job->id);
       });
+}
+
+void JobHandlers::BatchCreateJobs(UnaryCall call, const core::Principal& caller,
+                                  const v1::BatchCreateJobsRequest* request,
+                                  v1::BatchCreateJobsResponse* response) {
+  RunBlocking(executor_, call, caller, [=](const core::Principal& caller, std::string*) {
+    std::vector<core::CreateJobCommand> commands;
+    commands.reserve(request->requests_size());
+    for (int i = 0; i < request->requests_size(); ++i) {
+      absl::StatusOr<core::CreateJobCommand> command = FromProto(request->requests(i));
+      if (!command.ok()) {
+        return absl::Status(command.status().code(),
+                            absl::StrCat("requests[", i, "].", command.status().message()));
+      }
+      commands.push_back(std::move(*command));
+    }
+    absl::StatusOr<std::vector<Job>> jobs =
+        jobs_.BatchCreateJobs(caller, request->workspace_id(), std::move(commands));
+    if (!jobs.ok()) return jobs.status();
+    const absl::Time now = jobs_.clock().Now();
+    for (size_t i = 0; i < jobs->size(); ++i) {
+      // As in CreateJob: the stored payload is the request's, so answer with its Struct.
+      v1::Job* out = response->add_jobs();
+      ToProto((*jobs)[i], now, /*include_payload=*/false, out);
+      *out->mutable_payload() = request->requests(static_cast<int>(i)).payload();
+    }
+    return absl::OkStatus();
+  });
 }
 
 void JobHandlers::GetJob(UnaryCall call, const core::Principal& caller,

@@ -18,7 +18,10 @@ class JobHandlers {
   // Group-committed: the committer finishes the call; no thread waits.
   void CreateJob(UnaryCall call, const core::Principal& caller, const v1::CreateJobRequest* request,
                  v1::CreateJobResponse* response);
-  // The others read on the executor.
+  // The others run on the executor (BatchCreateJobs is one transaction of its own).
+  void BatchCreateJobs(UnaryCall call, const core::Principal& caller,
+                       const v1::BatchCreateJobsRequest* request,
+                       v1::BatchCreateJobsResponse* response);
   void GetJob(UnaryCall call, const core::Principal& caller, const v1::GetJobRequest* request,
               v1::GetJobResponse* response);
   void ListJobs(UnaryCall call, const core::Principal& caller, const v1::ListJobsRequest* request,

@@ -50,6 +50,7 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("AdminService");
   methods_ = {
       Bind(job_service, "CreateJob", &jobs, &JobHandlers::CreateJob),
+      Bind(job_service, "BatchCreateJobs", &jobs, &JobHandlers::BatchCreateJobs),
       Bind(job_service, "GetJob", &jobs, &JobHandlers::GetJob),
       Bind(job_service, "ListJobs", &jobs, &JobHandlers::ListJobs),
       Bind(job_service, "CancelJob", &jobs, &JobHandlers::CancelJob),

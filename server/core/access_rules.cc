@@ -5,6 +5,7 @@ namespace jobd::core {
 const std::vector<MethodRule>& MethodRules() {
   static const auto* rules = new std::vector<MethodRule>{
       {"jobd.v1.JobService", "CreateJob", Permission::kCreate},
+      {"jobd.v1.JobService", "BatchCreateJobs", Permission::kCreate},
       {"jobd.v1.JobService", "GetJob", Permission::kRead},
       {"jobd.v1.JobService", "ListJobs", Permission::kRead},
       {"jobd.v1.JobService", "CancelJob", Permission::kCancel},

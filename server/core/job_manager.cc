@@ -53,16 +53,7 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
   const absl::Time now = clock_.Now();
   if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
   if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
-  if (create_rate_ != nullptr) {
-    if (std::optional<absl::Duration> wait = create_rate_->Take(caller.key_id, now)) {
-      return done(WithRetryAfter(
-          absl::ResourceExhaustedError(
-              absl::StrCat("quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
-                           " jobs per second (--create_rate_per_key); retry in ",
-                           absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))),
-          *wait));
-    }
-  }
+  if (absl::Status s = TakeCreateQuota(caller, now, 1); !s.ok()) return done(s);
   Job job = NewJobFromCommand(command, NewJobId(now), now);
   job.requested_by = caller.name;  // from the API key, never from the request
   std::string fingerprint = job.request_fingerprint;
@@ -82,6 +73,68 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
                     }
                     done(std::move(created->job));
                   });
+}
+
+absl::Status JobManager::TakeCreateQuota(const Principal& caller, absl::Time now, double count) {
+  if (create_rate_ == nullptr) return absl::OkStatus();
+  std::optional<absl::Duration> wait = create_rate_->Take(caller.key_id, now, count);
+  if (!wait) return absl::OkStatus();
+  return WithRetryAfter(
+      absl::ResourceExhaustedError(
+          absl::StrCat("quota: API key \"", caller.name, "\" may create ", create_rate_->rate(),
+                       " jobs per second (--create_rate_per_key); retry in ",
+                       absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))),
+      *wait);
+}
+
+absl::StatusOr<std::vector<Job>> JobManager::BatchCreateJobs(
+    const Principal& caller, const std::string& workspace_id,
+    std::vector<CreateJobCommand> commands) {
+  if (absl::Status s = CheckWorkspace(caller, workspace_id); !s.ok()) return s;
+  if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
+  if (commands.empty() || commands.size() > limits_.max_batch_create) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "requests: must hold 1 to ", limits_.max_batch_create, " jobs, not ", commands.size()));
+  }
+  const absl::Time now = clock_.Now();
+  std::vector<Job> jobs;
+  jobs.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    CreateJobCommand& command = commands[i];
+    if (!command.workspace_id.empty() && command.workspace_id != workspace_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("requests[", i, "].workspace_id: must be empty or \"", workspace_id, "\""));
+    }
+    command.workspace_id = workspace_id;
+    if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+    }
+    jobs.push_back(NewJobFromCommand(command, NewJobId(now), now));
+    jobs.back().requested_by = caller.name;  // from the API key, never from the request
+  }
+  if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size())); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobBatch(jobs);
+  // Aborted by a deadlock or serialization failure: nothing was written, so once more is safe.
+  if (!created.ok() && absl::IsAborted(created.status())) created = store_.CreateJobBatch(jobs);
+  if (!created.ok()) return created.status();
+  std::vector<Job> out;
+  out.reserve(created->size());
+  for (size_t i = 0; i < created->size(); ++i) {
+    CreatedJob& c = (*created)[i];
+    if (!c.refused.ok()) {
+      return absl::Status(c.refused.code(),
+                          absl::StrCat("requests[", i, "].", c.refused.message()));
+    }
+    out.push_back(std::move(c.job));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!(*created)[i].created) continue;
+    if (out[i].state == JobState::kQueued) job_ready_(out[i]);
+    if (out[i].state == JobState::kScheduled) job_scheduled_(out[i]);
+  }
+  return out;
 }
 
 absl::StatusOr<Job> JobManager::GetJob(const Principal& caller, const std::string& id) {

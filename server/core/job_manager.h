@@ -28,6 +28,13 @@ class JobManager {
   // jobs in them are NOT_FOUND (server/core/access.h).
   void CreateJob(const Principal& caller, const CreateJobCommand& command,
                  std::function<void(absl::StatusOr<Job>)> done);
+  // All or nothing, in one transaction; blocks (run it on the executor). A bad item is
+  // INVALID_ARGUMENT naming it ("requests[3].type: ..."), an item refused by the quota or by
+  // another request's idempotency key fails the batch the same way; nothing is then written.
+  // An item's own workspace_id is empty (it takes `workspace_id`) or the same.
+  absl::StatusOr<std::vector<Job>> BatchCreateJobs(const Principal& caller,
+                                                   const std::string& workspace_id,
+                                                   std::vector<CreateJobCommand> commands);
   absl::StatusOr<Job> GetJob(const Principal& caller, const std::string& id);
   absl::StatusOr<JobPage> ListJobs(const Principal& caller, const ListJobsCommand& command);
   absl::StatusOr<Job> CancelJob(const Principal& caller, const std::string& id,
@@ -56,6 +63,9 @@ class JobManager {
   Clock& clock() { return clock_; }
 
  private:
+  // RESOURCE_EXHAUSTED with the wait when the caller's key may not create `count` jobs now.
+  absl::Status TakeCreateQuota(const Principal& caller, absl::Time now, double count);
+
   JobStore& store_;
   CreateBatcher& batcher_;
   Clock& clock_;

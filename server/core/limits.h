@@ -22,6 +22,7 @@ struct Limits {
   // A ListJobs page ends early (with a token) before its payloads and results pass this;
   // the first job of a page always goes out.
   int64_t max_list_page_body_bytes = 1024 * 1024;
+  size_t max_batch_create = 1000;  // CreateJobRequests per BatchCreateJobs
   int32_t max_attempts = 100;
   double max_backoff_multiplier = 10.0;
   absl::Duration max_backoff = absl::Hours(24);

@@ -62,16 +62,26 @@ void PublishingJobStore::Publish(const std::vector<EventRange>& ranges,
 absl::StatusOr<std::vector<CreatedJob>> PublishingJobStore::CreateJobs(
     const std::vector<Job>& jobs) {
   absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobs(jobs);
-  if (!created.ok()) return created;
+  if (created.ok()) PublishCreated(*created);
+  return created;
+}
+
+absl::StatusOr<std::vector<CreatedJob>> PublishingJobStore::CreateJobBatch(
+    const std::vector<Job>& jobs) {
+  absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobBatch(jobs);
+  if (created.ok()) PublishCreated(*created);  // none when refused: all have created = false
+  return created;
+}
+
+void PublishingJobStore::PublishCreated(const std::vector<CreatedJob>& created) {
   std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
-  for (const CreatedJob& c : *created) {
+  for (const CreatedJob& c : created) {
     if (!c.created) continue;
     ranges.push_back({c.job.id, 0, c.job.sequence});
     if (WatchedHere(c.job)) batches.push_back(OneEvent(c.job, EventKind::kCreated, std::nullopt));
   }
   Publish(ranges, std::move(batches));
-  return created;
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(

@@ -21,6 +21,7 @@ class PublishingJobStore : public JobStore {
       : store_(store), bus_(bus), announce_(std::move(announce)) {}
 
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) override;
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
@@ -62,6 +63,8 @@ class PublishingJobStore : public JobStore {
   bool WatchedHere(const Job& job);
   // Announces the ranges and publishes the batches (one job's events each).
   void Publish(const std::vector<EventRange>& ranges, std::vector<EventBatch> batches);
+  // The CREATED events of the jobs that were created.
+  void PublishCreated(const std::vector<CreatedJob>& created);
 
   JobStore& store_;
   EventBus& bus_;

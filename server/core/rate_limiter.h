@@ -17,8 +17,10 @@ class RateLimiter {
  public:
   RateLimiter(double rate, double burst);
 
-  // Takes one token from `name`'s bucket; when it is empty, how long until one is there.
-  std::optional<absl::Duration> Take(const std::string& name, absl::Time now);
+  // Takes `count` tokens from `name`'s bucket; when it holds too few, how long until it holds
+  // enough. A count beyond the burst needs a full bucket and leaves it in debt, which later
+  // calls wait out: the rate holds for batches too.
+  std::optional<absl::Duration> Take(const std::string& name, absl::Time now, double count = 1);
 
   double rate() const { return rate_; }
 

@@ -132,6 +132,15 @@ grpc::Status CreateJobAs(const Channel& as, const std::string& workspace, v1::Jo
   return status;
 }
 
+grpc::Status BatchCreateJobsAs(const Channel& as, const std::string& workspace) {
+  v1::BatchCreateJobsRequest request;
+  request.set_workspace_id(workspace);
+  request.add_requests()->set_type("t");
+  request.add_requests()->set_type("u");
+  v1::BatchCreateJobsResponse response;
+  return v1::JobService::NewStub(as)->BatchCreateJobs(Ctx().get(), request, &response);
+}
+
 grpc::Status GetJobAs(const Channel& as, const std::string& id, v1::Job* job = nullptr) {
   v1::GetJobRequest request;
   request.set_id(id);
@@ -509,6 +518,8 @@ TEST_F(AccessTest, AccessMatrix) {
     //                              no key   unknown  revoked  expired  viewerA  memberA  workerA  admin    memberB
     {job_service, "CreateJob",      {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
      [&](const Channel& as) { return CreateJobAs(as, kA); }},
+    {job_service, "BatchCreateJobs", {UN,    UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return BatchCreateJobsAs(as, kA); }},
     {job_service, "GetJob",         {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      NF},
      [&](const Channel& as) { return GetJobAs(as, read_job); }},
     {job_service, "ListJobs",       {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},

@@ -46,6 +46,23 @@ class FakeJobStore : public JobStore {
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
+    return CreateLocked(jobs);
+  }
+
+  absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    auto jobs_before = jobs_;
+    auto events_before = events_;
+    std::vector<CreatedJob> out = CreateLocked(jobs);
+    if (RefuseBatch(jobs, out)) {
+      jobs_ = std::move(jobs_before);
+      events_ = std::move(events_before);
+    }
+    return out;
+  }
+
+  std::vector<CreatedJob> CreateLocked(const std::vector<Job>& jobs) {
     std::vector<CreatedJob> out;
     for (const Job& input : jobs) {
       if (!input.idempotency_key.empty()) {
