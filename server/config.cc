@@ -52,8 +52,8 @@ ABSL_FLAG(std::string, page_token_key, "",
 ABSL_FLAG(bool, allow_insecure_listen, false,
           "serve plaintext gRPC on a non-loopback --listen address (refused otherwise)");
 ABSL_FLAG(int64_t, max_request_bytes, 0,
-          "largest request message; 0 = max_payload_bytes + 256 KiB. gRPC refuses a larger "
-          "one with RESOURCE_EXHAUSTED before parsing it");
+          "largest request message; 0 = the larger of max_payload_bytes + 256 KiB and 8 MiB. "
+          "gRPC refuses a larger one with RESOURCE_EXHAUSTED before parsing it");
 ABSL_FLAG(int64_t, max_payload_bytes, 256 * 1024, "largest payload/result, as JSON bytes");
 ABSL_FLAG(int32_t, max_page_size, 500, "largest page_size of list calls");
 ABSL_FLAG(int32_t, max_labels, 32, "most labels per job");
@@ -347,7 +347,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
   config.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   if (config.max_request_bytes == 0) {
-    config.max_request_bytes = config.limits.max_payload_bytes + 256 * 1024;
+    // Room for one job at the payload limit, or a BatchCreateJobs of 1,000 jobs of ~8 KiB.
+    config.max_request_bytes =
+        std::max<int64_t>(config.limits.max_payload_bytes + 256 * 1024, 8 << 20);
   }
   if (config.max_request_bytes < 1024 || config.max_request_bytes > (int64_t{1} << 30)) {
     return absl::InvalidArgumentError("max_request_bytes: must be between 1 KiB and 1 GiB");

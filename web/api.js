@@ -57,6 +57,8 @@ export const api = {
     call('GET', `/v1/jobs/${encodeURIComponent(id)}/events?page_size=500` +
                 (token ? `&page_token=${encodeURIComponent(token)}` : '')),
   createJob: (ws, body) => call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/jobs`, body),
+  batchCreateJobs: (ws, requests) =>
+    call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/jobs:batchCreate`, { requests }),
   cancelJob: (id, reason) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:cancel`, { reason }),
   retryJob: (id) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:retry`, {}),
   listKeys: (token) => call('GET', '/v1/keys?page_size=100' +

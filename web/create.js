@@ -57,5 +57,60 @@ export function createForm(session, onCreated) {
   field('Payload (JSON object)', payload),
   el('button', { type: 'submit', id: 'create-submit' }, 'Create'),
   error);
-  return el('details', { class: 'create-wrap' }, el('summary', { id: 'create-open' }, 'Create a job'), form);
+  return el('div', {},
+    el('details', { class: 'create-wrap' }, el('summary', { id: 'create-open' }, 'Create a job'), form),
+    batchForm(session, onCreated));
+}
+
+// One job per line, each a CreateJob body as JSON; sent with BatchCreateJobs (up to 1,000, all
+// or nothing). A line that is not a JSON object is refused before sending.
+export function parseJobLines(text) {
+  const requests = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let parsed;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`line ${i + 1}: ${err.message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new Error(`line ${i + 1}: must be a JSON object`);
+    }
+    requests.push(parsed);
+  });
+  if (requests.length === 0) throw new Error('no job: write one JSON object per line');
+  if (requests.length > 1000) throw new Error(`${requests.length} jobs: at most 1000 at once`);
+  return requests;
+}
+
+function batchForm(session, onCreated) {
+  const lines = el('textarea', { id: 'batch-lines', rows: 6, spellcheck: 'false',
+                                 placeholder: '{"type": "crawl", "payload": {"url": "https://a.example"}}' });
+  const error = el('div', { id: 'batch-error' });
+  const form = el('form', { class: 'card create', id: 'batch-form', onsubmit: async (e) => {
+    e.preventDefault();
+    clear(error);
+    let requests;
+    try {
+      requests = parseJobLines(lines.value);
+    } catch (err) {
+      return showError(error, err);
+    }
+    try {
+      const { jobs } = await api.batchCreateJobs(session.workspace, requests);
+      notice(`Created ${jobs.length} jobs`);
+      for (const job of jobs) onCreated(job);
+      lines.value = '';
+    } catch (err) {
+      showError(error, err);  // e.g. "requests[3].type: ...": nothing was created
+    }
+  } },
+  el('h2', {}, 'Create many jobs'),
+  el('p', { class: 'hint' }, 'One job per line, as JSON (type, payload, priority, labels, runAfter, ',
+     'idempotencyKey). All are created, or none.'),
+  lines,
+  el('button', { type: 'submit', id: 'batch-submit' }, 'Create all'),
+  error);
+  return el('details', { class: 'create-wrap' }, el('summary', { id: 'batch-open' }, 'Create many'), form);
 }

@@ -130,6 +130,30 @@ try {
   await waitText('#stream-status', { equals: 'ended' }, 'the stream did not end after SUCCEEDED');
   await shot('02-job-succeeded');
 
+  step = 'create many from JSON lines: a bad item creates nothing, then all appear';
+  await page.goto(`${URL}/#/jobs`);
+  await page.waitForSelector('#batch-open', { timeout: WAIT });
+  await page.click('#batch-open');
+  await page.$eval('#batch-lines', (n) => {
+    n.value = '{"type": "never.batch.a"}\n{"type": "Not Valid"}';
+  });
+  await page.click('#batch-submit');
+  await waitText('#batch-error', { startsWith: 'requests[1].type:' }, 'no item error');
+  const noBatch = await api('GET', '/v1/workspaces/web/jobs?type=never.batch.a', env.MEMBER_KEY);
+  check((noBatch.body.jobs || []).length === 0, 'a refused batch wrote a job');
+  await page.$eval('#batch-lines', (n) => {
+    n.value = '{"type": "never.batch.a"}\n\n{"type": "never.batch.b", "priority": 2}';
+  });
+  await page.click('#batch-submit');
+  for (const type of ['never.batch.a', 'never.batch.b']) {
+    await page.waitForFunction((t) => [...document.querySelectorAll('#jobs-body tr[data-job]')]
+      .some((tr) => tr.textContent.includes(t)), { timeout: WAIT }, type);
+  }
+  const batched = await api('GET', '/v1/workspaces/web/jobs?type=never.batch.b', env.MEMBER_KEY);
+  check(batched.body.jobs.length === 1 && batched.body.jobs[0].priority === 2,
+        `the batch's second job is ${JSON.stringify(batched.body.jobs)}`);
+  await shot('02b-batch-created');
+
   step = 'cancel from the table';
   const queued = await api('POST', '/v1/workspaces/web/jobs', env.MEMBER_KEY, { type: 'never.run' });
   check(queued.status === 200, `create answered ${queued.status}`);

@@ -113,6 +113,28 @@ TEST_F(HttpTest, JobRoutesAnswerInTheJsonMapping) {
   EXPECT_EQ(Body(generic)["job"]["state"], "JOB_STATE_QUEUED");
 }
 
+TEST_F(HttpTest, BatchCreateIsAllOrNothingOverHttpToo) {
+  HttpReply batch = Call("POST", "/v1/workspaces/ws1/jobs:batchCreate",
+                         R"({"requests":[{"type":"a","payload":{"n":1}},
+                                         {"type":"b","idempotencyKey":"k"},
+                                         {"type":"c","labels":{"team":"x"}}]})");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  const json jobs = Body(batch)["jobs"];
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0]["type"], "a");
+  EXPECT_EQ(jobs[0]["payload"], json::parse(R"({"n":1})"));
+  EXPECT_EQ(jobs[1]["type"], "b");
+  EXPECT_EQ(jobs[2]["labels"], json::parse(R"({"team":"x"})"));
+  for (const json& job : jobs) EXPECT_EQ(job["state"], "JOB_STATE_QUEUED");
+
+  HttpReply bad = Call("POST", "/v1/workspaces/ws1/jobs:batchCreate",
+                       R"({"requests":[{"type":"d"},{"type":"Not Valid"}]})");
+  ExpectError(bad, 400, 3);
+  EXPECT_EQ(Body(bad)["message"].get<std::string>().rfind("requests[1].type: ", 0), 0u) << bad.body;
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs"), "3");
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE type = 'd'"), "0");
+}
+
 TEST_F(HttpTest, WorkerRoutesLeaseReportAndFinish) {
   const std::string worker = Key("worker", "ws1");
   const std::string first = Create("ws1", R"({"type":"t"})")["id"];

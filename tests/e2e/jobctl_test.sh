@@ -121,6 +121,42 @@ expect_rc "idempotent conflict" 1 jctl create --workspace "$WS" --type once \
   --idempotency-key k1 --payload '{"n": 2}'
 expect_contains "idempotent conflict" "$ERR" "jobctl: ALREADY_EXISTS: "
 
+# --- create --from-file: BatchCreateJobs, each batch all or nothing -------------------------
+cat >"$E2E_TMP/jobs.jsonl" <<'JSONL'
+{"payload": {"n": 1}}
+
+{"type": "bulk.other", "priority": 9, "labels": {"env": "prod"}}
+{"idempotencyKey": "bulk-k", "payload": {"n": 3}}
+JSONL
+expect_ok "from file" jctl create --workspace "$WS" --type bulk.one --label team=bulk \
+  --from-file "$E2E_TMP/jobs.jsonl" --batch-size 2
+expect_json "from file" jobs.0.type bulk.one
+expect_json "from file" jobs.0.payload '{"n": 1}'
+expect_json "from file" jobs.0.labels '{"team": "bulk"}'
+expect_json "from file" jobs.1.type bulk.other
+expect_json "from file" jobs.1.priority 9
+expect_json "from file" jobs.1.labels '{"env": "prod", "team": "bulk"}'
+expect_json "from file" jobs.2.idempotency_key bulk-k
+expect_json "from file" jobs.3 '<missing>'
+BULK_K=$(json_get jobs.2.id)
+# A refused batch: line 2 reuses bulk-k with another payload; nothing of it is written.
+printf '%s\n' '{"type": "bulk.new"}' '{"idempotencyKey": "bulk-k", "payload": {"n": 4}}' \
+  >"$E2E_TMP/conflict.jsonl"
+expect_rc "from file conflict" 1 jctl create --workspace "$WS" --type bulk.one \
+  --from-file "$E2E_TMP/conflict.jsonl"
+expect_contains "from file conflict" "$ERR" "line 2 was refused"
+expect_contains "from file conflict" "$ERR" "ALREADY_EXISTS: requests[1].idempotency_key: job $BULK_K"
+expect_ok "from file conflict wrote nothing" jctl list --workspace "$WS" --type bulk.new
+expect_json "from file conflict wrote nothing" jobs.0 '<missing>'
+printf '%s\n' '{"type": "bulk.x"}' '{"tpye": "oops"}' >"$E2E_TMP/bad.jsonl"
+expect_rc "from file bad line" 2 jctl create --workspace "$WS" --from-file "$E2E_TMP/bad.jsonl"
+expect_contains "from file bad line" "$ERR" "--from-file: line 2: "
+expect_ok "from stdin" jobctl create --workspace "$WS" --type bulk.stdin --from-file - \
+  < <(printf '%s\n' '{}' '{}')
+HEADER=$(head -n 1 <<<"$OUT")
+[[ $HEADER =~ ^ID\ +TYPE\ +STATE ]] || fail "from stdin: header is '$HEADER'"
+[[ $(grep -c 'bulk.stdin' <<<"$OUT") == 2 ]] || fail "from stdin: not 2 jobs in: $OUT"
+
 # --- text output ---------------------------------------------------------------------------
 expect_ok "text list" jobctl list --workspace "$WS"
 HEADER=$(head -n 1 <<<"$OUT")
