@@ -76,6 +76,9 @@ ABSL_FLAG(int32_t, e2e_workers, 2,
           "(b): workers sharing the slots (each its own worker_id); each acquires when half its "
           "slots are free, or when it is idle");
 ABSL_FLAG(int32_t, e2e_max_jobs, 32, "(b): most jobs one AcquireJobs asks for");
+ABSL_FLAG(bool, e2e_carry_completions, true,
+          "(b): finish jobs inside the next AcquireJobs (AcquireJobsRequest.completed) instead "
+          "of one CompleteJob call each");
 ABSL_FLAG(int32_t, e2e_create_concurrency, 64, "(b): concurrency of the untimed create step");
 ABSL_FLAG(absl::Duration, e2e_timeout, absl::Minutes(5), "(b): give up after this long");
 ABSL_FLAG(int32_t, wake_iterations, 500, "(c): measured create/acquire rounds");
@@ -141,12 +144,14 @@ CpuSample SampleCpu() {
 
 struct CpuUse {  // in cores (1.0 = one core busy all the time)
   double client = NAN, server = NAN, postgres = NAN, pgbench = NAN, other = NAN, busy = NAN;
+  double wall = NAN;  // seconds sampled
 };
 
 CpuUse CpuBetween(const CpuSample& a, const CpuSample& b) {
   CpuUse u;
   const double wall = Sec(b.at - a.at);
   if (wall <= 0) return u;
+  u.wall = wall;
   u.client = (b.self - a.self) / wall;
   u.server = (b.server - a.server) / wall;
   u.postgres = (b.postgres - a.postgres) / wall;
@@ -305,6 +310,23 @@ class Database {
     return err;
   }
 
+  // Every row of text values, or the error.
+  std::string QueryRows(const std::string& sql, std::vector<std::vector<std::string>>* rows) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    std::string err;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      err = PQresultErrorMessage(r);
+    } else {
+      rows->clear();
+      for (int i = 0; i < PQntuples(r); ++i) {
+        rows->emplace_back();
+        for (int f = 0; f < PQnfields(r); ++f) rows->back().push_back(PQgetvalue(r, i, f));
+      }
+    }
+    PQclear(r);
+    return err;
+  }
+
   // One row of text values, parameters $1.. bound as text.
   std::string QueryRow(const std::string& sql, const std::vector<std::string>& params,
                        std::vector<std::string>* row) {
@@ -378,6 +400,9 @@ struct E2EResult {
   double acquire_p50 = NAN, acquire_p99 = NAN;
   std::string verification;
   CpuUse cpu;
+  // pg_stat_statements over the run: per statement, calls and execution time, the top ones.
+  std::vector<std::vector<std::string>> statements;
+  std::string statements_note;
 };
 
 struct WakeResult {
@@ -663,12 +688,14 @@ class Bench {
       int running = 0;
       bool acquiring = false;
       std::string id;
+      std::vector<v1::LeasedJob> finished;  // to carry on the next AcquireJobs
     };
     struct State {
       std::mutex mu;
       std::condition_variable cv;
       int completed = 0;
       int64_t errors = 0, acquire_calls = 0, acquired = 0, empty = 0, duplicates = 0;
+      int64_t carried = 0;
       int inflight_calls = 0;
       std::string first_error;
       bool started = false, stopping = false;
@@ -726,6 +753,23 @@ class Bench {
             st.cv.notify_all();
           });
     };
+    const bool carry = absl::GetFlag(FLAGS_e2e_carry_completions);
+    // A job carried on an AcquireJobs: one completion result, checked like CompleteJob's.
+    auto completed = [&](const v1::FinishResult& r, Clock::time_point at) {
+      if (r.code() != 0) {
+        fail(absl::StrCat("AcquireJobs.completed ", r.job_id(), ": code ", r.code(), " ",
+                          r.message()));
+      } else if (r.state() != v1::JOB_STATE_SUCCEEDED) {
+        fail(absl::StrCat("AcquireJobs.completed ", r.job_id(), " left the job in state ",
+                          v1::JobState_Name(r.state())));
+      } else {
+        if (!st.completed_ids.insert(r.job_id()).second) ++st.duplicates;
+        ++st.completed;
+        ++st.carried;
+        st.last_complete = at;
+        if (st.completed >= total) stop_all();
+      }
+    };
     maybe_acquire = [&](Worker& w) {
       if (st.stopping || w.acquiring) return;
       const int free = w.slots - w.running;
@@ -733,11 +777,20 @@ class Bench {
       // Acquire in batches: wait for half the slots to free up unless the worker is idle.
       if (w.running > 0 && free < std::max(1, w.slots / 2)) return;
       v1::AcquireJobsRequest req;
+      for (const v1::LeasedJob& done : w.finished) {
+        v1::CompleteJobRequest* c = req.add_completed();
+        c->set_job_id(done.job().id());
+        c->set_lease_token(done.lease_token());
+      }
+      w.finished.clear();
+      // The last jobs: finish them without waiting for more.
+      const bool last = st.acquired >= total;
+      if (last && req.completed_size() == 0) return;
       req.set_workspace_id(ws);
       req.add_types("bench.noop");
       req.set_worker_id(w.id);
-      req.set_max_jobs(std::min(free, max_jobs));
-      req.mutable_wait()->set_seconds(5);
+      req.set_max_jobs(last ? 0 : std::min(free, max_jobs));
+      if (!last) req.mutable_wait()->set_seconds(5);
       req.mutable_lease_duration()->set_seconds(120);
       w.acquiring = true;
       ++st.inflight_calls;
@@ -747,7 +800,8 @@ class Bench {
       }
       auto* call = client_.Start<v1::AcquireJobsResponse>(
           w.index, PrepareAcquire(req), absl::Seconds(30),
-          [&, asked = req.max_jobs()](UnaryCall<v1::AcquireJobsResponse>& c) {
+          [&, asked = req.max_jobs(),
+           carried = req.completed_size()](UnaryCall<v1::AcquireJobsResponse>& c) {
             std::lock_guard<std::mutex> lock(st.mu);
             st.acquiring_contexts.erase(&c.ctx);
             --st.inflight_calls;
@@ -761,6 +815,16 @@ class Bench {
               return;
             }
             st.acquire_lat.push_back(Ms(c.end - c.start));
+            if (c.resp.completed_size() != carried) {
+              fail(absl::StrCat("AcquireJobs answered ", c.resp.completed_size(), " of ", carried,
+                                " completions"));
+            }
+            for (const v1::FinishResult& r : c.resp.completed()) completed(r, c.end);
+            if (asked == 0) {
+              maybe_acquire(w);
+              st.cv.notify_all();
+              return;
+            }
             if (c.resp.jobs_size() == 0) ++st.empty;
             if (c.resp.jobs_size() > asked) {
               fail(absl::StrCat("AcquireJobs returned ", c.resp.jobs_size(), " jobs for max_jobs ",
@@ -769,7 +833,11 @@ class Bench {
             for (const v1::LeasedJob& leased : c.resp.jobs()) {
               ++st.acquired;
               if (++st.acquired_count[leased.job().id()] > 1) ++st.duplicates;
-              complete(w, leased);
+              if (carry) {
+                w.finished.push_back(leased);  // a no-op: done at once, its slot free again
+              } else {
+                complete(w, leased);
+              }
             }
             maybe_acquire(w);
             st.cv.notify_all();
@@ -777,6 +845,9 @@ class Bench {
       st.acquiring_contexts.insert(&call->ctx);
     };
 
+    // Where the database's time goes (the cluster of bench/run.sh preloads the module).
+    const bool statements = db_.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").empty() &&
+                            db_.Exec("SELECT pg_stat_statements_reset()").empty();
     const CpuSample c0 = SampleCpu();
     {
       std::unique_lock<std::mutex> lock(st.mu);
@@ -793,6 +864,16 @@ class Bench {
     }
     const CpuSample c1 = SampleCpu();
     out.cpu = CpuBetween(c0, c1);
+    if (!statements) {
+      out.statements_note = "pg_stat_statements is not loaded";
+    } else {
+      out.statements_note = db_.QueryRows(
+          "SELECT calls, round(total_exec_time)::text, round(1000 * total_exec_time / "
+          "greatest(calls, 1))::text, rows, regexp_replace(left(query, 60), '\\s+', ' ', 'g') "
+          "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' "
+          "ORDER BY total_exec_time DESC LIMIT 8",
+          &out.statements);
+    }
     out.seconds = Sec(st.last_complete - st.first_acquire);
     out.rate = st.completed / out.seconds;
     out.acquire_calls = st.acquire_calls;
@@ -1307,8 +1388,29 @@ int main(int argc, char** argv) {
           static_cast<long long>(e2e.acquire_calls), static_cast<long long>(e2e.empty_acquires),
           e2e.mean_batch, F2(e2e.acquire_p50), F2(e2e.acquire_p99), F2(e2e.complete_p50),
           F2(e2e.complete_p99));
+      o << "    completions: "
+        << (absl::GetFlag(FLAGS_e2e_carry_completions)
+                ? "carried on the next AcquireJobs (AcquireJobsRequest.completed)"
+                : "one CompleteJob call per job")
+        << "\n";
       o << "    untimed create step: " << F0(e2e.create_rate) << " jobs/s\n";
       o << "    cores busy: " << CpuText(e2e.cpu) << "\n";
+      // CPU per job: busy core-seconds over the sampled span, divided by the jobs.
+      o << absl::StrFormat("    CPU per job: jobd %.0f us, PostgreSQL %.0f us, client %.0f us\n",
+                           e2e.cpu.server * e2e.cpu.wall * 1e6 / e2e.jobs,
+                           e2e.cpu.postgres * e2e.cpu.wall * 1e6 / e2e.jobs,
+                           e2e.cpu.client * e2e.cpu.wall * 1e6 / e2e.jobs);
+      if (!e2e.statements_note.empty()) {
+        o << "    statements: " << e2e.statements_note << "\n";
+      } else {
+        o << "    statements by execution time (calls, total ms, mean us, rows, per job us):\n";
+        for (const auto& r : e2e.statements) {
+          double total_ms = 0;
+          (void)absl::SimpleAtod(r[1], &total_ms);
+          o << absl::StrFormat("      %8s %7s ms %6s us %8s rows %6.1f us/job  %s\n", r[0], r[1],
+                               r[2], r[3], total_ms * 1000 / e2e.jobs, r[4]);
+        }
+      }
       o << "    verified: " << e2e.verification << "\n";
     } else {
       ok = false;

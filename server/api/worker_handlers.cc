@@ -1,20 +1,69 @@
 #include "server/api/worker_handlers.h"
 
+#include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
 
 namespace jobd::api {
 
+namespace {
+
+void FinishResultToProto(const std::string& job_id, const absl::StatusOr<Job>& result,
+                         v1::FinishResult* out) {
+  out->set_job_id(job_id);
+  out->set_code(static_cast<int32_t>(result.status().code()));
+  out->set_message(std::string(result.status().message()));
+  if (result.ok()) out->set_state(ToProto(result->state));
+}
+
+}  // namespace
+
 void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
                                  const v1::AcquireJobsRequest* request,
                                  v1::AcquireJobsResponse* response) {
-  absl::StatusOr<core::AcquireCommand> command = FromProto(*request);
-  if (!command.ok()) return call.Finish(command.status(), "");
-  command->cancelled = [call] { return call.cancelled(); };
-  command->on_cancel = [call](std::function<void()> cancelled) {
-    call.SetOnCancel(std::move(cancelled));
-  };
-  command->still_authorized = [call, caller] { return call.admission().StillValid(caller); };
-  command->call_deadline = call.deadline();
+  const bool finishing = request->completed_size() > 0 || request->failed_size() > 0;
+  std::optional<core::AcquireCommand> command;
+  if (!finishing || request->max_jobs() != 0) {
+    absl::StatusOr<core::AcquireCommand> parsed = FromProto(*request);
+    if (!parsed.ok()) return call.Finish(parsed.status(), "");
+    command = std::move(*parsed);
+    command->cancelled = [call] { return call.cancelled(); };
+    command->on_cancel = [call](std::function<void()> cancelled) {
+      call.SetOnCancel(std::move(cancelled));
+    };
+    command->still_authorized = [call, caller] { return call.admission().StillValid(caller); };
+    command->call_deadline = call.deadline();
+  }
+  if (finishing) {
+    std::vector<core::FinishCommand> finished;
+    finished.reserve(request->completed_size() + request->failed_size());
+    for (int i = 0; i < request->completed_size(); ++i) {
+      const v1::CompleteJobRequest& r = request->completed(i);
+      const std::string field = absl::StrCat("completed[", i, "].result");
+      absl::StatusOr<std::string> result = StructToJson(r.result(), field.c_str());
+      if (!result.ok()) return call.Finish(result.status(), "");
+      finished.push_back({r.job_id(), r.lease_token(), true, std::move(*result), "", true});
+    }
+    for (const v1::FailJobRequest& r : request->failed()) {
+      finished.push_back({r.job_id(), r.lease_token(), false, "", r.error_message(),
+                          r.has_retryable() ? r.retryable() : true});
+    }
+    return workers_.FinishAndAcquire(
+        caller, std::move(finished), request->completed_size(), std::move(command),
+        [this, call, request, response](absl::StatusOr<core::FinishAndAcquireResult> out) mutable {
+          if (!out.ok()) return call.Finish(out.status(), "");
+          for (size_t i = 0; i < out->finished.size(); ++i) {
+            const int index = static_cast<int>(i);
+            const bool completed = index < request->completed_size();
+            FinishResultToProto(
+                completed ? request->completed(index).job_id()
+                          : request->failed(index - request->completed_size()).job_id(),
+                out->finished[i], completed ? response->add_completed() : response->add_failed());
+          }
+          const absl::Time now = workers_.clock().Now();
+          for (const Job& job : out->leased) ToProto(job, now, response->add_jobs());
+          call.Finish(absl::OkStatus(), "");
+        });
+  }
   workers_.AcquireJobs(caller, std::move(*command),
                        [this, call, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
                          if (!jobs.ok()) return call.Finish(jobs.status(), "");

@@ -1,6 +1,7 @@
 #include "server/core/worker_manager.h"
 
 #include <atomic>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "server/core/validation.h"
@@ -197,14 +198,42 @@ void WorkerManager::CompleteJob(const Principal& caller, const std::string& job_
     return done(Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
                                                " bytes encoded as JSON")));
   }
-  changes_.Submit(
-      {job_id,
-       [this, caller, job_id, lease_token, result_json = std::move(result_json)](
-           const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
-         if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-         return PlanComplete(current, lease_token, result_json, now);
-       }},
-      std::move(done));
+  changes_.Submit(CompleteChange(caller, job_id, lease_token, std::move(result_json)),
+                  std::move(done));
+}
+
+JobStore::JobChange WorkerManager::CompleteChange(const Principal& caller,
+                                                  const std::string& job_id,
+                                                  const std::string& lease_token,
+                                                  std::string result_json) {
+  return {job_id,
+          [this, caller, job_id, lease_token, result_json = std::move(result_json)](
+              const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+            if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
+            return PlanComplete(current, lease_token, result_json, now);
+          }};
+}
+
+JobStore::JobChange WorkerManager::FailChange(const Principal& caller, const std::string& job_id,
+                                              const std::string& lease_token,
+                                              std::string error_message, bool retryable) {
+  return {job_id,
+          [this, caller, job_id, lease_token, error_message = std::move(error_message), retryable](
+              const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+            if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
+            return PlanFail(current, lease_token, error_message, retryable, now, random_);
+          }};
+}
+
+std::function<void(absl::StatusOr<Job>)> WorkerManager::AfterFail(
+    std::function<void(absl::StatusOr<Job>)> done) {
+  // A failed attempt whose retry waits for its backoff: wake the workers at its run_after.
+  return [this, done = std::move(done)](absl::StatusOr<Job> job) {
+    if (job.ok() && job->state == JobState::kScheduled) {
+      waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
+    }
+    done(std::move(job));
+  };
 }
 
 void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
@@ -212,19 +241,91 @@ void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
                             bool retryable, std::function<void(absl::StatusOr<Job>)> done) {
   if (auto s = ValidateLeaseCall(job_id, lease_token); !s.ok()) return done(s);
   if (auto s = ValidateText("error_message", error_message, limits_); !s.ok()) return done(s);
-  changes_.Submit(
-      {job_id,
-       [this, caller, job_id, lease_token, error_message = std::move(error_message), retryable](
-           const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
-         if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-         return PlanFail(current, lease_token, error_message, retryable, now, random_);
-       }},
-      [this, done = std::move(done)](absl::StatusOr<Job> job) {
-        if (job.ok() && job->state == JobState::kScheduled) {
-          waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
-        }
-        done(std::move(job));
-      });
+  changes_.Submit(FailChange(caller, job_id, lease_token, std::move(error_message), retryable),
+                  AfterFail(std::move(done)));
+}
+
+void WorkerManager::FinishAndAcquire(
+    const Principal& caller, std::vector<FinishCommand> finished, size_t completed_count,
+    std::optional<AcquireCommand> acquire,
+    std::function<void(absl::StatusOr<FinishAndAcquireResult>)> done) {
+  if (acquire) {
+    if (absl::Status s = CheckWorkspace(caller, acquire->workspace_id); !s.ok()) return done(s);
+    if (absl::Status s = ValidateAcquire(*acquire, limits_); !s.ok()) return done(s);
+  } else if (finished.empty()) {
+    return done(Invalid("max_jobs", absl::StrCat("must be between 1 and ", kMaxJobsPerAcquire)));
+  }
+  if (finished.size() > kMaxFinishedPerCall) {
+    return done(
+        Invalid("completed", absl::StrCat("at most ", kMaxFinishedPerCall,
+                                          " finished jobs (completed and failed) per call")));
+  }
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const FinishCommand& c = finished[i];
+    const std::string item = i < completed_count
+                                 ? absl::StrCat("completed[", i, "]")
+                                 : absl::StrCat("failed[", i - completed_count, "]");
+    absl::Status s = ValidateLeaseCall(c.job_id, c.lease_token);
+    if (s.ok() && c.succeeded && c.result_json.size() > limits_.max_payload_bytes) {
+      s = Invalid("result", absl::StrCat("must be at most ", limits_.max_payload_bytes,
+                                         " bytes encoded as JSON"));
+    }
+    if (s.ok() && !c.succeeded) s = ValidateText("error_message", c.error_message, limits_);
+    if (!s.ok()) return done(absl::Status(s.code(), absl::StrCat(item, ".", s.message())));
+  }
+  FinishJobs(caller, std::move(finished),
+             [this, caller, acquire = std::move(acquire),
+              done = std::move(done)](std::vector<absl::StatusOr<Job>> results) mutable {
+               auto out = std::make_shared<FinishAndAcquireResult>();
+               out->finished = std::move(results);
+               if (!acquire) return done(std::move(*out));
+               AcquireJobs(caller, std::move(*acquire),
+                           [out, done = std::move(done)](absl::StatusOr<std::vector<Job>> jobs) {
+                             if (jobs.ok()) out->leased = std::move(*jobs);
+                             done(std::move(*out));
+                           });
+             });
+}
+
+void WorkerManager::FinishJobs(const Principal& caller, std::vector<FinishCommand> commands,
+                               std::function<void(std::vector<absl::StatusOr<Job>>)> done) {
+  struct Pending {
+    std::mutex mu;
+    std::vector<absl::StatusOr<Job>> results;
+    size_t left = 0;
+    std::function<void(std::vector<absl::StatusOr<Job>>)> done;
+  };
+  if (commands.empty()) return done({});
+  auto pending = std::make_shared<Pending>();
+  pending->results.resize(commands.size(), absl::UnknownError("not written"));
+  pending->left = commands.size();
+  pending->done = std::move(done);
+  // Validated by the caller (FinishAndAcquire); submitted together so that they share a batch.
+  std::vector<std::pair<JobStore::JobChange, std::function<void(absl::StatusOr<Job>)>>> changes;
+  changes.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto settle = [pending, i](absl::StatusOr<Job> job) {
+      std::function<void(std::vector<absl::StatusOr<Job>>)> finish;
+      {
+        std::lock_guard<std::mutex> lock(pending->mu);
+        pending->results[i] = std::move(job);
+        if (--pending->left > 0) return;
+        finish = std::move(pending->done);
+      }
+      finish(std::move(pending->results));  // the last one: nobody else touches results now
+    };
+    FinishCommand& c = commands[i];
+    if (c.succeeded) {
+      changes.emplace_back(
+          CompleteChange(caller, c.job_id, c.lease_token, std::move(c.result_json)),
+          std::move(settle));
+    } else {
+      changes.emplace_back(
+          FailChange(caller, c.job_id, c.lease_token, std::move(c.error_message), c.retryable),
+          AfterFail(std::move(settle)));
+    }
+  }
+  changes_.SubmitAll(std::move(changes));
 }
 
 }  // namespace jobd::core

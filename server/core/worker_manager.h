@@ -39,6 +39,21 @@ struct AcquireCommand {
   absl::Time call_deadline = absl::InfiniteFuture();
 };
 
+// One finished job, as CompleteJob (succeeded) or FailJob would take it.
+struct FinishCommand {
+  std::string job_id;
+  std::string lease_token;
+  bool succeeded = true;
+  std::string result_json;    // when succeeded
+  std::string error_message;  // when not
+  bool retryable = true;
+};
+
+struct FinishAndAcquireResult {
+  std::vector<absl::StatusOr<Job>> finished;  // one per FinishCommand, in order
+  std::vector<Job> leased;
+};
+
 struct ProgressResult {
   bool cancelled = false;
   std::optional<absl::Time> lease_expire_time;
@@ -67,6 +82,22 @@ class WorkerManager {
                std::string error_message, bool retryable,
                std::function<void(absl::StatusOr<Job>)> done);
 
+  // Each as CompleteJob / FailJob (its own lease, its own result), submitted together so
+  // that they share group-commit transactions; `done` once, with one result per command in
+  // order, after all are written or refused. At most kMaxFinishedPerCall commands.
+  void FinishJobs(const Principal& caller, std::vector<FinishCommand> commands,
+                  std::function<void(std::vector<absl::StatusOr<Job>>)> done);
+  static constexpr size_t kMaxFinishedPerCall = 1000;
+
+  // AcquireJobs carrying the jobs a worker finished. Checked whole first (a bad acquire or a
+  // bad finished item writes nothing: INVALID_ARGUMENT naming it, e.g. "completed[2].job_id"),
+  // then the finished jobs are written (FinishJobs: fencing and refusals per job), then jobs
+  // are leased as AcquireJobs would (none when `acquire` is unset). Once the finished jobs are
+  // written the call succeeds: an acquire that fails then leases nothing.
+  void FinishAndAcquire(const Principal& caller, std::vector<FinishCommand> finished,
+                        size_t completed_count, std::optional<AcquireCommand> acquire,
+                        std::function<void(absl::StatusOr<FinishAndAcquireResult>)> done);
+
   Clock& clock() { return clock_; }
 
  private:
@@ -79,6 +110,13 @@ class WorkerManager {
     std::atomic<bool> caller_left{false};  // set by on_cancel
   };
   void TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time deadline, Done done);
+  // The changes CompleteJob and FailJob submit (fenced by the lease token on the locked row).
+  JobStore::JobChange CompleteChange(const Principal& caller, const std::string& job_id,
+                                     const std::string& lease_token, std::string result_json);
+  JobStore::JobChange FailChange(const Principal& caller, const std::string& job_id,
+                                 const std::string& lease_token, std::string error_message,
+                                 bool retryable);
+  std::function<void(absl::StatusOr<Job>)> AfterFail(std::function<void(absl::StatusOr<Job>)> done);
   // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
   void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 
