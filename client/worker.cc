@@ -261,8 +261,9 @@ void Worker::AcquireLoop() {
   request.set_worker_id(options_.worker_id);
   for (const auto& [type, handler] : handlers_) request.add_types(type);
   const int64_t wait_ms = absl::ToInt64Milliseconds(options_.poll_wait);
-  request.mutable_wait()->set_seconds(wait_ms / 1000);
-  request.mutable_wait()->set_nanos(static_cast<int32_t>(wait_ms % 1000) * 1000000);
+  google::protobuf::Duration long_poll;
+  long_poll.set_seconds(wait_ms / 1000);
+  long_poll.set_nanos(static_cast<int32_t>(wait_ms % 1000) * 1000000);
   const int64_t lease_ms = absl::ToInt64Milliseconds(options_.lease_duration);
   request.mutable_lease_duration()->set_seconds(lease_ms / 1000);
   request.mutable_lease_duration()->set_nanos(static_cast<int32_t>(lease_ms % 1000) * 1000000);
@@ -270,15 +271,34 @@ void Worker::AcquireLoop() {
   absl::Duration backoff = absl::Milliseconds(100);
   for (;;) {
     grpc::ClientContext call;
+    std::vector<std::shared_ptr<CarriedCompletion>> carried;
     {
       absl::MutexLock lock(&mu_);
-      // Batches: ask for as many jobs as there are free slots, and only when one is free.
+      // Batches: ask for as many jobs as there are free slots, and only when one is free (a
+      // job whose completion waits to ride this call has freed its slot).
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || static_cast<int>(active_.size()) < options_.concurrency;
+        return stopping_ || !finished_.empty() ||
+               static_cast<int>(active_.size()) < options_.concurrency;
       };
+      acquirer_idle_ = true;
       mu_.Await(absl::Condition(&ready));
-      if (stopping_) return;
-      request.set_max_jobs(std::min(100, options_.concurrency - static_cast<int>(active_.size())));
+      acquirer_idle_ = false;
+      if (stopping_) {
+        for (auto& c : finished_) c->answered = true;  // not sent: their handlers call CompleteJob
+        finished_.clear();
+        return;
+      }
+      carried.swap(finished_);
+      const int busy = static_cast<int>(active_.size() - carried.size());
+      request.set_max_jobs(std::min(100, options_.concurrency - busy));
+      request.clear_completed();
+      for (const auto& c : carried) *request.add_completed() = c->request;
+      // A call that carries completions does not wait: their handlers wait for its answer.
+      if (carried.empty()) {
+        *request.mutable_wait() = long_poll;
+      } else {
+        request.clear_wait();
+      }
       acquire_call_ = &call;
     }
     // The call may be held for poll_wait, on top of the usual deadline.
@@ -290,18 +310,30 @@ void Worker::AcquireLoop() {
     // lease from the answer (late by one response's latency, which the fencing covers).
     const absl::Time leased_at = absl::Now();
 
+    // Made before taking mu_: a context's call_mu_ is taken before mu_ (Settle), never after.
+    std::vector<std::shared_ptr<JobContext>> leased_now;
+    for (v1::LeasedJob& leased : *response.mutable_jobs()) {
+      auto ctx = std::make_shared<JobContext>(std::move(leased));
+      absl::MutexLock call_lock(&ctx->call_mu_);
+      ctx->lease_deadline_ = leased_at + options_.lease_duration;
+      ctx->last_report_ = leased_at;
+      leased_now.push_back(std::move(ctx));
+    }
     bool stopping;
     {
       absl::MutexLock lock(&mu_);
       acquire_call_ = nullptr;
       stopping = stopping_;
-      for (v1::LeasedJob& leased : *response.mutable_jobs()) {
-        auto ctx = std::make_shared<JobContext>(std::move(leased));
-        {
-          absl::MutexLock call_lock(&ctx->call_mu_);
-          ctx->lease_deadline_ = leased_at + options_.lease_duration;
-          ctx->last_report_ = leased_at;
+      for (size_t i = 0; i < carried.size(); ++i) {
+        CarriedCompletion& c = *carried[i];
+        c.answered = true;
+        if (status.ok() && static_cast<int>(i) < response.completed_size()) {
+          const v1::FinishResult& r = response.completed(static_cast<int>(i));
+          c.sent = true;
+          c.status = absl::Status(static_cast<absl::StatusCode>(r.code()), r.message());
         }
+      }
+      for (std::shared_ptr<JobContext>& ctx : leased_now) {
         active_.push_back(ctx);
         queue_.push_back(std::move(ctx));
       }
@@ -316,7 +348,7 @@ void Worker::AcquireLoop() {
     } else {
       backoff = absl::Milliseconds(100);
       // A server that answers an empty list at once (no long poll) must not make us spin.
-      if (response.jobs().empty() && absl::Now() - start < absl::Seconds(1)) {
+      if (carried.empty() && response.jobs().empty() && absl::Now() - start < absl::Seconds(1)) {
         pause = absl::Seconds(1);
       }
     }
@@ -387,12 +419,31 @@ void Worker::Settle(JobContext& ctx, const absl::StatusOr<google::protobuf::Stru
   request.set_job_id(ctx.job().id());
   request.set_lease_token(ctx.leased_.lease_token());
   *request.mutable_result() = *outcome;
-  absl::StatusOr<v1::CompleteJobResponse> done =
-      FinalCall(ctx, "CompleteJob", &v1::WorkerService::Stub::CompleteJob, request);
-  if (done.status().code() == absl::StatusCode::kInvalidArgument) {
-    // The result itself was refused (too large, ...): the same result would be refused again.
-    FailLocked(ctx, absl::StrCat("result refused: ", done.status().message()), /*retryable=*/false);
+  absl::Status done;
+  if (std::optional<absl::Status> carried = CompleteOnAcquire(request)) {
+    done = *carried;
+    if (!done.ok() && done.code() != absl::StatusCode::kInvalidArgument) {
+      Log(absl::StrCat("job ", ctx.job().id(), ": CompleteJob: ", done.ToString()));
+    }
+  } else {
+    // A retry of a completion the server took answers the same: no double write.
+    done = FinalCall(ctx, "CompleteJob", &v1::WorkerService::Stub::CompleteJob, request).status();
   }
+  if (done.code() == absl::StatusCode::kInvalidArgument) {
+    // The result itself was refused (too large, ...): the same result would be refused again.
+    FailLocked(ctx, absl::StrCat("result refused: ", done.message()), /*retryable=*/false);
+  }
+}
+
+std::optional<absl::Status> Worker::CompleteOnAcquire(const v1::CompleteJobRequest& request) {
+  auto carried = std::make_shared<CarriedCompletion>();
+  carried->request = request;
+  absl::MutexLock lock(&mu_);
+  if (!acquirer_idle_ || stopping_) return std::nullopt;
+  finished_.push_back(carried);
+  mu_.Await(absl::Condition(&carried->answered));
+  if (!carried->sent) return std::nullopt;
+  return carried->status;
 }
 
 void Worker::FlushLocked(JobContext& ctx) {

@@ -15,9 +15,11 @@
 //   worker.Stop();  // graceful: see Stop()
 //
 // How an attempt ends:
-// - A returned Struct completes the job. If the server rejects the result as INVALID_ARGUMENT
-//   (e.g. too large), the job is failed without retry, since the same result would be
-//   rejected again.
+// - A returned Struct completes the job: when every slot is busy (so the acquirer waits for
+//   one) it rides the next AcquireJobs (AcquireJobsRequest.completed), so a busy worker
+//   finishes jobs and takes the next ones in one call; otherwise CompleteJob. If the server rejects
+//   the result as INVALID_ARGUMENT (e.g. too large), the job is failed without retry, since the
+//   same result would be rejected again.
 // - A returned error fails the attempt with the error's message. It is retryable (the job's
 //   retry_policy applies) unless the code is INVALID_ARGUMENT or FAILED_PRECONDITION: those say
 //   the input or the state of the world is wrong, which another attempt of the same job cannot
@@ -188,6 +190,17 @@ class Worker {
                                      const Request& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ctx.call_mu_);
 
+  // A completion handed to the acquirer, to ride its next AcquireJobs.
+  struct CarriedCompletion {
+    v1::CompleteJobRequest request;
+    bool answered = false;  // by the acquirer (guarded by mu_)
+    bool sent = false;      // the server answered it: `status` is its answer
+    absl::Status status;
+  };
+  // With every slot busy, hands the completion to the acquirer and waits for its answer;
+  // nullopt when the acquirer is not waiting for a slot (or the call failed): CompleteJob then.
+  std::optional<absl::Status> CompleteOnAcquire(const v1::CompleteJobRequest& request);
+
   void PrepareContext(grpc::ClientContext& context, absl::Duration timeout) const;
   void Log(const std::string& line) const;
   absl::Duration HeartbeatInterval() const { return options_.lease_duration / 3; }
@@ -205,6 +218,9 @@ class Worker {
   std::deque<std::shared_ptr<JobContext>> queue_ ABSL_GUARDED_BY(mu_);
   // Every leased attempt not yet over (queued or running), heartbeated by HeartbeatLoop.
   std::vector<std::shared_ptr<JobContext>> active_ ABSL_GUARDED_BY(mu_);
+  // Completions waiting for the next AcquireJobs, and whether the acquirer waits for a slot.
+  std::vector<std::shared_ptr<CarriedCompletion>> finished_ ABSL_GUARDED_BY(mu_);
+  bool acquirer_idle_ ABSL_GUARDED_BY(mu_) = false;
   // The AcquireJobs in flight, so that Stop() can cancel its long poll.
   grpc::ClientContext* acquire_call_ ABSL_GUARDED_BY(mu_) = nullptr;
 

@@ -191,3 +191,20 @@ expect_json "stop" job.state JOB_STATE_SCHEDULED
 expect_json "stop" job.attempt 2
 expect_json "stop" job.error_message "worker stopped"
 log_has w-stop "handed back (worker stopped)" || fail "stop: no hand-back in the worker's log"
+
+# --- (f) a busy worker finishes jobs on its next AcquireJobs --------------------------------
+# With both slots busy the acquirer waits for one; a job that ends then rides its next call
+# (AcquireJobsRequest.completed) instead of a CompleteJob of its own.
+start_worker w-busy --type e2e.busy --concurrency 2 -- sh -c 'echo "{\"done\": true}"'
+completes_before=$(grep -c '"method":"CompleteJob"' "$E2E_TMP/jobd.log" || true)
+seq 1 20 | sed 's/.*/{"payload": {"n": &}}/' >"$E2E_TMP/busy.jsonl"
+expect_ok "busy: create" jctl create --workspace "$WS" --type e2e.busy --from-file "$E2E_TMP/busy.jsonl"
+busy_done() {
+  run jctl list --workspace "$WS" --type e2e.busy --state succeeded --page-size 100
+  ((RC == 0)) && [[ $(json_get jobs.19.state) == JOB_STATE_SUCCEEDED ]]
+}
+wait_until "busy: 20 jobs succeeded" 60 busy_done
+expect_json "busy: results" jobs.0.result '{"done": true}'
+completes=$(($(grep -c '"method":"CompleteJob"' "$E2E_TMP/jobd.log" || true) - completes_before))
+log "busy: $completes of 20 completions by CompleteJob, the rest on AcquireJobs"
+((completes < 20)) || fail "busy: every completion was a CompleteJob call ($completes)"

@@ -62,6 +62,7 @@ struct ClientMethod {
 // clang-format off
 const ClientMethod kClientMethods[] = {
     UNARY("jobd.v1.JobService", CreateJob),
+    UNARY("jobd.v1.JobService", BatchCreateJobs),
     UNARY("jobd.v1.JobService", GetJob),
     UNARY("jobd.v1.JobService", ListJobs),
     UNARY("jobd.v1.JobService", CancelJob),
