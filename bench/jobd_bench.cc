@@ -64,13 +64,14 @@ ABSL_FLAG(std::string, address, "", "host:port of a running jobd (required)");
 ABSL_FLAG(std::string, database_url, "",
           "libpq URL of jobd's database: for pgbench and for cleanup between phases (required)");
 ABSL_FLAG(std::string, api_key, "", "sent as `authorization: Bearer <key>` when set");
-ABSL_FLAG(std::string, phases, "a,b,c,d", "which phases to run, comma-separated");
+ABSL_FLAG(std::string, phases, "a,b,c,d,e", "which phases to run, comma-separated");
 ABSL_FLAG(std::string, concurrency, "1,8,32,64", "client counts of (a) and (d)");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1), "(a): warm-up before each measurement");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "(a) and (d): measured time per level");
 ABSL_FLAG(int32_t, repeat, 1,
           "(a) and (d): measure each level this many times (interleaved) and report the median");
 ABSL_FLAG(int32_t, e2e_jobs, 20000, "(b): jobs to create and work");
+ABSL_FLAG(int32_t, batch_jobs, 20000, "(e): jobs created with BatchCreateJobs, 1,000 per call");
 ABSL_FLAG(int32_t, e2e_concurrency, 32, "(b): total worker concurrency (job slots)");
 ABSL_FLAG(int32_t, e2e_workers, 2,
           "(b): workers sharing the slots (each its own worker_id); each acquires when half its "
@@ -243,6 +244,12 @@ class Client {
     req.set_workspace_id(workspace);
     return endpoints_[0].jobs->GetJobStats(&ctx, req, out);
   }
+  grpc::Status BatchCreate(const v1::BatchCreateJobsRequest& req,
+                           v1::BatchCreateJobsResponse* out) {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    return endpoints_[0].jobs->BatchCreateJobs(&ctx, req, out);
+  }
   grpc::Status Acquire(const v1::AcquireJobsRequest& req, v1::AcquireJobsResponse* out) {
     grpc::ClientContext ctx;
     Prepare(&ctx);
@@ -403,6 +410,14 @@ struct E2EResult {
   // pg_stat_statements over the run: per statement, calls and execution time, the top ones.
   std::vector<std::vector<std::string>> statements;
   std::string statements_note;
+};
+
+struct BatchResult {
+  bool ran = false, ok = false;
+  std::string error;
+  int jobs = 0;
+  double rate = NAN;
+  CpuUse cpu;
 };
 
 struct WakeResult {
@@ -660,6 +675,46 @@ class Bench {
   }
 
   // (b) End to end.
+  // (e) BatchCreateJobs of 1,000 jobs ({"i": n} payloads), one call after another, as the
+  // peers' batch-insert phase does; verified by count in SQL.
+  BatchResult BatchCreate() {
+    BatchResult out;
+    out.ran = true;
+    out.jobs = absl::GetFlag(FLAGS_batch_jobs);
+    const std::string ws = Workspace("batch");
+    const CpuSample c0 = SampleCpu();
+    const Clock::time_point start = Clock::now();
+    for (int b = 0; b < out.jobs; b += 1000) {
+      v1::BatchCreateJobsRequest req;
+      req.set_workspace_id(ws);
+      for (int i = b; i < std::min(out.jobs, b + 1000); ++i) {
+        v1::CreateJobRequest* item = req.add_requests();
+        item->set_type("bench.batch");
+        (*item->mutable_payload()->mutable_fields())["i"].set_number_value(i);
+      }
+      v1::BatchCreateJobsResponse resp;
+      if (grpc::Status s = client_.BatchCreate(req, &resp); !s.ok()) {
+        out.error = "BatchCreateJobs: " + StatusText(s);
+        return out;
+      }
+      if (resp.jobs_size() != req.requests_size()) {
+        out.error = absl::StrCat("BatchCreateJobs answered ", resp.jobs_size(), " jobs");
+        return out;
+      }
+    }
+    out.rate = out.jobs / Sec(Clock::now() - start);
+    out.cpu = CpuBetween(c0, SampleCpu());
+    std::vector<std::string> row;
+    if (std::string e = db_.QueryRow("SELECT count(*) FROM jobs WHERE workspace_id = $1", {ws},
+                                     &row);
+        !e.empty() || row[0] != std::to_string(out.jobs)) {
+      out.error = e.empty() ? absl::StrCat("SQL: ", row[0], " jobs") : e;
+      return out;
+    }
+    out.ok = true;
+    return out;
+  }
+
   E2EResult EndToEnd() {
     E2EResult out;
     out.ran = true;
@@ -1120,7 +1175,7 @@ std::string MachineLine() {
 
 int main(int argc, char** argv) {
   InitBench(argc, argv,
-            "jobd_bench --address HOST:PORT --database_url URL [--phases a,b,c,d] [--flags]");
+            "jobd_bench --address HOST:PORT --database_url URL [--phases a,b,c,d,e] [--flags]");
   const std::string address = absl::GetFlag(FLAGS_address);
   const std::string url = absl::GetFlag(FLAGS_database_url);
   if (address.empty() || url.empty()) {
@@ -1129,8 +1184,8 @@ int main(int argc, char** argv) {
   }
   std::set<std::string> phases;
   for (absl::string_view p : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',', absl::SkipEmpty())) {
-    if (p != "a" && p != "b" && p != "c" && p != "d") {
-      std::fprintf(stderr, "jobd_bench: unknown phase '%s' (use a, b, c, d)\n",
+    if (p != "a" && p != "b" && p != "c" && p != "d" && p != "e") {
+      std::fprintf(stderr, "jobd_bench: unknown phase '%s' (use a, b, c, d, e)\n",
                    std::string(p).c_str());
       return 2;
     }
@@ -1292,6 +1347,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "jobd_bench: (b) end to end, %d jobs\n", absl::GetFlag(FLAGS_e2e_jobs));
     e2e = bench.EndToEnd();
   }
+  BatchResult batch;
+  if (phases.count("e")) {
+    bench.Cleanup(scratch);
+    std::fprintf(stderr, "jobd_bench: (e) batch create, %d jobs\n", absl::GetFlag(FLAGS_batch_jobs));
+    batch = bench.BatchCreate();
+  }
   WakeResult wake;
   if (phases.count("c")) {
     bench.Cleanup(scratch);
@@ -1376,6 +1437,18 @@ int main(int argc, char** argv) {
         ok = false;
         o << "  (d) " << levels[i] << " clients FAILED: " << pgbenches[i].error << "\n";
       }
+    }
+    o << "\n";
+  }
+  if (phases.count("e")) {
+    o << absl::StrFormat("(e) BatchCreateJobs: %d jobs, 1,000 per call, one call at a time\n",
+                         batch.jobs);
+    if (batch.ok) {
+      o << absl::StrFormat("    %s jobs/s; cores busy: %s; verified: %d rows in SQL\n",
+                           F0(batch.rate), CpuText(batch.cpu), batch.jobs);
+    } else {
+      ok = false;
+      o << "    FAILED: " << batch.error << "\n";
     }
     o << "\n";
   }
