@@ -705,8 +705,8 @@ class Bench {
     out.rate = out.jobs / Sec(Clock::now() - start);
     out.cpu = CpuBetween(c0, SampleCpu());
     std::vector<std::string> row;
-    if (std::string e = db_.QueryRow("SELECT count(*) FROM jobs WHERE workspace_id = $1", {ws},
-                                     &row);
+    if (std::string e =
+            db_.QueryRow("SELECT count(*) FROM jobs WHERE workspace_id = $1", {ws}, &row);
         !e.empty() || row[0] != std::to_string(out.jobs)) {
       out.error = e.empty() ? absl::StrCat("SQL: ", row[0], " jobs") : e;
       return out;
@@ -1350,7 +1350,8 @@ int main(int argc, char** argv) {
   BatchResult batch;
   if (phases.count("e")) {
     bench.Cleanup(scratch);
-    std::fprintf(stderr, "jobd_bench: (e) batch create, %d jobs\n", absl::GetFlag(FLAGS_batch_jobs));
+    std::fprintf(stderr, "jobd_bench: (e) batch create, %d jobs\n",
+                 absl::GetFlag(FLAGS_batch_jobs));
     batch = bench.BatchCreate();
   }
   WakeResult wake;
@@ -1467,8 +1468,7 @@ int main(int argc, char** argv) {
           "p50/p99 %s/%s ms\n",
           static_cast<long long>(e2e.acquire_calls), static_cast<long long>(e2e.empty_acquires),
           e2e.mean_batch, F2(e2e.acquire_p50), F2(e2e.acquire_p99), 100 * e2e.acquire_busy,
-          F2(e2e.complete_p50),
-          F2(e2e.complete_p99));
+          F2(e2e.complete_p50), F2(e2e.complete_p99));
       o << "    completions: "
         << (absl::GetFlag(FLAGS_e2e_carry_completions)
                 ? "carried on the next AcquireJobs (AcquireJobsRequest.completed)"

@@ -293,6 +293,30 @@ absl::StatusOr<std::vector<Job>> PgJobStore::ListJobs(const ListJobsQuery& query
 absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
     const std::vector<JobChange>& changes) {
   using Results = std::vector<absl::StatusOr<Job>>;
+  return pool_.Run<Results>([&](pqxx::connection& conn) -> absl::StatusOr<Results> {
+    pqxx::work tx(conn);
+    absl::StatusOr<Results> results = UpdateJobsIn(tx, changes);
+    if (results.ok()) tx.commit();
+    return results;
+  });
+}
+
+absl::StatusOr<JobStore::UpdatedAndLeased> PgJobStore::UpdateJobsAndAcquire(
+    const std::vector<JobChange>& changes, const AcquireQuery& query) {
+  return pool_.Run<UpdatedAndLeased>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<UpdatedAndLeased> {
+        pqxx::work tx(conn);
+        absl::StatusOr<std::vector<absl::StatusOr<Job>>> updated = UpdateJobsIn(tx, changes);
+        if (!updated.ok()) return updated.status();
+        UpdatedAndLeased out{std::move(*updated), AcquireJobsIn(tx, query)};
+        tx.commit();
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobsIn(
+    pqxx::transaction_base& tx, const std::vector<JobChange>& changes) {
+  using Results = std::vector<absl::StatusOr<Job>>;
   // PostgreSQL prints uuids in lower case; callers may pass upper case.
   std::vector<std::string> keys;
   for (const JobChange& change : changes) keys.push_back(absl::AsciiStrToLower(change.id));
@@ -302,8 +326,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   ArrayLiteral id_array;
   for (const std::string& id : ids) id_array.Add(id);
-  return pool_.Run<Results>([&](pqxx::connection& conn) -> absl::StatusOr<Results> {
-    pqxx::work tx(conn);
+  {
     std::unordered_map<std::string, Job> current;
     const pqxx::result locked = tx.exec_prepared("select_jobs_for_update", id_array.Close());
     // The database's time decides the changes (leases, deadlines), not this replica's clock.
@@ -356,20 +379,22 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobs(
         }
       }
     }
-    tx.commit();
     return results;
-  });
+  }
 }
 
 absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-        pqxx::result r = tx.exec_prepared("acquire_jobs", query.workspace_id,
-                                          TextArray(query.types), query.limit, query.worker_id,
-                                          absl::ToInt64Microseconds(query.lease_duration));
-        return ReadJobs(r);
+        return AcquireJobsIn(tx, query);
       });
+}
+
+std::vector<Job> PgJobStore::AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query) {
+  return ReadJobs(tx.exec_prepared("acquire_jobs", query.workspace_id, TextArray(query.types),
+                                   query.limit, query.worker_id,
+                                   absl::ToInt64Microseconds(query.lease_duration)));
 }
 
 absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(int limit) {

@@ -30,6 +30,8 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
+  absl::StatusOr<UpdatedAndLeased> UpdateJobsAndAcquire(const std::vector<JobChange>& changes,
+                                                        const AcquireQuery& query) override;
   absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) override;
   absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) override;
   absl::StatusOr<JobStats> GetJobStats(const std::string& workspace_id) override;
@@ -49,6 +51,10 @@ class PgJobStore : public JobStore {
 
   // The refusal of a job beyond its workspace's active-job quota.
   absl::Status QuotaExceeded(const std::string& workspace_id) const;
+  // UpdateJobs' work inside `tx` (not committed).
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobsIn(
+      pqxx::transaction_base& tx, const std::vector<JobChange>& changes);
+  std::vector<Job> AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query);
   absl::StatusOr<std::vector<CreatedJob>> InsertJobs(const std::vector<Job>& jobs,
                                                      bool all_or_nothing);
   // Locks the workspace's quota (until commit) and counts its active jobs, once per

@@ -60,6 +60,15 @@ class JobStore {
   // Here and below, "now" is the store's (PostgreSQL's) time, never the caller's.
   virtual absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) = 0;
 
+  struct UpdatedAndLeased {
+    std::vector<absl::StatusOr<Job>> updated;  // one per change, as UpdateJobs
+    std::vector<Job> leased;                   // as AcquireJobs
+  };
+  // UpdateJobs, then AcquireJobs, in one transaction (one commit): a worker's finished jobs
+  // and its next leases. Fails as a whole (nothing written).
+  virtual absl::StatusOr<UpdatedAndLeased> UpdateJobsAndAcquire(
+      const std::vector<JobChange>& changes, const AcquireQuery& query) = 0;
+
   // Ids of RUNNING jobs whose lease expired at or before now (a hint: callers re-check
   // under UpdateJob's lock).
   virtual absl::StatusOr<std::vector<std::string>> ListExpiredLeases(int limit) = 0;

@@ -86,13 +86,26 @@ void PublishingJobStore::PublishCreated(const std::vector<CreatedJob>& created) 
 
 absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
     const std::vector<JobChange>& changes) {
-  // What each mutation decided, to know the events its write made.
-  struct Decided {
-    int64_t read_sequence = 0;
-    JobState read_state = JobState::kQueued;
-    std::optional<JobUpdate> update;
-  };
   std::vector<Decided> decided(changes.size());
+  absl::StatusOr<std::vector<absl::StatusOr<Job>>> results =
+      store_.UpdateJobs(Observed(changes, decided));
+  if (results.ok()) PublishUpdates(changes, decided, *results);
+  return results;
+}
+
+absl::StatusOr<JobStore::UpdatedAndLeased> PublishingJobStore::UpdateJobsAndAcquire(
+    const std::vector<JobChange>& changes, const AcquireQuery& query) {
+  std::vector<Decided> decided(changes.size());
+  absl::StatusOr<UpdatedAndLeased> out =
+      store_.UpdateJobsAndAcquire(Observed(changes, decided), query);
+  if (!out.ok()) return out;
+  PublishUpdates(changes, decided, out->updated);
+  PublishLeased(out->leased);
+  return out;
+}
+
+std::vector<JobStore::JobChange> PublishingJobStore::Observed(const std::vector<JobChange>& changes,
+                                                              std::vector<Decided>& decided) {
   std::vector<JobChange> observed;
   observed.reserve(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -105,12 +118,16 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
            return decision;
          }});
   }
-  absl::StatusOr<std::vector<absl::StatusOr<Job>>> results = store_.UpdateJobs(observed);
-  if (!results.ok()) return results;
+  return observed;
+}
+
+void PublishingJobStore::PublishUpdates(const std::vector<JobChange>& changes,
+                                        const std::vector<Decided>& decided,
+                                        const std::vector<absl::StatusOr<Job>>& results) {
   std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   for (size_t i = 0; i < changes.size(); ++i) {
-    const absl::StatusOr<Job>& after = (*results)[i];
+    const absl::StatusOr<Job>& after = results[i];
     if (!after.ok() || !decided[i].update) continue;
     const JobUpdate& update = *decided[i].update;
     const int64_t events = (update.event_kind ? 1 : 0) + update.messages.size();
@@ -138,23 +155,25 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PublishingJobStore::UpdateJobs(
     batches.push_back(std::move(batch));
   }
   Publish(ranges, std::move(batches));
-  return results;
 }
 
 absl::StatusOr<std::vector<Job>> PublishingJobStore::AcquireJobs(const AcquireQuery& query) {
   absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
-  if (!jobs.ok()) return jobs;
+  if (jobs.ok()) PublishLeased(*jobs);
+  return jobs;
+}
+
+void PublishingJobStore::PublishLeased(const std::vector<Job>& jobs) {
   std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;
   // Mostly QUEUED before; a due SCHEDULED job taken directly reads as QUEUED here.
-  for (const Job& job : *jobs) {
+  for (const Job& job : jobs) {
     ranges.push_back({job.id, job.sequence - 1, job.sequence});
     if (WatchedHere(job)) {
       batches.push_back(OneEvent(job, EventKind::kStateChanged, JobState::kQueued));
     }
   }
   Publish(ranges, std::move(batches));
-  return jobs;
 }
 
 absl::StatusOr<std::vector<Job>> PublishingJobStore::PromoteScheduledJobs(int limit) {

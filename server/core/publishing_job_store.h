@@ -25,6 +25,8 @@ class PublishingJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;
+  absl::StatusOr<UpdatedAndLeased> UpdateJobsAndAcquire(const std::vector<JobChange>& changes,
+                                                        const AcquireQuery& query) override;
   absl::StatusOr<std::vector<Job>> PromoteScheduledJobs(int limit) override;
 
   absl::StatusOr<Job> GetJob(const std::string& id) override { return store_.GetJob(id); }
@@ -63,6 +65,19 @@ class PublishingJobStore : public JobStore {
   bool WatchedHere(const Job& job);
   // Announces the ranges and publishes the batches (one job's events each).
   void Publish(const std::vector<EventRange>& ranges, std::vector<EventBatch> batches);
+  // What each mutation decided, to know the events its write made.
+  struct Decided {
+    int64_t read_sequence = 0;
+    JobState read_state = JobState::kQueued;
+    std::optional<JobUpdate> update;
+  };
+  // The changes, each recording its decision in `decided` (same index) as the store runs it.
+  std::vector<JobChange> Observed(const std::vector<JobChange>& changes,
+                                  std::vector<Decided>& decided);
+  // The events of the written changes, and of the jobs leased.
+  void PublishUpdates(const std::vector<JobChange>& changes, const std::vector<Decided>& decided,
+                      const std::vector<absl::StatusOr<Job>>& results);
+  void PublishLeased(const std::vector<Job>& jobs);
   // The CREATED events of the jobs that were created.
   void PublishCreated(const std::vector<CreatedJob>& created);
 

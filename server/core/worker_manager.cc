@@ -41,6 +41,16 @@ absl::Status ValidateAcquire(const AcquireCommand& c, const Limits& limits) {
   return absl::OkStatus();
 }
 
+AcquireQuery QueryOf(const AcquireCommand& command) {
+  AcquireQuery query;
+  query.workspace_id = command.workspace_id;
+  query.types = command.types;
+  query.worker_id = command.worker_id;
+  query.limit = command.max_jobs;
+  query.lease_duration = command.lease_duration.value_or(kDefaultLease);
+  return query;
+}
+
 absl::Status ValidateLeaseCall(const std::string& job_id, const std::string& lease_token) {
   if (auto s = ValidateJobId("job_id", job_id); !s.ok()) return s;
   if (lease_token.empty()) return Invalid("lease_token", "is required");
@@ -99,13 +109,7 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
   if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
   // Read the generation first: anything made ready after this makes Wait refuse to sleep.
   const uint64_t seen = waiters_.generation();
-  AcquireQuery query;
-  query.workspace_id = command->workspace_id;
-  query.types = command->types;
-  query.worker_id = command->worker_id;
-  query.limit = command->max_jobs;
-  query.lease_duration = command->lease_duration.value_or(kDefaultLease);
-  absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(query);
+  absl::StatusOr<std::vector<Job>> jobs = store_.AcquireJobs(QueryOf(*command));
   if (jobs.ok() && !jobs->empty()) {
     // The caller's key was revoked while we leased (after the check above): it gets nothing.
     if (absl::Status s = command->still_authorized(); !s.ok()) {
@@ -273,18 +277,56 @@ void WorkerManager::FinishAndAcquire(
     if (s.ok() && !c.succeeded) s = ValidateText("error_message", c.error_message, limits_);
     if (!s.ok()) return done(absl::Status(s.code(), absl::StrCat(item, ".", s.message())));
   }
-  FinishJobs(caller, std::move(finished),
-             [this, caller, acquire = std::move(acquire),
-              done = std::move(done)](std::vector<absl::StatusOr<Job>> results) mutable {
-               auto out = std::make_shared<FinishAndAcquireResult>();
-               out->finished = std::move(results);
-               if (!acquire) return done(std::move(*out));
-               AcquireJobs(caller, std::move(*acquire),
-                           [out, done = std::move(done)](absl::StatusOr<std::vector<Job>> jobs) {
-                             if (jobs.ok()) out->leased = std::move(*jobs);
-                             done(std::move(*out));
-                           });
-             });
+  if (!acquire) {
+    return FinishJobs(caller, std::move(finished),
+                      [done = std::move(done)](std::vector<absl::StatusOr<Job>> results) {
+                        done(FinishAndAcquireResult{std::move(results), {}});
+                      });
+  }
+  // One transaction for both (one commit per worker round trip), on an executor thread.
+  auto command = std::make_shared<AcquireCommand>(std::move(*acquire));
+  const absl::Time call_deadline = command->call_deadline;
+  auto run = [this, caller, finished = std::move(finished), command, done]() mutable {
+    if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
+    std::vector<JobStore::JobChange> changes;
+    changes.reserve(finished.size());
+    for (FinishCommand& c : finished) {
+      changes.push_back(
+          c.succeeded ? CompleteChange(caller, c.job_id, c.lease_token, std::move(c.result_json))
+                      : FailChange(caller, c.job_id, c.lease_token, std::move(c.error_message),
+                                   c.retryable));
+    }
+    absl::StatusOr<JobStore::UpdatedAndLeased> written =
+        store_.UpdateJobsAndAcquire(changes, QueryOf(*command));
+    if (!written.ok()) return done(written.status());  // nothing was written
+    FinishAndAcquireResult out{std::move(written->updated), {}};
+    for (const absl::StatusOr<Job>& job : out.finished) {
+      // As after FailJob: a retry that waits for its backoff wakes workers at its run_after.
+      if (job.ok() && job->state == JobState::kScheduled) {
+        waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
+      }
+    }
+    if (!written->leased.empty()) {
+      // As TryAcquire: a caller that left or lost its key meanwhile gets nothing, and the jobs
+      // go back at once rather than wait out their leases.
+      if (!command->still_authorized().ok() || command->cancelled() || waiters_.stopped()) {
+        auto result = std::make_shared<FinishAndAcquireResult>(std::move(out));
+        return ReleaseLeases(written->leased, [result, done] { done(std::move(*result)); });
+      }
+      out.leased = std::move(written->leased);
+      return done(std::move(out));
+    }
+    if (command->wait <= absl::ZeroDuration()) return done(std::move(out));
+    // Nothing ready now: wait for jobs as AcquireJobs does (the finished ones are written).
+    auto result = std::make_shared<FinishAndAcquireResult>(std::move(out));
+    AcquireJobs(caller, std::move(*command), [result, done](absl::StatusOr<std::vector<Job>> jobs) {
+      if (jobs.ok()) result->leased = std::move(*jobs);
+      done(std::move(*result));
+    });
+  };
+  if (!executor_.Post(std::move(run), call_deadline)) {
+    done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
+  }
 }
 
 void WorkerManager::FinishJobs(const Principal& caller, std::vector<FinishCommand> commands,

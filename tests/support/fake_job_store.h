@@ -203,6 +203,16 @@ class FakeJobStore : public JobStore {
 
   // acquire_jobs.sql: QUEUED or due SCHEDULED jobs of the workspace and types, highest
   // priority first, then longest waiting; each leased with a fresh token and a RUNNING event.
+  // Not one transaction here: what the core sees of it is the same.
+  absl::StatusOr<UpdatedAndLeased> UpdateJobsAndAcquire(const std::vector<JobChange>& changes,
+                                                        const AcquireQuery& query) override {
+    absl::StatusOr<std::vector<absl::StatusOr<Job>>> updated = UpdateJobs(changes);
+    if (!updated.ok()) return updated.status();
+    absl::StatusOr<std::vector<Job>> leased = AcquireJobs(query);
+    if (!leased.ok()) return leased.status();
+    return UpdatedAndLeased{std::move(*updated), std::move(*leased)};
+  }
+
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override {
     const absl::Time now = Now();
     std::lock_guard<std::mutex> lock(mu_);
