@@ -60,7 +60,8 @@ using google::protobuf::util::MessageDifferencer;
 using grpc::StatusCode;
 
 constexpr char kWorkspace[] = "hostile";
-// jobd's default largest request (max_payload_bytes + 256 KiB): gRPC refuses a larger one.
+// The largest request this test's jobd takes (--max_request_bytes, below: max_payload_bytes +
+// 256 KiB): gRPC refuses a larger one.
 constexpr size_t kMaxRequestBytes = 512 * 1024;
 constexpr size_t kMaxPayloadBytes = 256 * 1024;
 
@@ -1454,7 +1455,9 @@ class Caller {
 
 class HostileTest : public JobdTest {
  protected:
-  std::vector<std::string> JobdArgs() override { return {"--log_level", "warning"}; }
+  std::vector<std::string> JobdArgs() override {
+    return {"--log_level", "warning", "--max_request_bytes", std::to_string(kMaxRequestBytes)};
+  }
 
   // Digests of everything outside the test's workspace.
   std::string Digest() {
