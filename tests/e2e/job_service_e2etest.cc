@@ -472,12 +472,13 @@ TEST_F(JobServiceTest, ASecondJobdCannotTakeTheSamePort) {
 }
 
 TEST_F(JobServiceTest, OversizedRequestIsRefusedBeforeItIsParsed) {
-  // Default limits: payload 256 KiB, so requests up to 512 KiB are read; this one is 1 MiB.
+  // Default limits: requests up to 8 MiB are read (a batch of 1,000 jobs of ~8 KiB); this
+  // one is 9 MiB.
   v1::CreateJobRequest request;
   request.set_workspace_id("big");
   request.set_type("t");
   (*request.mutable_payload()->mutable_fields())["big"].set_string_value(
-      std::string(1024 * 1024, 'x'));
+      std::string(9 * 1024 * 1024, 'x'));
   v1::CreateJobResponse response;
   const grpc::Status status = jobs_->CreateJob(Ctx().get(), request, &response);
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
