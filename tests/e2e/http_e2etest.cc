@@ -135,6 +135,49 @@ TEST_F(HttpTest, BatchCreateIsAllOrNothingOverHttpToo) {
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE type = 'd'"), "0");
 }
 
+TEST_F(HttpTest, AcquireCarriesFinishedJobsOverHttpToo) {
+  const std::string worker = Key("worker", "ws1");
+  for (int i = 0; i < 3; ++i) Create("ws1", R"({"type":"carry"})");
+  HttpReply first = Call("POST", "/v1/workspaces/ws1/jobs:acquire",
+                         R"({"types":["carry"],"workerId":"w1","maxJobs":2})", worker);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json leased = Body(first)["jobs"];
+  ASSERT_EQ(leased.size(), 2u);
+  // One finished with its lease, one failed; the third job leased in the same call.
+  const json body = {{"types", {"carry"}},
+                     {"workerId", "w1"},
+                     {"maxJobs", 1},
+                     {"completed",
+                      {{{"jobId", leased[0]["job"]["id"]},
+                        {"leaseToken", leased[0]["leaseToken"]},
+                        {"result", {{"pages", 3}}}}}},
+                     {"failed",
+                      {{{"jobId", leased[1]["job"]["id"]},
+                        {"leaseToken", leased[1]["leaseToken"]},
+                        {"errorMessage", "boom"},
+                        {"retryable", false}}}}};
+  HttpReply next = Call("POST", "/v1/workspaces/ws1/jobs:acquire", body.dump(), worker);
+  ASSERT_EQ(next.status, 200) << next.body;
+  const json answer = Body(next);
+  ASSERT_EQ(answer["completed"].size(), 1u) << next.body;
+  EXPECT_EQ(answer["completed"][0]["jobId"], leased[0]["job"]["id"]);
+  EXPECT_EQ(answer["completed"][0]["state"], "JOB_STATE_SUCCEEDED");
+  EXPECT_FALSE(answer["completed"][0].contains("code")) << next.body;  // 0: left out in JSON
+  ASSERT_EQ(answer["failed"].size(), 1u) << next.body;
+  EXPECT_EQ(answer["failed"][0]["state"], "JOB_STATE_FAILED");
+  ASSERT_EQ(answer["jobs"].size(), 1u);
+  EXPECT_EQ(
+      Body(Call("GET", "/v1/jobs/" + leased[0]["job"]["id"].get<std::string>()))["job"]["result"],
+      json::parse(R"({"pages":3})"));
+
+  // A malformed item refuses the whole call: 400 naming it, nothing written.
+  HttpReply bad = Call("POST", "/v1/workspaces/ws1/jobs:acquire",
+                       R"({"maxJobs":0,"completed":[{"jobId":"nope","leaseToken":"x"}]})", worker);
+  ExpectError(bad, 400, 3);
+  EXPECT_EQ(Body(bad)["message"].get<std::string>().rfind("completed[0].job_id: ", 0), 0u)
+      << bad.body;
+}
+
 TEST_F(HttpTest, WorkerRoutesLeaseReportAndFinish) {
   const std::string worker = Key("worker", "ws1");
   const std::string first = Create("ws1", R"({"type":"t"})")["id"];
