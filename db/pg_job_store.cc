@@ -326,61 +326,59 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobsIn(
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   ArrayLiteral id_array;
   for (const std::string& id : ids) id_array.Add(id);
-  {
-    std::unordered_map<std::string, Job> current;
-    const pqxx::result locked = tx.exec_prepared("select_jobs_for_update", id_array.Close());
-    // The database's time decides the changes (leases, deadlines), not this replica's clock.
-    const absl::Time now =
-        locked.empty() ? absl::Time() : ParseTimestamp(locked[0]["db_now"].c_str());
-    for (Job& job : ReadJobs(locked)) current.emplace(job.id, std::move(job));
-    Results results(changes.size(), absl::InternalError("not decided"));
-    JobChangeColumns columns;
-    std::vector<std::pair<size_t, JobUpdate>> written;  // (change index, its update)
-    std::unordered_set<std::string> seen;
-    ActiveCounts active;  // per workspace, once its quota is locked
-    for (size_t i = 0; i < changes.size(); ++i) {
-      auto it = current.find(keys[i]);
-      if (it == current.end()) {
-        results[i] = NotFound(changes[i].id);
-        continue;
-      }
-      if (!seen.insert(keys[i]).second) {
-        results[i] = absl::AbortedError("the same job twice in one batch; retry");
-        continue;
-      }
-      absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(it->second, now);
-      if (!decision.ok()) {
-        results[i] = decision.status();
-      } else if (!decision->has_value()) {
-        results[i] = it->second;
-      } else if (IsTerminal(it->second.state) && !IsTerminal((*decision)->next.state) &&
-                 !TakeQuota(tx, it->second.workspace_id, active)) {
-        // A retry makes a finished job active again: the workspace's quota applies as to a create.
-        results[i] = QuotaExceeded(it->second.workspace_id);
-      } else {
-        JobUpdate& update = **decision;
-        update.next.id = it->first;
-        columns.Add(it->second.sequence, update);
-        written.emplace_back(i, std::move(update));
-      }
+  std::unordered_map<std::string, Job> current;
+  const pqxx::result locked = tx.exec_prepared("select_jobs_for_update", id_array.Close());
+  // The database's time decides the changes (leases, deadlines), not this replica's clock.
+  const absl::Time now =
+      locked.empty() ? absl::Time() : ParseTimestamp(locked[0]["db_now"].c_str());
+  for (Job& job : ReadJobs(locked)) current.emplace(job.id, std::move(job));
+  Results results(changes.size(), absl::InternalError("not decided"));
+  JobChangeColumns columns;
+  std::vector<std::pair<size_t, JobUpdate>> written;  // (change index, its update)
+  std::unordered_set<std::string> seen;
+  ActiveCounts active;  // per workspace, once its quota is locked
+  for (size_t i = 0; i < changes.size(); ++i) {
+    auto it = current.find(keys[i]);
+    if (it == current.end()) {
+      results[i] = NotFound(changes[i].id);
+      continue;
     }
-    if (!written.empty()) {
-      std::unordered_map<std::string, Job> after;
-      for (Job& job : ReadJobs(columns.Update(tx))) after.emplace(job.id, std::move(job));
-      for (const auto& [i, update] : written) {
-        auto it = after.find(keys[i]);
-        if (it == after.end()) {
-          return absl::AbortedError(absl::StrCat("job ", changes[i].id, " changed concurrently"));
-        }
-        results[i] = it->second;
-        for (const JobMessage& message : update.messages) {
-          results[i] = ReadJobs(tx.exec_prepared("append_job_message", keys[i],
-                                                 MessageLevelName(message.level), message.text))[0];
-        }
-      }
+    if (!seen.insert(keys[i]).second) {
+      results[i] = absl::AbortedError("the same job twice in one batch; retry");
+      continue;
     }
-    return results;
+    absl::StatusOr<std::optional<JobUpdate>> decision = changes[i].mutate(it->second, now);
+    if (!decision.ok()) {
+      results[i] = decision.status();
+    } else if (!decision->has_value()) {
+      results[i] = it->second;
+    } else if (IsTerminal(it->second.state) && !IsTerminal((*decision)->next.state) &&
+               !TakeQuota(tx, it->second.workspace_id, active)) {
+      // A retry makes a finished job active again: the workspace's quota applies as to a create.
+      results[i] = QuotaExceeded(it->second.workspace_id);
+    } else {
+      JobUpdate& update = **decision;
+      update.next.id = it->first;
+      columns.Add(it->second.sequence, update);
+      written.emplace_back(i, std::move(update));
+    }
   }
+  if (!written.empty()) {
+    std::unordered_map<std::string, Job> after;
+    for (Job& job : ReadJobs(columns.Update(tx))) after.emplace(job.id, std::move(job));
+    for (const auto& [i, update] : written) {
+      auto it = after.find(keys[i]);
+      if (it == after.end()) {
+        return absl::AbortedError(absl::StrCat("job ", changes[i].id, " changed concurrently"));
+      }
+      results[i] = it->second;
+      for (const JobMessage& message : update.messages) {
+        results[i] = ReadJobs(tx.exec_prepared("append_job_message", keys[i],
+                                               MessageLevelName(message.level), message.text))[0];
+      }
+    }
+  }
+  return results;
 }
 
 absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {

@@ -43,6 +43,11 @@ std::optional<MessageLevel> MessageLevelFromName(const std::string& name) {
   return FromName<MessageLevel>(kLevelNames, name);
 }
 
+absl::Status IdempotencyKeyConflict(const std::string& holder_id) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "idempotency_key: job ", holder_id, " was created with this key from a different request"));
+}
+
 bool RefuseBatch(const std::vector<Job>& requested, std::vector<CreatedJob>& results) {
   std::optional<size_t> first;
   absl::Status why;
@@ -53,9 +58,7 @@ bool RefuseBatch(const std::vector<Job>& requested, std::vector<CreatedJob>& res
     } else if (!results[i].created &&
                results[i].job.request_fingerprint != requested[i].request_fingerprint) {
       first = i;
-      why = absl::AlreadyExistsError(absl::StrCat("idempotency_key: job ", results[i].job.id,
-                                                  " was created with this key from a different "
-                                                  "request"));
+      why = IdempotencyKeyConflict(results[i].job.id);
     }
   }
   if (!first) return false;

@@ -158,6 +158,9 @@ struct CreatedJob {
   absl::Status refused;
 };
 
+// ALREADY_EXISTS: an idempotency key held by job `holder_id`, made from another request.
+absl::Status IdempotencyKeyConflict(const std::string& holder_id);
+
 // The all-or-nothing rule of JobStore::CreateJobBatch, shared by its implementations: true
 // when the batch must not be written (a job refused, or an idempotency key held by a job of
 // another request). Then every result gets created = false and only the first offender keeps

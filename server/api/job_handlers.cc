@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/convert.h"
+#include "server/core/validation.h"
 
 namespace jobd::api {
 
@@ -28,10 +29,7 @@ void JobHandlers::BatchCreateJobs(UnaryCall call, const core::Principal& caller,
     commands.reserve(request->requests_size());
     for (int i = 0; i < request->requests_size(); ++i) {
       absl::StatusOr<core::CreateJobCommand> command = FromProto(request->requests(i));
-      if (!command.ok()) {
-        return absl::Status(command.status().code(),
-                            absl::StrCat("requests[", i, "].", command.status().message()));
-      }
+      if (!command.ok()) return core::ForItem(command.status(), absl::StrCat("requests[", i, "]"));
       commands.push_back(std::move(*command));
     }
     absl::StatusOr<std::vector<Job>> jobs =

@@ -8,11 +8,8 @@ CreateBatcher::Commit CommitCreates(JobStore& store, int max_tries) {
   return
       [&store, max_tries](
           const std::vector<Job>& jobs) -> absl::StatusOr<std::vector<absl::StatusOr<CreatedJob>>> {
-        absl::StatusOr<std::vector<CreatedJob>> created = store.CreateJobs(jobs);
-        for (int tries = 1; !created.ok() && absl::IsAborted(created.status()) && tries < max_tries;
-             ++tries) {
-          created = store.CreateJobs(jobs);
-        }
+        absl::StatusOr<std::vector<CreatedJob>> created =
+            RetryAborted(max_tries, [&] { return store.CreateJobs(jobs); });
         if (!created.ok()) return created.status();
         std::vector<absl::StatusOr<CreatedJob>> out;
         out.reserve(created->size());

@@ -8,6 +8,18 @@
 
 namespace jobd::core {
 
+// Calls `write` again, up to `max_tries` calls in all, while it fails ABORTED (a deadlock or a
+// serialization failure): such a write wrote nothing, so another try is safe.
+template <typename Write>
+auto RetryAborted(int max_tries, Write write) -> decltype(write()) {
+  auto written = write();
+  for (int tries = 1; !written.ok() && absl::IsAborted(written.status()) && tries < max_tries;
+       ++tries) {
+    written = write();
+  }
+  return written;
+}
+
 using CreateBatcher = GroupCommit<Job, CreatedJob>;
 // JobStore::CreateJobs, retried (up to `max_tries`) when aborted by a deadlock or a
 // serialization failure: the batch wrote nothing, so trying again is safe.

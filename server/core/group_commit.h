@@ -11,7 +11,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,30 +57,6 @@ class GroupCommit {
     done(stopping ? absl::UnavailableError("jobd is shutting down")
                   : absl::ResourceExhaustedError(absl::StrCat("more than ", options_.max_queued,
                                                               " writes are waiting; retry later")));
-  }
-
-  // Submits all at once, so that a free committer takes them together (up to max_batch, and
-  // one per key); each `done` runs exactly once as in Submit.
-  void SubmitAll(std::vector<std::pair<In, Done>> requests) {
-    std::vector<Done> refused;
-    bool stopping;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping = stopping_;
-      for (auto& [in, done] : requests) {
-        if (!stopping && queue_.size() < options_.max_queued) {
-          queue_.push_back(Pending{std::move(in), std::move(done)});
-        } else {
-          refused.push_back(std::move(done));
-        }
-      }
-      if (refused.size() < requests.size()) wake_.notify_one();
-    }
-    for (Done& done : refused) {
-      done(stopping ? absl::UnavailableError("jobd is shutting down")
-                    : absl::ResourceExhaustedError(absl::StrCat(
-                          "more than ", options_.max_queued, " writes are waiting; retry later")));
-    }
   }
 
   // Commits what is queued, then joins the committers.

@@ -61,18 +61,18 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
                   [this, done = std::move(done),
                    fingerprint = std::move(fingerprint)](absl::StatusOr<CreatedJob> created) {
                     if (!created.ok()) return done(created.status());
-                    if (created->created && created->job.state == JobState::kQueued)
-                      job_ready_(created->job);
-                    if (created->created && created->job.state == JobState::kScheduled) {
-                      job_scheduled_(created->job);
-                    }
+                    Announce(*created);
                     if (!created->created && created->job.request_fingerprint != fingerprint) {
-                      return done(absl::AlreadyExistsError(
-                          absl::StrCat("idempotency_key: job ", created->job.id,
-                                       " was created with this key from a different request")));
+                      return done(IdempotencyKeyConflict(created->job.id));
                     }
                     done(std::move(created->job));
                   });
+}
+
+void JobManager::Announce(const CreatedJob& created) {
+  if (!created.created) return;
+  if (created.job.state == JobState::kQueued) job_ready_(created.job);
+  if (created.job.state == JobState::kScheduled) job_scheduled_(created.job);
 }
 
 absl::Status JobManager::TakeCreateQuota(const Principal& caller, absl::Time now, double count) {
@@ -107,7 +107,7 @@ absl::StatusOr<std::vector<Job>> JobManager::BatchCreateJobs(
     }
     command.workspace_id = workspace_id;
     if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("requests[", i, "].", s.message()));
+      return ForItem(s, absl::StrCat("requests[", i, "]"));
     }
     jobs.push_back(NewJobFromCommand(command, NewJobId(now), now));
     jobs.back().requested_by = caller.name;  // from the API key, never from the request
@@ -115,24 +115,19 @@ absl::StatusOr<std::vector<Job>> JobManager::BatchCreateJobs(
   if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size())); !s.ok()) {
     return s;
   }
-  absl::StatusOr<std::vector<CreatedJob>> created = store_.CreateJobBatch(jobs);
-  // Aborted by a deadlock or serialization failure: nothing was written, so once more is safe.
-  if (!created.ok() && absl::IsAborted(created.status())) created = store_.CreateJobBatch(jobs);
+  absl::StatusOr<std::vector<CreatedJob>> created =
+      RetryAborted(/*max_tries=*/2, [&] { return store_.CreateJobBatch(jobs); });
   if (!created.ok()) return created.status();
+  for (size_t i = 0; i < created->size(); ++i) {
+    if (!(*created)[i].refused.ok()) {
+      return ForItem((*created)[i].refused, absl::StrCat("requests[", i, "]"));
+    }
+  }
   std::vector<Job> out;
   out.reserve(created->size());
-  for (size_t i = 0; i < created->size(); ++i) {
-    CreatedJob& c = (*created)[i];
-    if (!c.refused.ok()) {
-      return absl::Status(c.refused.code(),
-                          absl::StrCat("requests[", i, "].", c.refused.message()));
-    }
+  for (CreatedJob& c : *created) {
+    Announce(c);
     out.push_back(std::move(c.job));
-  }
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (!(*created)[i].created) continue;
-    if (out[i].state == JobState::kQueued) job_ready_(out[i]);
-    if (out[i].state == JobState::kScheduled) job_scheduled_(out[i]);
   }
   return out;
 }

@@ -63,6 +63,8 @@ class JobManager {
   Clock& clock() { return clock_; }
 
  private:
+  // Tells the listeners of a job this manager created (not of one found by its key).
+  void Announce(const CreatedJob& created);
   // RESOURCE_EXHAUSTED with the wait when the caller's key may not create `count` jobs now.
   absl::Status TakeCreateQuota(const Principal& caller, absl::Time now, double count);
 

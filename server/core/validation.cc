@@ -158,4 +158,9 @@ absl::Status ValidateList(const ListJobsCommand& c, const Limits& limits) {
   return absl::OkStatus();
 }
 
+absl::Status ForItem(const absl::Status& status, const std::string& item) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(item, ".", status.message()));
+}
+
 }  // namespace jobd::core

@@ -17,6 +17,10 @@ absl::Status ValidateLabels(const std::string& field,
                             const std::map<std::string, std::string>& labels, const Limits& limits);
 absl::Status ValidateText(const std::string& field, const std::string& text, const Limits& limits);
 
+// `status` with its message put under `item` ("requests[3]" + "type: …" = "requests[3].type:
+// …"): the field of one item of a batch. OK stays OK.
+absl::Status ForItem(const absl::Status& status, const std::string& item);
+
 absl::Status ValidateCreate(const CreateJobCommand& command, absl::Time now, const Limits& limits);
 absl::Status ValidateList(const ListJobsCommand& command, const Limits& limits);
 

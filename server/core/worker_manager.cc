@@ -1,7 +1,6 @@
 #include "server/core/worker_manager.h"
 
 #include <atomic>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "server/core/validation.h"
@@ -231,13 +230,17 @@ JobStore::JobChange WorkerManager::FailChange(const Principal& caller, const std
 
 std::function<void(absl::StatusOr<Job>)> WorkerManager::AfterFail(
     std::function<void(absl::StatusOr<Job>)> done) {
-  // A failed attempt whose retry waits for its backoff: wake the workers at its run_after.
   return [this, done = std::move(done)](absl::StatusOr<Job> job) {
-    if (job.ok() && job->state == JobState::kScheduled) {
-      waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
-    }
+    WakeAtRetry(job);
     done(std::move(job));
   };
+}
+
+void WorkerManager::WakeAtRetry(const absl::StatusOr<Job>& job) {
+  // A failed attempt whose retry waits for its backoff: wake the workers at its run_after.
+  if (job.ok() && job->state == JobState::kScheduled) {
+    waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
+  }
 }
 
 void WorkerManager::FailJob(const Principal& caller, const std::string& job_id,
@@ -275,19 +278,16 @@ void WorkerManager::FinishAndAcquire(
                                          " bytes encoded as JSON"));
     }
     if (s.ok() && !c.succeeded) s = ValidateText("error_message", c.error_message, limits_);
-    if (!s.ok()) return done(absl::Status(s.code(), absl::StrCat(item, ".", s.message())));
+    if (!s.ok()) return done(ForItem(s, item));
   }
-  if (!acquire) {
-    return FinishJobs(caller, std::move(finished),
-                      [done = std::move(done)](std::vector<absl::StatusOr<Job>> results) {
-                        done(FinishAndAcquireResult{std::move(results), {}});
-                      });
-  }
-  // One transaction for both (one commit per worker round trip), on an executor thread.
-  auto command = std::make_shared<AcquireCommand>(std::move(*acquire));
-  const absl::Time call_deadline = command->call_deadline;
+  // The finished jobs and the next leases in one transaction (one commit per worker round
+  // trip), on an executor thread.
+  std::shared_ptr<AcquireCommand> command;
+  if (acquire) command = std::make_shared<AcquireCommand>(std::move(*acquire));
   auto run = [this, caller, finished = std::move(finished), command, done]() mutable {
-    if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
+    if (command) {
+      if (absl::Status s = command->still_authorized(); !s.ok()) return done(s);
+    }
     std::vector<JobStore::JobChange> changes;
     changes.reserve(finished.size());
     for (FinishCommand& c : finished) {
@@ -296,24 +296,29 @@ void WorkerManager::FinishAndAcquire(
                       : FailChange(caller, c.job_id, c.lease_token, std::move(c.error_message),
                                    c.retryable));
     }
-    absl::StatusOr<JobStore::UpdatedAndLeased> written =
-        store_.UpdateJobsAndAcquire(changes, QueryOf(*command));
-    if (!written.ok()) return done(written.status());  // nothing was written
-    FinishAndAcquireResult out{std::move(written->updated), {}};
-    for (const absl::StatusOr<Job>& job : out.finished) {
-      // As after FailJob: a retry that waits for its backoff wakes workers at its run_after.
-      if (job.ok() && job->state == JobState::kScheduled) {
-        waiters_.NotifyAt(job->run_after, job->workspace_id, job->type);
-      }
+    FinishAndAcquireResult out;
+    std::vector<Job> leased;
+    if (command) {
+      absl::StatusOr<JobStore::UpdatedAndLeased> written =
+          store_.UpdateJobsAndAcquire(changes, QueryOf(*command));
+      if (!written.ok()) return done(written.status());  // nothing was written
+      out.finished = std::move(written->updated);
+      leased = std::move(written->leased);
+    } else {
+      absl::StatusOr<std::vector<absl::StatusOr<Job>>> written = store_.UpdateJobs(changes);
+      if (!written.ok()) return done(written.status());  // nothing was written
+      out.finished = std::move(*written);
     }
-    if (!written->leased.empty()) {
+    for (const absl::StatusOr<Job>& job : out.finished) WakeAtRetry(job);
+    if (!command) return done(std::move(out));
+    if (!leased.empty()) {
       // As TryAcquire: a caller that left or lost its key meanwhile gets nothing, and the jobs
       // go back at once rather than wait out their leases.
       if (!command->still_authorized().ok() || command->cancelled() || waiters_.stopped()) {
         auto result = std::make_shared<FinishAndAcquireResult>(std::move(out));
-        return ReleaseLeases(written->leased, [result, done] { done(std::move(*result)); });
+        return ReleaseLeases(leased, [result, done] { done(std::move(*result)); });
       }
-      out.leased = std::move(written->leased);
+      out.leased = std::move(leased);
       return done(std::move(out));
     }
     if (command->wait <= absl::ZeroDuration()) return done(std::move(out));
@@ -324,50 +329,9 @@ void WorkerManager::FinishAndAcquire(
       done(std::move(*result));
     });
   };
-  if (!executor_.Post(std::move(run), call_deadline)) {
-    done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
-  }
-}
-
-void WorkerManager::FinishJobs(const Principal& caller, std::vector<FinishCommand> commands,
-                               std::function<void(std::vector<absl::StatusOr<Job>>)> done) {
-  struct Pending {
-    std::mutex mu;
-    std::vector<absl::StatusOr<Job>> results;
-    size_t left = 0;
-    std::function<void(std::vector<absl::StatusOr<Job>>)> done;
-  };
-  if (commands.empty()) return done({});
-  auto pending = std::make_shared<Pending>();
-  pending->results.resize(commands.size(), absl::UnknownError("not written"));
-  pending->left = commands.size();
-  pending->done = std::move(done);
-  // Validated by the caller (FinishAndAcquire); submitted together so that they share a batch.
-  std::vector<std::pair<JobStore::JobChange, std::function<void(absl::StatusOr<Job>)>>> changes;
-  changes.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
-    auto settle = [pending, i](absl::StatusOr<Job> job) {
-      std::function<void(std::vector<absl::StatusOr<Job>>)> finish;
-      {
-        std::lock_guard<std::mutex> lock(pending->mu);
-        pending->results[i] = std::move(job);
-        if (--pending->left > 0) return;
-        finish = std::move(pending->done);
-      }
-      finish(std::move(pending->results));  // the last one: nobody else touches results now
-    };
-    FinishCommand& c = commands[i];
-    if (c.succeeded) {
-      changes.emplace_back(
-          CompleteChange(caller, c.job_id, c.lease_token, std::move(c.result_json)),
-          std::move(settle));
-    } else {
-      changes.emplace_back(
-          FailChange(caller, c.job_id, c.lease_token, std::move(c.error_message), c.retryable),
-          AfterFail(std::move(settle)));
-    }
-  }
-  changes_.SubmitAll(std::move(changes));
+  const bool posted = command ? executor_.Post(std::move(run), command->call_deadline)
+                              : executor_.Post(std::move(run));
+  if (!posted) done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
 }
 
 }  // namespace jobd::core

@@ -82,18 +82,15 @@ class WorkerManager {
                std::string error_message, bool retryable,
                std::function<void(absl::StatusOr<Job>)> done);
 
-  // Each as CompleteJob / FailJob (its own lease, its own result), submitted together so
-  // that they share group-commit transactions; `done` once, with one result per command in
-  // order, after all are written or refused. At most kMaxFinishedPerCall commands.
-  void FinishJobs(const Principal& caller, std::vector<FinishCommand> commands,
-                  std::function<void(std::vector<absl::StatusOr<Job>>)> done);
+  // Completed and failed jobs per FinishAndAcquire call, at most.
   static constexpr size_t kMaxFinishedPerCall = 1000;
 
   // AcquireJobs carrying the jobs a worker finished. Checked whole first (a bad acquire or a
   // bad finished item writes nothing: INVALID_ARGUMENT naming it, e.g. "completed[2].job_id"),
-  // then the finished jobs are written (FinishJobs: fencing and refusals per job), then jobs
-  // are leased as AcquireJobs would (none when `acquire` is unset). Once the finished jobs are
-  // written the call succeeds: an acquire that fails then leases nothing.
+  // then the finished jobs are written as CompleteJob / FailJob would (fencing and refusals
+  // per job) in one transaction with the leases AcquireJobs would make (none when `acquire`
+  // is unset). Once the finished jobs are written the call succeeds: a long poll that fails
+  // afterwards leases nothing.
   void FinishAndAcquire(const Principal& caller, std::vector<FinishCommand> finished,
                         size_t completed_count, std::optional<AcquireCommand> acquire,
                         std::function<void(absl::StatusOr<FinishAndAcquireResult>)> done);
@@ -117,6 +114,7 @@ class WorkerManager {
                                  const std::string& lease_token, std::string error_message,
                                  bool retryable);
   std::function<void(absl::StatusOr<Job>)> AfterFail(std::function<void(absl::StatusOr<Job>)> done);
+  void WakeAtRetry(const absl::StatusOr<Job>& job);
   // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
   void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 

@@ -461,10 +461,7 @@ TEST_F(WorkerTest, ManyWorkersOnTwoProcessesCompleteEachJobOnce) {
     }
     for (auto& t : creators) t.join();
   }
-  std::mutex mu;
-  std::map<std::pair<std::string, int>, std::string> leased_by;  // (job, attempt) -> worker
-  std::multiset<std::string> completed;
-  int duplicate_leases = 0;
+  ExactlyOnceLedger ledger;
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&, w] {
@@ -476,24 +473,16 @@ TEST_F(WorkerTest, ManyWorkersOnTwoProcessesCompleteEachJobOnce) {
         ASSERT_TRUE(s.ok()) << s.error_message();
         if (acquired.jobs_size() == 0) return;
         for (const auto& leased : acquired.jobs()) {
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            auto key = std::make_pair(leased.job().id(), leased.job().attempt());
-            if (!leased_by.emplace(key, name).second) ++duplicate_leases;
-          }
+          ledger.Leased(leased, name);
           grpc::Status done = Complete(*stub, leased, name);
           ASSERT_TRUE(done.ok()) << done.error_message();
-          std::lock_guard<std::mutex> lock(mu);
-          completed.insert(leased.job().id());
+          ledger.Completed(leased.job().id());
         }
       }
     });
   }
   for (auto& t : workers) t.join();
-  EXPECT_EQ(duplicate_leases, 0);
-  EXPECT_EQ(completed.size(), static_cast<size_t>(kJobs));
-  EXPECT_EQ(std::set<std::string>(completed.begin(), completed.end()).size(),
-            static_cast<size_t>(kJobs));
+  ledger.ExpectEachJobOnce(kJobs);
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempt = 1"),
             std::to_string(kJobs));
   EXPECT_EQ(Sql("SELECT count(*) FROM job_events WHERE kind = 'state_changed' AND state = "

@@ -2,7 +2,11 @@
 // worker call (shared by worker_e2etest.cc and finish_on_acquire_e2etest.cc).
 #pragma once
 
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/e2e/jobd_fixture.h"
@@ -13,6 +17,36 @@ namespace jobd::testing {
 
 inline const std::vector<std::string> kFastLoops = {"--reaper_interval", "100ms",
                                                     "--promote_interval", "100ms"};
+
+// What worker threads leased and completed, for the exactly-once tests.
+class ExactlyOnceLedger {
+ public:
+  void Leased(const v1::LeasedJob& leased, const std::string& worker) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!leased_by_.emplace(std::make_pair(leased.job().id(), leased.job().attempt()), worker)
+             .second) {
+      ++duplicate_leases_;
+    }
+  }
+  void Completed(const std::string& job_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    completed_.insert(job_id);
+  }
+  // No (job, attempt) leased twice, and each of `jobs` jobs completed exactly once.
+  void ExpectEachJobOnce(int jobs) {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(duplicate_leases_, 0);
+    EXPECT_EQ(completed_.size(), static_cast<size_t>(jobs));
+    EXPECT_EQ(std::set<std::string>(completed_.begin(), completed_.end()).size(),
+              static_cast<size_t>(jobs));
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, int>, std::string> leased_by_;  // (job, attempt) -> worker
+  std::multiset<std::string> completed_;
+  int duplicate_leases_ = 0;
+};
 
 class WorkerTest : public JobdTest {
  protected:
