@@ -69,6 +69,9 @@ ABSL_FLAG(absl::Duration, reaper_interval, absl::Seconds(1),
           "how often expired leases and timed-out attempts are failed");
 ABSL_FLAG(absl::Duration, promote_interval, absl::Milliseconds(500),
           "how often SCHEDULED jobs whose run_after passed become QUEUED");
+ABSL_FLAG(absl::Duration, schedule_poll_interval, absl::Seconds(1),
+          "longest sleep of the schedule loop: how soon a schedule made or resumed on another "
+          "jobd is seen (runs are fired at their time, not on this beat)");
 ABSL_FLAG(absl::Duration, notify_min_gap, absl::Milliseconds(2),
           "least time between two ready notifications to other jobd processes");
 ABSL_FLAG(absl::Duration, acquire_poll_interval, absl::Seconds(10),
@@ -139,6 +142,7 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "retention_interval",
                                      "reaper_interval",
                                      "promote_interval",
+                                     "schedule_poll_interval",
                                      "notify_min_gap",
                                      "acquire_poll_interval",
                                      "event_poll_interval",
@@ -383,6 +387,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   }
   config.reaper_interval = absl::GetFlag(FLAGS_reaper_interval);
   config.promote_interval = absl::GetFlag(FLAGS_promote_interval);
+  config.schedule_poll_interval = absl::GetFlag(FLAGS_schedule_poll_interval);
   config.notify_min_gap = absl::GetFlag(FLAGS_notify_min_gap);
   config.acquire_poll_interval = absl::GetFlag(FLAGS_acquire_poll_interval);
   config.event_poll_interval = absl::GetFlag(FLAGS_event_poll_interval);
@@ -397,6 +402,7 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   for (auto [name, value] :
        {std::pair<const char*, absl::Duration>{"reaper_interval", config.reaper_interval},
         {"promote_interval", config.promote_interval},
+        {"schedule_poll_interval", config.schedule_poll_interval},
         {"acquire_poll_interval", config.acquire_poll_interval},
         {"event_poll_interval", config.event_poll_interval},
         {"key_refresh_interval", config.key_refresh_interval}}) {

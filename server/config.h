@@ -87,6 +87,7 @@ struct ServerConfig {
   absl::Duration retention_interval = absl::Minutes(1);
   absl::Duration reaper_interval = absl::Seconds(1);
   absl::Duration promote_interval = absl::Milliseconds(500);
+  absl::Duration schedule_poll_interval = absl::Seconds(1);
   absl::Duration notify_min_gap = absl::Milliseconds(2);
   absl::Duration acquire_poll_interval = absl::Seconds(2);
   absl::Duration event_poll_interval = absl::Seconds(1);

@@ -52,6 +52,7 @@ Server::Server(const ServerConfig& config)
       pool_(config_.database),
       pg_store_(pool_, StoreOptions(config_)),
       key_store_(pool_),
+      schedule_store_(pool_),
       background_pool_(DatabaseWithPool(config_, config_.background_pool_size)),
       background_pg_store_(background_pool_, StoreOptions(config_)),
       key_sync_pool_(DatabaseWithPool(config_, 1)),
@@ -79,15 +80,23 @@ Server::Server(const ServerConfig& config)
       creates_(core::CommitCreates(store_), config_.create_batcher),
       jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
       workers_(store_, executor_, changes_, waiters_, clock_, config_.limits),
+      templates_(schedule_store_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
+      schedules_(schedule_store_, jobs_, templates_, clock_, config_.limits,
+                 core::PageTokenCodec(page_token_keys_)),
       job_handlers_(jobs_, executor_),
       worker_handlers_(workers_),
       admin_handlers_(key_manager_, executor_),
-      unary_methods_(job_handlers_, worker_handlers_, admin_handlers_),
+      schedule_handlers_(schedules_, executor_, clock_),
+      template_handlers_(templates_, executor_),
+      unary_methods_(job_handlers_, worker_handlers_, admin_handlers_, schedule_handlers_,
+                     template_handlers_),
       job_service_(admission_, job_handlers_,
                    core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                    WatchOptionsOf(config_), &streams_by_key_, &clock_}),
       worker_service_(admission_, worker_handlers_),
       admin_service_(admission_, admin_handlers_),
+      schedule_service_(admission_, schedule_handlers_),
+      template_service_(admission_, template_handlers_),
       gateway_(admission_, unary_methods_,
                core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                WatchOptionsOf(config_), &streams_by_key_, &clock_},
@@ -96,6 +105,7 @@ Server::Server(const ServerConfig& config)
       reaper_(background_store_, config_.reaper_interval),
       promoter_(background_store_, config_.promote_interval,
                 [this](const Job& job) { JobReady(job); }),
+      scheduler_(schedules_, config_.schedule_poll_interval),
       key_sync_(key_sync_store_, key_registry_, clock_, config_.key_refresh_interval,
                 config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(
@@ -105,6 +115,7 @@ Server::Server(const ServerConfig& config)
     jobs_.SetCreateRateLimiter(&*create_rate_);
   }
   jobs_.SetJobReadyListener([this](const Job& job) { JobReady(job); });
+  jobs_.SetTemplates(&templates_);
   jobs_.SetJobScheduledListener(
       [this](const Job& job) { waiters_.NotifyAt(job.run_after, job.workspace_id, job.type); });
 }
@@ -149,6 +160,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->retention_.Start();
   server->reaper_.Start();
   server->promoter_.Start();
+  server->scheduler_.Start();
   server->fetcher_.Start();
   server->notify_bridge_.Start();
   server->key_sync_.Start();
@@ -193,6 +205,8 @@ absl::Status Server::Listen() {
   builder.RegisterService(&job_service_);
   builder.RegisterService(&worker_service_);
   builder.RegisterService(&admin_service_);
+  builder.RegisterService(&schedule_service_);
+  builder.RegisterService(&template_service_);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || port_ == 0) {
     return absl::UnavailableError("cannot listen on " + config_.listen);
@@ -205,6 +219,7 @@ absl::Status Server::Listen() {
 }
 
 void Server::Stop() {
+  scheduler_.Stop();  // no run is made while stopping
   if (stopped_ || !grpc_server_) return;
   stopped_ = true;
   grpc_server_->GetHealthCheckService()->Shutdown();

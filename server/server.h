@@ -22,6 +22,10 @@
 #include "server/background/lease_reaper.h"
 #include "server/background/notify_bridge.h"
 #include "server/background/promoter.h"
+#include "server/background/scheduler.h"
+#include "db/pg_schedule_store.h"
+#include "server/core/schedule_manager.h"
+#include "server/core/template_manager.h"
 #include "server/background/retention.h"
 #include "server/config.h"
 #include "server/core/api_key_manager.h"
@@ -72,6 +76,7 @@ class Server {
   db::ConnectionPool pool_;
   db::PgJobStore pg_store_;
   db::PgApiKeyStore key_store_;
+  db::PgScheduleStore schedule_store_;
   // Background work on connections of its own, so that requests holding every connection
   // never delay a revocation or a lease expiry: the reaper, promoter and retention share a
   // small pool; key sync has one connection, which no slow job statement can hold.
@@ -112,14 +117,20 @@ class Server {
   std::optional<core::RateLimiter> create_rate_;
   core::JobManager jobs_;
   core::WorkerManager workers_;
+  core::TemplateManager templates_;
+  core::ScheduleManager schedules_;
   // One handler per RPC, reached by gRPC directly and by HTTP through the method table.
   api::JobHandlers job_handlers_;
   api::WorkerHandlers worker_handlers_;
   api::AdminHandlers admin_handlers_;
+  api::ScheduleHandlers schedule_handlers_;
+  api::TemplateHandlers template_handlers_;
   api::UnaryMethods unary_methods_;
   api::JobServiceImpl job_service_;
   api::WorkerServiceImpl worker_service_;
   api::AdminServiceImpl admin_service_;
+  api::ScheduleServiceImpl schedule_service_;
+  api::TemplateServiceImpl template_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   http::Gateway gateway_;
@@ -129,6 +140,7 @@ class Server {
   background::Retention retention_;
   background::LeaseReaper reaper_;
   background::Promoter promoter_;
+  background::Scheduler scheduler_;
   background::KeySync key_sync_;
   bool stopped_ = false;
 };

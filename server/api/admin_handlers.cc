@@ -101,7 +101,8 @@ void AdminHandlers::WhoAmI(UnaryCall call, const core::Principal& caller,
   response->set_workspace_id(caller.workspace_id);
   for (core::Permission permission :
        {core::Permission::kRead, core::Permission::kCreate, core::Permission::kCancel,
-        core::Permission::kRetry, core::Permission::kWork, core::Permission::kAdmin}) {
+        core::Permission::kRetry, core::Permission::kWork, core::Permission::kAdmin,
+        core::Permission::kReadSetup, core::Permission::kManageSetup}) {
     if (core::RoleAllows(caller.role, permission)) {
       response->add_permissions(core::PermissionName(permission));
     }

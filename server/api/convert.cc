@@ -29,8 +29,6 @@ absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const 
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-namespace {
-
 void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   const int64_t nanos = absl::ToInt64Nanoseconds(d);
   out->set_seconds(nanos / 1000000000);
@@ -47,6 +45,12 @@ absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
+bool JsonToStruct(const std::string& json, google::protobuf::Struct* out) {
+  return google::protobuf::util::JsonStringToMessage(json, out).ok();
+}
+
+namespace {
+
 // Reads an optional proto field (`has`): unset leaves `out` alone.
 template <typename Proto, typename Value>
 absl::Status ReadIfSet(bool has, const Proto& value, const char* field,
@@ -57,10 +61,6 @@ absl::Status ReadIfSet(bool has, const Proto& value, const char* field,
   if (!read_value.ok()) return read_value.status();
   *out = *read_value;
   return absl::OkStatus();
-}
-
-bool JsonToStruct(const std::string& json, google::protobuf::Struct* out) {
-  return google::protobuf::util::JsonStringToMessage(json, out).ok();
 }
 
 }  // namespace
@@ -178,6 +178,7 @@ absl::StatusOr<core::CreateJobCommand> FromProto(const v1::CreateJobRequest& r) 
   }
   c.labels.insert(r.labels().begin(), r.labels().end());
   c.idempotency_key = r.idempotency_key();
+  c.template_name = r.template_();
   return c;
 }
 

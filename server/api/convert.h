@@ -16,6 +16,11 @@ namespace jobd::api {
 // of the Timestamp range.
 void SetTime(absl::Time time, google::protobuf::Timestamp* out);
 absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field);
+void SetDuration(absl::Duration d, google::protobuf::Duration* out);
+absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
+                                            const char* field);
+// False when `json` is not an object protobuf can hold (never for JSON the core made).
+bool JsonToStruct(const std::string& json, google::protobuf::Struct* out);
 
 // Fills `out` from a job; computed fields (duration, estimated_finish_time) use `now`.
 void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out);

@@ -8,10 +8,13 @@
 #include "absl/container/inlined_vector.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/schedule_service.grpc.pb.h"
+#include "jobd/v1/template_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 #include "server/api/admin_handlers.h"
 #include "server/api/admission.h"
 #include "server/api/job_handlers.h"
+#include "server/api/schedule_handlers.h"
 #include "server/api/worker_handlers.h"
 #include "server/core/job_watch.h"
 
@@ -108,6 +111,42 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
  private:
   const Admission& admission_;
   AdminHandlers& handlers_;
+};
+
+class ScheduleServiceImpl final : public v1::ScheduleService::CallbackService {
+ public:
+  ScheduleServiceImpl(const Admission& admission, ScheduleHandlers& handlers)
+      : admission_(admission), handlers_(handlers) {}
+
+  JOBD_UNARY(ScheduleHandlers, CreateSchedule)
+  JOBD_UNARY(ScheduleHandlers, GetSchedule)
+  JOBD_UNARY(ScheduleHandlers, ListSchedules)
+  JOBD_UNARY(ScheduleHandlers, UpdateSchedule)
+  JOBD_UNARY(ScheduleHandlers, DeleteSchedule)
+  JOBD_UNARY(ScheduleHandlers, PauseSchedule)
+  JOBD_UNARY(ScheduleHandlers, ResumeSchedule)
+  JOBD_UNARY(ScheduleHandlers, TriggerSchedule)
+  JOBD_UNARY(ScheduleHandlers, BackfillSchedule)
+
+ private:
+  const Admission& admission_;
+  ScheduleHandlers& handlers_;
+};
+
+class TemplateServiceImpl final : public v1::TemplateService::CallbackService {
+ public:
+  TemplateServiceImpl(const Admission& admission, TemplateHandlers& handlers)
+      : admission_(admission), handlers_(handlers) {}
+
+  JOBD_UNARY(TemplateHandlers, CreateJobTemplate)
+  JOBD_UNARY(TemplateHandlers, GetJobTemplate)
+  JOBD_UNARY(TemplateHandlers, ListJobTemplates)
+  JOBD_UNARY(TemplateHandlers, UpdateJobTemplate)
+  JOBD_UNARY(TemplateHandlers, DeleteJobTemplate)
+
+ private:
+  const Admission& admission_;
+  TemplateHandlers& handlers_;
 };
 
 #undef JOBD_UNARY

@@ -10,6 +10,19 @@ void JobHandlers::CreateJob(UnaryCall call, const core::Principal& caller,
                             const v1::CreateJobRequest* request, v1::CreateJobResponse* response) {
   absl::StatusOr<core::CreateJobCommand> command = FromProto(*request);
   if (!command.ok()) return call.Finish(command.status(), "");
+  if (!command->template_name.empty()) {
+    // The template's look-up blocks: the executor creates the job, with the merged payload.
+    return RunBlocking(executor_, call, caller,
+                       [this, command = *std::move(command), response](
+                           const core::Principal& caller, std::string* job_id) {
+                         absl::StatusOr<Job> job = jobs_.CreateJobNow(caller, command);
+                         if (!job.ok()) return job.status();
+                         *job_id = job->id;
+                         ToProto(*job, jobs_.clock().Now(), /*include_payload=*/true,
+                                 response->mutable_job());
+                         return absl::OkStatus();
+                       });
+  }
   jobs_.CreateJob(
       caller, *command, [this, call, request, response](absl::StatusOr<Job> job) mutable {
         if (!job.ok()) return call.Finish(job.status(), "");

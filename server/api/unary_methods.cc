@@ -41,13 +41,18 @@ std::unique_ptr<Message> UnaryMethod::NewResponse() const {
   return NewOf(descriptor->output_type());
 }
 
-UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHandlers& admin) {
+UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHandlers& admin,
+                           ScheduleHandlers& schedules, TemplateHandlers& templates) {
   const auto* job_service =
       v1::CreateJobRequest::descriptor()->file()->FindServiceByName("JobService");
   const auto* worker_service =
       v1::AcquireJobsRequest::descriptor()->file()->FindServiceByName("WorkerService");
   const auto* admin_service =
       v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("AdminService");
+  const auto* schedule_service =
+      v1::CreateScheduleRequest::descriptor()->file()->FindServiceByName("ScheduleService");
+  const auto* template_service =
+      v1::CreateJobTemplateRequest::descriptor()->file()->FindServiceByName("TemplateService");
   methods_ = {
       Bind(job_service, "CreateJob", &jobs, &JobHandlers::CreateJob),
       Bind(job_service, "BatchCreateJobs", &jobs, &JobHandlers::BatchCreateJobs),
@@ -65,6 +70,20 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       Bind(admin_service, "ListApiKeys", &admin, &AdminHandlers::ListApiKeys),
       Bind(admin_service, "RevokeApiKey", &admin, &AdminHandlers::RevokeApiKey),
       Bind(admin_service, "WhoAmI", &admin, &AdminHandlers::WhoAmI),
+      Bind(schedule_service, "CreateSchedule", &schedules, &ScheduleHandlers::CreateSchedule),
+      Bind(schedule_service, "GetSchedule", &schedules, &ScheduleHandlers::GetSchedule),
+      Bind(schedule_service, "ListSchedules", &schedules, &ScheduleHandlers::ListSchedules),
+      Bind(schedule_service, "UpdateSchedule", &schedules, &ScheduleHandlers::UpdateSchedule),
+      Bind(schedule_service, "DeleteSchedule", &schedules, &ScheduleHandlers::DeleteSchedule),
+      Bind(schedule_service, "PauseSchedule", &schedules, &ScheduleHandlers::PauseSchedule),
+      Bind(schedule_service, "ResumeSchedule", &schedules, &ScheduleHandlers::ResumeSchedule),
+      Bind(schedule_service, "TriggerSchedule", &schedules, &ScheduleHandlers::TriggerSchedule),
+      Bind(schedule_service, "BackfillSchedule", &schedules, &ScheduleHandlers::BackfillSchedule),
+      Bind(template_service, "CreateJobTemplate", &templates, &TemplateHandlers::CreateJobTemplate),
+      Bind(template_service, "GetJobTemplate", &templates, &TemplateHandlers::GetJobTemplate),
+      Bind(template_service, "ListJobTemplates", &templates, &TemplateHandlers::ListJobTemplates),
+      Bind(template_service, "UpdateJobTemplate", &templates, &TemplateHandlers::UpdateJobTemplate),
+      Bind(template_service, "DeleteJobTemplate", &templates, &TemplateHandlers::DeleteJobTemplate),
   };
 }
 

@@ -19,6 +19,10 @@ const char* PermissionName(Permission permission) {
       return "work";
     case Permission::kAdmin:
       return "admin";
+    case Permission::kReadSetup:
+      return "read_setup";
+    case Permission::kManageSetup:
+      return "manage_setup";
   }
   return "unknown";
 }
@@ -29,11 +33,12 @@ bool RoleAllows(Role role, Permission permission) {
       return true;
     case Role::kMember:
       return permission == Permission::kRead || permission == Permission::kCreate ||
-             permission == Permission::kCancel || permission == Permission::kRetry;
+             permission == Permission::kCancel || permission == Permission::kRetry ||
+             permission == Permission::kReadSetup || permission == Permission::kManageSetup;
     case Role::kWorker:
       return permission == Permission::kRead || permission == Permission::kWork;
     case Role::kViewer:
-      return permission == Permission::kRead;
+      return permission == Permission::kRead || permission == Permission::kReadSetup;
   }
   return false;
 }

@@ -12,11 +12,13 @@
 namespace jobd::core {
 
 // What a call needs, one per RPC (see server/core/access_rules.cc).
-enum class Permission { kRead, kCreate, kCancel, kRetry, kWork, kAdmin };
+// kReadSetup / kManageSetup: schedules and templates (workers have neither).
+enum class Permission { kRead, kCreate, kCancel, kRetry, kWork, kAdmin, kReadSetup, kManageSetup };
 
 const char* PermissionName(Permission permission);
 
-// admin: everything; member: read, create, cancel, retry; worker: work and read; viewer: read.
+// admin: everything; member: read, create, cancel, retry, read and manage setup; worker: work
+// and read; viewer: read and read setup.
 bool RoleAllows(Role role, Permission permission);
 
 struct Principal {

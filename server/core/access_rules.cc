@@ -22,6 +22,20 @@ const std::vector<MethodRule>& MethodRules() {
       {"jobd.v1.AdminService", "ListApiKeys", Permission::kAdmin},
       {"jobd.v1.AdminService", "RevokeApiKey", Permission::kAdmin},
       {"jobd.v1.AdminService", "WhoAmI", Permission::kRead},
+      {"jobd.v1.ScheduleService", "CreateSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "GetSchedule", Permission::kReadSetup},
+      {"jobd.v1.ScheduleService", "ListSchedules", Permission::kReadSetup},
+      {"jobd.v1.ScheduleService", "UpdateSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "DeleteSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "PauseSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "ResumeSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "TriggerSchedule", Permission::kManageSetup},
+      {"jobd.v1.ScheduleService", "BackfillSchedule", Permission::kManageSetup},
+      {"jobd.v1.TemplateService", "CreateJobTemplate", Permission::kManageSetup},
+      {"jobd.v1.TemplateService", "GetJobTemplate", Permission::kReadSetup},
+      {"jobd.v1.TemplateService", "ListJobTemplates", Permission::kReadSetup},
+      {"jobd.v1.TemplateService", "UpdateJobTemplate", Permission::kManageSetup},
+      {"jobd.v1.TemplateService", "DeleteJobTemplate", Permission::kManageSetup},
   };
   return *rules;
 }

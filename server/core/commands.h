@@ -31,6 +31,7 @@ struct CreateJobCommand {
   std::optional<absl::Time> run_after;
   std::map<std::string, std::string> labels;
   std::string idempotency_key;
+  std::string template_name;  // empty: none (TemplateManager::Apply fills the command)
 };
 
 // What a list returns of each job.

@@ -8,6 +8,7 @@
 #include "server/core/ids.h"
 #include "server/core/lifecycle.h"
 #include "server/core/retry_after.h"
+#include "server/core/template_manager.h"
 #include "server/core/validation.h"
 
 namespace jobd::core {
@@ -52,6 +53,9 @@ void JobManager::CreateJob(const Principal& caller, const CreateJobCommand& comm
                            std::function<void(absl::StatusOr<Job>)> done) {
   const absl::Time now = clock_.Now();
   if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return done(s);
+  if (!command.template_name.empty()) {
+    return done(absl::InternalError("a create naming a template goes through CreateJobNow"));
+  }
   if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return done(s);
   if (absl::Status s = TakeCreateQuota(caller, now, 1); !s.ok()) return done(s);
   Job job = NewJobFromCommand(command, NewJobId(now), now);
@@ -91,37 +95,68 @@ absl::StatusOr<std::vector<Job>> JobManager::BatchCreateJobs(
     const Principal& caller, const std::string& workspace_id,
     std::vector<CreateJobCommand> commands) {
   if (absl::Status s = CheckWorkspace(caller, workspace_id); !s.ok()) return s;
-  if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
   if (commands.empty() || commands.size() > limits_.max_batch_create) {
     return absl::InvalidArgumentError(absl::StrCat(
         "requests: must hold 1 to ", limits_.max_batch_create, " jobs, not ", commands.size()));
   }
+  return CreateNow(caller, workspace_id, std::move(commands), /*batch=*/true,
+                   /*charge_rate=*/true);
+}
+
+absl::StatusOr<Job> JobManager::CreateJobNow(const Principal& caller,
+                                             const CreateJobCommand& command) {
+  if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return s;
+  absl::StatusOr<std::vector<Job>> jobs =
+      CreateNow(caller, command.workspace_id, {command}, /*batch=*/false, /*charge_rate=*/true);
+  if (!jobs.ok()) return jobs.status();
+  return std::move(jobs->front());
+}
+
+absl::StatusOr<std::vector<Job>> JobManager::CreateScheduledJobs(
+    const Principal& schedule, std::vector<CreateJobCommand> commands) {
+  const std::string workspace_id = schedule.workspace_id;
+  return CreateNow(schedule, workspace_id, std::move(commands), /*batch=*/false,
+                   /*charge_rate=*/false);
+}
+
+absl::StatusOr<std::vector<Job>> JobManager::CreateNow(const Principal& caller,
+                                                       const std::string& workspace_id,
+                                                       std::vector<CreateJobCommand> commands,
+                                                       bool batch, bool charge_rate) {
+  if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
+  auto item = [&](const absl::Status& s, size_t i) {
+    return batch ? ForItem(s, absl::StrCat("requests[", i, "]")) : s;
+  };
   const absl::Time now = clock_.Now();
   std::vector<Job> jobs;
   jobs.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     CreateJobCommand& command = commands[i];
     if (!command.workspace_id.empty() && command.workspace_id != workspace_id) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("requests[", i, "].workspace_id: must be empty or \"", workspace_id, "\""));
+      return item(absl::InvalidArgumentError(
+                      absl::StrCat("workspace_id: must be empty or \"", workspace_id, "\"")),
+                  i);
     }
     command.workspace_id = workspace_id;
-    if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) {
-      return ForItem(s, absl::StrCat("requests[", i, "]"));
+    if (!command.template_name.empty()) {
+      if (templates_ == nullptr) return absl::InternalError("templates are not set up");
+      if (absl::Status s = templates_->Apply(command); !s.ok()) return item(s, i);
     }
+    if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return item(s, i);
     jobs.push_back(NewJobFromCommand(command, NewJobId(now), now));
     jobs.back().requested_by = caller.name;  // from the API key, never from the request
   }
-  if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size())); !s.ok()) {
-    return s;
+  if (charge_rate) {
+    if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size()));
+        !s.ok()) {
+      return s;
+    }
   }
   absl::StatusOr<std::vector<CreatedJob>> created =
       RetryAborted(/*max_tries=*/2, [&] { return store_.CreateJobBatch(jobs); });
   if (!created.ok()) return created.status();
   for (size_t i = 0; i < created->size(); ++i) {
-    if (!(*created)[i].refused.ok()) {
-      return ForItem((*created)[i].refused, absl::StrCat("requests[", i, "]"));
-    }
+    if (!(*created)[i].refused.ok()) return item((*created)[i].refused, i);
   }
   std::vector<Job> out;
   out.reserve(created->size());

@@ -17,6 +17,8 @@
 
 namespace jobd::core {
 
+class TemplateManager;
+
 class JobManager {
  public:
   JobManager(JobStore& store, CreateBatcher& batcher, Clock& clock, Limits limits,
@@ -35,6 +37,13 @@ class JobManager {
   absl::StatusOr<std::vector<Job>> BatchCreateJobs(const Principal& caller,
                                                    const std::string& workspace_id,
                                                    std::vector<CreateJobCommand> commands);
+  // One job, now (blocks: run it on the executor): CreateJob's path for a request that names
+  // a template, whose look-up blocks.
+  absl::StatusOr<Job> CreateJobNow(const Principal& caller, const CreateJobCommand& command);
+  // A schedule's runs, in one transaction, in the schedule principal's workspace: the
+  // workspace's quota applies, the per-key create rate does not. Blocks.
+  absl::StatusOr<std::vector<Job>> CreateScheduledJobs(const Principal& schedule,
+                                                       std::vector<CreateJobCommand> commands);
   absl::StatusOr<Job> GetJob(const Principal& caller, const std::string& id);
   absl::StatusOr<JobPage> ListJobs(const Principal& caller, const ListJobsCommand& command);
   absl::StatusOr<Job> CancelJob(const Principal& caller, const std::string& id,
@@ -59,10 +68,19 @@ class JobManager {
     job_scheduled_ = std::move(listener);
   }
 
+  // Resolves the templates requests name (CreateJob needs CreateJobNow for those).
+  void SetTemplates(TemplateManager* templates) { templates_ = templates; }
+
   const Limits& limits() const { return limits_; }
   Clock& clock() { return clock_; }
 
  private:
+  // Validates, fills templates, charges the rate (when asked) and creates in one transaction;
+  // `batch` puts "requests[i]." before an item's error.
+  absl::StatusOr<std::vector<Job>> CreateNow(const Principal& caller,
+                                             const std::string& workspace_id,
+                                             std::vector<CreateJobCommand> commands, bool batch,
+                                             bool charge_rate);
   // Tells the listeners of a job this manager created (not of one found by its key).
   void Announce(const CreatedJob& created);
   // RESOURCE_EXHAUSTED with the wait when the caller's key may not create `count` jobs now.
@@ -74,6 +92,7 @@ class JobManager {
   const Limits limits_;
   const PageTokenCodec page_tokens_;
   RateLimiter* create_rate_ = nullptr;
+  TemplateManager* templates_ = nullptr;
   std::function<void(const Job&)> job_ready_ = [](const Job&) {};
   std::function<void(const Job&)> job_scheduled_ = [](const Job&) {};
 };

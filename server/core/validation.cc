@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/clip.h"
 #include "server/core/ids.h"
@@ -66,8 +67,24 @@ absl::Status ValidateType(const std::string& field, const std::string& type, con
 }
 
 absl::Status ValidateJobId(const std::string& field, const std::string& id) {
+  return ValidateId(field, id, "job");
+}
+
+absl::Status ValidateId(const std::string& field, const std::string& id, const char* what) {
   if (id.empty()) return Invalid(field, "is required");
-  if (!IsUuid(id)) return Invalid(field, "must be a job id (a UUID)");
+  if (!IsUuid(id)) return Invalid(field, absl::StrCat("must be a ", what, " id (a UUID)"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateName(const std::string& field, const std::string& name) {
+  constexpr size_t kMaxName = 128;
+  if (name.empty()) return Invalid(field, "is required");
+  if (name.size() > kMaxName || !AllOf(name, [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+               c == '-';
+      })) {
+    return Invalid(field, absl::StrCat("must be 1 to ", kMaxName, " characters of [A-Za-z0-9._-]"));
+  }
   return absl::OkStatus();
 }
 

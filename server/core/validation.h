@@ -13,6 +13,10 @@ namespace jobd::core {
 absl::Status ValidateWorkspaceId(const std::string& workspace_id, const Limits& limits);
 absl::Status ValidateType(const std::string& field, const std::string& type, const Limits& limits);
 absl::Status ValidateJobId(const std::string& field, const std::string& id);
+// `what` names the kind of id in the message ("schedule").
+absl::Status ValidateId(const std::string& field, const std::string& id, const char* what);
+// Names of schedules and templates: 1 to 128 characters of [A-Za-z0-9._-].
+absl::Status ValidateName(const std::string& field, const std::string& name);
 absl::Status ValidateLabels(const std::string& field,
                             const std::map<std::string, std::string>& labels, const Limits& limits);
 absl::Status ValidateText(const std::string& field, const std::string& text, const Limits& limits);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace jobd::http {
@@ -93,18 +94,32 @@ absl::Status BindRequest(absl::string_view body, const Pairs& path_fields, const
   if (!absl::StripAsciiWhitespace(body).empty()) {
     if (absl::Status s = ParseJson(body, request, "request body"); !s.ok()) return s;
   }
-  const google::protobuf::Reflection* reflection = request->GetReflection();
   for (const auto& [name, value] : path_fields) {
-    const FieldDescriptor* field = request->GetDescriptor()->FindFieldByName(name);
+    // "schedule.id": the field of a nested message.
+    google::protobuf::Message* holder = request;
+    const std::vector<std::string> parts = absl::StrSplit(name, '.');
+    const FieldDescriptor* field = nullptr;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      field = holder->GetDescriptor()->FindFieldByName(parts[i]);
+      if (field == nullptr) break;
+      if (i + 1 < parts.size()) {
+        if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || field->is_repeated()) {
+          field = nullptr;
+          break;
+        }
+        holder = holder->GetReflection()->MutableMessage(holder, field);
+      }
+    }
     if (field == nullptr || field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
       return absl::InternalError(absl::StrCat("route binds an unknown field ", name));
     }
-    const std::string in_body = reflection->GetString(*request, field);
+    const google::protobuf::Reflection* reflection = holder->GetReflection();
+    const std::string in_body = reflection->GetString(*holder, field);
     if (!in_body.empty() && in_body != value) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": the body says \"", in_body,
                                                      "\" but the path says \"", value, "\""));
     }
-    reflection->SetString(request, field, value);
+    reflection->SetString(holder, field, value);
   }
   return BindQuery(query, params, request);
 }

@@ -20,6 +20,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
+#include "jobd/v1/schedule_service.grpc.pb.h"
+#include "jobd/v1/template_service.grpc.pb.h"
 #include "tests/e2e/jobd_fixture.h"
 #include "tests/e2e/rpc_log.h"
 
@@ -330,6 +332,62 @@ grpc::Status ListApiKeysAs(const Channel& as, v1::ListApiKeysResponse* response,
   return v1::AdminService::NewStub(as)->ListApiKeys(Ctx().get(), request, response);
 }
 
+// Schedules and templates: each call on its own fresh object, so that a cell never depends on
+// another (a schedule far in the future never fires during the test).
+v1::Schedule NewSchedule(const std::string& workspace, const std::string& name) {
+  v1::Schedule s;
+  s.set_workspace_id(workspace);
+  s.set_name(name);
+  s.mutable_spec()->add_cron("0 0 1 1 *");
+  s.mutable_job()->set_type("t");
+  return s;
+}
+
+grpc::Status CreateScheduleAs(const Channel& as, const std::string& workspace,
+                              const std::string& name, std::string* id = nullptr) {
+  v1::CreateScheduleRequest request;
+  *request.mutable_schedule() = NewSchedule(workspace, name);
+  v1::CreateScheduleResponse response;
+  grpc::Status status =
+      v1::ScheduleService::NewStub(as)->CreateSchedule(Ctx().get(), request, &response);
+  if (id != nullptr) *id = response.schedule().id();
+  return status;
+}
+
+grpc::Status CreateTemplateAs(const Channel& as, const std::string& workspace,
+                              const std::string& name, std::string* id = nullptr) {
+  v1::CreateJobTemplateRequest request;
+  request.mutable_job_template()->set_workspace_id(workspace);
+  request.mutable_job_template()->set_name(name);
+  request.mutable_job_template()->mutable_defaults()->set_type("t");
+  v1::CreateJobTemplateResponse response;
+  grpc::Status status =
+      v1::TemplateService::NewStub(as)->CreateJobTemplate(Ctx().get(), request, &response);
+  if (id != nullptr) *id = response.job_template().id();
+  return status;
+}
+
+// A schedule's call by id: `call` gets the stub and the id of a fresh schedule in `workspace`.
+template <typename Call>
+grpc::Status OnFreshSchedule(const Channel& admin, const Channel& as, const std::string& workspace,
+                             const std::string& name, Call call) {
+  std::string id;
+  grpc::Status made = CreateScheduleAs(admin, workspace, name, &id);
+  if (!made.ok()) return grpc::Status(StatusCode::UNKNOWN, "setup: " + made.error_message());
+  auto stub = v1::ScheduleService::NewStub(as);
+  return call(*stub, id);
+}
+
+template <typename Call>
+grpc::Status OnFreshTemplate(const Channel& admin, const Channel& as, const std::string& workspace,
+                             const std::string& name, Call call) {
+  std::string id;
+  grpc::Status made = CreateTemplateAs(admin, workspace, name, &id);
+  if (!made.ok()) return grpc::Status(StatusCode::UNKNOWN, "setup: " + made.error_message());
+  auto stub = v1::TemplateService::NewStub(as);
+  return call(*stub, id);
+}
+
 grpc::Status RevokeApiKeyAs(const Channel& as, const std::string& id) {
   v1::RevokeApiKeyRequest request;
   request.set_id(id);
@@ -512,6 +570,17 @@ TEST_F(AccessTest, AccessMatrix) {
   const std::string job_service = v1::JobService::service_full_name();
   const std::string worker_service = v1::WorkerService::service_full_name();
   const std::string admin_service = v1::AdminService::service_full_name();
+  const std::string schedule_service = v1::ScheduleService::service_full_name();
+  const std::string template_service = v1::TemplateService::service_full_name();
+  // Calls by id on a fresh schedule or template of workspace A, made by the admin.
+  auto on_schedule = [&](const Channel& as, auto call) {
+    return OnFreshSchedule(Admin(), as, kA, UniqueType(), call);
+  };
+  auto on_template = [&](const Channel& as, auto call) {
+    return OnFreshTemplate(Admin(), as, kA, UniqueType(), call);
+  };
+  using ScheduleStub = v1::ScheduleService::Stub;
+  using TemplateStub = v1::TemplateService::Stub;
 
   // clang-format off
   const std::vector<Row> table = {
@@ -580,14 +649,74 @@ TEST_F(AccessTest, AccessMatrix) {
        v1::WhoAmIResponse response;
        return v1::AdminService::NewStub(as)->WhoAmI(Ctx().get(), v1::WhoAmIRequest(), &response);
      }},
+    {schedule_service, "CreateSchedule", {UN,   UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return CreateScheduleAs(as, kA, UniqueType()); }},
+    {schedule_service, "GetSchedule", {UN,     UN,      UN,      UN,      OK,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::GetScheduleRequest r; r.set_id(id); v1::GetScheduleResponse out;
+       return stub.GetSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "ListSchedules", {UN,   UN,      UN,      UN,      OK,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::ListSchedulesRequest r; r.set_workspace_id(kA); v1::ListSchedulesResponse out;
+       return v1::ScheduleService::NewStub(as)->ListSchedules(Ctx().get(), r, &out); }},
+    {schedule_service, "UpdateSchedule", {UN,  UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::UpdateScheduleRequest r; r.mutable_schedule()->set_id(id);
+       r.mutable_schedule()->set_overlap_policy(v1::OVERLAP_POLICY_ALLOW_ALL);
+       r.mutable_update_mask()->add_paths("overlap_policy"); v1::UpdateScheduleResponse out;
+       return stub.UpdateSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "DeleteSchedule", {UN,  UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::DeleteScheduleRequest r; r.set_id(id); v1::DeleteScheduleResponse out;
+       return stub.DeleteSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "PauseSchedule", {UN,   UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::PauseScheduleRequest r; r.set_id(id); v1::PauseScheduleResponse out;
+       return stub.PauseSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "ResumeSchedule", {UN,  UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::ResumeScheduleRequest r; r.set_id(id); v1::ResumeScheduleResponse out;
+       return stub.ResumeSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "TriggerSchedule", {UN, UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::TriggerScheduleRequest r; r.set_id(id); v1::TriggerScheduleResponse out;
+       return stub.TriggerSchedule(Ctx().get(), r, &out); }); }},
+    {schedule_service, "BackfillSchedule", {UN, UN,     UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_schedule(as, [](ScheduleStub& stub, const std::string& id) {
+       v1::BackfillScheduleRequest r; r.set_id(id);
+       r.mutable_start_time()->set_seconds(1767225600);  // 2026-01-01: one run
+       r.mutable_end_time()->set_seconds(1767225600);
+       v1::BackfillScheduleResponse out;
+       return stub.BackfillSchedule(Ctx().get(), r, &out); }); }},
+    {template_service, "CreateJobTemplate", {UN, UN,    UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return CreateTemplateAs(as, kA, UniqueType()); }},
+    {template_service, "GetJobTemplate", {UN,  UN,      UN,      UN,      OK,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_template(as, [](TemplateStub& stub, const std::string& id) {
+       v1::GetJobTemplateRequest r; r.set_id(id); v1::GetJobTemplateResponse out;
+       return stub.GetJobTemplate(Ctx().get(), r, &out); }); }},
+    {template_service, "ListJobTemplates", {UN, UN,     UN,      UN,      OK,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::ListJobTemplatesRequest r; r.set_workspace_id(kA); v1::ListJobTemplatesResponse out;
+       return v1::TemplateService::NewStub(as)->ListJobTemplates(Ctx().get(), r, &out); }},
+    {template_service, "UpdateJobTemplate", {UN, UN,    UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_template(as, [](TemplateStub& stub, const std::string& id) {
+       v1::UpdateJobTemplateRequest r; r.mutable_job_template()->set_id(id);
+       r.mutable_job_template()->set_description("changed");
+       r.mutable_update_mask()->add_paths("description"); v1::UpdateJobTemplateResponse out;
+       return stub.UpdateJobTemplate(Ctx().get(), r, &out); }); }},
+    {template_service, "DeleteJobTemplate", {UN, UN,    UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return on_template(as, [](TemplateStub& stub, const std::string& id) {
+       v1::DeleteJobTemplateRequest r; r.set_id(id); v1::DeleteJobTemplateResponse out;
+       return stub.DeleteJobTemplate(Ctx().get(), r, &out); }); }},
   };
   // clang-format on
 
-  // The table covers every method of the three services once, and nothing else.
+  // The table covers every method of the services once, and nothing else.
   std::map<std::string, int> rows_per_method;
   for (const Row& row : table) ++rows_per_method[row.service + "/" + row.method];
   std::set<std::string> methods;
-  for (const std::string& name : {job_service, worker_service, admin_service}) {
+  for (const std::string& name :
+       {job_service, worker_service, admin_service, schedule_service, template_service}) {
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     ASSERT_NE(service, nullptr) << name;

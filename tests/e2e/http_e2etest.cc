@@ -229,7 +229,7 @@ TEST_F(HttpTest, KeyRoutesCreateListAndRevoke) {
                             {"name", "dash"},
                             {"role", "API_KEY_ROLE_VIEWER"},
                             {"workspaceId", "ws1"},
-                            {"permissions", {"read"}}}));
+                            {"permissions", {"read", "read_setup"}}}));
 
   HttpReply listed = Call("GET", "/v1/keys?workspace_id=ws1");
   ASSERT_EQ(listed.status, 200) << listed.body;

@@ -13,6 +13,8 @@
 #include "db/model/api_key.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/schedule_service.grpc.pb.h"
+#include "jobd/v1/template_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 #include "server/api/admin_handlers.h"
 #include "server/core/key_registry.h"
@@ -25,12 +27,15 @@ using core::MethodRules;
 using core::PermissionFor;
 
 const char* const kServices[] = {"jobd.v1.JobService", "jobd.v1.WorkerService",
-                                 "jobd.v1.AdminService"};
+                                 "jobd.v1.AdminService", "jobd.v1.ScheduleService",
+                                 "jobd.v1.TemplateService"};
 
 TEST(MethodRules, ServiceNamesAreTheGeneratedOnes) {
   EXPECT_STREQ(v1::JobService::service_full_name(), kServices[0]);
   EXPECT_STREQ(v1::WorkerService::service_full_name(), kServices[1]);
   EXPECT_STREQ(v1::AdminService::service_full_name(), kServices[2]);
+  EXPECT_STREQ(v1::ScheduleService::service_full_name(), kServices[3]);
+  EXPECT_STREQ(v1::TemplateService::service_full_name(), kServices[4]);
 }
 
 TEST(MethodRules, EveryMethodHasExactlyOneRuleOfItsService) {
