@@ -117,7 +117,9 @@ JobdClient::JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOp
       channel_(std::move(channel)),
       jobs_(v1::JobService::NewStub(channel_)),
       workers_(v1::WorkerService::NewStub(channel_)),
-      admin_(v1::AdminService::NewStub(channel_)) {}
+      admin_(v1::AdminService::NewStub(channel_)),
+      schedules_(v1::ScheduleService::NewStub(channel_)),
+      templates_(v1::TemplateService::NewStub(channel_)) {}
 
 void JobdClient::AddCredentials(grpc::ClientContext& context) const {
   if (!options_.api_key.empty()) {
@@ -237,6 +239,80 @@ absl::StatusOr<v1::RevokeApiKeyResponse> JobdClient::RevokeApiKey(
 
 absl::StatusOr<v1::WhoAmIResponse> JobdClient::WhoAmI(const v1::WhoAmIRequest& request) {
   return Call(*admin_, &v1::AdminService::Stub::WhoAmI, request);
+}
+
+// ---- ScheduleService -----------------------------------------------------------------------
+
+absl::StatusOr<v1::CreateScheduleResponse> JobdClient::CreateSchedule(
+    const v1::CreateScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::CreateSchedule, request);
+}
+
+absl::StatusOr<v1::GetScheduleResponse> JobdClient::GetSchedule(
+    const v1::GetScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::GetSchedule, request);
+}
+
+absl::StatusOr<v1::ListSchedulesResponse> JobdClient::ListSchedules(
+    const v1::ListSchedulesRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::ListSchedules, request);
+}
+
+absl::StatusOr<v1::UpdateScheduleResponse> JobdClient::UpdateSchedule(
+    const v1::UpdateScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::UpdateSchedule, request);
+}
+
+absl::StatusOr<v1::DeleteScheduleResponse> JobdClient::DeleteSchedule(
+    const v1::DeleteScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::DeleteSchedule, request);
+}
+
+absl::StatusOr<v1::PauseScheduleResponse> JobdClient::PauseSchedule(
+    const v1::PauseScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::PauseSchedule, request);
+}
+
+absl::StatusOr<v1::ResumeScheduleResponse> JobdClient::ResumeSchedule(
+    const v1::ResumeScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::ResumeSchedule, request);
+}
+
+absl::StatusOr<v1::TriggerScheduleResponse> JobdClient::TriggerSchedule(
+    const v1::TriggerScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::TriggerSchedule, request);
+}
+
+absl::StatusOr<v1::BackfillScheduleResponse> JobdClient::BackfillSchedule(
+    const v1::BackfillScheduleRequest& request) {
+  return Call(*schedules_, &v1::ScheduleService::Stub::BackfillSchedule, request);
+}
+
+// ---- TemplateService -----------------------------------------------------------------------
+
+absl::StatusOr<v1::CreateJobTemplateResponse> JobdClient::CreateJobTemplate(
+    const v1::CreateJobTemplateRequest& request) {
+  return Call(*templates_, &v1::TemplateService::Stub::CreateJobTemplate, request);
+}
+
+absl::StatusOr<v1::GetJobTemplateResponse> JobdClient::GetJobTemplate(
+    const v1::GetJobTemplateRequest& request) {
+  return Call(*templates_, &v1::TemplateService::Stub::GetJobTemplate, request);
+}
+
+absl::StatusOr<v1::ListJobTemplatesResponse> JobdClient::ListJobTemplates(
+    const v1::ListJobTemplatesRequest& request) {
+  return Call(*templates_, &v1::TemplateService::Stub::ListJobTemplates, request);
+}
+
+absl::StatusOr<v1::UpdateJobTemplateResponse> JobdClient::UpdateJobTemplate(
+    const v1::UpdateJobTemplateRequest& request) {
+  return Call(*templates_, &v1::TemplateService::Stub::UpdateJobTemplate, request);
+}
+
+absl::StatusOr<v1::DeleteJobTemplateResponse> JobdClient::DeleteJobTemplate(
+    const v1::DeleteJobTemplateRequest& request) {
+  return Call(*templates_, &v1::TemplateService::Stub::DeleteJobTemplate, request);
 }
 
 // ---- built on the calls --------------------------------------------------------------------

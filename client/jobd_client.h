@@ -1,9 +1,9 @@
 // JobdClient: the synchronous C++ client of jobd. It covers every RPC of jobd.v1.JobService,
-// WorkerService and AdminService, plus the resumable watch of one job (client/resumable_watch.h)
-// and the paging of a job's events; jobctl, the tests and the benchmarks use it. Each unary call
-// gets a deadline and, when an API key is set, the `authorization: Bearer <key>` metadata;
-// gRPC errors come back as absl::Status with the same code and message. The Worker
-// (client/worker.h) builds on the same options and channel helpers.
+// WorkerService, AdminService, ScheduleService and TemplateService, plus the resumable watch of one
+// job (client/resumable_watch.h) and the paging of a job's events; jobctl, the tests and the
+// benchmarks use it. Each unary call gets a deadline and, when an API key is set, the
+// `authorization: Bearer <key>` metadata; gRPC errors come back as absl::Status with the same code
+// and message. The Worker (client/worker.h) builds on the same options and channel helpers.
 #pragma once
 
 #include <functional>
@@ -18,6 +18,8 @@
 #include "client/resumable_watch.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/schedule_service.grpc.pb.h"
+#include "jobd/v1/template_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 
 namespace jobd::client {
@@ -107,6 +109,35 @@ class JobdClient {
   // The calling key (every role may ask).
   absl::StatusOr<v1::WhoAmIResponse> WhoAmI(const v1::WhoAmIRequest& request);
 
+  // ---- ScheduleService (members change their workspace's, viewers read) ----
+  absl::StatusOr<v1::CreateScheduleResponse> CreateSchedule(
+      const v1::CreateScheduleRequest& request);
+  absl::StatusOr<v1::GetScheduleResponse> GetSchedule(const v1::GetScheduleRequest& request);
+  absl::StatusOr<v1::ListSchedulesResponse> ListSchedules(const v1::ListSchedulesRequest& request);
+  absl::StatusOr<v1::UpdateScheduleResponse> UpdateSchedule(
+      const v1::UpdateScheduleRequest& request);
+  absl::StatusOr<v1::DeleteScheduleResponse> DeleteSchedule(
+      const v1::DeleteScheduleRequest& request);
+  absl::StatusOr<v1::PauseScheduleResponse> PauseSchedule(const v1::PauseScheduleRequest& request);
+  absl::StatusOr<v1::ResumeScheduleResponse> ResumeSchedule(
+      const v1::ResumeScheduleRequest& request);
+  absl::StatusOr<v1::TriggerScheduleResponse> TriggerSchedule(
+      const v1::TriggerScheduleRequest& request);
+  absl::StatusOr<v1::BackfillScheduleResponse> BackfillSchedule(
+      const v1::BackfillScheduleRequest& request);
+
+  // ---- TemplateService (shared templates: admins change, everyone reads) ----
+  absl::StatusOr<v1::CreateJobTemplateResponse> CreateJobTemplate(
+      const v1::CreateJobTemplateRequest& request);
+  absl::StatusOr<v1::GetJobTemplateResponse> GetJobTemplate(
+      const v1::GetJobTemplateRequest& request);
+  absl::StatusOr<v1::ListJobTemplatesResponse> ListJobTemplates(
+      const v1::ListJobTemplatesRequest& request);
+  absl::StatusOr<v1::UpdateJobTemplateResponse> UpdateJobTemplate(
+      const v1::UpdateJobTemplateRequest& request);
+  absl::StatusOr<v1::DeleteJobTemplateResponse> DeleteJobTemplate(
+      const v1::DeleteJobTemplateRequest& request);
+
   // ---- built on the calls above ----
   // Follows one job until it ends, across dropped connections and jobd restarts, handing each
   // event to hooks.on_event once and in order: WatchJobEvents over WatchJob streams.
@@ -150,6 +181,8 @@ class JobdClient {
   std::unique_ptr<v1::JobService::Stub> jobs_;
   std::unique_ptr<v1::WorkerService::Stub> workers_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
+  std::unique_ptr<v1::ScheduleService::Stub> schedules_;
+  std::unique_ptr<v1::TemplateService::Stub> templates_;
 };
 
 // Plaintext, or TLS when options.tls_ca_file is set (with a client certificate when

@@ -51,12 +51,12 @@ absl::StatusOr<Schedule> PgScheduleStore::InsertSchedule(const Schedule& s) {
   auto result = pool_.Run<Schedule>([&](pqxx::connection& conn) -> absl::StatusOr<Schedule> {
     pqxx::work tx(conn);
     const ScheduleParams p(s);
-    pqxx::result r = tx.exec_prepared(
-        "insert_schedule", s.id, s.workspace_id, s.name, p.spec, p.job, p.overlap,
-        absl::ToInt64Microseconds(s.catchup_window), s.paused, s.pause_note,
-        NullIfEmpty(p.next_run), NullIfEmpty(p.next_fire), NullIfEmpty(p.buffered),
-        NullIfEmpty(p.last_run), NullIfEmpty(s.last_job_id), s.runs_fired, s.runs_skipped,
-        s.last_skip_reason, s.created_by);
+    pqxx::result r =
+        tx.exec_prepared("insert_schedule", s.id, s.workspace_id, s.name, p.spec, p.job, p.overlap,
+                         absl::ToInt64Microseconds(s.catchup_window), s.paused, s.pause_note,
+                         NullIfEmpty(p.next_run), NullIfEmpty(p.next_fire), NullIfEmpty(p.buffered),
+                         NullIfEmpty(p.last_run), NullIfEmpty(s.last_job_id), s.runs_fired,
+                         s.runs_skipped, s.last_skip_reason, s.created_by);
     tx.commit();
     return ReadSchedule(r.at(0));
   });
@@ -78,8 +78,8 @@ absl::StatusOr<std::vector<Schedule>> PgScheduleStore::ListSchedules(
   return pool_.Run<Out>([&](pqxx::connection& conn) -> absl::StatusOr<Out> {
     pqxx::nontransaction tx(conn);
     Out out;
-    for (const pqxx::row& row : tx.exec_prepared("list_schedules", workspace_id, after_name,
-                                                 limit)) {
+    for (const pqxx::row& row :
+         tx.exec_prepared("list_schedules", workspace_id, after_name, limit)) {
       out.push_back(ReadSchedule(row));
     }
     return out;
@@ -101,10 +101,9 @@ absl::StatusOr<Schedule> PgScheduleStore::UpdateSchedule(const std::string& id,
     const ScheduleParams p(s);
     r = tx.exec_prepared("update_schedule", id, s.name, p.spec, p.job, p.overlap,
                          absl::ToInt64Microseconds(s.catchup_window), s.paused, s.pause_note,
-                         NullIfEmpty(p.next_run), NullIfEmpty(p.next_fire),
-                         NullIfEmpty(p.buffered), NullIfEmpty(p.last_run),
-                         NullIfEmpty(s.last_job_id), s.runs_fired, s.runs_skipped,
-                         s.last_skip_reason);
+                         NullIfEmpty(p.next_run), NullIfEmpty(p.next_fire), NullIfEmpty(p.buffered),
+                         NullIfEmpty(p.last_run), NullIfEmpty(s.last_job_id), s.runs_fired,
+                         s.runs_skipped, s.last_skip_reason);
     tx.commit();
     return ReadSchedule(r.at(0));
   });
@@ -148,14 +147,13 @@ absl::StatusOr<std::optional<absl::Duration>> PgScheduleStore::TimeToNextFire() 
 }
 
 absl::StatusOr<JobTemplate> PgScheduleStore::InsertTemplate(const JobTemplate& t) {
-  auto result =
-      pool_.Run<JobTemplate>([&](pqxx::connection& conn) -> absl::StatusOr<JobTemplate> {
-        pqxx::work tx(conn);
-        pqxx::result r = tx.exec_prepared("insert_template", t.id, t.workspace_id, t.name,
-                                          TemplateBodyToJson(t));
-        tx.commit();
-        return ReadTemplate(r.at(0));
-      });
+  auto result = pool_.Run<JobTemplate>([&](pqxx::connection& conn) -> absl::StatusOr<JobTemplate> {
+    pqxx::work tx(conn);
+    pqxx::result r =
+        tx.exec_prepared("insert_template", t.id, t.workspace_id, t.name, TemplateBodyToJson(t));
+    tx.commit();
+    return ReadTemplate(r.at(0));
+  });
   return NameTaken(std::move(result), "template", t.name);
 }
 
@@ -190,8 +188,8 @@ absl::StatusOr<std::vector<JobTemplate>> PgScheduleStore::ListTemplates(
   return pool_.Run<Out>([&](pqxx::connection& conn) -> absl::StatusOr<Out> {
     pqxx::nontransaction tx(conn);
     Out out;
-    for (const pqxx::row& row : tx.exec_prepared("list_templates", workspace_id, after_name,
-                                                 after_workspace, limit)) {
+    for (const pqxx::row& row :
+         tx.exec_prepared("list_templates", workspace_id, after_name, after_workspace, limit)) {
       out.push_back(ReadTemplate(row));
     }
     return out;
@@ -201,20 +199,19 @@ absl::StatusOr<std::vector<JobTemplate>> PgScheduleStore::ListTemplates(
 absl::StatusOr<JobTemplate> PgScheduleStore::UpdateTemplate(const std::string& id,
                                                             const TemplateChange& change) {
   std::string name;
-  auto result =
-      pool_.Run<JobTemplate>([&](pqxx::connection& conn) -> absl::StatusOr<JobTemplate> {
-        pqxx::work tx(conn);
-        pqxx::result r = tx.exec_prepared("select_template_for_update", id);
-        if (r.empty()) return NotFound("template", id);
-        JobTemplate t = ReadTemplate(r.at(0));
-        if (absl::Status st = change(t, ParseTimestamp(r.at(0)["db_now"].c_str())); !st.ok()) {
-          return st;
-        }
-        name = t.name;
-        r = tx.exec_prepared("update_template", id, t.name, TemplateBodyToJson(t));
-        tx.commit();
-        return ReadTemplate(r.at(0));
-      });
+  auto result = pool_.Run<JobTemplate>([&](pqxx::connection& conn) -> absl::StatusOr<JobTemplate> {
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_prepared("select_template_for_update", id);
+    if (r.empty()) return NotFound("template", id);
+    JobTemplate t = ReadTemplate(r.at(0));
+    if (absl::Status st = change(t, ParseTimestamp(r.at(0)["db_now"].c_str())); !st.ok()) {
+      return st;
+    }
+    name = t.name;
+    r = tx.exec_prepared("update_template", id, t.name, TemplateBodyToJson(t));
+    tx.commit();
+    return ReadTemplate(r.at(0));
+  });
   return NameTaken(std::move(result), "template", name);
 }
 

@@ -66,8 +66,8 @@ std::optional<absl::Time> TimeColumn(const pqxx::field& field) {
 }
 
 OverlapPolicy ReadOverlapPolicy(const std::string& text) {
-  for (OverlapPolicy p : {OverlapPolicy::kSkip, OverlapPolicy::kBufferOne,
-                          OverlapPolicy::kAllowAll, OverlapPolicy::kCancelOther}) {
+  for (OverlapPolicy p : {OverlapPolicy::kSkip, OverlapPolicy::kBufferOne, OverlapPolicy::kAllowAll,
+                          OverlapPolicy::kCancelOther}) {
     if (text == OverlapPolicyName(p)) return p;
   }
   throw std::runtime_error(absl::StrCat("unknown overlap policy ", text));

@@ -65,7 +65,35 @@ export const api = {
                             (token ? `&page_token=${encodeURIComponent(token)}` : '')),
   createKey: (body) => call('POST', '/v1/keys', body),
   revokeKey: (id) => call('POST', `/v1/keys/${encodeURIComponent(id)}:revoke`, {}),
+  listSchedules: (ws, token) =>
+    call('GET', `/v1/workspaces/${encodeURIComponent(ws)}/schedules?page_size=100` +
+                (token ? `&page_token=${encodeURIComponent(token)}` : '')),
+  createSchedule: (ws, schedule) =>
+    call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/schedules`, { schedule }),
+  getSchedule: (id) => call('GET', `/v1/schedules/${encodeURIComponent(id)}`),
+  deleteSchedule: (id) => call('POST', `/v1/schedules/${encodeURIComponent(id)}:delete`, {}),
+  pauseSchedule: (id, note) => call('POST', `/v1/schedules/${encodeURIComponent(id)}:pause`, { note }),
+  resumeSchedule: (id) => call('POST', `/v1/schedules/${encodeURIComponent(id)}:resume`, {}),
+  triggerSchedule: (id) => call('POST', `/v1/schedules/${encodeURIComponent(id)}:trigger`, {}),
+  listTemplates: (ws, token) =>
+    call('GET', `/v1/templates?workspace_id=${encodeURIComponent(ws)}&page_size=100` +
+                (token ? `&page_token=${encodeURIComponent(token)}` : '')),
+  createTemplate: (jobTemplate) => call('POST', '/v1/templates', { jobTemplate }),
+  getTemplate: (id) => call('GET', `/v1/templates/${encodeURIComponent(id)}`),
+  deleteTemplate: (id) => call('POST', `/v1/templates/${encodeURIComponent(id)}:delete`, {}),
 };
+
+// Every item of a paged list: list(token) answers { [field]: [...], nextPageToken }.
+export async function listAll(list, field) {
+  const items = [];
+  let token = '';
+  do {
+    const page = await list(token);
+    for (const item of page[field] || []) items.push(item);
+    token = page.nextPageToken || '';
+  } while (token);
+  return items;
+}
 
 // One server-sent event stream. onEvent({id, event, data}) for each event; onStatus(s) with
 // 'open', 'reconnecting' or 'ended'; onError(ApiError) when jobd refuses the stream (no retry).

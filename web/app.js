@@ -6,6 +6,8 @@ import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
 import { renderKeys } from './keys.js';
+import { renderSchedules } from './schedules.js';
+import { renderTemplates } from './templates.js';
 
 const main = document.getElementById('app');
 const session = {
@@ -58,6 +60,7 @@ function header() {
         workspaceField, ' ',
         el('button', { id: 'sign-out', class: 'link', onclick: () => signIn() }, 'Sign out'));
   const links = [['#/overview', 'Overview'], ['#/jobs', 'Jobs']];
+  if (session.can('read_setup')) links.push(['#/schedules', 'Schedules'], ['#/templates', 'Templates']);
   if (session.can('admin')) links.push(['#/keys', 'API keys']);
   clear(document.getElementById('nav'),
         links.map(([href, text]) => el('a', { href, id: `nav-${text.split(' ').pop().toLowerCase()}` },
@@ -79,6 +82,12 @@ async function start(errorArea) {
   else route();
 }
 
+// The id in #/NAME/ID, or '' for #/NAME.
+function detailId(hash, name) {
+  const match = hash.match(new RegExp(`^#/${name}/([^/?]+)$`));
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
 function route() {
   if (!session.me) return;
   if (cleanup) cleanup();
@@ -93,7 +102,11 @@ function route() {
   if (job) cleanup = renderJob(view, session, decodeURIComponent(job[1]));
   else if (hash.startsWith('#/jobs')) cleanup = renderJobs(view, session);
   else if (hash.startsWith('#/keys') && session.can('admin')) cleanup = renderKeys(view, session);
-  else cleanup = renderOverview(view, session);
+  else if (hash.startsWith('#/schedules') && session.can('read_setup')) {
+    cleanup = renderSchedules(view, session, detailId(hash, 'schedules'));
+  } else if (hash.startsWith('#/templates') && session.can('read_setup')) {
+    cleanup = renderTemplates(view, session, detailId(hash, 'templates'));
+  } else cleanup = renderOverview(view, session);
 }
 
 window.addEventListener('hashchange', route);

@@ -91,3 +91,17 @@ export function notice(text, kind = 'info') {
 export function json(value) {
   return el('pre', { class: 'json' }, JSON.stringify(value === undefined ? null : value, null, 2));
 }
+
+// A JSON object from a form's text (empty: {}); the error names the field, as the API does.
+export function parseObject(text, what) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text.trim() || '{}');
+  } catch (e) {
+    throw new Error(`${what}: ${e.message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`${what}: must be a JSON object`);
+  }
+  return parsed;
+}

@@ -26,13 +26,6 @@ namespace {
 
 using client::JobdClient;
 
-int PrintJson(const google::protobuf::Message& message) {
-  absl::StatusOr<std::string> json = FormatJson(message);
-  if (!json.ok()) return ServerError(json.status());
-  std::cout << *json << "\n";
-  return kExitOk;
-}
-
 // For the RPCs whose response is `{ Job job = 1; }`.
 template <typename Response>
 int PrintJobResponse(const absl::StatusOr<Response>& response, Output output) {
@@ -66,6 +59,13 @@ int ServerError(const absl::Status& status) {
   std::fprintf(stderr, "jobctl: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
                std::string(status.message()).c_str());
   return kExitServer;
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = FormatJson(message);
+  if (!json.ok()) return ServerError(json.status());
+  std::cout << *json << "\n";
+  return kExitOk;
 }
 
 int RunCreate(JobdClient& client, const CreateFlags& flags, Output output) {

@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <google/protobuf/message.h>
+
 #include "absl/status/status.h"
 #include "client/jobctl/commands.h"
 #include "client/jobctl/keys.h"
@@ -17,6 +19,8 @@ namespace jobd::jobctl {
 // Print the error and return kExitUsage / kExitServer.
 int UsageError(const absl::Status& status);
 int ServerError(const absl::Status& status);
+// The message as indented JSON on stdout (FormatJson); kExitOk.
+int PrintJson(const google::protobuf::Message& message);
 
 // `create`, and `run` (flags.wait): with wait, follows the job until it ends, then prints it
 // as `get` would and exits by its final state.

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,23 @@ absl::Status FlagError(absl::string_view flag, absl::string_view problem) {
 
 constexpr absl::string_view kDurationHelp = "use e.g. 30s, 5m, 2h or 1h30m";
 
+// Nothing when `text` is not RFC 3339 at all; else the time, or an error when it is outside
+// years 1 to 9999.
+std::optional<absl::StatusOr<absl::Time>> TryRfc3339(absl::string_view flag,
+                                                     absl::string_view text) {
+  absl::Time t;
+  std::string ignored;
+  if (!absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) return std::nullopt;
+  // absl also reads "infinite-future"; a protobuf Timestamp holds years 1 to 9999 only.
+  static const absl::Time kFirst = absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
+  static const absl::Time kLast =
+      absl::FromCivil(absl::CivilSecond(10000, 1, 1), absl::UTCTimeZone());
+  if (t < kFirst || t >= kLast) {
+    return FlagError(flag, absl::StrCat("'", text, "' is outside years 1 to 9999"));
+  }
+  return t;
+}
+
 }  // namespace
 
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view flag, absl::string_view text) {
@@ -31,6 +49,17 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view flag, absl::strin
     return FlagError(flag, absl::StrCat("'", text, "' is not a duration (", kDurationHelp, ")"));
   }
   if (d <= absl::ZeroDuration()) return FlagError(flag, "must be positive");
+  return d;
+}
+
+absl::StatusOr<absl::Duration> ParseNonNegativeDuration(absl::string_view flag,
+                                                        absl::string_view text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d == absl::InfiniteDuration() ||
+      d == -absl::InfiniteDuration()) {
+    return FlagError(flag, absl::StrCat("'", text, "' is not a duration (", kDurationHelp, ")"));
+  }
+  if (d < absl::ZeroDuration()) return FlagError(flag, "must not be negative");
   return d;
 }
 
@@ -43,21 +72,16 @@ absl::StatusOr<absl::Duration> ParseSecondsOrDuration(absl::string_view flag,
   return absl::Seconds(seconds);
 }
 
+absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view flag, absl::string_view text) {
+  std::optional<absl::StatusOr<absl::Time>> t = TryRfc3339(flag, text);
+  if (t) return *t;
+  return FlagError(
+      flag, absl::StrCat("'", text, "' is not an RFC 3339 time (e.g. 2024-05-01T10:00:00Z)"));
+}
+
 absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string_view text,
                                             absl::Time now) {
-  absl::Time t;
-  std::string ignored;
-  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) {
-    // absl also reads "infinite-future"; a protobuf Timestamp holds years 1 to 9999 only.
-    static const absl::Time kFirst =
-        absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
-    static const absl::Time kLast =
-        absl::FromCivil(absl::CivilSecond(10000, 1, 1), absl::UTCTimeZone());
-    if (t < kFirst || t >= kLast) {
-      return FlagError(flag, absl::StrCat("'", text, "' is outside years 1 to 9999"));
-    }
-    return t;
-  }
+  if (std::optional<absl::StatusOr<absl::Time>> t = TryRfc3339(flag, text)) return *t;
   absl::Duration d;
   // A delay may be zero or negative ("now", "a minute ago"): the server then queues the job.
   if (absl::ParseDuration(text, &d) && d != absl::InfiniteDuration() &&

@@ -22,9 +22,16 @@ namespace jobd::jobctl {
 // A positive Go-style duration: 30s, 5m, 2h, 1h30m, 1.5s.
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view flag, absl::string_view text);
 
+// A duration that may be zero (0s): an offset, a jitter, a window.
+absl::StatusOr<absl::Duration> ParseNonNegativeDuration(absl::string_view flag,
+                                                        absl::string_view text);
+
 // A positive number of seconds (45, 2.5) or a duration (45s, 2m).
 absl::StatusOr<absl::Duration> ParseSecondsOrDuration(absl::string_view flag,
                                                       absl::string_view text);
+
+// An RFC 3339 time (2024-05-01T10:00:00Z) in years 1 to 9999 (what a Timestamp holds).
+absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view flag, absl::string_view text);
 
 // An RFC 3339 time (2024-05-01T10:00:00Z), or a duration counted from `now`.
 absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string_view text,

@@ -54,6 +54,7 @@ absl::StatusOr<v1::CreateJobRequest> BuildCreateRequest(const CreateFlags& flags
   v1::CreateJobRequest request;
   request.set_workspace_id(flags.workspace);
   request.set_type(flags.type);
+  request.set_template_(flags.template_name);
   request.set_priority(flags.priority);
   request.set_idempotency_key(flags.idempotency_key);
   if (flags.max_attempts > 0) request.mutable_retry_policy()->set_max_attempts(flags.max_attempts);

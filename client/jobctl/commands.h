@@ -41,7 +41,8 @@ struct GlobalFlags {
 
 struct CreateFlags {  // create and run
   std::string workspace = "default";
-  std::string type;
+  std::string type;           // required unless template_name is given
+  std::string template_name;  // --template: a job template's name
   std::string payload;
   int priority = 0;
   std::vector<std::string> labels;

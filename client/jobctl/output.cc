@@ -19,13 +19,6 @@ namespace {
 
 constexpr const char* kUnset = "-";
 
-std::string FormatTime(const google::protobuf::Timestamp& ts, absl::Time now) {
-  const absl::Time t = FromProto(ts);
-  const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-  return t <= now ? absl::StrCat(when, " (", FormatCompact(now - t), " ago)")
-                  : absl::StrCat(when, " (in ", FormatCompact(t - now), ")");
-}
-
 std::string FormatProgress(const v1::Job& job) {
   std::string out = absl::StrCat(job.progress_percent(), "%");
   if (!job.progress_message().empty()) absl::StrAppend(&out, " ", job.progress_message());
@@ -37,7 +30,15 @@ std::string FormatAttempt(const v1::Job& job) {
   return max > 0 ? absl::StrCat(job.attempt(), " of ", max) : absl::StrCat(job.attempt());
 }
 
-// Sorted, because a proto map's order is unspecified and output should be stable.
+}  // namespace
+
+std::string FormatTime(const google::protobuf::Timestamp& ts, absl::Time now) {
+  const absl::Time t = FromProto(ts);
+  const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  return t <= now ? absl::StrCat(when, " (", FormatCompact(now - t), " ago)")
+                  : absl::StrCat(when, " (in ", FormatCompact(t - now), ")");
+}
+
 std::string FormatLabels(const google::protobuf::Map<std::string, std::string>& labels) {
   if (labels.empty()) return kUnset;
   std::map<std::string, std::string> sorted(labels.begin(), labels.end());
@@ -51,8 +52,6 @@ std::string FormatStruct(const google::protobuf::Struct& s) {
 }
 
 std::string OrUnset(const std::string& s) { return s.empty() ? kUnset : s; }
-
-using Row = std::vector<std::string>;
 
 std::string FormatTable(const std::vector<Row>& rows) {
   std::vector<size_t> widths;
@@ -71,8 +70,6 @@ std::string FormatTable(const std::vector<Row>& rows) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string FormatCompact(absl::Duration d) {
   d = std::max(d, absl::ZeroDuration());

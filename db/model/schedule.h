@@ -86,7 +86,7 @@ struct JobTemplate {
   std::string workspace_id;  // empty: shared with every workspace
   std::string name;
   std::string description;
-  JobPreset defaults;  // type required; no template_name
+  JobPreset defaults;               // type required; no template_name
   std::string payload_schema_json;  // empty: none
   absl::Time create_time;
   absl::Time update_time;

@@ -52,8 +52,9 @@ class ScheduleStore {
   virtual absl::StatusOr<JobTemplate> FindTemplate(const std::string& workspace_id,
                                                    const std::string& name) = 0;
   // A workspace's templates and the shared ones ("" lists only the shared), by name.
-  virtual absl::StatusOr<std::vector<JobTemplate>> ListTemplates(
-      const std::string& workspace_id, const std::string& after_name, int limit) = 0;
+  virtual absl::StatusOr<std::vector<JobTemplate>> ListTemplates(const std::string& workspace_id,
+                                                                 const std::string& after_name,
+                                                                 int limit) = 0;
   using TemplateChange = std::function<absl::Status(JobTemplate& job_template, absl::Time now)>;
   virtual absl::StatusOr<JobTemplate> UpdateTemplate(const std::string& id,
                                                      const TemplateChange& change) = 0;

@@ -17,8 +17,7 @@ namespace jobd::api {
 void SetTime(absl::Time time, google::protobuf::Timestamp* out);
 absl::StatusOr<absl::Time> ReadTime(const google::protobuf::Timestamp& t, const char* field);
 void SetDuration(absl::Duration d, google::protobuf::Duration* out);
-absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d,
-                                            const char* field);
+absl::StatusOr<absl::Duration> ReadDuration(const google::protobuf::Duration& d, const char* field);
 // False when `json` is not an object protobuf can hold (never for JSON the core made).
 bool JsonToStruct(const std::string& json, google::protobuf::Struct* out);
 

@@ -183,7 +183,8 @@ void ToProto(const JobTemplate& t, v1::JobTemplate* out) {
   out->set_name(t.name);
   out->set_description(t.description);
   ToProto(t.defaults, out->mutable_defaults());
-  if (!t.payload_schema_json.empty()) JsonToStruct(t.payload_schema_json, out->mutable_payload_schema());
+  if (!t.payload_schema_json.empty())
+    JsonToStruct(t.payload_schema_json, out->mutable_payload_schema());
   SetTime(t.create_time, out->mutable_create_time());
   SetTime(t.update_time, out->mutable_update_time());
 }

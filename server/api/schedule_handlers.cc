@@ -68,9 +68,8 @@ void ScheduleHandlers::UpdateSchedule(UnaryCall call, const core::Principal& cal
     absl::StatusOr<Schedule> s =
         schedules_.Update(caller, *wanted, MaskPaths(request->update_mask()));
     if (!s.ok()) {
-      return absl::StartsWith(s.status().message(), "update_mask")
-                 ? s.status()
-                 : Under("schedule", s.status());
+      return absl::StartsWith(s.status().message(), "update_mask") ? s.status()
+                                                                   : Under("schedule", s.status());
     }
     Out(*s, response->mutable_schedule());
     return absl::OkStatus();
@@ -124,8 +123,8 @@ void ScheduleHandlers::BackfillSchedule(UnaryCall call, const core::Principal& c
                                         v1::BackfillScheduleResponse* response) {
   RunBlocking(executor_, call, caller, [=](const core::Principal& caller, std::string*) {
     if (!request->has_start_time() || !request->has_end_time()) {
-      return absl::InvalidArgumentError(
-          request->has_start_time() ? "end_time: is required" : "start_time: is required");
+      return absl::InvalidArgumentError(request->has_start_time() ? "end_time: is required"
+                                                                  : "start_time: is required");
     }
     absl::StatusOr<absl::Time> start = ReadTime(request->start_time(), "start_time");
     if (!start.ok()) return start.status();

@@ -16,7 +16,7 @@ class ScheduleHandlers {
   ScheduleHandlers(core::ScheduleManager& schedules, core::Executor& executor, Clock& clock)
       : schedules_(schedules), executor_(executor), clock_(clock) {}
 
-#define JOBD_SCHEDULE_CALL(Method)                                                       \
+#define JOBD_SCHEDULE_CALL(Method)                                                               \
   void Method(UnaryCall call, const core::Principal& caller, const v1::Method##Request* request, \
               v1::Method##Response* response);
   JOBD_SCHEDULE_CALL(CreateSchedule)

@@ -19,7 +19,7 @@ int Scheduler::RunOnce() {
   if (!made.ok()) {
     core::Log(core::LogLevel::kWarning, "firing schedules failed",
               {{"error", std::string(made.status().message())}});
-    return 0;
+    return -1;
   }
   return *made;
 }
@@ -29,8 +29,9 @@ void Scheduler::Start() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      RunOnce();
-      const absl::Duration sleep = std::max(kMinSleep, schedules_.TimeToNextFire(max_sleep_));
+      // After a failed pass (the database away) the next waits the longest sleep.
+      const absl::Duration sleep =
+          RunOnce() < 0 ? max_sleep_ : std::max(kMinSleep, schedules_.TimeToNextFire(max_sleep_));
       lock.lock();
       wake_.wait_for(lock, absl::ToChronoMicroseconds(sleep),
                      [this] { return stopping_ || woken_; });

@@ -24,7 +24,7 @@ class Scheduler {
   void Stop();
   // A schedule changed here: look again now instead of at the end of the sleep.
   void Wake();
-  // One pass: the jobs it made.
+  // One pass: the jobs it made, -1 when it failed.
   int RunOnce();
 
  private:

@@ -147,8 +147,7 @@ absl::StatusOr<std::vector<Job>> JobManager::CreateNow(const Principal& caller,
     jobs.back().requested_by = caller.name;  // from the API key, never from the request
   }
   if (charge_rate) {
-    if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size()));
-        !s.ok()) {
+    if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size())); !s.ok()) {
       return s;
     }
   }

@@ -42,8 +42,8 @@ JobPreset PresetFromCommand(const CreateJobCommand& c) {
 absl::Status ApplyTemplate(const JobTemplate& t, CreateJobCommand& c) {
   const JobPreset& d = t.defaults;
   if (c.type.empty()) c.type = d.type;
-  nlohmann::json payload = MergePayloads(nlohmann::json::parse(d.payload_json),
-                                         nlohmann::json::parse(c.payload_json));
+  nlohmann::json payload =
+      MergePayloads(nlohmann::json::parse(d.payload_json), nlohmann::json::parse(c.payload_json));
   if (!t.payload_schema_json.empty()) {
     absl::StatusOr<PayloadSchema> schema =
         PayloadSchema::Parse(t.payload_schema_json, "payload_schema");

@@ -50,11 +50,16 @@ Principal RunAs(const Schedule& s) {
 
 bool IsActive(JobState state) { return !IsTerminal(state); }
 
+// Errors a retry cannot cure (unlike an unavailable database).
+bool IsPermanent(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
+         absl::IsAlreadyExists(s) || absl::IsPermissionDenied(s);
+}
+
 }  // namespace
 
-ScheduleManager::ScheduleManager(ScheduleStore& store, JobManager& jobs,
-                                 TemplateManager& templates, Clock& clock, Limits limits,
-                                 PageTokenCodec page_tokens)
+ScheduleManager::ScheduleManager(ScheduleStore& store, JobManager& jobs, TemplateManager& templates,
+                                 Clock& clock, Limits limits, PageTokenCodec page_tokens)
     : store_(store),
       jobs_(jobs),
       templates_(templates),
@@ -72,8 +77,8 @@ absl::Status ScheduleManager::Check(Schedule& s, absl::Time now) {
   CreateJobCommand job = CommandFromPreset(s.job);
   for (const auto& [key, value] : job.labels) {
     if (absl::StartsWith(key, "jobd/")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "job.labels: \"", key, "\": keys starting with jobd/ are set by jobd"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("job.labels: \"", key, "\": keys starting with jobd/ are set by jobd"));
     }
   }
   // The checks of a create, with the template applied as a run would.
@@ -132,8 +137,7 @@ absl::StatusOr<SchedulePage> ScheduleManager::List(const Principal& caller,
     if (!decoded.ok()) return decoded.status();
     after = *decoded;
   }
-  absl::StatusOr<std::vector<Schedule>> rows = store_.ListSchedules(workspace_id, after,
-                                                                    limit + 1);
+  absl::StatusOr<std::vector<Schedule>> rows = store_.ListSchedules(workspace_id, after, limit + 1);
   if (!rows.ok()) return rows.status();
   SchedulePage page;
   page.schedules = std::move(*rows);
@@ -216,7 +220,8 @@ CreateJobCommand ScheduleManager::RunCommand(const Schedule& s, absl::Time nomin
 absl::StatusOr<Job> ScheduleManager::Trigger(const Principal& caller, const std::string& id) {
   absl::StatusOr<Schedule> s = Visible(caller, id);
   if (!s.ok()) return s.status();
-  const absl::Time now = clock_.Now();
+  // At the precision times are stored with, so the label and last_run_time agree.
+  const absl::Time now = absl::FromUnixMicros(absl::ToUnixMicros(clock_.Now()));
   absl::StatusOr<std::vector<Job>> jobs = jobs_.CreateScheduledJobs(
       RunAs(*s),
       {RunCommand(*s, now, absl::StrCat("jobd/schedule/", s->id, "/trigger/", Rfc3339(now)))});
@@ -233,19 +238,19 @@ absl::StatusOr<Job> ScheduleManager::Trigger(const Principal& caller, const std:
 }
 
 absl::StatusOr<std::vector<Job>> ScheduleManager::Backfill(const Principal& caller,
-                                                           const std::string& id,
-                                                           absl::Time start, absl::Time end) {
+                                                           const std::string& id, absl::Time start,
+                                                           absl::Time end) {
   if (end < start) return absl::InvalidArgumentError("end_time: must not be before start_time");
   absl::StatusOr<Schedule> s = Visible(caller, id);
   if (!s.ok()) return s.status();
   absl::StatusOr<CompiledSpec> spec = CompiledSpec::Compile(s->spec);
   if (!spec.ok()) return spec.status();
   std::vector<CreateJobCommand> runs;
-  for (std::optional<absl::Time> t = spec->NextAfter(start - absl::Nanoseconds(1));
-       t && *t <= end; t = spec->NextAfter(*t)) {
+  for (std::optional<absl::Time> t = spec->NextAfter(start - absl::Nanoseconds(1)); t && *t <= end;
+       t = spec->NextAfter(*t)) {
     if (runs.size() == kMaxBackfillRuns) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "end_time: the range holds more than ", kMaxBackfillRuns, " runs; backfill in parts"));
+      return absl::InvalidArgumentError(absl::StrCat("end_time: the range holds more than ",
+                                                     kMaxBackfillRuns, " runs; backfill in parts"));
     }
     runs.push_back(RunCommand(*s, *t, absl::StrCat("jobd/schedule/", s->id, "/", Rfc3339(*t))));
   }
@@ -310,11 +315,18 @@ absl::StatusOr<int> ScheduleManager::FireOne(const Schedule& read, absl::Time no
     };
     auto run = [&](absl::Time nominal) -> absl::Status {
       absl::StatusOr<std::vector<Job>> jobs = jobs_.CreateScheduledJobs(
-          RunAs(read), {RunCommand(read, nominal,
-                                   absl::StrCat("jobd/schedule/", read.id, "/", Rfc3339(nominal)))});
+          RunAs(read),
+          {RunCommand(read, nominal,
+                      absl::StrCat("jobd/schedule/", read.id, "/", Rfc3339(nominal)))});
       if (absl::IsResourceExhausted(jobs.status())) {
         refused = true;
         next.last_skip_reason = std::string(jobs.status().message());
+        return absl::OkStatus();
+      }
+      if (IsPermanent(jobs.status())) {
+        // The run can never be made as it stands (its template is gone, its payload no
+        // longer passes the schema): skipped, with why, and the schedule moves on.
+        skip(std::string(jobs.status().message()));
         return absl::OkStatus();
       }
       if (!jobs.ok()) return jobs.status();
@@ -358,10 +370,10 @@ absl::StatusOr<int> ScheduleManager::FireOne(const Schedule& read, absl::Time no
             PlanNext(next, *spec, nominal);
             continue;
           case OverlapPolicy::kCancelOther: {
-            absl::StatusOr<Job> cancelled = jobs_.CancelJob(
-                RunAs(read), next.last_job_id,
-                absl::StrCat("replaced by the run of ", Rfc3339(nominal), " (schedule ",
-                             read.name, ")"));
+            absl::StatusOr<Job> cancelled =
+                jobs_.CancelJob(RunAs(read), next.last_job_id,
+                                absl::StrCat("replaced by the run of ", Rfc3339(nominal),
+                                             " (schedule ", read.name, ")"));
             // A job that finished meanwhile cannot be cancelled; the run goes ahead.
             if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status()) &&
                 !absl::IsNotFound(cancelled.status())) {

@@ -30,8 +30,8 @@ inline constexpr char kScheduledTimeLabel[] = "jobd/scheduled-time";
 
 class ScheduleManager {
  public:
-  ScheduleManager(ScheduleStore& store, JobManager& jobs, TemplateManager& templates,
-                  Clock& clock, Limits limits, PageTokenCodec page_tokens);
+  ScheduleManager(ScheduleStore& store, JobManager& jobs, TemplateManager& templates, Clock& clock,
+                  Limits limits, PageTokenCodec page_tokens);
 
   absl::StatusOr<Schedule> Create(const Principal& caller, Schedule schedule);
   absl::StatusOr<Schedule> Get(const Principal& caller, const std::string& id);

@@ -34,8 +34,8 @@ absl::Status TemplateManager::Check(const JobTemplate& t) const {
     return ForItem(s, "defaults");
   }
   if (!t.payload_schema_json.empty()) {
-    absl::StatusOr<PayloadSchema> schema = PayloadSchema::Parse(t.payload_schema_json,
-                                                                "payload_schema");
+    absl::StatusOr<PayloadSchema> schema =
+        PayloadSchema::Parse(t.payload_schema_json, "payload_schema");
     if (!schema.ok()) return schema.status();
   }
   return absl::OkStatus();
@@ -94,16 +94,16 @@ absl::StatusOr<TemplatePage> TemplateManager::List(const Principal& caller,
     if (!decoded.ok()) return decoded.status();
     after = *decoded;
   }
-  absl::StatusOr<std::vector<JobTemplate>> rows = store_.ListTemplates(workspace_id, after,
-                                                                       limit + 1);
+  absl::StatusOr<std::vector<JobTemplate>> rows =
+      store_.ListTemplates(workspace_id, after, limit + 1);
   if (!rows.ok()) return rows.status();
   TemplatePage page;
   page.templates = std::move(*rows);
   if (page.templates.size() > static_cast<size_t>(limit)) {
     page.templates.resize(limit);
     const JobTemplate& last = page.templates.back();
-    page.next_page_token = page_tokens_.Encode(absl::StrCat(last.name, "\n", last.workspace_id),
-                                               query);
+    page.next_page_token =
+        page_tokens_.Encode(absl::StrCat(last.name, "\n", last.workspace_id), query);
   }
   return page;
 }
@@ -116,8 +116,7 @@ absl::StatusOr<JobTemplate> TemplateManager::Update(const Principal& caller,
   if (absl::Status s = MayChange(caller, *current); !s.ok()) return s;
   if (mask.empty()) return absl::InvalidArgumentError("update_mask: names no field");
   for (const std::string& path : mask) {
-    if (path != "name" && path != "description" && path != "defaults" &&
-        path != "payload_schema") {
+    if (path != "name" && path != "description" && path != "defaults" && path != "payload_schema") {
       return absl::InvalidArgumentError(absl::StrCat(
           "update_mask: \"", path, "\" is not one of name, description, defaults, payload_schema"));
     }
@@ -142,12 +141,11 @@ absl::Status TemplateManager::Delete(const Principal& caller, const std::string&
 absl::Status TemplateManager::Apply(CreateJobCommand& command) {
   if (command.template_name.empty()) return absl::OkStatus();
   if (absl::Status s = ValidateName("template", command.template_name); !s.ok()) return s;
-  absl::StatusOr<JobTemplate> t = store_.FindTemplate(command.workspace_id,
-                                                      command.template_name);
+  absl::StatusOr<JobTemplate> t = store_.FindTemplate(command.workspace_id, command.template_name);
   if (absl::IsNotFound(t.status())) {
     return absl::NotFoundError(absl::StrCat("template: \"", command.template_name,
-                                            "\" is neither in workspace \"",
-                                            command.workspace_id, "\" nor shared"));
+                                            "\" is neither in workspace \"", command.workspace_id,
+                                            "\" nor shared"));
   }
   if (!t.ok()) return t.status();
   return ApplyTemplate(*t, command);

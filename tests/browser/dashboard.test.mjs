@@ -12,6 +12,31 @@ const URL = env.JOBD_URL;
 const WAIT = 20000;
 let step = 'start';
 let page;
+let dialogAnswer = 'no longer needed';  // what prompt() and confirm() dialogs are answered
+
+// A template's payload schema: one property of each kind the generated form handles.
+const REPORT_SCHEMA = {
+  type: 'object',
+  required: ['title'],
+  additionalProperties: false,
+  properties: {
+    title: { type: 'string', title: 'Title', description: 'on the first page', maxLength: 40 },
+    pages: { type: 'integer', minimum: 1, maximum: 1000 },
+    mode: { enum: ['fast', 'full'] },
+    draft: { type: 'boolean' },
+    tags: { type: 'array', items: { type: 'string' } },
+    source: { type: 'string' },
+  },
+};
+
+// JSON with object keys sorted, to compare payloads.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
 
 function check(condition, what) {
   if (!condition) throw new Error(`${step}: ${what}`);
@@ -84,7 +109,7 @@ try {
   await page.setViewport({ width: 1280, height: 900 });
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('dialog', (dialog) => dialog.accept('no longer needed'));
+  page.on('dialog', (dialog) => dialog.accept(dialogAnswer));
 
   step = 'a wrong key shows the API\'s message';
   const refused = await api('GET', '/v1/whoami', 'jobd_wrong');
@@ -170,6 +195,163 @@ try {
   await page.waitForFunction((id) => document.querySelector('#jobs-body tr[data-job]')?.dataset.job === id,
                              { timeout: WAIT }, other.body.job.id);
 
+  step = 'templates: a new template with a payload schema, from the page';
+  await page.goto(`${URL}/#/templates`);
+  await page.waitForSelector('#template-open', { timeout: WAIT });
+  await page.click('#template-open');
+  await page.type('#template-name', 'browser.report');
+  await page.type('#template-type', 'browser.work');
+  await page.type('#template-description-input', 'a report, from the browser test');
+  await page.$eval('#template-payload', (n) => { n.value = '{"pages": 10, "source": "template"}'; });
+  await page.$eval('#template-schema', (n, schema) => { n.value = schema; }, JSON.stringify(REPORT_SCHEMA));
+  await page.click('#template-create');
+  const templateRow = '#templates-body tr[data-template-name="browser.report"]';
+  await page.waitForSelector(templateRow, { timeout: WAIT });
+  const templates = await api('GET', '/v1/templates?workspace_id=web', env.MEMBER_KEY);
+  const template = (templates.body.jobTemplates || []).find((t) => t.name === 'browser.report');
+  check(template && template.workspaceId === 'web' && template.defaults.type === 'browser.work' &&
+        canonical(template.payloadSchema) === canonical(REPORT_SCHEMA),
+        `jobd stored the template as ${JSON.stringify(template)}`);
+  const rowText = await text(templateRow);
+  check(rowText.includes('browser.work') && rowText.includes('a report, from the browser test'),
+        `the template's row shows "${rowText}"`);
+
+  step = 'templates: the job form follows the schema';
+  await page.click(`${templateRow} a.open-template`);  // the new template is open already
+  await waitText('#template-title', { startsWith: 'Template browser.report' }, 'the template is not open');
+  await page.waitForSelector('#template-job-form [data-property="pages"]', { timeout: WAIT });
+  const inputs = Object.fromEntries(await page.$$eval('#template-job-form [data-property]', (nodes) =>
+    nodes.map((n) => [n.dataset.property, { tag: n.tagName.toLowerCase(), type: n.type, min: n.min,
+                                            max: n.max, maxLength: n.maxLength, required: n.required,
+                                            marked: Boolean(n.closest('.field').querySelector('.required')),
+                                            options: n.options ? [...n.options].map((o) => o.textContent) : [] }])));
+  check(Object.keys(inputs).sort().join() === 'draft,mode,pages,source,tags,title',
+        `the form has inputs for ${Object.keys(inputs).join()}`);
+  check(inputs.pages.type === 'number' && inputs.pages.min === '1' && inputs.pages.max === '1000',
+        `pages is ${JSON.stringify(inputs.pages)}`);
+  check(inputs.title.type === 'text' && inputs.title.maxLength === 40 && inputs.title.required &&
+        inputs.title.marked, `title is ${JSON.stringify(inputs.title)}`);
+  check(!inputs.pages.marked, 'pages is marked required');
+  check(inputs.mode.tag === 'select' && inputs.mode.options.slice(1).join() === 'fast,full',
+        `mode is ${JSON.stringify(inputs.mode)}`);
+  check(inputs.draft.type === 'checkbox', `draft is ${JSON.stringify(inputs.draft)}`);
+  check(inputs.tags.tag === 'textarea', `tags is ${JSON.stringify(inputs.tags)}`);
+
+  step = 'templates: a value past the maximum shows jobd\'s message, and makes no job';
+  const reportsBefore = await api('GET', '/v1/workspaces/web/jobs?type=browser.work&page_size=500', env.MEMBER_KEY);
+  await page.type('#template-job-form [data-property="title"]', 'Quarterly');
+  await page.type('#template-job-form [data-property="pages"]', '5000');
+  await page.click('#template-job-submit');
+  await waitText('#template-job-error', { equals: 'payload.pages: must be at most 1000' },
+                 'the refusal is not jobd\'s message');
+  check(await page.$('#template-job-link') === null, 'a job link is shown for a refused job');
+  const reportsAfter = await api('GET', '/v1/workspaces/web/jobs?type=browser.work&page_size=500', env.MEMBER_KEY);
+  check((reportsAfter.body.jobs || []).length === (reportsBefore.body.jobs || []).length,
+        'a refused payload made a job');
+  await shot('03b-template-refused');
+
+  step = 'templates: a valid value makes a job from the template, linked';
+  await page.$eval('#template-job-form [data-property="pages"]', (n) => { n.value = ''; });
+  await page.type('#template-job-form [data-property="pages"]', '20');
+  const full = await page.$eval('#template-job-form [data-property="mode"]',
+                                (n) => [...n.options].find((o) => o.textContent === 'full').value);
+  await page.select('#template-job-form [data-property="mode"]', full);
+  await page.click('#template-job-submit');
+  await page.waitForSelector('#template-job-link', { timeout: WAIT });
+  check(await text('#template-job-error') === '', 'an error is still shown after the job was made');
+  const madeId = await text('#template-job-link');
+  const made = await api('GET', `/v1/jobs/${madeId}`, env.MEMBER_KEY);
+  const expected = { title: 'Quarterly', pages: 20, mode: 'full', draft: false, source: 'template' };
+  check(made.status === 200 && made.body.job.type === 'browser.work' &&
+        canonical(made.body.job.payload) === canonical(expected),
+        `the job made is ${JSON.stringify(made.body)}`);
+  await shot('03c-template-job');
+  await page.click('#template-job-link');
+  await waitText('#job-state', { equals: 'succeeded' }, 'the job from the template did not run');
+
+  step = 'schedules: a refused spec shows jobd\'s message';
+  const refusedSchedule = await api('POST', '/v1/workspaces/web/schedules', env.MEMBER_KEY, {
+    schedule: { name: 'browser-refused', spec: { cron: ['61 * * * *'] }, job: { type: 'browser.scheduled' } },
+  });
+  check(refusedSchedule.status === 400, `a bad cron answered ${refusedSchedule.status}`);
+  await page.goto(`${URL}/#/schedules`);
+  await page.waitForSelector('#schedule-open', { timeout: WAIT });
+  await page.click('#schedule-open');
+  await page.type('#schedule-name', 'browser-every-second');
+  await page.type('#schedule-cron', '61 * * * *');
+  await page.type('#schedule-type', 'browser.scheduled');
+  await page.click('#schedule-submit');
+  await waitText('#schedule-create-error', { equals: refusedSchedule.body.message },
+                 'the refusal is not jobd\'s message');
+
+  step = 'schedules: one every second (6-field cron); its next runs and first run are shown';
+  // browser.scheduled has no worker: the first run stays QUEUED and later ones are skipped.
+  await page.$eval('#schedule-cron', (n) => { n.value = '*/1 * * * * *'; });
+  await page.type('#schedule-zone', 'Europe/Paris');
+  await page.$eval('#schedule-payload', (n) => { n.value = '{"from": "schedule"}'; });
+  await page.click('#schedule-submit');
+  const scheduleRow = '#schedules-body tr[data-schedule-name="browser-every-second"]';
+  await page.waitForSelector(scheduleRow, { timeout: WAIT });
+  check(await text('#schedule-create-error') === '', 'an error is still shown after the schedule was made');
+  const listed = await api('GET', '/v1/workspaces/web/schedules', env.MEMBER_KEY);
+  const schedule = (listed.body.schedules || []).find((s) => s.name === 'browser-every-second');
+  check(schedule && schedule.spec.cron[0] === '*/1 * * * * *' && schedule.spec.timeZone === 'Europe/Paris' &&
+        schedule.job.type === 'browser.scheduled' && schedule.job.payload.from === 'schedule',
+        `jobd stored the schedule as ${JSON.stringify(schedule)}`);
+  const when = await text(`${scheduleRow} td:nth-child(2)`);
+  check(when.includes('*/1 * * * * *') && when.includes('Europe/Paris'), `the spec shows "${when}"`);
+  const next = await page.$eval(`${scheduleRow} .next-run`, (n) => ({
+    count: n.dataset.count, lines: n.title.split('\n').length,
+    first: n.querySelector('time')?.getAttribute('datetime'),
+  }));
+  check(next.count === '5' && next.lines === 5, `the next runs are ${JSON.stringify(next)}`);
+  const firstIn = (new Date(next.first).getTime() - Date.now()) / 1000;
+  check(firstIn > -10 && firstIn < 10, `the first next run is ${next.first}, ${firstIn} s from now`);
+  await page.waitForSelector(`${scheduleRow} .last-run a.last-job`, { timeout: WAIT });
+  await waitText(`${scheduleRow} .runs`, { startsWith: '1 / ' }, 'the first run is not counted');
+  await shot('03d-schedules');
+
+  step = 'schedules: trigger now, then follow the link to the job made';
+  await page.click(`${scheduleRow} button.trigger`);
+  await page.waitForSelector(`${scheduleRow} a.triggered-job`, { timeout: WAIT });
+  const triggeredId = await page.$eval(`${scheduleRow} a.triggered-job`,
+                                       (a) => decodeURIComponent(a.getAttribute('href').replace('#/jobs/', '')));
+  const triggered = await api('GET', `/v1/jobs/${triggeredId}`, env.MEMBER_KEY);
+  check(triggered.status === 200 && triggered.body.job.labels['jobd/schedule'] === schedule.id &&
+        triggered.body.job.payload.from === 'schedule',
+        `the triggered job is ${JSON.stringify(triggered.body)}`);
+  await page.click(`${scheduleRow} a.triggered-job`);
+  await waitText('#job-state', { equals: 'queued' }, 'the triggered job\'s page');
+  await waitText('#job-fields', { includes: `jobd/schedule=${schedule.id}` }, 'the job page lacks the label');
+
+  step = 'schedules: pause with a note; the note is shown; resume';
+  await page.goto(`${URL}/#/schedules`);
+  await page.waitForSelector(`${scheduleRow} button.pause`, { timeout: WAIT });
+  dialogAnswer = 'paused by the browser test';
+  await page.click(`${scheduleRow} button.pause`);
+  await waitText(`${scheduleRow} .pause-note`, { equals: 'paused by the browser test' }, 'the note is not shown');
+  await waitText(`${scheduleRow} .next-run`, { equals: 'paused' }, 'a paused schedule shows next runs');
+  const paused = await api('GET', `/v1/schedules/${schedule.id}`, env.MEMBER_KEY);
+  check(paused.body.schedule.paused === true && paused.body.schedule.pauseNote === 'paused by the browser test',
+        `jobd has ${JSON.stringify(paused.body)}`);
+  await page.click(`${scheduleRow} a.open-schedule`);
+  await waitText('#schedule-fields', { includes: 'paused: paused by the browser test' }, 'the detail');
+  await shot('03e-schedule-paused');
+  await page.click(`${scheduleRow} button.resume`);
+  await page.waitForSelector(`${scheduleRow}[data-paused="false"]`, { timeout: WAIT });
+  await page.waitForSelector(`${scheduleRow} .next-run[data-count="5"]`, { timeout: WAIT });
+  await page.waitForSelector('#schedule-next-runs li:nth-child(5)', { timeout: WAIT });
+  const resumed = await api('GET', `/v1/schedules/${schedule.id}`, env.MEMBER_KEY);
+  check(resumed.body.schedule.paused !== true, `jobd has ${JSON.stringify(resumed.body)}`);
+
+  step = 'schedules: delete, confirmed';
+  await page.click(`${scheduleRow} button.delete`);
+  await page.waitForFunction((sel) => !document.querySelector(sel) && location.hash === '#/schedules' &&
+                             document.querySelector('#schedules-body tr'), { timeout: WAIT }, scheduleRow);
+  const afterDelete = await api('GET', '/v1/workspaces/web/schedules', env.MEMBER_KEY);
+  check(!(afterDelete.body.schedules || []).length, `schedules left: ${JSON.stringify(afterDelete.body)}`);
+  dialogAnswer = 'no longer needed';
+
   step = 'a viewer sees no actions';
   await signIn(env.VIEWER_KEY);
   await waitText('#key-role', { equals: 'viewer' }, 'viewer role');
@@ -180,6 +362,15 @@ try {
         'a viewer sees action buttons');
   check(await page.$('#nav-keys') === null, 'a viewer sees the keys page');
   await shot('04-viewer');
+  check(await page.$('#nav-schedules') !== null && await page.$('#nav-templates') !== null,
+        'a viewer does not see the schedules and templates pages');
+  await page.goto(`${URL}/#/templates/${template.id}`);
+  await waitText('#template-title', { startsWith: 'Template browser.report' }, 'a viewer opens a template');
+  check(await page.$('#template-open, #template-job-form, #templates-body button') === null,
+        'a viewer sees template actions');
+  await page.goto(`${URL}/#/schedules`);
+  await page.waitForSelector('#schedules-body tr', { timeout: WAIT });
+  check(await page.$('#schedule-open, #schedules-body button') === null, 'a viewer sees schedule actions');
 
   step = 'restart jobd while a job page is open: reconnecting, then nothing missed';
   await signIn(env.MEMBER_KEY);

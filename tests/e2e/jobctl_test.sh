@@ -174,6 +174,39 @@ expect_contains "text get" "$OUT" "$FIRST"
 [[ $OUT =~ (^|$'\n')labels:\ +env=test,\ team=data($'\n') ]] ||
   fail "text get: no labels line in: $OUT"
 
+# --- templates and schedules ----------------------------------------------------------------
+expect_ok "templates create" jctl templates create -w "$WS" --name crawl --type crawl.site \
+  --payload '{"depth": 2}' --schema '{"properties": {"pages": {"type": "integer", "maximum": 1000}}}'
+expect_json "templates create" job_template.name crawl
+expect_json "templates create" job_template.defaults.type crawl.site
+expect_ok "create --template" jctl create -w "$WS" --template crawl --payload '{"pages": 10}'
+expect_json "create --template" job.type crawl.site
+expect_json "create --template" job.payload '{"depth": 2, "pages": 10}'
+expect_rc "create --template: schema" 1 jobctl create -w "$WS" --template crawl \
+  --payload '{"pages": 5000}'
+expect_contains "create --template: schema" "$ERR" "payload.pages: must be at most 1000"
+expect_ok "templates list" jobctl templates list -w "$WS"
+expect_contains "templates list" "$OUT" "crawl.site"
+
+expect_ok "schedules create" jctl schedules create -w "$WS" --name nightly --cron '0 3 * * *' \
+  --time-zone Europe/Berlin --template crawl --payload '{"pages": 1}'
+SCHEDULE_ID=$(json_get schedule.id)
+expect_json "schedules create" schedule.spec.time_zone Europe/Berlin
+expect_ok "schedules trigger" jctl schedules trigger "$SCHEDULE_ID"
+expect_json "schedules trigger" job.type crawl.site
+expect_json "schedules trigger" job.labels.jobd/schedule "$SCHEDULE_ID"
+expect_ok "schedules pause" jctl schedules pause "$SCHEDULE_ID" --note holiday
+expect_json "schedules pause" schedule.paused true
+expect_json "schedules pause" schedule.pause_note holiday
+expect_ok "schedules list" jobctl schedules list -w "$WS"
+expect_contains "schedules list" "$OUT" "nightly"
+expect_ok "schedules resume" jctl schedules resume "$SCHEDULE_ID"
+expect_json "schedules resume" schedule.paused false
+expect_rc "schedules create: bad cron" 1 jobctl schedules create -w "$WS" --name bad \
+  --cron '61 * * * *' --type t
+expect_contains "schedules create: bad cron" "$ERR" "schedule.spec.cron[0]: minute: 61 is out of range 0-59"
+expect_ok "schedules delete" jobctl schedules delete "$SCHEDULE_ID"
+
 # --- API keys through jobctl (AdminService) ------------------------------------------------
 expect_ok "keys create" jobctl keys create --name ci-bot --role member --workspace "$WS" \
   --expire-in 720h

@@ -93,8 +93,9 @@ class ScheduleTest : public JobdTest {
 
   // Jobs of the schedule in `state` (a state name as stored: "queued", "cancelled").
   int JobsIn(const std::string& schedule_id, const std::string& state) {
-    return std::stoi(Sql(absl::StrCat("SELECT count(*) FROM jobs WHERE labels->>'jobd/schedule' = '",
-                                      schedule_id, "' AND state = '", state, "'")));
+    return std::stoi(
+        Sql(absl::StrCat("SELECT count(*) FROM jobs WHERE labels->>'jobd/schedule' = '",
+                         schedule_id, "' AND state = '", state, "'")));
   }
 
   std::unique_ptr<v1::ScheduleService::Stub> schedules_;
@@ -143,8 +144,8 @@ TEST_F(ScheduleTest, FiresExactlyOncePerSecondAcrossThreeReplicasWithOneKilled) 
   std::sort(delays_ms.begin(), delays_ms.end());
   EXPECT_GE(delays_ms.front(), 0.0) << "a run before its time";
   std::cerr << "schedule on 3 replicas (one killed): runs " << runs.size() << ", duplicates "
-            << duplicates << ", firing delay p50 " << delays_ms[delays_ms.size() / 2]
-            << " ms, max " << delays_ms.back() << " ms\n";
+            << duplicates << ", firing delay p50 " << delays_ms[delays_ms.size() / 2] << " ms, max "
+            << delays_ms.back() << " ms\n";
   const v1::Schedule after = GetSchedule(made.id());
   EXPECT_EQ(after.runs_fired(), 20);
   EXPECT_EQ(after.next_run_times_size(), 0);  // past the end
@@ -162,8 +163,8 @@ TEST_F(ScheduleTest, OverlapPolicies) {
   cancel.set_overlap_policy(v1::OVERLAP_POLICY_CANCEL_OTHER);
   const v1::Schedule made_skip = Made(skip), made_all = Made(all), made_buffer = Made(buffer),
                      made_cancel = Made(cancel);
-  ASSERT_TRUE(WaitFor([&] { return GetSchedule(made_skip.id()).runs_skipped() >= 3; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return GetSchedule(made_skip.id()).runs_skipped() >= 3; }, absl::Seconds(15)));
   // SKIP: one job, the rest skipped.
   EXPECT_EQ(RunsOf(made_skip.id()).size(), 1u);
   EXPECT_EQ(GetSchedule(made_skip.id()).last_skip_reason(), "the previous job was still active");
@@ -171,8 +172,8 @@ TEST_F(ScheduleTest, OverlapPolicies) {
   EXPECT_GE(RunsOf(made_all.id()).size(), 3u);
   EXPECT_EQ(JobsIn(made_all.id(), "queued"), static_cast<int>(RunsOf(made_all.id()).size()));
   // CANCEL_OTHER: every job but the newest cancelled.
-  ASSERT_TRUE(WaitFor([&] { return JobsIn(made_cancel.id(), "cancelled") >= 2; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return JobsIn(made_cancel.id(), "cancelled") >= 2; }, absl::Seconds(10)));
   EXPECT_EQ(JobsIn(made_cancel.id(), "queued"), 1);
   // BUFFER_ONE: one job, one run waiting; the job's end starts the waiting run at once.
   v1::Schedule waiting = GetSchedule(made_buffer.id());
@@ -184,8 +185,8 @@ TEST_F(ScheduleTest, OverlapPolicies) {
   v1::CancelJobResponse cancelled;
   ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel_first, &cancelled).ok());
   const std::string buffered_time = Rfc3339(ToTime(waiting.buffered_run_time()));
-  ASSERT_TRUE(WaitFor([&] { return RunsOf(made_buffer.id()).count(buffered_time) == 1; },
-                      absl::Seconds(5)))
+  ASSERT_TRUE(
+      WaitFor([&] { return RunsOf(made_buffer.id()).count(buffered_time) == 1; }, absl::Seconds(5)))
       << "the buffered run " << buffered_time << " did not start after the job ended";
   EXPECT_EQ(RunsOf(made_buffer.id()).size(), 2u);
 }
@@ -208,8 +209,8 @@ TEST_F(ScheduleTest, CatchesUpWithinTheWindowAfterAnOutageAndSkipsTheRest) {
   jobd_ = std::make_unique<JobdProcess>(database_->url());
   ASSERT_TRUE(jobd_->running());
   schedules_ = v1::ScheduleService::NewStub(jobd_->channel());
-  ASSERT_TRUE(WaitFor([&] { return GetSchedule(made.id()).runs_skipped() > 0; },
-                      absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return GetSchedule(made.id()).runs_skipped() > 0; }, absl::Seconds(20)));
   const v1::Schedule after = GetSchedule(made.id());
   const std::map<std::string, int> runs = RunsOf(made.id());
   ASSERT_FALSE(runs.empty());
@@ -311,12 +312,12 @@ TEST_F(ScheduleTest, JitterWithinBoundsAndEndTimeHonoured) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(runs.count(Rfc3339(start + absl::Seconds(i))), 1u);
   // Each job was made no earlier than its nominal time and within the jitter (plus the
   // scheduler's own delay, under a second here).
-  EXPECT_EQ(Sql(absl::StrCat("SELECT count(*) FROM jobs WHERE labels->>'jobd/schedule' = '",
-                             made.id(),
-                             "' AND (create_time < (labels->>'jobd/scheduled-time')::timestamptz"
-                             " OR create_time > (labels->>'jobd/scheduled-time')::timestamptz"
-                             " + interval '1500 ms')")),
-            "0");
+  EXPECT_EQ(
+      Sql(absl::StrCat("SELECT count(*) FROM jobs WHERE labels->>'jobd/schedule' = '", made.id(),
+                       "' AND (create_time < (labels->>'jobd/scheduled-time')::timestamptz"
+                       " OR create_time > (labels->>'jobd/scheduled-time')::timestamptz"
+                       " + interval '1500 ms')")),
+      "0");
 }
 
 class ScheduleQuotaTest : public ScheduleTest {
@@ -329,9 +330,9 @@ TEST_F(ScheduleQuotaTest, RunsObeyTheWorkspaceQuota) {
   s.set_overlap_policy(v1::OVERLAP_POLICY_ALLOW_ALL);
   const v1::Schedule made = Made(s);
   ASSERT_TRUE(WaitFor([&] { return RunsOf(made.id()).size() >= 2; }, absl::Seconds(10)));
-  ASSERT_TRUE(WaitFor(
-      [&] { return absl::StartsWith(GetSchedule(made.id()).last_skip_reason(), "quota"); },
-      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StartsWith(GetSchedule(made.id()).last_skip_reason(), "quota"); },
+              absl::Seconds(10)));
   EXPECT_EQ(RunsOf(made.id()).size(), 2u);
   // A place frees up: the waiting run is made.
   v1::CancelJobRequest cancel;
@@ -363,8 +364,8 @@ TEST_F(ScheduleTest, RefusesBadSchedulesNamingTheField) {
        StatusCode::INVALID_ARGUMENT, "schedule.job.idempotency_key: must be empty"},
       {[](v1::Schedule& s) { s.set_name("no spaces"); }, StatusCode::INVALID_ARGUMENT,
        "schedule.name: must be 1 to 128 characters of [A-Za-z0-9._-]"},
-      {[](v1::Schedule& s) { s.mutable_job()->set_template_("missing"); },
-       StatusCode::NOT_FOUND, "job.template: \"missing\" is neither in workspace \"ws\" nor shared"},
+      {[](v1::Schedule& s) { s.mutable_job()->set_template_("missing"); }, StatusCode::NOT_FOUND,
+       "job.template: \"missing\" is neither in workspace \"ws\" nor shared"},
       {[](v1::Schedule& s) { s.set_name("taken"); }, StatusCode::ALREADY_EXISTS,
        "schedule \"taken\" already exists"},
   };

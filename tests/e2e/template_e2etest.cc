@@ -38,8 +38,8 @@ class TemplateTest : public JobdTest {
     JobdTest::SetUp();
     if (HasFatalFailure()) return;
     templates_ = v1::TemplateService::NewStub(jobd_->channel());
-    const std::string member_key = CreateApiKey(database_->url(), "member", "mia",
-                                                {"--workspace", "ws"});
+    const std::string member_key =
+        CreateApiKey(database_->url(), "member", "mia", {"--workspace", "ws"});
     member_ = KeyedChannel(jobd_->address(), member_key);
     // The key reaches jobd with its next key sync.
     ASSERT_TRUE(WaitFor(
@@ -109,9 +109,8 @@ TEST_F(TemplateTest, DefaultsFillTheRequestAndPayloadsMergeDeeply) {
   v1::JobTemplate made;
   ASSERT_TRUE(CreateTemplate(Crawl("ws", 5), &made, member_).ok());
   v1::Job job;
-  grpc::Status status =
-      CreateJobFrom("crawl", R"({"url": "https://a.example", "opts": {"b": 3}, "tags": ["y"]})",
-                    &job, member_);
+  grpc::Status status = CreateJobFrom(
+      "crawl", R"({"url": "https://a.example", "opts": {"b": 3}, "tags": ["y"]})", &job, member_);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(job.type(), "crawl");
   EXPECT_EQ(job.priority(), 5);
@@ -119,8 +118,9 @@ TEST_F(TemplateTest, DefaultsFillTheRequestAndPayloadsMergeDeeply) {
   EXPECT_EQ(job.labels().at("team"), "crawlers");
   EXPECT_EQ(job.labels().at("run"), "1");
   // Objects merged key by key, arrays replaced, the request's values win.
-  EXPECT_TRUE(SameJson(Get(job.id()).payload(),
-                       R"({"depth":2,"opts":{"a":1,"b":3},"tags":["y"],"url":"https://a.example"})"));
+  EXPECT_TRUE(
+      SameJson(Get(job.id()).payload(),
+               R"({"depth":2,"opts":{"a":1,"b":3},"tags":["y"],"url":"https://a.example"})"));
 }
 
 TEST_F(TemplateTest, PayloadsFailingTheSchemaAreRefusedWithThePath) {
@@ -179,13 +179,15 @@ TEST_F(TemplateTest, SharedTemplatesAreAdminsAndAWorkspacesOwnWins) {
   v1::DeleteJobTemplateRequest del;
   del.set_id(made_shared.id());
   v1::DeleteJobTemplateResponse deleted;
-  EXPECT_EQ(v1::TemplateService::NewStub(member_)->DeleteJobTemplate(Ctx().get(), del, &deleted)
+  EXPECT_EQ(v1::TemplateService::NewStub(member_)
+                ->DeleteJobTemplate(Ctx().get(), del, &deleted)
                 .error_code(),
             StatusCode::PERMISSION_DENIED);
   // An unknown template is NOT_FOUND and creates nothing.
   grpc::Status unknown = CreateJobFrom("nope", "{}", nullptr, member_);
   EXPECT_EQ(unknown.error_code(), StatusCode::NOT_FOUND);
-  EXPECT_EQ(unknown.error_message(), "template: \"nope\" is neither in workspace \"ws\" nor shared");
+  EXPECT_EQ(unknown.error_message(),
+            "template: \"nope\" is neither in workspace \"ws\" nor shared");
 }
 
 TEST_F(TemplateTest, ScheduleRunsAreMadeFromTheirTemplate) {
@@ -210,14 +212,49 @@ TEST_F(TemplateTest, ScheduleRunsAreMadeFromTheirTemplate) {
                   .ok());
   EXPECT_EQ(triggered.job().type(), "crawl");
   EXPECT_EQ(triggered.job().priority(), 4);
-  EXPECT_TRUE(SameJson(triggered.job().payload(),
-                       R"({"depth":2,"opts":{"a":1,"b":2},"tags":["x"],"url":"https://b.example"})"));
+  EXPECT_TRUE(
+      SameJson(triggered.job().payload(),
+               R"({"depth":2,"opts":{"a":1,"b":2},"tags":["x"],"url":"https://b.example"})"));
   // A schedule whose payload fails the template's schema is refused when made.
   s->set_name("bad-crawl");
   *s->mutable_job()->mutable_payload() = JsonStruct(R"({"url": "u", "pages": 0})");
   status = v1::ScheduleService::NewStub(member_)->CreateSchedule(Ctx().get(), request, &made);
   EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "schedule.job.payload.pages: must be at least 1");
+}
+
+TEST_F(TemplateTest, ARunWhoseTemplateIsGoneIsSkippedWithWhyAndTheScheduleMovesOn) {
+  v1::JobTemplate made;
+  ASSERT_TRUE(CreateTemplate(Crawl("ws", 0), &made, member_).ok());
+  v1::CreateScheduleRequest request;
+  v1::Schedule* s = request.mutable_schedule();
+  s->set_workspace_id("ws");
+  s->set_name("every-second");
+  s->mutable_spec()->add_cron("* * * * * *");
+  s->set_overlap_policy(v1::OVERLAP_POLICY_ALLOW_ALL);
+  s->mutable_job()->set_template_("crawl");
+  *s->mutable_job()->mutable_payload() = JsonStruct(R"({"url": "u"})");
+  v1::CreateScheduleResponse created;
+  auto schedules = v1::ScheduleService::NewStub(member_);
+  ASSERT_TRUE(schedules->CreateSchedule(Ctx().get(), request, &created).ok());
+  v1::GetScheduleRequest get;
+  get.set_id(created.schedule().id());
+  auto current = [&] {
+    v1::GetScheduleResponse out;
+    EXPECT_TRUE(schedules->GetSchedule(Ctx().get(), get, &out).ok());
+    return out.schedule();
+  };
+  ASSERT_TRUE(WaitFor([&] { return current().runs_fired() >= 1; }, absl::Seconds(10)));
+  v1::DeleteJobTemplateRequest del;
+  del.set_id(made.id());
+  v1::DeleteJobTemplateResponse deleted;
+  ASSERT_TRUE(templates_->DeleteJobTemplate(Ctx().get(), del, &deleted).ok());
+  ASSERT_TRUE(WaitFor([&] { return current().runs_skipped() >= 2; }, absl::Seconds(10)));
+  const v1::Schedule after = current();
+  EXPECT_EQ(after.last_skip_reason(),
+            "template: \"crawl\" is neither in workspace \"ws\" nor shared");
+  ASSERT_EQ(after.next_run_times_size(), 5);
+  EXPECT_GT(ToTime(after.next_run_times(0)), absl::Now() - absl::Seconds(2));  // moving on
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1800000000);
 
-constexpr Permission kPermissions[] = {Permission::kRead,  Permission::kCreate, Permission::kCancel,
-                                       Permission::kRetry, Permission::kWork,   Permission::kAdmin};
+constexpr Permission kPermissions[] = {
+    Permission::kRead, Permission::kCreate, Permission::kCancel,    Permission::kRetry,
+    Permission::kWork, Permission::kAdmin,  Permission::kReadSetup, Permission::kManageSetup};
 constexpr Role kRoles[] = {Role::kAdmin, Role::kMember, Role::kWorker, Role::kViewer};
 
 Principal Caller(Role role, const std::string& workspace) {
@@ -33,15 +34,16 @@ Principal Caller(Role role, const std::string& workspace) {
 }
 
 TEST(RoleAllows, MatchesTheAccessTable) {
-  // Rows: admin, member, worker, viewer. Columns: read, create, cancel, retry, work, admin.
-  constexpr bool kAllowed[4][6] = {
-      {true, true, true, true, true, true},       // admin: everything
-      {true, true, true, true, false, false},     // member: read, create, cancel, retry
-      {true, false, false, false, true, false},   // worker: read, work
-      {true, false, false, false, false, false},  // viewer: read
+  // Rows: admin, member, worker, viewer. Columns: read, create, cancel, retry, work, admin,
+  // read_setup, manage_setup (schedules and templates).
+  constexpr bool kAllowed[4][8] = {
+      {true, true, true, true, true, true, true, true},        // admin: everything
+      {true, true, true, true, false, false, true, true},      // member: all but work, admin
+      {true, false, false, false, true, false, false, false},  // worker: read, work
+      {true, false, false, false, false, false, true, false},  // viewer: read, read setup
   };
   for (int r = 0; r < 4; ++r) {
-    for (int p = 0; p < 6; ++p) {
+    for (int p = 0; p < 8; ++p) {
       EXPECT_EQ(RoleAllows(kRoles[r], kPermissions[p]), kAllowed[r][p])
           << RoleName(kRoles[r]) << " x " << PermissionName(kPermissions[p]);
     }
@@ -55,6 +57,8 @@ TEST(PermissionName, NamesEveryPermission) {
   EXPECT_STREQ(PermissionName(Permission::kRetry), "retry");
   EXPECT_STREQ(PermissionName(Permission::kWork), "work");
   EXPECT_STREQ(PermissionName(Permission::kAdmin), "admin");
+  EXPECT_STREQ(PermissionName(Permission::kReadSetup), "read_setup");
+  EXPECT_STREQ(PermissionName(Permission::kManageSetup), "manage_setup");
 }
 
 TEST(CheckWorkspace, AdminMayUseAnyWorkspace) {

@@ -5,6 +5,8 @@
 
 #include "jobd/v1/admin_service.pb.h"
 #include "jobd/v1/job_service.pb.h"
+#include "jobd/v1/schedule_service.pb.h"
+#include "jobd/v1/template_service.pb.h"
 #include "jobd/v1/worker_service.pb.h"
 #include "server/http/http_errors.h"
 #include "server/http/message_json.h"
@@ -17,7 +19,9 @@ namespace {
 std::vector<const google::protobuf::ServiceDescriptor*> Services() {
   return {v1::CreateJobRequest::descriptor()->file()->FindServiceByName("JobService"),
           v1::AcquireJobsRequest::descriptor()->file()->FindServiceByName("WorkerService"),
-          v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("AdminService")};
+          v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("AdminService"),
+          v1::CreateScheduleRequest::descriptor()->file()->FindServiceByName("ScheduleService"),
+          v1::CreateJobTemplateRequest::descriptor()->file()->FindServiceByName("TemplateService")};
 }
 
 TEST(HttpRoutesTest, EveryRpcHasARouteAndAnOpenApiEntry) {

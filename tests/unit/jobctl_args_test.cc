@@ -109,6 +109,32 @@ TEST(ParseTimeOrDelay, RejectsTimesATimestampCannotHold) {
   EXPECT_TRUE(ParseTimeOrDelay("--run-after", "9999-12-31T23:59:59Z", kNow).ok());
 }
 
+TEST(ParseRfc3339, OnlyATimeNotADelay) {
+  EXPECT_EQ(*ParseRfc3339("--start", "2024-05-01T12:00:00+02:00"),
+            absl::FromCivil(absl::CivilSecond(2024, 5, 1, 10, 0, 0), absl::UTCTimeZone()));
+  for (const char* text : {"5m", "0", "tomorrow", "2024-05-01", ""}) {
+    const absl::StatusOr<absl::Time> t = ParseRfc3339("--start", text);
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(
+        t.status().message(),
+        absl::StrCat("--start: '", text, "' is not an RFC 3339 time (e.g. 2024-05-01T10:00:00Z)"));
+  }
+  EXPECT_EQ(ParseRfc3339("--end", "10000-01-01T00:00:00Z").status().message(),
+            "--end: '10000-01-01T00:00:00Z' is outside years 1 to 9999");
+}
+
+TEST(ParseNonNegativeDuration, ZeroIsAllowedNegativeIsNot) {
+  EXPECT_EQ(*ParseNonNegativeDuration("--offset", "0s"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseNonNegativeDuration("--offset", "0"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseNonNegativeDuration("--offset", "1m30s"), absl::Seconds(90));
+  EXPECT_EQ(ParseNonNegativeDuration("--offset", "-1s").status().message(),
+            "--offset: must not be negative");
+  EXPECT_EQ(ParseNonNegativeDuration("--jitter", "inf").status().message(),
+            "--jitter: 'inf' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+  EXPECT_EQ(ParseNonNegativeDuration("--jitter", "5").status().message(),
+            "--jitter: '5' is not a duration (use e.g. 30s, 5m, 2h or 1h30m)");
+}
+
 TEST(ParseState, AcceptsShortLongAndAnyCase) {
   EXPECT_EQ(*ParseState("queued"), v1::JOB_STATE_QUEUED);
   EXPECT_EQ(*ParseState("QUEUED"), v1::JOB_STATE_QUEUED);

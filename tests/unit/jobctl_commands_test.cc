@@ -113,12 +113,24 @@ TEST(BuildCreateRequest, EveryFlag) {
   EXPECT_EQ(FromProto(request->retry_policy().max_backoff()), absl::Minutes(1));
 }
 
+TEST(BuildCreateRequest, TemplateNamesAJobTemplate) {
+  CreateFlags flags;
+  flags.template_name = "reports";
+  absl::StatusOr<v1::CreateJobRequest> request = BuildCreateRequest(flags, kNow);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->template_(), "reports");
+  EXPECT_EQ(request->type(), "");  // the template's
+  flags.type = "report.pdf";
+  EXPECT_EQ(BuildCreateRequest(flags, kNow)->type(), "report.pdf");
+}
+
 TEST(BuildCreateRequest, UnsetFlagsLeaveTheServerDefaults) {
   CreateFlags flags;
   flags.type = "t";
   absl::StatusOr<v1::CreateJobRequest> request = BuildCreateRequest(flags, kNow);
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_EQ(request->workspace_id(), "default");
+  EXPECT_EQ(request->template_(), "");
   EXPECT_FALSE(request->has_payload());
   EXPECT_FALSE(request->has_ttl());
   EXPECT_FALSE(request->has_timeout());

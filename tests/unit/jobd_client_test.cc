@@ -1,7 +1,7 @@
-// The client library's JobdClient: a method for every RPC of the three services (so that a new
+// The client library's JobdClient: a method for every RPC of the five services (so that a new
 // RPC without one fails here), and the calls against fake services on an in-process channel:
-// the key on every call, AcquireJobs' deadline over its long poll, the raw and the resumable
-// watch streams, and the paging of a job's events.
+// the key and the deadline on every call, AcquireJobs' deadline over its long poll, the raw and
+// the resumable watch streams, and the paging of a job's events.
 #include "client/jobd_client.h"
 
 #include <chrono>
@@ -79,6 +79,20 @@ const ClientMethod kClientMethods[] = {
     UNARY("jobd.v1.AdminService", ListApiKeys),
     UNARY("jobd.v1.AdminService", RevokeApiKey),
     UNARY("jobd.v1.AdminService", WhoAmI),
+    UNARY("jobd.v1.ScheduleService", CreateSchedule),
+    UNARY("jobd.v1.ScheduleService", GetSchedule),
+    UNARY("jobd.v1.ScheduleService", ListSchedules),
+    UNARY("jobd.v1.ScheduleService", UpdateSchedule),
+    UNARY("jobd.v1.ScheduleService", DeleteSchedule),
+    UNARY("jobd.v1.ScheduleService", PauseSchedule),
+    UNARY("jobd.v1.ScheduleService", ResumeSchedule),
+    UNARY("jobd.v1.ScheduleService", TriggerSchedule),
+    UNARY("jobd.v1.ScheduleService", BackfillSchedule),
+    UNARY("jobd.v1.TemplateService", CreateJobTemplate),
+    UNARY("jobd.v1.TemplateService", GetJobTemplate),
+    UNARY("jobd.v1.TemplateService", ListJobTemplates),
+    UNARY("jobd.v1.TemplateService", UpdateJobTemplate),
+    UNARY("jobd.v1.TemplateService", DeleteJobTemplate),
 };
 // clang-format on
 
@@ -90,7 +104,8 @@ TEST(JobdClient, HasAMethodForEveryRpc) {
   std::set<std::string> rpcs;
   for (const char* name :
        {v1::JobService::service_full_name(), v1::WorkerService::service_full_name(),
-        v1::AdminService::service_full_name()}) {
+        v1::AdminService::service_full_name(), v1::ScheduleService::service_full_name(),
+        v1::TemplateService::service_full_name()}) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
     ASSERT_NE(service, nullptr) << name;
     for (int i = 0; i < service->method_count(); ++i) {
@@ -189,12 +204,66 @@ class FakeWorkerService : public v1::WorkerService::Service {
   std::string authorization ABSL_GUARDED_BY(mu);
 };
 
+// PauseSchedule and GetJobTemplate answer at once and record each call's deadline and key.
+class FakeScheduleAndTemplateServices {
+ public:
+  class Schedules : public v1::ScheduleService::Service {
+   public:
+    explicit Schedules(FakeScheduleAndTemplateServices& calls) : calls_(calls) {}
+    grpc::Status PauseSchedule(grpc::ServerContext* context,
+                               const v1::PauseScheduleRequest* request,
+                               v1::PauseScheduleResponse* response) override {
+      calls_.Record(*context, request->id());
+      response->mutable_schedule()->set_id(request->id());
+      response->mutable_schedule()->set_paused(true);
+      response->mutable_schedule()->set_pause_note(request->note());
+      return grpc::Status::OK;
+    }
+
+   private:
+    FakeScheduleAndTemplateServices& calls_;
+  };
+  class Templates : public v1::TemplateService::Service {
+   public:
+    explicit Templates(FakeScheduleAndTemplateServices& calls) : calls_(calls) {}
+    grpc::Status GetJobTemplate(grpc::ServerContext* context,
+                                const v1::GetJobTemplateRequest* request,
+                                v1::GetJobTemplateResponse* response) override {
+      calls_.Record(*context, request->id());
+      if (request->id() != "t1") {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND, "template nope not found");
+      }
+      response->mutable_job_template()->set_id("t1");
+      return grpc::Status::OK;
+    }
+
+   private:
+    FakeScheduleAndTemplateServices& calls_;
+  };
+
+  void Record(const grpc::ServerContext& context, const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu);
+    ids.push_back(id);
+    authorizations.push_back(Authorization(context));
+    deadlines.push_back(absl::FromChrono(context.deadline()));
+  }
+
+  Schedules schedules{*this};
+  Templates templates{*this};
+  std::mutex mu;  // std, not absl: visible to ThreadSanitizer
+  std::vector<std::string> ids ABSL_GUARDED_BY(mu);
+  std::vector<std::string> authorizations ABSL_GUARDED_BY(mu);
+  std::vector<absl::Time> deadlines ABSL_GUARDED_BY(mu);
+};
+
 class JobdClientCalls : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
     builder.RegisterService(&jobs_);
     builder.RegisterService(&workers_);
+    builder.RegisterService(&more_.schedules);
+    builder.RegisterService(&more_.templates);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ClientOptions options;
@@ -206,6 +275,7 @@ class JobdClientCalls : public ::testing::Test {
 
   FakeJobService jobs_;
   FakeWorkerService workers_;
+  FakeScheduleAndTemplateServices more_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<JobdClient> client_;
 };
@@ -222,6 +292,34 @@ TEST_F(JobdClientCalls, AcquireJobsWaitsForItsLongPollPlusTheTimeoutWithTheKey) 
   EXPECT_GE(workers_.deadline, before + absl::Seconds(30) - slack);
   EXPECT_LE(workers_.deadline, after + absl::Seconds(30) + slack);
   EXPECT_EQ(workers_.authorization, "Bearer jobd_test");
+}
+
+TEST_F(JobdClientCalls, ScheduleAndTemplateCallsCarryTheKeyAndTheTimeout) {
+  v1::PauseScheduleRequest pause;
+  pause.set_id("s1");
+  pause.set_note("holiday");
+  const absl::Time before = absl::Now();
+  absl::StatusOr<v1::PauseScheduleResponse> paused = client_->PauseSchedule(pause);
+  ASSERT_TRUE(paused.ok()) << paused.status();
+  EXPECT_EQ(paused->schedule().pause_note(), "holiday");
+  v1::GetJobTemplateRequest get;
+  get.set_id("t1");
+  absl::StatusOr<v1::GetJobTemplateResponse> got = client_->GetJobTemplate(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->job_template().id(), "t1");
+  get.set_id("nope");
+  EXPECT_EQ(client_->GetJobTemplate(get).status(), absl::NotFoundError("template nope not found"));
+  const absl::Time after = absl::Now();
+
+  std::lock_guard<std::mutex> lock(more_.mu);
+  EXPECT_THAT(more_.ids, ElementsAre("s1", "t1", "nope"));
+  EXPECT_THAT(more_.authorizations,
+              ElementsAre("Bearer jobd_test", "Bearer jobd_test", "Bearer jobd_test"));
+  const absl::Duration slack = absl::Milliseconds(50);
+  for (absl::Time deadline : more_.deadlines) {  // options.timeout: 10 s
+    EXPECT_GE(deadline, before + absl::Seconds(10) - slack);
+    EXPECT_LE(deadline, after + absl::Seconds(10) + slack);
+  }
 }
 
 TEST_F(JobdClientCalls, ErrorsKeepTheirCode) {
