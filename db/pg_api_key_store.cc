@@ -40,11 +40,6 @@ std::vector<ApiKey> ReadKeys(const pqxx::result& r) {
   return keys;
 }
 
-// libpqxx 6 sends a null `const char*` parameter as NULL.
-const char* NullIfEmpty(const std::string& value) {
-  return value.empty() ? nullptr : value.c_str();
-}
-
 absl::Status KeyNotFound(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("API key ", id, " not found"));
 }

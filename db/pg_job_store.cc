@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/pg_array.h"
 #include "db/pg_rows.h"
+#include "db/schedule_rows.h"
 
 namespace jobd::db {
 namespace {
@@ -147,8 +148,37 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::CreateJobBatch(const std::ve
   return InsertJobs(jobs, /*all_or_nothing=*/true);
 }
 
+absl::StatusOr<JobStore::ScheduledRun> PgJobStore::CreateScheduledJob(
+    const Job& job, const Schedule& schedule_after, int64_t expected_version) {
+  ScheduledRun run;
+  InsertHooks hooks;
+  // The schedule's row first (locked until commit), then the workspace's quota: no other
+  // path takes them in the other order.
+  hooks.before = [&](pqxx::transaction_base& tx) -> absl::Status {
+    pqxx::result r = tx.exec_prepared("lock_schedule_version", schedule_after.id);
+    if (r.empty()) return absl::NotFoundError("schedule deleted");
+    if (r[0][0].as<int64_t>() != expected_version) {
+      return absl::AbortedError("schedule moved on by another replica");
+    }
+    return absl::OkStatus();
+  };
+  hooks.after = [&](pqxx::transaction_base& tx,
+                    const std::vector<CreatedJob>& created) -> absl::Status {
+    Schedule after = schedule_after;
+    after.last_job_id = created.at(0).job.id;
+    run.version = ReadSchedule(WriteSchedule(tx, after).at(0)).version;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::vector<CreatedJob>> created =
+      InsertJobs({job}, /*all_or_nothing=*/true, &hooks);
+  if (!created.ok()) return created.status();
+  run.created = std::move(created->at(0));
+  return run;
+}
+
 absl::StatusOr<std::vector<CreatedJob>> PgJobStore::InsertJobs(const std::vector<Job>& jobs,
-                                                               bool all_or_nothing) {
+                                                               bool all_or_nothing,
+                                                               const InsertHooks* hooks) {
   // Insert in idempotency-key order: two batches holding the same keys then lock them in the
   // same order and cannot deadlock.
   std::vector<size_t> order(jobs.size());
@@ -167,10 +197,13 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::InsertJobs(const std::vector
         // counts share one transaction with it, so that a failure anywhere leaves the whole
         // batch unwritten and a retry is safe.
         std::unique_ptr<pqxx::transaction_base> tx;
-        if (with_keys || with_quota || all_or_nothing) {
+        if (with_keys || with_quota || all_or_nothing || hooks) {
           tx = std::make_unique<pqxx::work>(conn);
         } else {
           tx = std::make_unique<pqxx::nontransaction>(conn);
+        }
+        if (hooks && hooks->before) {
+          if (absl::Status s = hooks->before(*tx); !s.ok()) return s;
         }
         std::vector<bool> refused(jobs.size(), false);
         if (with_quota) refused = RefuseBeyondQuota(*tx, jobs, order);
@@ -201,6 +234,9 @@ absl::StatusOr<std::vector<CreatedJob>> PgJobStore::InsertJobs(const std::vector
           out[i] = CreatedJob{ReadJobs(r)[0], false, absl::OkStatus()};
         }
         if (all_or_nothing && RefuseBatch(jobs, out)) return out;  // rolled back: tx not committed
+        if (hooks && hooks->after) {
+          if (absl::Status s = hooks->after(*tx, out); !s.ok()) return s;
+        }
         tx->commit();
         return out;
       });

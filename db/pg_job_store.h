@@ -25,6 +25,8 @@ class PgJobStore : public JobStore {
 
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
   absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) override;
+  absl::StatusOr<ScheduledRun> CreateScheduledJob(const Job& job, const Schedule& schedule_after,
+                                                  int64_t expected_version) override;
   absl::StatusOr<Job> GetJob(const std::string& id) override;
   absl::StatusOr<std::vector<Job>> ListJobs(const ListJobsQuery& query) override;
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
@@ -55,8 +57,15 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobsIn(
       pqxx::transaction_base& tx, const std::vector<JobChange>& changes);
   std::vector<Job> AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query);
+  // `in_tx`, when given, runs in the transaction before the insert (first) and after it
+  // (second, with the results; not when a job was refused); an error it returns rolls back.
+  struct InsertHooks {
+    std::function<absl::Status(pqxx::transaction_base&)> before;
+    std::function<absl::Status(pqxx::transaction_base&, const std::vector<CreatedJob>&)> after;
+  };
   absl::StatusOr<std::vector<CreatedJob>> InsertJobs(const std::vector<Job>& jobs,
-                                                     bool all_or_nothing);
+                                                     bool all_or_nothing,
+                                                     const InsertHooks* hooks = nullptr);
   // Locks the workspace's quota (until commit) and counts its active jobs, once per
   // transaction.
   int64_t& LockedActiveCount(pqxx::transaction_base& tx, const std::string& workspace_id,

@@ -17,6 +17,11 @@ namespace jobd::db {
 // The largest UUID: the upper bound of a keyset page that starts at the beginning.
 inline constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
+// libpqxx 6 sends a null `const char*` parameter as NULL.
+inline const char* NullIfEmpty(const std::string& value) {
+  return value.empty() ? nullptr : value.c_str();
+}
+
 // timestamptz text for a parameter: "2026-11-22T06:00:00.123456+00:00".
 std::string FormatTimestamp(absl::Time time);
 // Parses timestamptz output of a UTC session ("2026-11-22 06:00:00.123456+00").

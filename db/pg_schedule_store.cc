@@ -10,14 +10,6 @@
 namespace jobd::db {
 namespace {
 
-// libpqxx 6 sends a null `const char*` parameter as NULL.
-const char* NullIfEmpty(const std::string& value) {
-  return value.empty() ? nullptr : value.c_str();
-}
-std::string TimeOrEmpty(const std::optional<absl::Time>& time) {
-  return time ? FormatTimestamp(*time) : "";
-}
-
 absl::Status NotFound(const char* what, const std::string& id) {
   return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
 }
@@ -30,20 +22,6 @@ absl::StatusOr<T> NameTaken(absl::StatusOr<T> result, const char* what, const st
   }
   return result;
 }
-
-// The parameters $2.. of update_schedule.sql, $2.. of insert_schedule.sql share this order
-// after the identity columns.
-struct ScheduleParams {
-  explicit ScheduleParams(const Schedule& s)
-      : spec(SpecToJson(s.spec)),
-        job(JobPresetToJson(s.job)),
-        overlap(OverlapPolicyText(s.overlap_policy)),
-        next_run(TimeOrEmpty(s.next_run_time)),
-        next_fire(TimeOrEmpty(s.next_fire_time)),
-        buffered(TimeOrEmpty(s.buffered_run_time)),
-        last_run(TimeOrEmpty(s.last_run_time)) {}
-  std::string spec, job, overlap, next_run, next_fire, buffered, last_run;
-};
 
 }  // namespace
 
@@ -98,12 +76,7 @@ absl::StatusOr<Schedule> PgScheduleStore::UpdateSchedule(const std::string& id,
       return st;
     }
     name = s.name;
-    const ScheduleParams p(s);
-    r = tx.exec_prepared("update_schedule", id, s.name, p.spec, p.job, p.overlap,
-                         absl::ToInt64Microseconds(s.catchup_window), s.paused, s.pause_note,
-                         NullIfEmpty(p.next_run), NullIfEmpty(p.next_fire), NullIfEmpty(p.buffered),
-                         NullIfEmpty(p.last_run), NullIfEmpty(s.last_job_id), s.runs_fired,
-                         s.runs_skipped, s.last_skip_reason);
+    r = WriteSchedule(tx, s);
     tx.commit();
     return ReadSchedule(r.at(0));
   });

@@ -73,7 +73,29 @@ OverlapPolicy ReadOverlapPolicy(const std::string& text) {
   throw std::runtime_error(absl::StrCat("unknown overlap policy ", text));
 }
 
+std::string TimeOrEmpty(const std::optional<absl::Time>& time) {
+  return time ? FormatTimestamp(*time) : "";
+}
+
 }  // namespace
+
+ScheduleParams::ScheduleParams(const Schedule& s)
+    : spec(SpecToJson(s.spec)),
+      job(JobPresetToJson(s.job)),
+      overlap(OverlapPolicyText(s.overlap_policy)),
+      next_run(TimeOrEmpty(s.next_run_time)),
+      next_fire(TimeOrEmpty(s.next_fire_time)),
+      buffered(TimeOrEmpty(s.buffered_run_time)),
+      last_run(TimeOrEmpty(s.last_run_time)) {}
+
+pqxx::result WriteSchedule(pqxx::transaction_base& tx, const Schedule& s) {
+  const ScheduleParams p(s);
+  return tx.exec_prepared(
+      "update_schedule", s.id, s.name, p.spec, p.job, p.overlap,
+      absl::ToInt64Microseconds(s.catchup_window), s.paused, s.pause_note, NullIfEmpty(p.next_run),
+      NullIfEmpty(p.next_fire), NullIfEmpty(p.buffered), NullIfEmpty(p.last_run),
+      NullIfEmpty(s.last_job_id), s.runs_fired, s.runs_skipped, s.last_skip_reason);
+}
 
 std::string SpecToJson(const ScheduleSpec& spec) {
   json doc;
@@ -134,6 +156,7 @@ Schedule ReadSchedule(const pqxx::row& row) {
   s.runs_fired = row["runs_fired"].as<int64_t>();
   s.runs_skipped = row["runs_skipped"].as<int64_t>();
   s.last_skip_reason = row["last_skip_reason"].c_str();
+  s.version = row["version"].as<int64_t>();
   s.created_by = row["created_by"].c_str();
   s.create_time = ParseTimestamp(row["create_time"].c_str());
   s.update_time = ParseTimestamp(row["update_time"].c_str());

@@ -116,6 +116,7 @@ Server::Server(const ServerConfig& config)
   }
   jobs_.SetJobReadyListener([this](const Job& job) { JobReady(job); });
   jobs_.SetTemplates(&templates_);
+  schedules_.SetChangeListener([this] { scheduler_.Wake(); });
   jobs_.SetJobScheduledListener(
       [this](const Job& job) { waiters_.NotifyAt(job.run_after, job.workspace_id, job.type); });
 }

@@ -35,6 +35,9 @@ CREATE TABLE schedules (
   runs_fired          bigint NOT NULL DEFAULT 0,
   runs_skipped        bigint NOT NULL DEFAULT 0,
   last_skip_reason    text NOT NULL DEFAULT '',
+  -- Bumped by every write: a run is created only in a transaction that finds the version it
+  -- read (so replicas racing on one run make it once, whatever became of its job).
+  version             bigint NOT NULL DEFAULT 0,
   created_by          text NOT NULL,
   create_time         timestamptz NOT NULL,
   update_time         timestamptz NOT NULL,

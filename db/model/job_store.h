@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "db/model/job.h"
+#include "db/model/schedule.h"
 
 namespace jobd {
 
@@ -26,6 +27,17 @@ class JobStore {
   // also by an earlier job of the same batch), nothing is written: every result then has
   // created = false, and the first such job's `refused` says why (ALREADY_EXISTS for the key).
   virtual absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) = 0;
+  // A schedule's run: `job` as CreateJobBatch would create it, in one transaction with the
+  // write of `schedule_after` (its last_job_id set to the job's id), and only while the
+  // schedule's version is still `expected_version`: ABORTED otherwise, and nothing is written.
+  // A refused job (quota) writes nothing either. `version` is the schedule's after the write.
+  struct ScheduledRun {
+    CreatedJob created;
+    int64_t version = 0;
+  };
+  virtual absl::StatusOr<ScheduledRun> CreateScheduledJob(const Job& job,
+                                                          const Schedule& schedule_after,
+                                                          int64_t expected_version) = 0;
 
   // NOT_FOUND when there is no such job.
   virtual absl::StatusOr<Job> GetJob(const std::string& id) = 0;

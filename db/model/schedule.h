@@ -76,6 +76,7 @@ struct Schedule {
   int64_t runs_fired = 0;
   int64_t runs_skipped = 0;  // overlap, outside the catch-up window, or refused
   std::string last_skip_reason;
+  int64_t version = 0;  // bumped by every write
   std::string created_by;
   absl::Time create_time;
   absl::Time update_time;

@@ -8,6 +8,10 @@
 namespace jobd::api {
 namespace {
 
+// Times and durations at the precision they are stored with, so a schedule reads back as made.
+absl::Duration Micros(absl::Duration d) { return absl::Trunc(d, absl::Microseconds(1)); }
+absl::Time Micros(absl::Time t) { return absl::FromUnixMicros(absl::ToUnixMicros(t)); }
+
 std::optional<OverlapPolicy> FromProto(v1::OverlapPolicy policy) {
   switch (policy) {
     case v1::OVERLAP_POLICY_UNSPECIFIED:
@@ -50,23 +54,23 @@ absl::StatusOr<ScheduleSpec> FromProto(const v1::ScheduleSpec& p) {
     absl::StatusOr<absl::Duration> offset =
         ReadDuration(p.intervals(i).offset(), absl::StrCat(field, ".offset").c_str());
     if (!offset.ok()) return offset.status();
-    spec.intervals.push_back({*every, *offset});
+    spec.intervals.push_back({Micros(*every), Micros(*offset)});
   }
   spec.time_zone = p.time_zone();
   if (p.has_start_time()) {
     absl::StatusOr<absl::Time> t = ReadTime(p.start_time(), "spec.start_time");
     if (!t.ok()) return t.status();
-    spec.start_time = *t;
+    spec.start_time = Micros(*t);
   }
   if (p.has_end_time()) {
     absl::StatusOr<absl::Time> t = ReadTime(p.end_time(), "spec.end_time");
     if (!t.ok()) return t.status();
-    spec.end_time = *t;
+    spec.end_time = Micros(*t);
   }
   if (p.has_jitter()) {
     absl::StatusOr<absl::Duration> jitter = ReadDuration(p.jitter(), "spec.jitter");
     if (!jitter.ok()) return jitter.status();
-    spec.jitter = *jitter;
+    spec.jitter = Micros(*jitter);
   }
   return spec;
 }
@@ -130,7 +134,7 @@ absl::StatusOr<Schedule> FromProto(const v1::Schedule& p) {
   if (p.has_catchup_window()) {
     absl::StatusOr<absl::Duration> window = ReadDuration(p.catchup_window(), "catchup_window");
     if (!window.ok()) return window.status();
-    s.catchup_window = *window;
+    s.catchup_window = Micros(*window);
   }
   s.paused = p.paused();
   s.pause_note = p.pause_note();

@@ -99,35 +99,50 @@ absl::StatusOr<std::vector<Job>> JobManager::BatchCreateJobs(
     return absl::InvalidArgumentError(absl::StrCat(
         "requests: must hold 1 to ", limits_.max_batch_create, " jobs, not ", commands.size()));
   }
-  return CreateNow(caller, workspace_id, std::move(commands), /*batch=*/true,
-                   /*charge_rate=*/true);
+  return CreateNow(caller, workspace_id, std::move(commands), /*batch=*/true, &caller);
 }
 
 absl::StatusOr<Job> JobManager::CreateJobNow(const Principal& caller,
                                              const CreateJobCommand& command) {
   if (absl::Status s = CheckWorkspace(caller, command.workspace_id); !s.ok()) return s;
   absl::StatusOr<std::vector<Job>> jobs =
-      CreateNow(caller, command.workspace_id, {command}, /*batch=*/false, /*charge_rate=*/true);
+      CreateNow(caller, command.workspace_id, {command}, /*batch=*/false, &caller);
   if (!jobs.ok()) return jobs.status();
   return std::move(jobs->front());
 }
 
 absl::StatusOr<std::vector<Job>> JobManager::CreateScheduledJobs(
-    const Principal& schedule, std::vector<CreateJobCommand> commands) {
+    const Principal& schedule, const Principal& caller, std::vector<CreateJobCommand> commands) {
   const std::string workspace_id = schedule.workspace_id;
-  return CreateNow(schedule, workspace_id, std::move(commands), /*batch=*/false,
-                   /*charge_rate=*/false);
+  return CreateNow(schedule, workspace_id, std::move(commands), /*batch=*/false, &caller,
+                   CreateOrigin::kSchedule);
 }
 
-absl::StatusOr<std::vector<Job>> JobManager::CreateNow(const Principal& caller,
-                                                       const std::string& workspace_id,
-                                                       std::vector<CreateJobCommand> commands,
-                                                       bool batch, bool charge_rate) {
+absl::StatusOr<JobStore::ScheduledRun> JobManager::CreateScheduledRun(
+    const Principal& schedule, CreateJobCommand command, const Schedule& schedule_after,
+    int64_t expected_version) {
+  const absl::Time now = clock_.Now();
+  std::vector<CreateJobCommand> commands = {std::move(command)};
+  absl::StatusOr<std::vector<Job>> jobs = PrepareJobs(
+      schedule, schedule.workspace_id, commands, /*batch=*/false, CreateOrigin::kSchedule, now);
+  if (!jobs.ok()) return jobs.status();
+  absl::StatusOr<JobStore::ScheduledRun> run =
+      store_.CreateScheduledJob(jobs->front(), schedule_after, expected_version);
+  if (!run.ok()) return run.status();
+  if (!run->created.refused.ok()) return run->created.refused;
+  Announce(run->created);
+  return run;
+}
+
+absl::StatusOr<std::vector<Job>> JobManager::PrepareJobs(const Principal& caller,
+                                                         const std::string& workspace_id,
+                                                         std::vector<CreateJobCommand>& commands,
+                                                         bool batch, CreateOrigin origin,
+                                                         absl::Time now) {
   if (absl::Status s = ValidateWorkspaceId(workspace_id, limits_); !s.ok()) return s;
   auto item = [&](const absl::Status& s, size_t i) {
     return batch ? ForItem(s, absl::StrCat("requests[", i, "]")) : s;
   };
-  const absl::Time now = clock_.Now();
   std::vector<Job> jobs;
   jobs.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -142,20 +157,41 @@ absl::StatusOr<std::vector<Job>> JobManager::CreateNow(const Principal& caller,
       if (templates_ == nullptr) return absl::InternalError("templates are not set up");
       if (absl::Status s = templates_->Apply(command); !s.ok()) return item(s, i);
     }
-    if (absl::Status s = ValidateCreate(command, now, limits_); !s.ok()) return item(s, i);
+    if (absl::Status s = ValidateCreate(command, now, limits_, origin); !s.ok()) {
+      return item(s, i);
+    }
     jobs.push_back(NewJobFromCommand(command, NewJobId(now), now));
     jobs.back().requested_by = caller.name;  // from the API key, never from the request
+    // A schedule's run is the same run whatever its spec became since: any job holding its
+    // key is that run.
+    if (origin == CreateOrigin::kSchedule) jobs.back().request_fingerprint.clear();
   }
-  if (charge_rate) {
-    if (absl::Status s = TakeCreateQuota(caller, now, static_cast<double>(jobs.size())); !s.ok()) {
+  return jobs;
+}
+
+absl::StatusOr<std::vector<Job>> JobManager::CreateNow(const Principal& caller,
+                                                       const std::string& workspace_id,
+                                                       std::vector<CreateJobCommand> commands,
+                                                       bool batch, const Principal* rate_payer,
+                                                       CreateOrigin origin) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<std::vector<Job>> jobs =
+      PrepareJobs(caller, workspace_id, commands, batch, origin, now);
+  if (!jobs.ok()) return jobs.status();
+  if (rate_payer != nullptr) {
+    if (absl::Status s = TakeCreateQuota(*rate_payer, now, static_cast<double>(jobs->size()));
+        !s.ok()) {
       return s;
     }
   }
   absl::StatusOr<std::vector<CreatedJob>> created =
-      RetryAborted(/*max_tries=*/2, [&] { return store_.CreateJobBatch(jobs); });
+      RetryAborted(/*max_tries=*/2, [&] { return store_.CreateJobBatch(*jobs); });
   if (!created.ok()) return created.status();
   for (size_t i = 0; i < created->size(); ++i) {
-    if (!(*created)[i].refused.ok()) return item((*created)[i].refused, i);
+    if (!(*created)[i].refused.ok()) {
+      return batch ? ForItem((*created)[i].refused, absl::StrCat("requests[", i, "]"))
+                   : (*created)[i].refused;
+    }
   }
   std::vector<Job> out;
   out.reserve(created->size());

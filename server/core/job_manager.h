@@ -14,6 +14,7 @@
 #include "server/core/limits.h"
 #include "server/core/page_token.h"
 #include "server/core/rate_limiter.h"
+#include "server/core/validation.h"
 
 namespace jobd::core {
 
@@ -40,10 +41,19 @@ class JobManager {
   // One job, now (blocks: run it on the executor): CreateJob's path for a request that names
   // a template, whose look-up blocks.
   absl::StatusOr<Job> CreateJobNow(const Principal& caller, const CreateJobCommand& command);
-  // A schedule's runs, in one transaction, in the schedule principal's workspace: the
-  // workspace's quota applies, the per-key create rate does not. Blocks.
+  // Runs a caller asked a schedule for (trigger, backfill), in one transaction, made as
+  // `schedule` (its workspace, its name as requested_by) and charged to `caller`'s create
+  // rate; the workspace's quota applies. Blocks.
   absl::StatusOr<std::vector<Job>> CreateScheduledJobs(const Principal& schedule,
+                                                       const Principal& caller,
                                                        std::vector<CreateJobCommand> commands);
+  // A run the schedule loop makes: created only with the schedule still at
+  // `expected_version`, in one transaction with the write of `schedule_after` (ABORTED when
+  // another replica moved the schedule on). The per-key rate does not apply. Blocks.
+  absl::StatusOr<JobStore::ScheduledRun> CreateScheduledRun(const Principal& schedule,
+                                                            CreateJobCommand command,
+                                                            const Schedule& schedule_after,
+                                                            int64_t expected_version);
   absl::StatusOr<Job> GetJob(const Principal& caller, const std::string& id);
   absl::StatusOr<JobPage> ListJobs(const Principal& caller, const ListJobsCommand& command);
   absl::StatusOr<Job> CancelJob(const Principal& caller, const std::string& id,
@@ -80,7 +90,14 @@ class JobManager {
   absl::StatusOr<std::vector<Job>> CreateNow(const Principal& caller,
                                              const std::string& workspace_id,
                                              std::vector<CreateJobCommand> commands, bool batch,
-                                             bool charge_rate);
+                                             const Principal* rate_payer,
+                                             CreateOrigin origin = CreateOrigin::kCaller);
+  // The jobs of `commands` (workspace checked, templates filled, validated), or the first
+  // refusal.
+  absl::StatusOr<std::vector<Job>> PrepareJobs(const Principal& caller,
+                                               const std::string& workspace_id,
+                                               std::vector<CreateJobCommand>& commands, bool batch,
+                                               CreateOrigin origin, absl::Time now);
   // Tells the listeners of a job this manager created (not of one found by its key).
   void Announce(const CreatedJob& created);
   // RESOURCE_EXHAUSTED with the wait when the caller's key may not create `count` jobs now.

@@ -73,6 +73,14 @@ absl::StatusOr<std::vector<CreatedJob>> PublishingJobStore::CreateJobBatch(
   return created;
 }
 
+absl::StatusOr<JobStore::ScheduledRun> PublishingJobStore::CreateScheduledJob(
+    const Job& job, const Schedule& schedule_after, int64_t expected_version) {
+  absl::StatusOr<ScheduledRun> run =
+      store_.CreateScheduledJob(job, schedule_after, expected_version);
+  if (run.ok()) PublishCreated({run->created});
+  return run;
+}
+
 void PublishingJobStore::PublishCreated(const std::vector<CreatedJob>& created) {
   std::vector<EventRange> ranges;
   std::vector<EventBatch> batches;

@@ -22,6 +22,8 @@ class PublishingJobStore : public JobStore {
 
   absl::StatusOr<std::vector<CreatedJob>> CreateJobs(const std::vector<Job>& jobs) override;
   absl::StatusOr<std::vector<CreatedJob>> CreateJobBatch(const std::vector<Job>& jobs) override;
+  absl::StatusOr<ScheduledRun> CreateScheduledJob(const Job& job, const Schedule& schedule_after,
+                                                  int64_t expected_version) override;
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override;
   absl::StatusOr<std::vector<Job>> AcquireJobs(const AcquireQuery& query) override;

@@ -20,6 +20,9 @@ constexpr int kMaxRunsPerPass = 100;
 // While a run waits for the previous job (BUFFER_ONE) or for quota, it is looked at again
 // this often.
 constexpr absl::Duration kRecheck = absl::Seconds(1);
+// How late the loop may handle a run before the catch-up window applies to it (a pass, a
+// replica's sleep).
+constexpr absl::Duration kFiringSlack = absl::Seconds(1);
 
 absl::Status ScheduleNotFound(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("schedule ", id, " not found"));
@@ -87,7 +90,10 @@ absl::Status ScheduleManager::Check(Schedule& s, absl::Time now) {
     return absl::InvalidArgumentError("job.type: is required (or job.template)");
   }
   absl::Status st = job.template_name.empty() ? absl::OkStatus() : templates_.Apply(job);
-  if (st.ok()) st = ValidateCreate(job, now, limits_);
+  // As a run sends it: with the two labels jobd adds (they count towards the limit).
+  job.labels[kScheduleLabel] = s.id.empty() ? std::string(36, '0') : s.id;
+  job.labels[kScheduledTimeLabel] = Rfc3339(now);
+  if (st.ok()) st = ValidateCreate(job, now, limits_, CreateOrigin::kSchedule);
   return ForItem(st, "job");
 }
 
@@ -105,7 +111,9 @@ absl::StatusOr<Schedule> ScheduleManager::Create(const Principal& caller, Schedu
   s.last_skip_reason.clear();
   if (!s.paused) s.pause_note.clear();
   PlanNext(s, *CompiledSpec::Compile(s.spec), now);
-  return store_.InsertSchedule(s);
+  absl::StatusOr<Schedule> made = store_.InsertSchedule(s);
+  if (made.ok()) changed_();
+  return made;
 }
 
 absl::StatusOr<Schedule> ScheduleManager::Visible(const Principal& caller, const std::string& id) {
@@ -162,16 +170,25 @@ absl::StatusOr<Schedule> ScheduleManager::Update(const Principal& caller, const 
     }
   }
   auto has = [&](const char* path) { return std::count(mask.begin(), mask.end(), path) > 0; };
-  return store_.UpdateSchedule(wanted.id, [&](Schedule& s, absl::Time now) -> absl::Status {
+  auto apply_mask = [&](Schedule& s) {
     if (has("name")) s.name = wanted.name;
     if (has("spec")) s.spec = wanted.spec;
     if (has("job")) s.job = wanted.job;
     if (has("overlap_policy")) s.overlap_policy = wanted.overlap_policy;
     if (has("catchup_window")) s.catchup_window = wanted.catchup_window;
-    if (absl::Status st = Check(s, now); !st.ok()) return st;
-    if (has("spec")) PlanNext(s, *CompiledSpec::Compile(s.spec), now);
-    return absl::OkStatus();
-  });
+  };
+  // Checked before the row is locked: the check reads templates (another connection).
+  Schedule candidate = *current;
+  apply_mask(candidate);
+  if (absl::Status st = Check(candidate, clock_.Now()); !st.ok()) return st;
+  absl::StatusOr<Schedule> updated =
+      store_.UpdateSchedule(wanted.id, [&](Schedule& s, absl::Time now) -> absl::Status {
+        apply_mask(s);
+        if (has("spec")) PlanNext(s, *CompiledSpec::Compile(s.spec), now);
+        return absl::OkStatus();
+      });
+  if (updated.ok()) changed_();
+  return updated;
 }
 
 absl::Status ScheduleManager::Delete(const Principal& caller, const std::string& id) {
@@ -195,16 +212,19 @@ absl::StatusOr<Schedule> ScheduleManager::Pause(const Principal& caller, const s
 absl::StatusOr<Schedule> ScheduleManager::Resume(const Principal& caller, const std::string& id) {
   absl::StatusOr<Schedule> current = Visible(caller, id);
   if (!current.ok()) return current.status();
-  return store_.UpdateSchedule(id, [&](Schedule& s, absl::Time now) -> absl::Status {
-    if (!s.paused) return absl::OkStatus();
-    s.paused = false;
-    s.pause_note.clear();
-    s.buffered_run_time.reset();
-    absl::StatusOr<CompiledSpec> spec = CompiledSpec::Compile(s.spec);
-    if (!spec.ok()) return spec.status();
-    PlanNext(s, *spec, now);
-    return absl::OkStatus();
-  });
+  absl::StatusOr<Schedule> resumed =
+      store_.UpdateSchedule(id, [&](Schedule& s, absl::Time now) -> absl::Status {
+        if (!s.paused) return absl::OkStatus();
+        s.paused = false;
+        s.pause_note.clear();
+        s.buffered_run_time.reset();
+        absl::StatusOr<CompiledSpec> spec = CompiledSpec::Compile(s.spec);
+        if (!spec.ok()) return spec.status();
+        PlanNext(s, *spec, now);
+        return absl::OkStatus();
+      });
+  if (resumed.ok()) changed_();
+  return resumed;
 }
 
 CreateJobCommand ScheduleManager::RunCommand(const Schedule& s, absl::Time nominal,
@@ -223,14 +243,17 @@ absl::StatusOr<Job> ScheduleManager::Trigger(const Principal& caller, const std:
   // At the precision times are stored with, so the label and last_run_time agree.
   const absl::Time now = absl::FromUnixMicros(absl::ToUnixMicros(clock_.Now()));
   absl::StatusOr<std::vector<Job>> jobs = jobs_.CreateScheduledJobs(
-      RunAs(*s),
+      RunAs(*s), caller,
       {RunCommand(*s, now, absl::StrCat("jobd/schedule/", s->id, "/trigger/", Rfc3339(now)))});
   if (!jobs.ok()) return jobs.status();
   const Job job = jobs->front();
   absl::StatusOr<Schedule> updated = store_.UpdateSchedule(id, [&](Schedule& row, absl::Time) {
-    row.last_run_time = now;
-    row.last_job_id = job.id;
     ++row.runs_fired;
+    // The latest run is the one the overlap policy looks at.
+    if (!row.last_run_time || *row.last_run_time < now) {
+      row.last_run_time = now;
+      row.last_job_id = job.id;
+    }
     return absl::OkStatus();
   });
   if (!updated.ok()) return updated.status();
@@ -241,6 +264,8 @@ absl::StatusOr<std::vector<Job>> ScheduleManager::Backfill(const Principal& call
                                                            const std::string& id, absl::Time start,
                                                            absl::Time end) {
   if (end < start) return absl::InvalidArgumentError("end_time: must not be before start_time");
+  // Runs to come are the schedule's own: a backfill made now would stand in for them.
+  if (end > clock_.Now()) return absl::InvalidArgumentError("end_time: must not be in the future");
   absl::StatusOr<Schedule> s = Visible(caller, id);
   if (!s.ok()) return s.status();
   absl::StatusOr<CompiledSpec> spec = CompiledSpec::Compile(s->spec);
@@ -255,7 +280,7 @@ absl::StatusOr<std::vector<Job>> ScheduleManager::Backfill(const Principal& call
     runs.push_back(RunCommand(*s, *t, absl::StrCat("jobd/schedule/", s->id, "/", Rfc3339(*t))));
   }
   if (runs.empty()) return std::vector<Job>{};
-  return jobs_.CreateScheduledJobs(RunAs(*s), std::move(runs));
+  return jobs_.CreateScheduledJobs(RunAs(*s), caller, std::move(runs));
 }
 
 std::vector<absl::Time> ScheduleManager::NextRunTimes(const Schedule& s, int n) const {
@@ -292,124 +317,144 @@ absl::StatusOr<int> ScheduleManager::FireDue(int limit) {
 
 absl::StatusOr<int> ScheduleManager::FireOne(const Schedule& read, absl::Time now) {
   absl::StatusOr<CompiledSpec> spec = CompiledSpec::Compile(read.spec);
-  Schedule next = read;
-  int made = 0;
   if (!spec.ok()) {
-    // A spec this jobd cannot read (written by a newer one): leave it alone until updated.
-    next.next_fire_time.reset();
-    next.last_skip_reason = std::string(spec.status().message());
-  } else {
-    bool previous_active = false;
-    if (!read.last_job_id.empty()) {
-      absl::StatusOr<Job> previous = jobs_.GetJob(RunAs(read), read.last_job_id);
-      if (previous.ok()) {
-        previous_active = IsActive(previous->state);
-      } else if (!absl::IsNotFound(previous.status())) {
-        return previous.status();
-      }
-    }
-    bool refused = false;  // by the workspace's quota: try again shortly
-    auto skip = [&](const std::string& reason) {
-      ++next.runs_skipped;
-      next.last_skip_reason = reason;
-    };
-    auto run = [&](absl::Time nominal) -> absl::Status {
-      absl::StatusOr<std::vector<Job>> jobs = jobs_.CreateScheduledJobs(
-          RunAs(read),
-          {RunCommand(read, nominal,
-                      absl::StrCat("jobd/schedule/", read.id, "/", Rfc3339(nominal)))});
-      if (absl::IsResourceExhausted(jobs.status())) {
-        refused = true;
-        next.last_skip_reason = std::string(jobs.status().message());
-        return absl::OkStatus();
-      }
-      if (IsPermanent(jobs.status())) {
-        // The run can never be made as it stands (its template is gone, its payload no
-        // longer passes the schema): skipped, with why, and the schedule moves on.
-        skip(std::string(jobs.status().message()));
-        return absl::OkStatus();
-      }
-      if (!jobs.ok()) return jobs.status();
-      ++made;
-      ++next.runs_fired;
-      next.last_run_time = nominal;
-      next.last_job_id = jobs->front().id;
-      previous_active = IsActive(jobs->front().state);
-      return absl::OkStatus();
-    };
-    if (next.buffered_run_time && !previous_active) {
-      if (absl::Status st = run(*next.buffered_run_time); !st.ok()) return st;
-      if (!refused) next.buffered_run_time.reset();
-    }
-    const absl::Time oldest_kept = now - read.catchup_window;
-    int skipped_in_outage = 0;
-    while (!refused && next.next_run_time && next.next_fire_time && *next.next_fire_time <= now &&
-           made < kMaxRunsPerPass) {
-      const absl::Time nominal = *next.next_run_time;
-      if (nominal < oldest_kept) {
-        skip("missed: older than the catch-up window");
-        if (++skipped_in_outage == kMaxSkipsCounted) {
-          PlanNext(next, *spec, oldest_kept - absl::Nanoseconds(1));
-        } else {
-          PlanNext(next, *spec, nominal);
-        }
-        continue;
-      }
-      if (previous_active) {
-        switch (read.overlap_policy) {
-          case OverlapPolicy::kSkip:
-            skip("the previous job was still active");
-            PlanNext(next, *spec, nominal);
-            continue;
-          case OverlapPolicy::kBufferOne:
-            if (next.buffered_run_time) {
-              skip("the previous job was still active and a run was already waiting");
-            } else {
-              next.buffered_run_time = nominal;
-            }
-            PlanNext(next, *spec, nominal);
-            continue;
-          case OverlapPolicy::kCancelOther: {
-            absl::StatusOr<Job> cancelled =
-                jobs_.CancelJob(RunAs(read), next.last_job_id,
-                                absl::StrCat("replaced by the run of ", Rfc3339(nominal),
-                                             " (schedule ", read.name, ")"));
-            // A job that finished meanwhile cannot be cancelled; the run goes ahead.
-            if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status()) &&
-                !absl::IsNotFound(cancelled.status())) {
-              return cancelled.status();
-            }
-            break;
-          }
-          case OverlapPolicy::kAllowAll:
-            break;
-        }
-      }
-      if (absl::Status st = run(nominal); !st.ok()) return st;
-      if (!refused) PlanNext(next, *spec, nominal);
-    }
-    if (refused || next.buffered_run_time) {
-      // Come back soon: the quota may free up, the previous job may finish.
-      const absl::Time recheck = now + kRecheck;
-      if (!next.next_fire_time || *next.next_fire_time > recheck) next.next_fire_time = recheck;
+    // This replica cannot read the spec (another jobd's, or a time zone missing here): put
+    // the schedule off a minute, for a replica that can, without touching its runs.
+    store_
+        .UpdateSchedule(read.id,
+                        [&](Schedule& row, absl::Time db_now) -> absl::Status {
+                          if (row.version != read.version) return absl::AbortedError("moved on");
+                          row.next_fire_time = db_now + absl::Minutes(1);
+                          row.last_skip_reason =
+                              absl::StrCat("not readable by a replica: ", spec.status().message());
+                          return absl::OkStatus();
+                        })
+        .IgnoreError();
+    return spec.status();
+  }
+  auto due = [&](absl::Time nominal) { return nominal + spec->JitterFor(read.id, nominal); };
+  Schedule next = read;  // what the schedule becomes; written with each run, and at the end
+  int64_t version = read.version;
+  int made = 0;
+  bool previous_active = false;
+  if (!read.last_job_id.empty()) {
+    absl::StatusOr<Job> previous = jobs_.GetJob(RunAs(read), read.last_job_id);
+    if (previous.ok()) {
+      previous_active = IsActive(previous->state);
+    } else if (!absl::IsNotFound(previous.status())) {
+      return previous.status();
     }
   }
-  // Written only if no other replica moved the schedule on meanwhile (its runs were the
-  // same jobs, found by their keys).
+  bool refused = false;  // by the workspace's quota: try again shortly
+  auto skip = [&](const std::string& reason) {
+    ++next.runs_skipped;
+    next.last_skip_reason = reason;
+  };
+  // Makes the run at `nominal`, with the schedule as `after` once it is made; the schedule
+  // must not have moved since this pass read it (ABORTED otherwise).
+  auto run = [&](absl::Time nominal, Schedule after) -> absl::Status {
+    ++after.runs_fired;
+    after.last_run_time = nominal;
+    absl::StatusOr<JobStore::ScheduledRun> made_run = jobs_.CreateScheduledRun(
+        RunAs(read),
+        RunCommand(read, nominal, absl::StrCat("jobd/schedule/", read.id, "/", Rfc3339(nominal))),
+        after, version);
+    if (absl::IsResourceExhausted(made_run.status())) {
+      refused = true;
+      next.last_skip_reason = std::string(made_run.status().message());
+      return absl::OkStatus();
+    }
+    if (IsPermanent(made_run.status())) {
+      // The run can never be made as it stands (its template is gone, its payload no longer
+      // passes the schema): skipped, with why, and the schedule moves on.
+      skip(std::string(made_run.status().message()));
+      return absl::OkStatus();
+    }
+    if (!made_run.ok()) return made_run.status();
+    ++made;
+    next = std::move(after);
+    next.last_job_id = made_run->created.job.id;
+    version = made_run->version;
+    previous_active = IsActive(made_run->created.job.state);
+    return absl::OkStatus();
+  };
+  if (next.buffered_run_time && !previous_active) {
+    Schedule after = next;
+    after.buffered_run_time.reset();
+    if (absl::Status st = run(*next.buffered_run_time, after); !st.ok()) {
+      return absl::IsAborted(st) ? absl::StatusOr<int>(made) : st;
+    }
+  }
+  // A run is missed when it is due earlier than the catch-up window (and the loop's own
+  // slack) before now.
+  const absl::Time oldest_kept = now - read.catchup_window - kFiringSlack;
+  int skipped_in_outage = 0;
+  while (!refused && next.next_run_time && due(*next.next_run_time) <= now &&
+         made < kMaxRunsPerPass) {
+    const absl::Time nominal = *next.next_run_time;
+    if (due(nominal) < oldest_kept) {
+      skip("missed: older than the catch-up window");
+      if (++skipped_in_outage == kMaxSkipsCounted) {
+        PlanNext(next, *spec, oldest_kept - absl::Nanoseconds(1));
+      } else {
+        PlanNext(next, *spec, nominal);
+      }
+      continue;
+    }
+    if (previous_active) {
+      switch (read.overlap_policy) {
+        case OverlapPolicy::kSkip:
+          skip("the previous job was still active");
+          PlanNext(next, *spec, nominal);
+          continue;
+        case OverlapPolicy::kBufferOne:
+          if (next.buffered_run_time) {
+            skip("the previous job was still active and a run was already waiting");
+          } else {
+            next.buffered_run_time = nominal;
+          }
+          PlanNext(next, *spec, nominal);
+          continue;
+        case OverlapPolicy::kCancelOther: {
+          // A stale pass cancels at most a job older than the run it makes.
+          absl::StatusOr<Job> cancelled =
+              jobs_.CancelJob(RunAs(read), next.last_job_id,
+                              absl::StrCat("replaced by the run of ", Rfc3339(nominal),
+                                           " (schedule ", read.name, ")"));
+          // A job that finished meanwhile cannot be cancelled; the run goes ahead.
+          if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status()) &&
+              !absl::IsNotFound(cancelled.status())) {
+            return cancelled.status();
+          }
+          break;
+        }
+        case OverlapPolicy::kAllowAll:
+          break;
+      }
+    }
+    Schedule after = next;
+    PlanNext(after, *spec, nominal);
+    if (absl::Status st = run(nominal, after); !st.ok()) {
+      return absl::IsAborted(st) ? absl::StatusOr<int>(made) : st;
+    }
+    if (!refused && next.next_run_time == nominal) PlanNext(next, *spec, nominal);  // skipped
+  }
+  if (next.next_run_time) next.next_fire_time = due(*next.next_run_time);
+  if (refused || next.buffered_run_time) {
+    // Come back soon: the quota may free up, the previous job may end.
+    const absl::Time recheck = now + kRecheck;
+    if (!next.next_fire_time || *next.next_fire_time > recheck) next.next_fire_time = recheck;
+  }
+  // The skips, the next run and when to look again; written only if no other replica moved
+  // the schedule on meanwhile.
   absl::StatusOr<Schedule> written =
       store_.UpdateSchedule(read.id, [&](Schedule& row, absl::Time) -> absl::Status {
-        if (row.paused || row.next_run_time != read.next_run_time ||
-            row.next_fire_time != read.next_fire_time ||
-            row.buffered_run_time != read.buffered_run_time ||
-            row.last_job_id != read.last_job_id || row.update_time != read.update_time) {
+        if (row.version != version || row.paused) {
           return absl::AbortedError("moved on by another replica");
         }
         row.next_run_time = next.next_run_time;
         row.next_fire_time = next.next_fire_time;
         row.buffered_run_time = next.buffered_run_time;
-        row.last_run_time = next.last_run_time;
-        row.last_job_id = next.last_job_id;
-        row.runs_fired = next.runs_fired;
         row.runs_skipped = next.runs_skipped;
         row.last_skip_reason = next.last_skip_reason;
         return absl::OkStatus();

@@ -7,6 +7,7 @@
 // the catch-up window) are taken on the database's clock.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,8 @@ class ScheduleManager {
   absl::StatusOr<int> FireDue(int limit);
   // How long the scheduler may sleep: until the soonest due run, at most `cap`.
   absl::Duration TimeToNextFire(absl::Duration cap);
+  // Called after a schedule was made, changed or resumed here (the scheduler looks again).
+  void SetChangeListener(std::function<void()> changed) { changed_ = std::move(changed); }
 
  private:
   absl::Status Check(Schedule& schedule, absl::Time now);
@@ -74,6 +77,7 @@ class ScheduleManager {
   Clock& clock_;
   const Limits limits_;
   const PageTokenCodec page_tokens_;
+  std::function<void()> changed_ = [] {};
 };
 
 }  // namespace jobd::core

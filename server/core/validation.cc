@@ -3,12 +3,15 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/clip.h"
 #include "server/core/ids.h"
 
 namespace jobd::core {
 namespace {
+
+constexpr char kReservedPrefix[] = "jobd/";
 
 absl::Status Invalid(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
@@ -118,7 +121,8 @@ absl::Status ValidateText(const std::string& field, const std::string& text, con
   return absl::OkStatus();
 }
 
-absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Limits& limits) {
+absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Limits& limits,
+                            CreateOrigin origin) {
   if (auto s = ValidateWorkspaceId(c.workspace_id, limits); !s.ok()) return s;
   if (auto s = ValidateType("type", c.type, limits); !s.ok()) return s;
   if (c.payload_json.size() > limits.max_payload_bytes) {
@@ -159,6 +163,17 @@ absl::Status ValidateCreate(const CreateJobCommand& c, absl::Time now, const Lim
     return Invalid("idempotency_key",
                    absl::StrCat("must be at most ", limits.max_idempotency_key_length,
                                 " bytes without NUL characters"));
+  }
+  if (origin == CreateOrigin::kCaller) {
+    for (const auto& [key, value] : c.labels) {
+      if (absl::StartsWith(key, kReservedPrefix)) {
+        return Invalid("labels", absl::StrCat("\"", ClipForMessage(key, 128),
+                                              "\": keys starting with jobd/ are set by jobd"));
+      }
+    }
+    if (absl::StartsWith(c.idempotency_key, kReservedPrefix)) {
+      return Invalid("idempotency_key", "must not start with jobd/ (jobd's schedules use those)");
+    }
   }
   return absl::OkStatus();
 }

@@ -25,7 +25,11 @@ absl::Status ValidateText(const std::string& field, const std::string& text, con
 // …"): the field of one item of a batch. OK stays OK.
 absl::Status ForItem(const absl::Status& status, const std::string& item);
 
-absl::Status ValidateCreate(const CreateJobCommand& command, absl::Time now, const Limits& limits);
+// Who a create comes from: a caller may not use the labels and idempotency keys starting with
+// "jobd/", which jobd's own schedules set.
+enum class CreateOrigin { kCaller, kSchedule };
+absl::Status ValidateCreate(const CreateJobCommand& command, absl::Time now, const Limits& limits,
+                            CreateOrigin origin = CreateOrigin::kCaller);
 absl::Status ValidateList(const ListJobsCommand& command, const Limits& limits);
 
 }  // namespace jobd::core

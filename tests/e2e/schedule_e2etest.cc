@@ -191,6 +191,27 @@ TEST_F(ScheduleTest, OverlapPolicies) {
   EXPECT_EQ(RunsOf(made_buffer.id()).size(), 2u);
 }
 
+TEST_F(ScheduleTest, ABufferedRunDoesNotEatTheRunsAfterIt) {
+  // Every 3 s; the first job stays QUEUED, so the second run waits and later ones are due
+  // at their own time only (a waiting run makes the schedule look again every second).
+  v1::Schedule s = EverySecond("buffer-3s", "buffer-3s");
+  s.mutable_spec()->clear_cron();
+  s.mutable_spec()->add_intervals()->mutable_every()->set_seconds(3);
+  s.set_overlap_policy(v1::OVERLAP_POLICY_BUFFER_ONE);
+  const v1::Schedule made = Made(s);
+  ASSERT_TRUE(
+      WaitFor([&] { return GetSchedule(made.id()).has_buffered_run_time(); }, absl::Seconds(10)));
+  const absl::Time buffered_at = absl::Now();
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::Now() > buffered_at + absl::Seconds(2); }, absl::Seconds(5)));
+  const v1::Schedule after = GetSchedule(made.id());
+  EXPECT_EQ(RunsOf(made.id()).size(), 1u);
+  // At most the one run after the waiting one has come and been skipped: none ran ahead.
+  EXPECT_LE(after.runs_skipped(), 1);
+  ASSERT_GE(after.next_run_times_size(), 1);
+  EXPECT_LE(ToTime(after.next_run_times(0)), absl::Now() + absl::Seconds(3));
+}
+
 TEST_F(ScheduleTest, CatchesUpWithinTheWindowAfterAnOutageAndSkipsTheRest) {
   const absl::Time start = NextWholeSecond(absl::Seconds(1));
   v1::Schedule s = EverySecond("catch-up", "catch-up");
@@ -296,6 +317,32 @@ TEST_F(ScheduleTest, PauseResumeTriggerAndBackfill) {
   EXPECT_EQ(too_many.error_message(),
             "end_time: the range holds more than 1000 runs; backfill in parts");
   EXPECT_EQ(RunsOf(made_minutely.id()).size(), 0u);
+
+  // Runs to come are the schedule's own.
+  backfill.set_id(made.id());
+  *backfill.mutable_end_time() = ToProtoTime(absl::Now() + absl::Hours(24 * 400));
+  grpc::Status future = schedules_->BackfillSchedule(Ctx().get(), backfill, &first);
+  EXPECT_EQ(future.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(future.error_message(), "end_time: must not be in the future");
+}
+
+TEST_F(ScheduleTest, CallersCannotUseTheLabelsAndKeysOfSchedules) {
+  v1::CreateJobRequest request;
+  request.set_workspace_id("ws");
+  request.set_type("t");
+  (*request.mutable_labels())["jobd/schedule"] = "forged";
+  v1::CreateJobResponse response;
+  grpc::Status labelled = jobs_->CreateJob(Ctx().get(), request, &response);
+  EXPECT_EQ(labelled.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(labelled.error_message(),
+            "labels: \"jobd/schedule\": keys starting with jobd/ are set by jobd");
+  request.clear_labels();
+  request.set_idempotency_key("jobd/schedule/x/2026-01-01T00:00:00Z");
+  grpc::Status keyed = jobs_->CreateJob(Ctx().get(), request, &response);
+  EXPECT_EQ(keyed.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(keyed.error_message(),
+            "idempotency_key: must not start with jobd/ (jobd's schedules use those)");
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs"), "0");
 }
 
 TEST_F(ScheduleTest, JitterWithinBoundsAndEndTimeHonoured) {

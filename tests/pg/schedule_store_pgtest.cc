@@ -109,6 +109,27 @@ TEST(ScheduleStoreTest, ASchemaSevenDatabaseUpgradesAndKeepsSchedulesAndTemplate
   EXPECT_EQ(paused->runs_fired, 0);
   EXPECT_EQ(store.SchedulesDueNow(10)->schedules.size(), 0u);  // paused ones are not due
 
+  // A run is written only on the version read: a stale one writes nothing.
+  db::PgScheduleStore& schedules = store;
+  const Schedule later = *schedules.GetSchedule(due.id);
+  Job run = QueuedJob("run");
+  run.idempotency_key = "jobd/schedule/x/1";
+  run.request_fingerprint.clear();
+  Schedule after = later;
+  after.runs_fired = 1;
+  absl::StatusOr<JobStore::ScheduledRun> stale =
+      jobs.CreateScheduledJob(run, after, later.version - 1);
+  EXPECT_TRUE(absl::IsAborted(stale.status())) << stale.status();
+  EXPECT_TRUE(absl::IsNotFound(jobs.GetJob(run.id).status()));
+  absl::StatusOr<JobStore::ScheduledRun> fresh = jobs.CreateScheduledJob(run, after, later.version);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_TRUE(fresh->created.created);
+  EXPECT_EQ(fresh->version, later.version + 1);
+  const Schedule written = *schedules.GetSchedule(due.id);
+  EXPECT_EQ(written.last_job_id, run.id);
+  EXPECT_EQ(written.runs_fired, 1);
+  EXPECT_EQ(written.version, later.version + 1);
+
   JobTemplate shared;
   shared.id = core::NewJobId(absl::Now());
   shared.name = "crawl";

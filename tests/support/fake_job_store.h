@@ -62,6 +62,14 @@ class FakeJobStore : public JobStore {
     return out;
   }
 
+  // Schedules live elsewhere (no fake holds them): the job alone, as a batch of one.
+  absl::StatusOr<ScheduledRun> CreateScheduledJob(const Job& job, const Schedule&,
+                                                  int64_t expected_version) override {
+    absl::StatusOr<std::vector<CreatedJob>> created = CreateJobBatch({job});
+    if (!created.ok()) return created.status();
+    return ScheduledRun{created->front(), expected_version + 1};
+  }
+
   std::vector<CreatedJob> CreateLocked(const std::vector<Job>& jobs) {
     std::vector<CreatedJob> out;
     for (const Job& input : jobs) {
