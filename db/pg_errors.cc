@@ -17,6 +17,11 @@ absl::Status FromSqlState(const std::string& state, const std::string& what) {
   if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03") {
     return absl::UnavailableError(absl::StrCat(kConnectionLostPrefix, what));
   }
+  // A migration changed a table's columns under this connection's prepared statements: the
+  // connection is replaced (as a lost one), so a retry works during a rolling upgrade.
+  if (state == "0A000" && absl::StrContains(what, "cached plan must not change result type")) {
+    return absl::UnavailableError(absl::StrCat(kConnectionLostPrefix, what));
+  }
   if (state == "23505") return absl::AlreadyExistsError(what);
   if (state == "40001" || state == "40P01") return absl::AbortedError(what);
   if (state == "57014") return absl::DeadlineExceededError(what);

@@ -117,17 +117,23 @@ class JobChangeColumns {
     fold_sequences_.Add(std::to_string(next.fold_sequence));
     fold_counts_.Add(std::to_string(next.fold_count));
     replaces_latest_.Add(std::string(update.replaces_latest_event ? "t" : "f"));
+    if (update.checkpoint_changed && next.checkpoint_json) {
+      checkpoints_.Add(*next.checkpoint_json);
+    } else {
+      checkpoints_.AddNull();
+    }
   }
 
   pqxx::result Update(pqxx::transaction_base& tx) const {
-    return tx.exec_prepared(
-        "update_jobs", ids_.Close(), read_sequences_.Close(), states_.Close(), attempts_.Close(),
-        last_attempts_.Close(), progress_percents_.Close(), progress_messages_.Close(),
-        results_.Close(), error_messages_.Close(), worker_ids_.Close(), lease_tokens_.Close(),
-        lease_expire_times_.Close(), lease_durations_.Close(), update_times_.Close(),
-        start_times_.Close(), finish_times_.Close(), run_afters_.Close(), expire_times_.Close(),
-        attempt_deadlines_.Close(), event_kinds_.Close(), attempt_progress_events_.Close(),
-        fold_sequences_.Close(), fold_counts_.Close(), replaces_latest_.Close());
+    return tx.exec_prepared("update_jobs", ids_.Close(), read_sequences_.Close(), states_.Close(),
+                            attempts_.Close(), last_attempts_.Close(), progress_percents_.Close(),
+                            progress_messages_.Close(), results_.Close(), error_messages_.Close(),
+                            worker_ids_.Close(), lease_tokens_.Close(), lease_expire_times_.Close(),
+                            lease_durations_.Close(), update_times_.Close(), start_times_.Close(),
+                            finish_times_.Close(), run_afters_.Close(), expire_times_.Close(),
+                            attempt_deadlines_.Close(), event_kinds_.Close(),
+                            attempt_progress_events_.Close(), fold_sequences_.Close(),
+                            fold_counts_.Close(), replaces_latest_.Close(), checkpoints_.Close());
   }
 
  private:
@@ -135,7 +141,7 @@ class JobChangeColumns {
       progress_messages_, results_, error_messages_, worker_ids_, lease_tokens_,
       lease_expire_times_, lease_durations_, update_times_, start_times_, finish_times_,
       run_afters_, expire_times_, attempt_deadlines_, event_kinds_, attempt_progress_events_,
-      fold_sequences_, fold_counts_, replaces_latest_;
+      fold_sequences_, fold_counts_, replaces_latest_, checkpoints_;
 };
 
 }  // namespace

@@ -111,6 +111,7 @@ JobColumns::JobColumns(const pqxx::result& r)
     const absl::string_view name = r.column_name(i);
     if (name == "attempt_progress_events") attempt_progress_events_ = static_cast<int>(i);
     if (name == "message_count") message_count_ = static_cast<int>(i);
+    if (name == "checkpoint") checkpoint_ = static_cast<int>(i);
     if (name == "fold_sequence") fold_sequence_ = static_cast<int>(i);
     if (name == "fold_count") fold_count_ = static_cast<int>(i);
   }
@@ -163,6 +164,9 @@ Job JobColumns::Read(const pqxx::row& row) const {
   if (message_count_ >= 0) job.message_count = row[message_count_].as<int32_t>();
   if (fold_sequence_ >= 0) job.fold_sequence = row[fold_sequence_].as<int64_t>();
   if (fold_count_ >= 0) job.fold_count = row[fold_count_].as<int32_t>();
+  if (checkpoint_ >= 0 && !row[checkpoint_].is_null()) {
+    job.checkpoint_json = row[checkpoint_].c_str();
+  }
   return job;
 }
 

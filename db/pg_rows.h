@@ -48,6 +48,7 @@ class JobColumns {
       start_time_, finish_time_, run_after_, expire_time_, sequence_;
   // The history counters, which lists leave out: -1 when the result has none.
   int attempt_progress_events_ = -1, message_count_ = -1, fold_sequence_ = -1, fold_count_ = -1;
+  int checkpoint_ = -1;  // lists leave it out
 };
 
 std::vector<Job> ReadJobs(const pqxx::result& result);

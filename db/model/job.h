@@ -65,6 +65,8 @@ struct Job {
   absl::Time run_after;
   std::optional<absl::Time> expire_time;
   int64_t sequence = 1;
+  // The last checkpoint a worker saved (JSON), kept across attempts; lists leave it out.
+  std::optional<std::string> checkpoint_json;
   // Bounded history (server/core/worker_rules.h): progress events of this attempt so far,
   // MESSAGE events kept, and the latest progress event past the limit with what it folds.
   int32_t attempt_progress_events = 0;
@@ -126,6 +128,8 @@ struct JobUpdate {
   // The event replaces the job's latest event (a progress event past the limit, deleted) and
   // counts `folded` events (next.fold_count); see FollowsOn.
   bool replaces_latest_event = false;
+  // next.checkpoint_json is new (written); otherwise the stored one stays.
+  bool checkpoint_changed = false;
 };
 
 // What AcquireJobs asks of the store.

@@ -2,18 +2,20 @@
 -- event_kind is set, the event of that change. Each parameter is an array, one element per
 -- job; read_sequence is the sequence the change was decided on (a mismatch writes nothing).
 -- A change that replaces_latest deletes the job's latest event (a progress event folded into
--- this one, which carries fold_count).
+-- this one, which carries fold_count). A NULL checkpoint keeps the stored one (a checkpoint is
+-- sent only when it changes).
 WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::bigint[], $3::job_state[], $4::integer[], $5::integer[], $6::real[],
     $7::text[], $8::json[], $9::text[], $10::text[], $11::uuid[], $12::timestamptz[],
     $13::bigint[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[],
     $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::job_event_kind[],
-    $21::integer[], $22::bigint[], $23::integer[], $24::boolean[])
+    $21::integer[], $22::bigint[], $23::integer[], $24::boolean[], $25::jsonb[])
     AS t(id, read_sequence, state, attempt, last_attempt, progress_percent, progress_message,
          result, error_message, worker_id, lease_token, lease_expire_time, lease_duration_us,
          update_time, start_time, finish_time, run_after, expire_time, attempt_deadline,
-         event_kind, attempt_progress_events, fold_sequence, fold_count, replaces_latest)
+         event_kind, attempt_progress_events, fold_sequence, fold_count, replaces_latest,
+         checkpoint)
 ), updated AS (
   UPDATE jobs AS j SET
     state = i.state, attempt = i.attempt, last_attempt = i.last_attempt,
@@ -25,6 +27,7 @@ WITH input AS (
     expire_time = i.expire_time, attempt_deadline = i.attempt_deadline,
     attempt_progress_events = i.attempt_progress_events, fold_sequence = i.fold_sequence,
     fold_count = i.fold_count,
+    checkpoint = coalesce(i.checkpoint, j.checkpoint),  -- NULL: the stored one stays
     sequence = j.sequence + CASE WHEN i.event_kind IS NULL THEN 0 ELSE 1 END
   FROM input AS i
   WHERE j.id = i.id AND j.sequence = i.read_sequence

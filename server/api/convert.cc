@@ -112,6 +112,9 @@ void ToProto(const Job& job, absl::Time now, bool include_payload, v1::Job* out)
   out->set_progress_message(job.progress_message);
   // Stored JSON came from a Struct, so it converts back; a failure leaves the field unset.
   if (include_payload) JsonToStruct(job.payload_json, out->mutable_payload());
+  if (include_payload && job.checkpoint_json) {
+    JsonToStruct(*job.checkpoint_json, out->mutable_checkpoint());
+  }
   if (job.result_json) JsonToStruct(*job.result_json, out->mutable_result());
   out->set_error_message(job.error_message);
   out->set_requested_by(job.requested_by);
@@ -363,6 +366,11 @@ absl::StatusOr<core::ProgressReport> FromProto(const v1::ReportProgressRequest& 
     }
     message.text = m.text();
     report.messages.push_back(std::move(message));
+  }
+  if (r.has_checkpoint()) {
+    absl::StatusOr<std::string> checkpoint = StructToJson(r.checkpoint(), "checkpoint");
+    if (!checkpoint.ok()) return checkpoint.status();
+    report.checkpoint_json = std::move(*checkpoint);
   }
   return report;
 }

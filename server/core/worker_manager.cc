@@ -169,6 +169,11 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
       const std::string field = absl::StrCat("messages[", i, "].text");
       if (auto s = ValidateText(field, report.messages[i].text, limits_); !s.ok()) return s;
     }
+    if (report.checkpoint_json && report.checkpoint_json->size() > limits_.max_payload_bytes) {
+      return Invalid("checkpoint",
+                     absl::StrCat("must be at most ", limits_.max_payload_bytes,
+                                  " bytes encoded as JSON, got ", report.checkpoint_json->size()));
+    }
     return absl::OkStatus();
   }();
   if (!invalid.ok()) return done(invalid);

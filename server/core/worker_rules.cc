@@ -135,6 +135,10 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
     }
   }
   update.messages = KeptMessages(job, report.messages, limits.max_messages_per_job);
+  if (report.checkpoint_json && report.checkpoint_json != job.checkpoint_json) {
+    next.checkpoint_json = report.checkpoint_json;
+    update.checkpoint_changed = true;
+  }
   plan.update = std::move(update);
   return plan;
 }

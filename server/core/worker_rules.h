@@ -36,6 +36,7 @@ struct ProgressReport {
   float percent = 0;
   std::string message;
   std::vector<JobMessage> messages;
+  std::optional<std::string> checkpoint_json;  // none: the last one stays
 };
 
 // What ReportProgress decides: the change to write (none when the job was cancelled under

@@ -55,14 +55,18 @@ TEST(ScheduleStoreTest, ASchemaSevenDatabaseUpgradesAndKeepsSchedulesAndTemplate
   auto reached = db::Migrate(
       **conn, [](const std::string&) {}, 7);
   ASSERT_TRUE(reached.ok() && *reached == 7);
+  const Job job = QueuedJob("before-upgrade");
+  {
+    // Connections of the old schema: their prepared statements' results have its columns.
+    db::ConnectionPool old_pool(config);
+    ASSERT_TRUE(db::PgJobStore(old_pool).CreateJobs({job}).ok());
+  }
   db::ConnectionPool pool(config);
   db::PgJobStore jobs(pool);
-  const Job job = QueuedJob("before-upgrade");
-  ASSERT_TRUE(jobs.CreateJobs({job}).ok());
 
   reached = db::Migrate(**conn, [](const std::string&) {});
   ASSERT_TRUE(reached.ok()) << reached.status();
-  EXPECT_EQ(*reached, 8);
+  EXPECT_EQ(*reached, db::RequiredSchemaVersion());
   absl::StatusOr<Job> kept = jobs.GetJob(job.id);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_EQ(kept->type, "before-upgrade");

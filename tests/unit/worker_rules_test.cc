@@ -100,7 +100,7 @@ TEST(CheckLease, RefusesEveryStaleLease) {
 }
 
 TEST(Progress, RenewsLeaseCappedByAttemptDeadline) {
-  ProgressReport report{40, "page 4", {{MessageLevel::kWarning, "slow"}}};
+  ProgressReport report{40, "page 4", {{MessageLevel::kWarning, "slow"}}, {}};
   auto plan = PlanProgress(Running(), "token", report, kNow);
   ASSERT_TRUE(plan.ok());
   EXPECT_FALSE(plan->cancelled);
@@ -121,7 +121,7 @@ TEST(Progress, UnchangedProgressRenewsWithoutEvent) {
   Job job = Running();
   job.progress_percent = 40;
   job.progress_message = "page 4";
-  auto plan = PlanProgress(job, "token", ProgressReport{40, "page 4", {}}, kNow);
+  auto plan = PlanProgress(job, "token", ProgressReport{40, "page 4", {}, {}}, kNow);
   ASSERT_TRUE(plan.ok());
   EXPECT_FALSE(plan->update->event_kind.has_value());
 }
@@ -210,7 +210,7 @@ TEST(PlanProgressHistory, FoldsPastTheLimitAndCapsMessagesWithOneNotice) {
   Job job = Running();
   job.sequence = 10;
   job.attempt_progress_events = 2;  // at the limit
-  const ProgressReport report{50, "", {}};
+  const ProgressReport report{50, "", {}, {}};
   auto first = PlanProgress(job, "token", report, kNow, limits);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_FALSE(first->update->replaces_latest_event);  // the first past the limit
@@ -219,7 +219,7 @@ TEST(PlanProgressHistory, FoldsPastTheLimitAndCapsMessagesWithOneNotice) {
 
   job = first->update->next;
   job.sequence = 11;
-  auto second = PlanProgress(job, "token", ProgressReport{60, "", {}}, kNow, limits);
+  auto second = PlanProgress(job, "token", ProgressReport{60, "", {}, {}}, kNow, limits);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_TRUE(second->update->replaces_latest_event);
   EXPECT_EQ(second->update->next.fold_sequence, 12);
@@ -228,19 +228,19 @@ TEST(PlanProgressHistory, FoldsPastTheLimitAndCapsMessagesWithOneNotice) {
 
   job = second->update->next;
   job.sequence = 13;  // a message came after 12: it stays
-  auto third = PlanProgress(job, "token", ProgressReport{70, "", {}}, kNow, limits);
+  auto third = PlanProgress(job, "token", ProgressReport{70, "", {}, {}}, kNow, limits);
   ASSERT_TRUE(third.ok()) << third.status();
   EXPECT_FALSE(third->update->replaces_latest_event);
   EXPECT_EQ(third->update->next.fold_count, 0);
 
   job.message_count = 1;
   const std::vector<JobMessage> five(5, JobMessage{MessageLevel::kInfo, "m"});
-  auto capped = PlanProgress(job, "token", ProgressReport{70, "", five}, kNow, limits);
+  auto capped = PlanProgress(job, "token", ProgressReport{70, "", five, {}}, kNow, limits);
   ASSERT_TRUE(capped.ok()) << capped.status();
   ASSERT_EQ(capped->update->messages.size(), 3u);  // 2 of room and the notice
   EXPECT_EQ(capped->update->messages[2].level, MessageLevel::kWarning);
   job.message_count = 4;  // the notice was written
-  auto dropped = PlanProgress(job, "token", ProgressReport{70, "", five}, kNow, limits);
+  auto dropped = PlanProgress(job, "token", ProgressReport{70, "", five, {}}, kNow, limits);
   ASSERT_TRUE(dropped.ok()) << dropped.status();
   EXPECT_TRUE(dropped->update->messages.empty());
 }
