@@ -116,6 +116,12 @@ void JobContext::Log(v1::MessageLevel level, std::string text) {
   dirty_ = true;
 }
 
+void JobContext::SaveCheckpoint(google::protobuf::Struct checkpoint) {
+  absl::MutexLock lock(&mu_);
+  checkpoint_ = std::move(checkpoint);
+  dirty_ = true;
+}
+
 void JobContext::Pending(bool* dirty, bool* full_batch) const {
   absl::MutexLock lock(&mu_);
   *dirty = dirty_;
@@ -152,6 +158,10 @@ JobContext::Report JobContext::TakeReport() {
     *report.request.add_messages() = std::move(messages_.front());
     messages_.pop_front();
   }
+  if (checkpoint_) {
+    *report.request.mutable_checkpoint() = std::move(*checkpoint_);
+    checkpoint_.reset();
+  }
   report.dirty = dirty_;
   dirty_ = !messages_.empty();  // the rest goes with the next report
   return report;
@@ -163,6 +173,9 @@ void JobContext::Restore(Report report) {
   for (int i = report.request.messages_size() - 1; i >= 0 && messages_.size() < kMaxPendingMessages;
        --i) {
     messages_.push_front(std::move(*report.request.mutable_messages(i)));
+  }
+  if (report.request.has_checkpoint() && !checkpoint_) {
+    checkpoint_ = std::move(*report.request.mutable_checkpoint());
   }
   dirty_ = dirty_ || report.dirty;
 }
@@ -569,6 +582,15 @@ bool Worker::SendReport(JobContext& ctx) {
       Log(absl::StrCat("job ", ctx.job().id(), ": lease lost: ", status.ToString()));
       break;
     case absl::StatusCode::kInvalidArgument:
+      if (report.request.has_checkpoint()) {
+        // Most likely the checkpoint (too large): drop it, send the rest again at once. Should
+        // that be refused too, its messages go below.
+        Log(absl::StrCat("job ", ctx.job().id(), ": checkpoint dropped: ", status.ToString()));
+        report.request.clear_checkpoint();
+        report.dirty = true;
+        ctx.Restore(std::move(report));
+        break;
+      }
       // Sending these messages again would fail again: drop them, keep heartbeating.
       Log(absl::StrCat("job ", ctx.job().id(), ": report dropped: ", status.ToString()));
       ctx.last_report_ = now - HeartbeatInterval() + retry_after;

@@ -6,7 +6,12 @@
 //   Worker worker(options);
 //   worker.Handle("import.csv", [](const v1::Job& job, JobContext& ctx)
 //                                   -> absl::StatusOr<google::protobuf::Struct> {
+//     const auto& start = ctx.starting_checkpoint().fields();  // where a failed attempt got to
+//     double page = start.count("page") ? start.at("page").number_value() : 0;
 //     ctx.Progress(50, "half way");
+//     google::protobuf::Struct checkpoint;
+//     (*checkpoint.mutable_fields())["page"].set_number_value(page + 1);
+//     ctx.SaveCheckpoint(std::move(checkpoint));  // a retry starts from here
 //     if (ctx.Cancelled()) return absl::AbortedError("cancelled");
 //     return google::protobuf::Struct();
 //   });
@@ -24,6 +29,8 @@
 //   retry_policy applies) unless the code is INVALID_ARGUMENT or FAILED_PRECONDITION: those say
 //   the input or the state of the world is wrong, which another attempt of the same job cannot
 //   fix; every other code (UNAVAILABLE, INTERNAL, UNKNOWN, ...) may be transient.
+// - Before CompleteJob or FailJob the last progress, messages and checkpoint are sent
+//   (ReportProgress), so that a checkpoint saved just before a failure reaches the next attempt.
 // - Once the context is Cancelled() (the server answered cancelled, said the lease is no
 //   longer ours, or the lease ran out without a successful renewal), nothing is reported for
 //   the attempt: the server would refuse it with ABORTED, and fencing makes it safe to let go.
@@ -34,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,13 +79,24 @@ struct WorkerOptions {
   std::function<void(const std::string&)> log;
 };
 
-// What a handler gets besides the job: progress, messages and the cancellation flag of one
-// attempt. Thread-safe; valid until the handler returns.
+// What a handler gets besides the job: progress, messages, checkpoints and the cancellation
+// flag of one attempt. Thread-safe; valid until the handler returns.
 class JobContext {
  public:
   explicit JobContext(v1::LeasedJob leased);
 
   const v1::Job& job() const { return leased_.job(); }
+
+  // Where this attempt starts from: the last checkpoint an earlier attempt saved (the leased
+  // job's `checkpoint`). Empty when none was saved (job().has_checkpoint() is then false). Not
+  // changed by SaveCheckpoint().
+  const google::protobuf::Struct& starting_checkpoint() const { return job().checkpoint(); }
+  // Saves where this attempt has got to, for the next attempt should this one fail or be lost.
+  // Sent like Progress: with the next report, at most half a second later; and in any case
+  // before the attempt's FailJob (or CompleteJob). A later save replaces one not yet sent. The
+  // server keeps the last one, up to 256 KiB as JSON; one it refuses as too large is dropped
+  // (and logged), the progress and messages sent with it are sent again without it.
+  void SaveCheckpoint(google::protobuf::Struct checkpoint);
 
   // Sent with the next heartbeat, or sooner (at most twice a second per job), not per call.
   // The percent is clamped to 0..100.
@@ -102,11 +121,13 @@ class JobContext {
     bool dirty = false;
   };
 
-  // Whether progress or messages wait, and whether a full batch of messages does.
+  // Whether progress, messages or a checkpoint wait, and whether a full batch of messages does.
   void Pending(bool* dirty, bool* full_batch) const ABSL_LOCKS_EXCLUDED(mu_);
-  // The current progress and the oldest messages, at most the server's per-call limit.
+  // The current progress, the oldest messages (at most the server's per-call limit) and the
+  // checkpoint saved since the last report, if any.
   Report TakeReport() ABSL_LOCKS_EXCLUDED(mu_);
-  // A report that failed transiently: its messages go first into the next one.
+  // A report that failed transiently: its messages go first into the next one, and its
+  // checkpoint too unless a newer one was saved meanwhile.
   void Restore(Report report) ABSL_LOCKS_EXCLUDED(mu_);
   void Cancel(std::string why) ABSL_LOCKS_EXCLUDED(mu_);
   std::string CancelReason() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -118,6 +139,7 @@ class JobContext {
   std::string message_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::JobMessage> messages_ ABSL_GUARDED_BY(mu_);
   int64_t dropped_messages_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<google::protobuf::Struct> checkpoint_ ABSL_GUARDED_BY(mu_);  // saved, not sent
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);  // non-empty once cancelled
 

@@ -1,10 +1,16 @@
 // One job: every field, payload and result as JSON, a live progress bar, the message log and
 // the event timeline. All from one stream that starts at the job's first event
 // (?after_sequence=0) and resumes with Last-Event-ID after a drop: nothing missed, nothing
-// twice.
+// twice. The checkpoint (what a worker saved to resume from) is not in events: the page
+// re-reads the job after a progress or state change, at most once a second.
 import { EventStream, api } from './api.js';
 import { badge, clear, el, eta, formatSeconds, formatTime, isTerminal, json, notice, progressBar,
          seconds, showError, stateName } from './ui.js';
+
+// A checkpoint longer than this is folded away behind a summary.
+const CHECKPOINT_FOLD_LINES = 20;
+const CHECKPOINT_FOLD_CHARS = 2000;
+const CHECKPOINT_REFRESH_MS = 1000;
 
 const FIELDS = [
   ['id', 'Id'], ['workspaceId', 'Workspace'], ['type', 'Type'], ['priority', 'Priority'],
@@ -16,6 +22,14 @@ const FIELDS = [
   ['sequence', 'Events'],
 ];
 
+// Object keys sorted, at every depth: jobd keeps no key order (a Struct is a map), so without
+// this the same checkpoint could come back, and be redrawn, in another order.
+function sortedKeys(value) {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys(value[key])]));
+}
+
 export function renderJob(view, session, id) {
   const error = el('div', { id: 'job-error' });
   const status = el('span', { class: 'stream-status', id: 'stream-status' }, 'connecting');
@@ -25,6 +39,7 @@ export function renderJob(view, session, id) {
   const actions = el('div', { class: 'actions', id: 'job-actions' });
   const payload = el('div', { id: 'job-payload' });
   const result = el('div', { id: 'job-result' });
+  const checkpoint = el('div', { id: 'job-checkpoint' });
   const messages = el('ol', { class: 'messages', id: 'job-messages' });
   const timeline = el('ol', { class: 'timeline', id: 'job-timeline' });
   view.append(el('p', {}, el('a', { href: '#/jobs' }, '‹ Jobs')),
@@ -32,11 +47,70 @@ export function renderJob(view, session, id) {
               error, progress, actions,
               el('div', { class: 'columns' },
                  el('section', {}, el('h2', {}, 'Fields'), fields,
-                    el('h2', {}, 'Payload'), payload, el('h2', {}, 'Result'), result),
+                    el('h2', {}, 'Payload'), payload, el('h2', {}, 'Result'), result,
+                    el('h2', {}, 'Checkpoint'), checkpoint),
                  el('section', {}, el('h2', {}, 'Messages'), messages,
                     el('h2', {}, 'Timeline'), timeline)));
 
   let job = null;
+  let closed = false;
+
+  // Redrawn only when it changes, so that an unfolded checkpoint stays open (and a selection
+  // in it stays) while events redraw the rest of the page.
+  let shownCheckpoint = null;
+  function drawCheckpoint() {
+    const text = job.checkpoint === undefined ? '' : JSON.stringify(sortedKeys(job.checkpoint), null, 2);
+    if (text === shownCheckpoint) return;
+    shownCheckpoint = text;
+    if (!text) {
+      clear(checkpoint, el('p', { class: 'hint', id: 'job-checkpoint-none' }, 'None saved.'));
+      return;
+    }
+    const pre = el('pre', { class: 'json', id: 'job-checkpoint-json' }, text);
+    const lines = text.split('\n').length;
+    if (lines <= CHECKPOINT_FOLD_LINES && text.length <= CHECKPOINT_FOLD_CHARS) {
+      clear(checkpoint, pre);
+      return;
+    }
+    const wasOpen = Boolean(checkpoint.querySelector('details')?.open);
+    const size = text.length < 10240 ? `${text.length} characters` : `${Math.round(text.length / 1024)} KiB`;
+    clear(checkpoint, el('details', { class: 'checkpoint-fold', open: wasOpen },
+                         el('summary', { id: 'job-checkpoint-summary' }, `${lines} lines, ${size}`), pre));
+  }
+
+  // The job as GetJob has it, for its checkpoint: one read at a time, at most one a second,
+  // and one more after the last change asked for (trailing), so the page ends current.
+  let fetchedSequence = 0;  // the job's sequence at the last read
+  let changedSequence = 0;  // the latest progress or state event seen
+  let lastFetch = 0;
+  let fetching = false;
+  let wanted = false;
+  let timer = null;
+  function refreshCheckpointSoon() {
+    wanted = true;
+    if (fetching || timer !== null || closed) return;
+    timer = setTimeout(refreshCheckpoint, Math.max(0, lastFetch + CHECKPOINT_REFRESH_MS - Date.now()));
+  }
+  async function refreshCheckpoint() {
+    timer = null;
+    if (closed || !wanted) return;
+    wanted = false;
+    fetching = true;
+    lastFetch = Date.now();
+    try {
+      const fresh = (await api.getJob(id)).job;
+      if (!closed && job) {
+        fetchedSequence = Math.max(fetchedSequence, Number(fresh.sequence || 0));
+        job = { ...job, checkpoint: fresh.checkpoint };
+        drawCheckpoint();
+      }
+    } catch (e) {
+      // The stream reports a lost jobd; the checkpoint shown stays until the next read.
+    } finally {
+      fetching = false;
+      if (wanted) refreshCheckpointSoon();
+    }
+  }
 
   function draw() {
     if (!job) return;
@@ -54,6 +128,7 @@ export function renderJob(view, session, id) {
     job.duration ? [el('dt', {}, 'Duration'), el('dd', {}, formatSeconds(seconds(job.duration)))] : []);
     clear(payload, json(job.payload || {}));
     clear(result, job.result ? json(job.result) : el('p', { class: 'hint' }, 'None yet.'));
+    drawCheckpoint();
     clear(actions);
     const name = stateName(job.state);
     if (session.can('cancel') && ['QUEUED', 'SCHEDULED', 'RUNNING'].includes(name)) {
@@ -77,8 +152,12 @@ export function renderJob(view, session, id) {
 
   async function load() {
     try {
+      lastFetch = Date.now();
       job = (await api.getJob(id)).job;
+      fetchedSequence = Math.max(fetchedSequence, Number(job.sequence || 0));
       draw();
+      // Events that came while this read was under way (and were not applied: no job yet).
+      if (changedSequence > fetchedSequence) refreshCheckpointSoon();
     } catch (e) {
       showError(error, e);
     }
@@ -99,11 +178,15 @@ export function renderJob(view, session, id) {
       messages.append(el('li', { class: `level-${level}`, 'data-sequence': sequence },
                          el('span', { class: 'level' }, level), ' ', data.message.text));
     }
+    const changes = ['progress', 'state_changed', 'snapshot'].includes(event);
+    if (changes) changedSequence = Math.max(changedSequence, Number(sequence) || 0);
     if (job) {
       const before = job.state;
       job = { ...job, ...eventJob, payload: job.payload, result: eventJob.result || job.result };
       draw();
       if (isTerminal(job.state) && !isTerminal(before)) load();  // the result, as stored
+      // Events leave the checkpoint out; one past what was last read may have changed it.
+      else if (changes && changedSequence > fetchedSequence) refreshCheckpointSoon();
     }
   }
 
@@ -116,5 +199,9 @@ export function renderJob(view, session, id) {
     },
     onError: (e) => showError(error, e),
   });
-  return () => stream.close();
+  return () => {
+    closed = true;
+    if (timer !== null) clearTimeout(timer);
+    stream.close();
+  };
 }

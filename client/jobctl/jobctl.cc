@@ -145,6 +145,11 @@ CLI::App* DefineWork(CLI::App& app, WorkFlags& f) {
   cmd->footer(std::string(R"(COMMAND gets the job's payload as JSON on stdin, and JOBD_JOB_ID,
 JOBD_ATTEMPT and JOBD_JOB_TYPE in its environment. A stdout line `progress 42 some text`
 reports progress; other stdout lines become INFO messages, stderr lines WARNING messages.
+A stdout line `checkpoint {"page": 3}` saves where the job has got to (a JSON object on one
+line, at most 256 KiB): if the attempt fails, the next one gets the last checkpoint saved as
+JSON in JOBD_CHECKPOINT (unset when there is none; over 128 KiB it comes in a file named by
+JOBD_CHECKPOINT_FILE instead). A checkpoint line that is not a JSON object is ignored, with a
+warning on stderr and in the job's messages.
 Exit 0 completes the job (a last stdout line that is a JSON object is its result); any other
 exit fails the attempt with the exit code and the last stderr lines. When the job is cancelled
 or its lease is lost, COMMAND's process group gets SIGTERM, then SIGKILL after --grace.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -35,8 +36,11 @@ namespace {
 
 constexpr size_t kMaxErrorBytes = 4 * 1024;  // the server's text limit
 constexpr size_t kStderrTailLines = 20;
-// A "line" longer than this is passed on in pieces rather than buffered without bound.
-constexpr size_t kMaxLineBytes = 64 * 1024;
+// A "line" longer than this is passed on in pieces rather than buffered without bound. Room
+// for a checkpoint line: the server takes 256 KiB of compact JSON, which a program may space out.
+constexpr size_t kMaxLineBytes = 512 * 1024;
+// Linux's limit on one environment string, "NAME=value" and its NUL (MAX_ARG_STRLEN).
+constexpr size_t kMaxEnvStringBytes = 128 * 1024;
 // How often the loop looks at the cancellation flag while the program is quiet.
 constexpr int kPollMillis = 50;
 // After the program exited, how long to wait for the end of its output, which a background
@@ -92,16 +96,71 @@ struct SpawnSetup {
   }
 };
 
-std::vector<std::string> ChildEnvironment(const v1::Job& job) {
-  const std::vector<std::pair<std::string, std::string>> ours = {
+// The checkpoint the program starts from, as its environment gets it: JOBD_CHECKPOINT, or
+// JOBD_CHECKPOINT_FILE naming a file that holds it, which goes with this object.
+class StartingCheckpoint {
+ public:
+  StartingCheckpoint() = default;
+  StartingCheckpoint(const StartingCheckpoint&) = delete;
+  StartingCheckpoint& operator=(const StartingCheckpoint&) = delete;
+  ~StartingCheckpoint() {
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+
+  absl::Status Prepare(const v1::Job& job) {
+    if (!job.has_checkpoint()) return absl::OkStatus();
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(job.checkpoint(), &json).ok()) {
+      return absl::InternalError("cannot encode the job's checkpoint as JSON");
+    }
+    if (sizeof "JOBD_CHECKPOINT=" + json.size() <= kMaxEnvStringBytes) {
+      env_ = {"JOBD_CHECKPOINT", std::move(json)};
+      return absl::OkStatus();
+    }
+    const char* dir = std::getenv("TMPDIR");
+    std::string path =
+        absl::StrCat(dir != nullptr && *dir != '\0' ? dir : "/tmp", "/jobd-checkpoint-XXXXXX");
+    const int fd = mkostemp(path.data(), O_CLOEXEC);
+    if (fd < 0) return absl::InternalError(Errno("checkpoint file", errno));
+    path_ = path;
+    for (size_t done = 0; done < json.size();) {
+      const ssize_t w = write(fd, json.data() + done, json.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        const int err = errno;
+        close(fd);
+        return absl::InternalError(Errno("checkpoint file", err));
+      }
+      done += static_cast<size_t>(w);
+    }
+    close(fd);
+    env_ = {"JOBD_CHECKPOINT_FILE", std::move(path)};
+    return absl::OkStatus();
+  }
+
+  // Empty name: no checkpoint.
+  const std::pair<std::string, std::string>& env() const { return env_; }
+
+ private:
+  std::pair<std::string, std::string> env_;
+  std::string path_;
+};
+
+std::vector<std::string> ChildEnvironment(const v1::Job& job,
+                                          const StartingCheckpoint& checkpoint) {
+  std::vector<std::pair<std::string, std::string>> ours = {
       {"JOBD_JOB_ID", job.id()},
       {"JOBD_ATTEMPT", absl::StrCat(job.attempt())},
       {"JOBD_JOB_TYPE", job.type()},
   };
+  if (!checkpoint.env().first.empty()) ours.push_back(checkpoint.env());
+  // Not inherited: a program must not take jobctl's own for its job's.
+  const std::vector<std::string> unset = {"JOBD_CHECKPOINT", "JOBD_CHECKPOINT_FILE"};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     bool replaced = false;
     for (const auto& [name, value] : ours) replaced |= absl::StartsWith(*e, name + "=");
+    for (const std::string& name : unset) replaced |= absl::StartsWith(*e, name + "=");
     if (!replaced) env.emplace_back(*e);
   }
   for (const auto& [name, value] : ours) env.push_back(absl::StrCat(name, "=", value));
@@ -178,6 +237,18 @@ bool ParseProgressLine(absl::string_view line, float* percent, std::string* mess
   return true;
 }
 
+bool ParseCheckpointLine(absl::string_view line,
+                         absl::StatusOr<google::protobuf::Struct>* checkpoint) {
+  if (!absl::ConsumePrefix(&line, "checkpoint ")) return false;
+  google::protobuf::Struct parsed;
+  if (absl::Status s = ParsePayload("checkpoint", std::string(line), &parsed); !s.ok()) {
+    *checkpoint = s;
+  } else {
+    *checkpoint = std::move(parsed);
+  }
+  return true;
+}
+
 void SignalAllCommands(int sig) {
   std::lock_guard<std::mutex> lock(running_mu);
   for (pid_t pid : running_pids) kill(-pid, sig);
@@ -204,6 +275,8 @@ absl::StatusOr<google::protobuf::Struct> RunCommand(const CommandSpec& spec, con
   if (ctx.Cancelled()) return absl::AbortedError("cancelled before it started");
   std::string payload;
   if (!google::protobuf::util::MessageToJsonString(job.payload(), &payload).ok()) payload = "{}";
+  StartingCheckpoint checkpoint;  // its file, if any, is removed when we return
+  if (absl::Status s = checkpoint.Prepare(job); !s.ok()) return s;
 
   int in[2], out[2], err[2];
   if (absl::Status s = MakePipe(in); !s.ok()) return s;
@@ -237,7 +310,7 @@ absl::StatusOr<google::protobuf::Struct> RunCommand(const CommandSpec& spec, con
     posix_spawnattr_setsigdefault(&setup.attr, &defaults);
 
     std::vector<std::string> argv_strings = spec.argv;
-    std::vector<std::string> env_strings = ChildEnvironment(job);
+    std::vector<std::string> env_strings = ChildEnvironment(job, checkpoint);
     std::vector<char*> argv = CStrings(argv_strings);
     std::vector<char*> env = CStrings(env_strings);
     std::lock_guard<std::mutex> lock(running_mu);
@@ -265,8 +338,18 @@ absl::StatusOr<google::protobuf::Struct> RunCommand(const CommandSpec& spec, con
     line = StripCr(line);
     float percent;
     std::string message;
+    absl::StatusOr<google::protobuf::Struct> saved;
     if (ParseProgressLine(line, &percent, &message)) {
       ctx.Progress(percent, std::move(message));
+    } else if (ParseCheckpointLine(line, &saved)) {
+      if (saved.ok()) {
+        ctx.SaveCheckpoint(*std::move(saved));
+      } else {
+        // The program's mistake, not the job's end: it goes on, with the last good checkpoint.
+        const std::string why = absl::StrCat(saved.status().message(), "; ignored");
+        std::fprintf(stderr, "jobctl work: job %s: %s\n", job.id().c_str(), why.c_str());
+        ctx.Log(v1::MESSAGE_LEVEL_WARNING, why);
+      }
     } else {
       ctx.Log(v1::MESSAGE_LEVEL_INFO, std::string(line));
     }

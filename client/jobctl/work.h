@@ -1,9 +1,15 @@
 // `jobctl work`: runs one job as a child process, so that any program can be a jobd worker.
 // The protocol between jobctl and the program:
 // - stdin: the job's payload as JSON, then end of file;
-// - environment: JOBD_JOB_ID, JOBD_ATTEMPT (1 for the first run), JOBD_JOB_TYPE;
+// - environment: JOBD_JOB_ID, JOBD_ATTEMPT (1 for the first run), JOBD_JOB_TYPE, and
+//   JOBD_CHECKPOINT: the checkpoint an earlier attempt saved, as compact JSON; unset when none
+//   was. One longer than Linux allows an environment variable (128 KiB) comes in a file
+//   instead, named by JOBD_CHECKPOINT_FILE (removed once the program exited);
 // - stdout: a line `progress 42 some text` reports progress (42 %, message "some text");
-//   every other line is an INFO message of the job;
+//   a line `checkpoint {"page": 3}` saves a checkpoint (a JSON object, on one line) for the
+//   attempts that follow should this one fail; it is sent within half a second, and before the
+//   attempt fails. One that is not a JSON object is ignored, with a line on jobctl's stderr and
+//   a WARNING message of the job. Every other line is an INFO message of the job;
 // - stderr: every line is a WARNING message of the job;
 // - exit 0 completes the job; if the last non-empty stdout line is a JSON object, it is the
 //   result. Any other end fails the attempt (retryable), with the exit code or signal and the
@@ -40,6 +46,12 @@ absl::StatusOr<google::protobuf::Struct> RunCommand(const CommandSpec& spec, con
 // `progress 42 some text` -> 42, "some text". False for any other line (and for a percent
 // that is not a number); the percent is clamped to 0..100.
 bool ParseProgressLine(absl::string_view line, float* percent, std::string* message);
+
+// `checkpoint {"page": 3}` -> true, with the object, or INVALID_ARGUMENT when the rest of the
+// line is not a JSON object. False for any other line (`checkpoint` then one space must start
+// it), leaving `checkpoint` alone.
+bool ParseCheckpointLine(absl::string_view line,
+                         absl::StatusOr<google::protobuf::Struct>* checkpoint);
 
 // Sends `sig` to the process group of every program RunCommand is running, e.g. SIGKILL when
 // jobctl must quit at once (leases then expire and the jobs are retried elsewhere).

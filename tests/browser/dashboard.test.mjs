@@ -78,6 +78,27 @@ async function waitText(selector, test, what) {
   }
 }
 
+// Waits until the job page's checkpoint is `want` (keys in any order) and answers its text.
+async function waitCheckpoint(want, what) {
+  try {
+    await page.waitForFunction((expected) => {
+      const node = document.querySelector('#job-checkpoint-json');
+      if (!node) return false;
+      const sorted = (v) => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
+      try {
+        return JSON.stringify(sorted(JSON.parse(node.textContent))) === expected;
+      } catch (e) {
+        return false;
+      }
+    }, { timeout: WAIT, polling: 50 }, canonical(want));
+  } catch (e) {
+    const now = await text('#job-checkpoint').catch(() => '<absent>');
+    throw new Error(`${step}: ${what} (#job-checkpoint shows "${now}")`);
+  }
+  return text('#job-checkpoint-json');
+}
+
 async function signIn(key) {
   await page.goto(`${URL}/`, { waitUntil: 'domcontentloaded' });
   await page.evaluate(() => sessionStorage.clear());
@@ -154,6 +175,57 @@ try {
   await waitText('#job-result', { includes: '"steps": 5' }, 'the result is not shown');
   await waitText('#stream-status', { equals: 'ended' }, 'the stream did not end after SUCCEEDED');
   await shot('02-job-succeeded');
+
+  step = 'a worker over HTTP saves a checkpoint; the job page shows it, then the next one';
+  // Type browser.checkpoint: `jobctl work` does not take it; this test is its worker.
+  const saving = await api('POST', '/v1/workspaces/web/jobs', env.MEMBER_KEY, { type: 'browser.checkpoint' });
+  check(saving.status === 200, `create answered ${saving.status}`);
+  const savingId = saving.body.job.id;
+  await page.goto(`${URL}/#/jobs/${savingId}`);
+  await waitText('#job-state', { equals: 'queued' }, 'the job to checkpoint is not shown queued');
+  await waitText('#job-checkpoint', { equals: 'None saved.' }, 'a job without a checkpoint shows one');
+  const leased = await api('POST', '/v1/workspaces/web/jobs:acquire', env.WORKER_KEY,
+                           { types: ['browser.checkpoint'], workerId: 'browser-http-worker', maxJobs: 1 });
+  check(leased.status === 200 && (leased.body.jobs || []).length === 1 &&
+        leased.body.jobs[0].job.id === savingId, `AcquireJobs answered ${leased.status} ${JSON.stringify(leased.body)}`);
+  check(leased.body.jobs[0].job.checkpoint === undefined, 'a first attempt was handed a checkpoint');
+  const lease = leased.body.jobs[0].leaseToken;
+  await waitText('#job-state', { equals: 'running' }, 'the leased job is not shown running');
+  const saved = { page: 7, cursor: 'abc' };
+  const reported = await api('POST', `/v1/jobs/${savingId}:report`, env.WORKER_KEY,
+                             { leaseToken: lease, progressPercent: 40, progressMessage: 'page 7', checkpoint: saved });
+  check(reported.status === 200, `ReportProgress answered ${reported.status} ${JSON.stringify(reported.body)}`);
+  const withCheckpoint = await api('GET', `/v1/jobs/${savingId}`, env.MEMBER_KEY);
+  check(canonical(withCheckpoint.body.job.checkpoint) === canonical(saved),
+        `jobd has the checkpoint as ${JSON.stringify(withCheckpoint.body.job.checkpoint)}`);
+  const shownCheckpoint = await waitCheckpoint(saved, 'the job page does not show the checkpoint');
+  // Pretty-printed, keys sorted (jobd keeps no key order).
+  check(shownCheckpoint === '{\n  "cursor": "abc",\n  "page": 7\n}',
+        `the checkpoint is shown as "${shownCheckpoint}"`);
+  check(await page.$('#job-checkpoint-none') === null, '"None saved." is still shown');
+  await shot('02a-job-checkpoint');
+  // The next report comes within a second of the page's last read: it still shows, as text.
+  const nextCheckpoint = { page: 8, cursor: '<img src=x id=checkpoint-injected>' };
+  const again = await api('POST', `/v1/jobs/${savingId}:report`, env.WORKER_KEY,
+                          { leaseToken: lease, progressPercent: 60, progressMessage: 'page 8', checkpoint: nextCheckpoint });
+  check(again.status === 200, `ReportProgress answered ${again.status} ${JSON.stringify(again.body)}`);
+  await waitCheckpoint(nextCheckpoint, 'the job page does not follow the next checkpoint');
+  check(await page.$('#job-checkpoint img, #checkpoint-injected') === null, 'the checkpoint was not escaped');
+  // A long one is folded away; unfolded, it stays open while the page redraws.
+  const longCheckpoint = { page: 9, seen: Array.from({ length: 40 }, (_, i) => `item-${i}`) };
+  const long = await api('POST', `/v1/jobs/${savingId}:report`, env.WORKER_KEY,
+                         { leaseToken: lease, progressPercent: 80, progressMessage: 'page 9', checkpoint: longCheckpoint });
+  check(long.status === 200, `ReportProgress answered ${long.status} ${JSON.stringify(long.body)}`);
+  await waitCheckpoint(longCheckpoint, 'the job page does not follow the long checkpoint');
+  check(await page.$eval('#job-checkpoint', (n) => n.querySelector('details')?.open === false),
+        'a long checkpoint is not folded');
+  await page.click('#job-checkpoint-summary');
+  const finished = await api('POST', `/v1/jobs/${savingId}:complete`, env.WORKER_KEY,
+                             { leaseToken: lease, result: { pages: 9 } });
+  check(finished.status === 200, `CompleteJob answered ${finished.status} ${JSON.stringify(finished.body)}`);
+  await waitText('#job-state', { equals: 'succeeded' }, 'the checkpointed job is not shown succeeded');
+  check(await page.$eval('#job-checkpoint', (n) => n.querySelector('details')?.open === true),
+        'the unfolded checkpoint folded again when the page redrew');
 
   step = 'create many from JSON lines: a bad item creates nothing, then all appear';
   await page.goto(`${URL}/#/jobs`);

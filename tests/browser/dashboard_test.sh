@@ -27,6 +27,7 @@ key() {  # key ROLE NAME: a key of workspace $WS, made in the database
 }
 MEMBER_KEY=$(key member web-member)
 VIEWER_KEY=$(key viewer web-viewer)
+WORKER_KEY=$(key worker web-worker)  # the browser test's own worker, over HTTP
 
 # The worker's program: steps with a message each, slower for type browser.slow.
 cat >"$E2E_TMP/steps.sh" <<'PROGRAM'
@@ -47,7 +48,7 @@ e2e_spawn worker "$JOBCTL" --address "$E2E_ADDRESS" work --workspace "$WS" \
 
 OUT_DIR=${JOBD_BROWSER_OUT:-$E2E_REPO/build/browser}
 mkdir -p "$OUT_DIR"
-export JOBD_URL=http://127.0.0.1:$E2E_HTTP_PORT MEMBER_KEY VIEWER_KEY ADMIN_KEY=$E2E_API_KEY \
+export JOBD_URL=http://127.0.0.1:$E2E_HTTP_PORT MEMBER_KEY VIEWER_KEY WORKER_KEY ADMIN_KEY=$E2E_API_KEY \
   CHROMIUM OUT_DIR DOCS_DIR=$E2E_REPO/docs CONTROL_DIR=$E2E_TMP NODE_DIR
 node "$E2E_REPO/tests/browser/dashboard.test.mjs" &
 node_pid=$!

@@ -3,7 +3,8 @@
 # reports progress and a result, one that outlives its lease thanks to heartbeats, one that
 # fails, one whose worker is killed with -9 mid-job (the job is retried by a second worker once
 # the lease expires), one that is cancelled while it runs (it gets SIGTERM within two heartbeat
-# intervals), and one that is handed back by a graceful stop. Every wait is a deadline + poll.
+# intervals), one that is handed back by a graceful stop, and one whose failed first attempt
+# saves a checkpoint that the second attempt resumes from. Every wait is a deadline + poll.
 #
 #   JOBD_TEST_DATABASE_URL=postgresql://... tests/e2e/jobctl_work_test.sh JOBD JOBCTL
 
@@ -208,3 +209,29 @@ expect_json "busy: results" jobs.0.result '{"done": true}'
 completes=$(($(grep -c '"method":"CompleteJob"' "$E2E_TMP/jobd.log" || true) - completes_before))
 log "busy: $completes of 20 completions by CompleteJob, the rest on AcquireJobs"
 ((completes < 20)) || fail "busy: every completion was a CompleteJob call ($completes)"
+
+# --- (g) checkpoints: attempt 1 saves one and fails, attempt 2 starts from it ---------------
+# Each attempt writes the JOBD_CHECKPOINT it got; attempt 1 also prints a bad checkpoint line,
+# which is reported and ignored (the good one before it stays).
+start_worker w-resume --type e2e.resume -- sh -c '
+  printf "%s" "${JOBD_CHECKPOINT-unset}" >"$T/resume-seen-$JOBD_ATTEMPT"
+  if [ "$JOBD_ATTEMPT" = 1 ]; then
+    echo "checkpoint {\"page\": 3}"
+    echo "checkpoint [\"not\", \"an object\"]"
+    echo "lost at page 4" >&2
+    exit 1
+  fi
+  echo "{\"resumed_from\": $JOBD_CHECKPOINT}"'
+expect_ok "create resume" jctl create --workspace "$WS" --type e2e.resume --max-attempts 2 \
+  --initial-backoff 100ms --max-backoff 200ms
+RESUME=$(json_get job.id)
+wait_for_state "$RESUME" JOB_STATE_SUCCEEDED 30
+expect_json "resume" job.attempt 2
+expect_json "resume" job.result '{"resumed_from": {"page": 3}}'
+expect_json "resume" job.checkpoint '{"page": 3}'
+[[ $(<"$T/resume-seen-1") == unset ]] ||
+  fail "resume: attempt 1 got JOBD_CHECKPOINT '$(<"$T/resume-seen-1")', want it unset"
+[[ $(<"$T/resume-seen-2") == '{"page":3}' ]] ||
+  fail "resume: attempt 2 got JOBD_CHECKPOINT '$(<"$T/resume-seen-2")', want '{\"page\":3}'"
+log_has w-resume "job $RESUME: checkpoint: must be a JSON object" ||
+  fail "resume: the bad checkpoint line is not in the worker's stderr"

@@ -1,10 +1,29 @@
-// `jobctl work`: the `progress <percent> <message>` lines of a program's stdout.
+// `jobctl work`: the `progress <percent> <message>` and `checkpoint <json>` lines of a
+// program's stdout; the checkpoint a program starts from (JOBD_CHECKPOINT, or a file for a long
+// one) and the ones it saves, through a Worker on a fake WorkerService.
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "client/jobctl/work.h"
+#include "tests/unit/fake_worker_service.h"
 
 namespace jobd::jobctl {
 namespace {
+
+using client::testing::FakeWorkerService;
+using client::testing::Leased;
+using client::testing::NumberStruct;
+using client::testing::SameStruct;
 
 struct Parsed {
   bool ok;
@@ -73,6 +92,200 @@ TEST(ParseProgressLine, OtherLinesAreNotProgressAndLeaveOutputsAlone) {
     EXPECT_EQ(p.percent, -1) << "'" << line << "'";
     EXPECT_EQ(p.message, "untouched") << "'" << line << "'";
   }
+}
+
+// ---- checkpoint lines ----------------------------------------------------------------------
+
+TEST(ParseCheckpointLine, AJsonObject) {
+  absl::StatusOr<google::protobuf::Struct> checkpoint;
+  ASSERT_TRUE(ParseCheckpointLine(R"(checkpoint {"page": 3})", &checkpoint));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_TRUE(SameStruct(*checkpoint, NumberStruct("page", 3)));
+
+  ASSERT_TRUE(ParseCheckpointLine("checkpoint {}", &checkpoint));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_TRUE(SameStruct(*checkpoint, google::protobuf::Struct()));
+
+  ASSERT_TRUE(ParseCheckpointLine(R"(checkpoint   { "done": ["a", "b"], "at": {"x": null} } )",
+                                  &checkpoint));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_EQ(checkpoint->fields().at("done").list_value().values_size(), 2);
+  EXPECT_TRUE(checkpoint->fields().at("at").struct_value().fields().at("x").has_null_value());
+}
+
+TEST(ParseCheckpointLine, ACheckpointLineWithoutAJsonObjectIsAnError) {
+  for (const char* line : {"checkpoint ", "checkpoint 3", "checkpoint [1, 2]",
+                           "checkpoint \"page\"", "checkpoint null", "checkpoint {\"page\": 3",
+                           "checkpoint {page: 3}", "checkpoint {\"page\": 3} {}"}) {
+    absl::StatusOr<google::protobuf::Struct> checkpoint;
+    ASSERT_TRUE(ParseCheckpointLine(line, &checkpoint)) << "'" << line << "'";
+    EXPECT_EQ(checkpoint.status().code(), absl::StatusCode::kInvalidArgument) << "'" << line << "'";
+    EXPECT_TRUE(absl::StartsWith(checkpoint.status().message(), "checkpoint: "))
+        << checkpoint.status();
+  }
+}
+
+TEST(ParseCheckpointLine, OtherLinesAreNotCheckpointsAndLeaveTheOutputAlone) {
+  for (const char* line : {"", "checkpoint", "checkpoint\t{}", "Checkpoint {}", " checkpoint {}",
+                           "checkpoints {}", "progress 42 checkpoint {}", "{\"checkpoint\": {}}"}) {
+    absl::StatusOr<google::protobuf::Struct> checkpoint = NumberStruct("untouched", 1);
+    EXPECT_FALSE(ParseCheckpointLine(line, &checkpoint)) << "'" << line << "'";
+    ASSERT_TRUE(checkpoint.ok());
+    EXPECT_TRUE(SameStruct(*checkpoint, NumberStruct("untouched", 1))) << "'" << line << "'";
+  }
+}
+
+// ---- the checkpoint a program starts from -----------------------------------------------
+
+// As jobctl work does (actions.cc): a program that exits without reading its stdin must not
+// kill the test with SIGPIPE.
+void IgnoreSigpipe() { signal(SIGPIPE, SIG_IGN); }
+
+class StartingCheckpoint : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    IgnoreSigpipe();
+    std::string dir = ::testing::TempDir() + "jobctl_work_test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    for (const char* name : {"seen", "path"}) unlink((dir_ + "/" + name).c_str());
+    rmdir(dir_.c_str());
+  }
+
+  // Runs `script` (sh -c, with $D this test's directory) for `leased`.
+  absl::StatusOr<google::protobuf::Struct> Run(const v1::LeasedJob& leased,
+                                               const std::string& script) {
+    client::JobContext ctx(leased);
+    CommandSpec spec;
+    spec.argv = {"sh", "-c", script, "sh", dir_};
+    return RunCommand(spec, ctx.job(), ctx);
+  }
+
+  std::string Read(const std::string& name) {
+    std::ifstream in(dir_ + "/" + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::string dir_;
+};
+
+constexpr char kShowEnvironment[] = R"(D=$1
+  printf '%s|%s' "${JOBD_CHECKPOINT-unset}" "${JOBD_CHECKPOINT_FILE-unset}" >"$D/seen")";
+
+TEST_F(StartingCheckpoint, IsInTheEnvironmentAsCompactJson) {
+  v1::LeasedJob leased = Leased("j1", /*attempt=*/2);
+  // One key: a Struct's keys come in no particular order.
+  google::protobuf::Struct checkpoint;
+  google::protobuf::ListValue* at = (*checkpoint.mutable_fields())["at"].mutable_list_value();
+  at->add_values()->set_string_value("a b");
+  at->add_values()->set_number_value(3);
+  *leased.mutable_job()->mutable_checkpoint() = checkpoint;
+  absl::StatusOr<google::protobuf::Struct> result = Run(leased, kShowEnvironment);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(Read("seen"), R"({"at":["a b",3]}|unset)");
+}
+
+TEST_F(StartingCheckpoint, IsUnsetWhenNoneWasSavedEvenIfJobctlHasOne) {
+  ASSERT_EQ(setenv("JOBD_CHECKPOINT", R"({"stale": true})", 1), 0);
+  ASSERT_EQ(setenv("JOBD_CHECKPOINT_FILE", "/nonexistent", 1), 0);
+  absl::StatusOr<google::protobuf::Struct> result = Run(Leased("j1"), kShowEnvironment);
+  unsetenv("JOBD_CHECKPOINT");
+  unsetenv("JOBD_CHECKPOINT_FILE");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(Read("seen"), "unset|unset");
+}
+
+TEST_F(StartingCheckpoint, OneTooLongForTheEnvironmentComesInAFileRemovedAfterwards) {
+  v1::LeasedJob leased = Leased("j1", /*attempt=*/2);
+  google::protobuf::Struct checkpoint;
+  (*checkpoint.mutable_fields())["blob"].set_string_value(std::string(200 * 1024, 'x'));
+  *leased.mutable_job()->mutable_checkpoint() = checkpoint;
+  // The file's text is the program's last line, so its result.
+  absl::StatusOr<google::protobuf::Struct> result = Run(leased, R"(D=$1
+    printf '%s' "${JOBD_CHECKPOINT-unset}" >"$D/seen"
+    printf '%s' "$JOBD_CHECKPOINT_FILE" >"$D/path"
+    cat "$JOBD_CHECKPOINT_FILE")");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(SameStruct(*result, checkpoint));
+  EXPECT_EQ(Read("seen"), "unset");
+  const std::string path = Read("path");
+  ASSERT_FALSE(path.empty());
+  EXPECT_NE(access(path.c_str(), F_OK), 0) << path << " is still there";
+}
+
+// ---- checkpoints a program saves ------------------------------------------------------------
+
+class SavedCheckpoint : public client::testing::WorkerOnFake {
+ protected:
+  void StartCommand(const std::string& script) {
+    IgnoreSigpipe();
+    CommandSpec spec;
+    spec.argv = {"sh", "-c", script};
+    StartWorker(
+        [spec](const v1::Job& job, client::JobContext& ctx) { return RunCommand(spec, job, ctx); });
+  }
+};
+
+TEST_F(SavedCheckpoint, TheLastGoodOneReachesTheServerBeforeTheFailureAndABadOneIsAWarning) {
+  fake_.Offer(Leased("j1"));
+  StartCommand(R"(echo 'checkpoint {"page": 1}'
+    echo 'checkpoint [1, 2]'
+    echo 'checkpoint {"page": 3}'
+    echo 'checkpoint {"page": 4'
+    exit 3)");
+  const std::vector<FakeWorkerService::Call> calls = CallsUntilEnd("j1");
+
+  ASSERT_FALSE(calls.empty());
+  ASSERT_EQ(calls.back().method, "FailJob");
+  EXPECT_TRUE(calls.back().fail.retryable());
+  EXPECT_EQ(calls.back().fail.error_message(), "exit code 3 (no stderr output)");
+  google::protobuf::Struct last;
+  std::vector<std::string> texts;
+  for (const FakeWorkerService::Call& c : calls) {
+    if (c.method != "ReportProgress") continue;
+    if (c.report.has_checkpoint()) last = c.report.checkpoint();
+    for (const v1::JobMessage& m : c.report.messages()) {
+      texts.push_back(absl::StrCat(v1::MessageLevel_Name(m.level()), " ", m.text()));
+    }
+  }
+  EXPECT_TRUE(SameStruct(last, NumberStruct("page", 3)));
+  // The bad lines are warnings, not INFO messages; the good ones are not messages at all.
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(
+      texts[0],
+      R"(MESSAGE_LEVEL_WARNING checkpoint: must be a JSON object, e.g. '{"rows": 10}'; ignored)");
+  EXPECT_TRUE(absl::StartsWith(texts[1], "MESSAGE_LEVEL_WARNING checkpoint: not valid JSON: "))
+      << texts[1];
+}
+
+TEST_F(SavedCheckpoint, ALineLongerThanAMessageIsOneCheckpoint) {
+  fake_.Offer(Leased("j1"));
+  StartCommand(R"sh(
+    printf 'checkpoint {"blob": "%s"}\n' "$(head -c 204800 /dev/zero | tr '\0' x)"
+    echo '{"ok": 1}')sh");
+  const std::vector<FakeWorkerService::Call> calls = CallsUntilEnd("j1");
+
+  google::protobuf::Struct expected;
+  (*expected.mutable_fields())["blob"].set_string_value(std::string(204800, 'x'));
+  int with_checkpoint = 0;
+  std::vector<std::string> texts;
+  for (const FakeWorkerService::Call& c : calls) {
+    if (c.method != "ReportProgress") continue;
+    if (c.report.has_checkpoint()) {
+      ++with_checkpoint;
+      EXPECT_TRUE(SameStruct(c.report.checkpoint(), expected));
+    }
+    for (const v1::JobMessage& m : c.report.messages()) texts.push_back(m.text());
+  }
+  EXPECT_EQ(with_checkpoint, 1);
+  // No piece of the long line became a message: only the result line is one.
+  EXPECT_EQ(texts, std::vector<std::string>{R"({"ok": 1})"});
+  ASSERT_EQ(calls.back().method, "CompleteJob");
+  EXPECT_TRUE(SameStruct(calls.back().complete.result(), NumberStruct("ok", 1)));
 }
 
 }  // namespace
