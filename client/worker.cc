@@ -7,6 +7,7 @@
 #include <exception>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -582,8 +583,8 @@ bool Worker::SendReport(JobContext& ctx) {
       Log(absl::StrCat("job ", ctx.job().id(), ": lease lost: ", status.ToString()));
       break;
     case absl::StatusCode::kInvalidArgument:
-      if (report.request.has_checkpoint()) {
-        // Most likely the checkpoint (too large): drop it, send the rest again at once. Should
+      if (report.request.has_checkpoint() && absl::StartsWith(status.message(), "checkpoint")) {
+        // The checkpoint was refused (too large): drop it, send the rest again at once. Should
         // that be refused too, its messages go below.
         Log(absl::StrCat("job ", ctx.job().id(), ": checkpoint dropped: ", status.ToString()));
         report.request.clear_checkpoint();

@@ -2,8 +2,8 @@
 -- event_kind is set, the event of that change. Each parameter is an array, one element per
 -- job; read_sequence is the sequence the change was decided on (a mismatch writes nothing).
 -- A change that replaces_latest deletes the job's latest event (a progress event folded into
--- this one, which carries fold_count). A NULL checkpoint keeps the stored one (a checkpoint is
--- sent only when it changes).
+-- this one, which carries fold_count). A NULL checkpoint, or one equal to the stored one,
+-- keeps the stored one.
 WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::bigint[], $3::job_state[], $4::integer[], $5::integer[], $6::real[],
@@ -27,7 +27,9 @@ WITH input AS (
     expire_time = i.expire_time, attempt_deadline = i.attempt_deadline,
     attempt_progress_events = i.attempt_progress_events, fold_sequence = i.fold_sequence,
     fold_count = i.fold_count,
-    checkpoint = coalesce(i.checkpoint, j.checkpoint),  -- NULL: the stored one stays
+    -- NULL or equal (as jsonb, whatever its formatting): the stored one stays, TOAST and all.
+    checkpoint = CASE WHEN i.checkpoint IS NULL OR i.checkpoint = j.checkpoint THEN j.checkpoint
+                      ELSE i.checkpoint END,
     sequence = j.sequence + CASE WHEN i.event_kind IS NULL THEN 0 ELSE 1 END
   FROM input AS i
   WHERE j.id = i.id AND j.sequence = i.read_sequence

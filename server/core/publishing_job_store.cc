@@ -26,6 +26,7 @@ std::shared_ptr<const Job> WatchedJob(const Job& job) {
   auto watched = std::make_shared<Job>(job);
   watched->payload_json.clear();
   watched->payload_json.shrink_to_fit();
+  watched->checkpoint_json.reset();  // events carry neither (up to 256 KiB each)
   return watched;
 }
 

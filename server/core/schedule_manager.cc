@@ -77,6 +77,10 @@ absl::Status ScheduleManager::Check(Schedule& s, absl::Time now) {
   if (s.catchup_window < absl::ZeroDuration() || s.catchup_window > absl::Hours(24 * 365)) {
     return absl::InvalidArgumentError("catchup_window: must be between 0s and 365 days");
   }
+  // Kept as jsonb (the schedule's job).
+  if (absl::Status st = ValidateStoredJson("job.payload", s.job.payload_json); !st.ok()) {
+    return st;
+  }
   CreateJobCommand job = CommandFromPreset(s.job);
   for (const auto& [key, value] : job.labels) {
     if (absl::StartsWith(key, "jobd/")) {

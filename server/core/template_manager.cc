@@ -33,6 +33,13 @@ absl::Status TemplateManager::Check(const JobTemplate& t) const {
   if (absl::Status s = ValidateCreate(defaults, clock_.Now(), limits_); !s.ok()) {
     return ForItem(s, "defaults");
   }
+  // Kept as jsonb (the template's body).
+  if (absl::Status s = ValidateStoredJson("defaults.payload", t.defaults.payload_json); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateStoredJson("payload_schema", t.payload_schema_json); !s.ok()) {
+    return s;
+  }
   if (!t.payload_schema_json.empty()) {
     absl::StatusOr<PayloadSchema> schema =
         PayloadSchema::Parse(t.payload_schema_json, "payload_schema");

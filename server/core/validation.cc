@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -186,6 +188,35 @@ absl::Status ValidateList(const ListJobsCommand& c, const Limits& limits) {
   if (auto s = ValidateLabels("labels", c.labels, limits); !s.ok()) return s;
   if (c.page_size < 0 || c.page_size > limits.max_page_size) {
     return Invalid("page_size", absl::StrCat("must be between 0 and ", limits.max_page_size));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+bool HoldsNul(const nlohmann::json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find('\0') != std::string::npos || HoldsNul(item)) return true;
+    }
+  }
+  if (value.is_array()) {
+    for (const nlohmann::json& item : value) {
+      if (HoldsNul(item)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status ValidateStoredJson(const std::string& field, const std::string& json) {
+  // Cheap first look: JSON text holds a NUL only as the escape \u0000.
+  if (json.find("\\u0000") == std::string::npos) return absl::OkStatus();
+  const nlohmann::json parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || HoldsNul(parsed)) {
+    return Invalid(field, "must not contain the character U+0000 (a jsonb column cannot hold it)");
   }
   return absl::OkStatus();
 }

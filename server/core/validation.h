@@ -21,6 +21,10 @@ absl::Status ValidateLabels(const std::string& field,
                             const std::map<std::string, std::string>& labels, const Limits& limits);
 absl::Status ValidateText(const std::string& field, const std::string& text, const Limits& limits);
 
+// INVALID_ARGUMENT naming `field` when the JSON text holds U+0000 in a string or key, which a
+// jsonb column cannot store (it would fail the whole statement, other callers' changes too).
+absl::Status ValidateStoredJson(const std::string& field, const std::string& json);
+
 // `status` with its message put under `item` ("requests[3]" + "type: …" = "requests[3].type:
 // …"): the field of one item of a batch. OK stays OK.
 absl::Status ForItem(const absl::Status& status, const std::string& item);

@@ -169,10 +169,13 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
       const std::string field = absl::StrCat("messages[", i, "].text");
       if (auto s = ValidateText(field, report.messages[i].text, limits_); !s.ok()) return s;
     }
-    if (report.checkpoint_json && report.checkpoint_json->size() > limits_.max_payload_bytes) {
-      return Invalid("checkpoint",
-                     absl::StrCat("must be at most ", limits_.max_payload_bytes,
-                                  " bytes encoded as JSON, got ", report.checkpoint_json->size()));
+    if (report.checkpoint_json) {
+      if (report.checkpoint_json->size() > limits_.max_payload_bytes) {
+        return Invalid("checkpoint", absl::StrCat("must be at most ", limits_.max_payload_bytes,
+                                                  " bytes encoded as JSON, got ",
+                                                  report.checkpoint_json->size()));
+      }
+      if (auto s = ValidateStoredJson("checkpoint", *report.checkpoint_json); !s.ok()) return s;
     }
     return absl::OkStatus();
   }();

@@ -135,7 +135,9 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
     }
   }
   update.messages = KeptMessages(job, report.messages, limits.max_messages_per_job);
-  if (report.checkpoint_json && report.checkpoint_json != job.checkpoint_json) {
+  if (report.checkpoint_json) {
+    // Sent to the store, which keeps the stored one when equal as JSON (the texts differ
+    // in formatting: jsonb prints its own).
     next.checkpoint_json = report.checkpoint_json;
     update.checkpoint_changed = true;
   }

@@ -98,5 +98,31 @@ TEST_F(CheckpointTest, AnOversizedCheckpointIsRefusedAndChangesNothing) {
   EXPECT_EQ(after.progress_percent(), 10);
 }
 
+TEST_F(CheckpointTest, ACheckpointHoldingUPlus0000IsRefusedAndChangesNothing) {
+  // A jsonb column cannot hold it: written, it would fail the whole batch of changes.
+  const v1::Job created = Create();
+  v1::AcquireJobsResponse leased;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &leased).ok());
+  ASSERT_EQ(leased.jobs_size(), 1);
+  ASSERT_TRUE(Save(leased.jobs(0), R"({"page": 1})", 10).ok());
+  v1::ReportProgressRequest request;
+  request.set_job_id(created.id());
+  request.set_lease_token(leased.jobs(0).lease_token());
+  request.set_progress_percent(20);
+  (*request.mutable_checkpoint()->mutable_fields())["cursor"].set_string_value(
+      std::string("a\0b", 3));
+  v1::ReportProgressResponse response;
+  grpc::Status status = workers_->ReportProgress(Ctx().get(), request, &response);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "checkpoint: must not contain the character U+0000 (a jsonb column cannot hold it)");
+  const v1::Job after = Get(created.id());
+  EXPECT_TRUE(Holds(after, R"({"page": 1})"));
+  EXPECT_EQ(after.progress_percent(), 10);
+  // The same checkpoint again, formatted otherwise, is the same: nothing else changes.
+  ASSERT_TRUE(Save(leased.jobs(0), R"({ "page" : 1 })", 10).ok());
+  EXPECT_TRUE(Holds(Get(created.id()), R"({"page": 1})"));
+}
+
 }  // namespace
 }  // namespace jobd::testing
