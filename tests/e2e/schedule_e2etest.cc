@@ -19,6 +19,11 @@ namespace {
 
 using grpc::StatusCode;
 
+// How early a job's create_time may read against its run's nominal time: runs are judged due
+// on the database's now(), but create_time is the replica's estimate of that clock (its
+// offset measured at a round trip's midpoint), which may be off by about half a round trip.
+constexpr double kClockEstimateSlackMs = 5;
+
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
@@ -142,7 +147,7 @@ TEST_F(ScheduleTest, FiresExactlyOncePerSecondAcrossThreeReplicasWithOneKilled) 
     delays_ms.push_back(row[0].as<double>());
   }
   std::sort(delays_ms.begin(), delays_ms.end());
-  EXPECT_GE(delays_ms.front(), 0.0) << "a run before its time";
+  EXPECT_GE(delays_ms.front(), -kClockEstimateSlackMs) << "a run before its time";
   std::cerr << "schedule on 3 replicas (one killed): runs " << runs.size() << ", duplicates "
             << duplicates << ", firing delay p50 " << delays_ms[delays_ms.size() / 2] << " ms, max "
             << delays_ms.back() << " ms\n";
@@ -357,11 +362,13 @@ TEST_F(ScheduleTest, JitterWithinBoundsAndEndTimeHonoured) {
   const std::map<std::string, int> runs = RunsOf(made.id());
   ASSERT_EQ(runs.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(runs.count(Rfc3339(start + absl::Seconds(i))), 1u);
-  // Each job was made no earlier than its nominal time and within the jitter (plus the
-  // scheduler's own delay, under a second here).
+  // Each job was made no earlier than its nominal time (create_time may read a few ms early:
+  // see kClockEstimateSlackMs) and within the jitter (plus the scheduler's own delay, under
+  // a second here).
   EXPECT_EQ(
       Sql(absl::StrCat("SELECT count(*) FROM jobs WHERE labels->>'jobd/schedule' = '", made.id(),
                        "' AND (create_time < (labels->>'jobd/scheduled-time')::timestamptz"
+                       " - interval '5 ms'"
                        " OR create_time > (labels->>'jobd/scheduled-time')::timestamptz"
                        " + interval '1500 ms')")),
       "0");
