@@ -1,9 +1,6 @@
 // Checkpoints: a worker saves where it has got to with a progress report; GetJob shows it,
 // the next attempt gets it with its lease, lists leave it out, and an oversized one is
 // refused naming the field and changes nothing.
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
-
 #include "absl/strings/match.h"
 #include "tests/e2e/worker_fixture.h"
 
@@ -12,20 +9,9 @@ namespace {
 
 using grpc::StatusCode;
 
-google::protobuf::Struct Checkpoint(const std::string& json) {
-  google::protobuf::Struct out;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &out).ok()) << json;
-  return out;
-}
-
 ::testing::AssertionResult Holds(const v1::Job& job, const std::string& json) {
   if (!job.has_checkpoint()) return ::testing::AssertionFailure() << "no checkpoint";
-  if (google::protobuf::util::MessageDifferencer::Equals(job.checkpoint(), Checkpoint(json))) {
-    return ::testing::AssertionSuccess();
-  }
-  std::string got;
-  (void)google::protobuf::util::MessageToJsonString(job.checkpoint(), &got);
-  return ::testing::AssertionFailure() << got << " is not " << json;
+  return SameJson(job.checkpoint(), json);
 }
 
 class CheckpointTest : public WorkerTest {
@@ -35,7 +21,7 @@ class CheckpointTest : public WorkerTest {
     request.set_job_id(leased.job().id());
     request.set_lease_token(leased.lease_token());
     request.set_progress_percent(percent);
-    if (!json.empty()) *request.mutable_checkpoint() = Checkpoint(json);
+    if (!json.empty()) *request.mutable_checkpoint() = JsonStruct(json);
     v1::ReportProgressResponse response;
     return workers_->ReportProgress(Ctx().get(), request, &response);
   }

@@ -2,7 +2,11 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
@@ -27,6 +31,24 @@ inline std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout = absl::S
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   return context;
+}
+
+// A Struct from JSON text (a test failure when it is not a JSON object).
+inline google::protobuf::Struct JsonStruct(const std::string& json) {
+  google::protobuf::Struct out;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &out).ok()) << json;
+  return out;
+}
+
+// Equal as JSON values (a Struct's keys have no order).
+inline ::testing::AssertionResult SameJson(const google::protobuf::Struct& got,
+                                           const std::string& expected) {
+  if (google::protobuf::util::MessageDifferencer::Equals(got, JsonStruct(expected))) {
+    return ::testing::AssertionSuccess();
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(got, &json);
+  return ::testing::AssertionFailure() << json << " is not " << expected;
 }
 
 // A fresh database with every migration applied by `jobd migrate`; null (and a test failure)

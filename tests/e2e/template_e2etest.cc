@@ -2,9 +2,6 @@
 // exact paths, shared templates and who may make them, and schedules that name a template.
 #include <string>
 
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
-
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/schedule_service.grpc.pb.h"
 #include "jobd/v1/template_service.grpc.pb.h"
@@ -14,23 +11,6 @@ namespace jobd::testing {
 namespace {
 
 using grpc::StatusCode;
-
-google::protobuf::Struct JsonStruct(const std::string& json) {
-  google::protobuf::Struct out;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &out).ok()) << json;
-  return out;
-}
-
-// Equal as JSON values (a Struct's keys have no order).
-::testing::AssertionResult SameJson(const google::protobuf::Struct& got,
-                                    const std::string& expected) {
-  if (google::protobuf::util::MessageDifferencer::Equals(got, JsonStruct(expected))) {
-    return ::testing::AssertionSuccess();
-  }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(got, &json);
-  return ::testing::AssertionFailure() << json << " is not " << expected;
-}
 
 class TemplateTest : public JobdTest {
  protected:

@@ -13,14 +13,9 @@ namespace jobd {
 namespace {
 
 TEST(CheckpointStoreTest, ASchemaEightDatabaseUpgradesAndKeepsCheckpointsAcrossChanges) {
-  testing::TestDatabase database(testing::TestDatabaseUrl());
-  db::DatabaseConfig config;
-  config.url = database.url();
-  auto conn = db::OpenConnection(config);
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  auto reached = db::Migrate(
-      **conn, [](const std::string&) {}, 8);
-  ASSERT_TRUE(reached.ok() && *reached == 8);
+  testing::DatabaseAtSchema database(8);
+  ASSERT_FALSE(HasFailure());
+  const db::DatabaseConfig& config = database.config();
   const absl::Time now = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
   core::CreateJobCommand c;
   c.workspace_id = "ws";
@@ -35,7 +30,7 @@ TEST(CheckpointStoreTest, ASchemaEightDatabaseUpgradesAndKeepsCheckpointsAcrossC
   ASSERT_TRUE(old_store.CreateJobs({job}).ok());
   ASSERT_TRUE(old_store.GetJob(job.id).ok());
 
-  reached = db::Migrate(**conn, [](const std::string&) {});
+  absl::StatusOr<int> reached = database.Upgrade();
   ASSERT_TRUE(reached.ok()) << reached.status();
   EXPECT_EQ(*reached, db::RequiredSchemaVersion());
   // A running jobd during a rolling upgrade: the first call on that connection is UNAVAILABLE

@@ -134,27 +134,21 @@ TEST_F(HotProgressTest, ProgressReportsAreHotUpdatesWithNoNewIndexEntries) {
 }
 
 TEST_F(HotProgressTest, ASchemaSixDatabaseWithJobsInEveryStateUpgrades) {
-  testing::TestDatabase database(testing::TestDatabaseUrl());
-  db::DatabaseConfig config;
-  config.url = database.url();
-  auto conn = db::OpenConnection(config);
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  ASSERT_GE(db::RequiredSchemaVersion(), 7);
-  auto reached = db::Migrate(
-      **conn, [](const std::string&) {}, 6);
-  ASSERT_TRUE(reached.ok() && *reached == 6);
+  testing::DatabaseAtSchema database(6);
+  ASSERT_FALSE(HasFailure());
+  const db::DatabaseConfig& config = database.config();
   std::map<std::string, std::string> ids;
   {
     // Connections of the old schema: their prepared statements' results have its columns.
     db::ConnectionPool old_pool(config);
     db::PgJobStore old_store(old_pool);
-    ids = JobsInEveryState(old_store, database.url());
+    ids = JobsInEveryState(old_store, config.url);
   }
   ASSERT_EQ(ids.size(), 6u);
   db::ConnectionPool pool(config);
   db::PgJobStore store(pool);
 
-  reached = db::Migrate(**conn, [](const std::string&) {});
+  absl::StatusOr<int> reached = database.Upgrade();
   ASSERT_TRUE(reached.ok()) << reached.status();
   EXPECT_EQ(*reached, db::RequiredSchemaVersion());
   for (const auto& [state, id] : ids) {
@@ -165,7 +159,8 @@ TEST_F(HotProgressTest, ASchemaSixDatabaseWithJobsInEveryStateUpgrades) {
   }
   EXPECT_EQ(store.GetJob(ids.at("succeeded"))->result_json, "{\"ok\":1}");
   EXPECT_EQ(store.GetJob(ids.at("failed"))->error_message, "boom");
-  pqxx::nontransaction tx(**conn);
+  pqxx::connection check(config.url);
+  pqxx::nontransaction tx(check);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_indexes WHERE indexname = 'jobs_lease_expiry'")[0]
                 .as<int>(),
             0);

@@ -47,14 +47,9 @@ Schedule ScheduleNamed(const std::string& name, std::optional<absl::Time> next_f
 }
 
 TEST(ScheduleStoreTest, ASchemaSevenDatabaseUpgradesAndKeepsSchedulesAndTemplates) {
-  testing::TestDatabase database(testing::TestDatabaseUrl());
-  db::DatabaseConfig config;
-  config.url = database.url();
-  auto conn = db::OpenConnection(config);
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  auto reached = db::Migrate(
-      **conn, [](const std::string&) {}, 7);
-  ASSERT_TRUE(reached.ok() && *reached == 7);
+  testing::DatabaseAtSchema database(7);
+  ASSERT_FALSE(HasFailure());
+  const db::DatabaseConfig& config = database.config();
   const Job job = QueuedJob("before-upgrade");
   {
     // Connections of the old schema: their prepared statements' results have its columns.
@@ -64,7 +59,7 @@ TEST(ScheduleStoreTest, ASchemaSevenDatabaseUpgradesAndKeepsSchedulesAndTemplate
   db::ConnectionPool pool(config);
   db::PgJobStore jobs(pool);
 
-  reached = db::Migrate(**conn, [](const std::string&) {});
+  absl::StatusOr<int> reached = database.Upgrade();
   ASSERT_TRUE(reached.ok()) << reached.status();
   EXPECT_EQ(*reached, db::RequiredSchemaVersion());
   absl::StatusOr<Job> kept = jobs.GetJob(job.id);

@@ -88,4 +88,20 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+DatabaseAtSchema::DatabaseAtSchema(int version) : database_(TestDatabaseUrl()) {
+  config_.url = database_.url();
+  auto conn = db::OpenConnection(config_);
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  if (!conn.ok()) return;
+  absl::StatusOr<int> reached = db::Migrate(
+      **conn, [](const std::string&) {}, version);
+  EXPECT_TRUE(reached.ok() && *reached == version) << "migrating to schema " << version;
+}
+
+absl::StatusOr<int> DatabaseAtSchema::Upgrade() {
+  auto conn = db::OpenConnection(config_);
+  if (!conn.ok()) return conn.status();
+  return db::Migrate(**conn, [](const std::string&) {});
+}
+
 }  // namespace jobd::testing

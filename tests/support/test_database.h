@@ -43,4 +43,18 @@ class TestDatabase {
   std::string url_;
 };
 
+// A fresh database migrated up to schema `version` (a test failure when that fails), for an
+// upgrade test: fill it through connections of that schema, then Upgrade.
+class DatabaseAtSchema {
+ public:
+  explicit DatabaseAtSchema(int version);
+  const db::DatabaseConfig& config() const { return config_; }
+  // Applies every later migration; the version reached.
+  absl::StatusOr<int> Upgrade();
+
+ private:
+  TestDatabase database_;
+  db::DatabaseConfig config_;
+};
+
 }  // namespace jobd::testing
