@@ -426,15 +426,38 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobsIn(
 absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
-        pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-        return AcquireJobsIn(tx, query);
+        std::vector<Job> jobs;
+        bool limited = false;
+        {
+          pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
+          jobs = LeaseJobs(tx, query, /*limited_queues=*/false);
+          limited = jobs.size() < static_cast<size_t>(query.limit) &&
+                    MayHaveLimitedQueues(tx, query.workspace_id);
+        }
+        if (limited) {
+          // The queue locks must last until the leases commit.
+          pqxx::work tx(conn);
+          AcquireLimitedIn(tx, query, jobs);
+          tx.commit();
+        }
+        return jobs;
       });
 }
 
 std::vector<Job> PgJobStore::AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query) {
-  return ReadJobs(tx.exec_prepared("acquire_jobs", query.workspace_id, TextArray(query.types),
-                                   query.limit, query.worker_id,
-                                   absl::ToInt64Microseconds(query.lease_duration)));
+  std::vector<Job> jobs = LeaseJobs(tx, query, /*limited_queues=*/false);
+  if (jobs.size() < static_cast<size_t>(query.limit) &&
+      MayHaveLimitedQueues(tx, query.workspace_id)) {
+    AcquireLimitedIn(tx, query, jobs);
+  }
+  return jobs;
+}
+
+std::vector<Job> PgJobStore::LeaseJobs(pqxx::transaction_base& tx, const AcquireQuery& query,
+                                       bool limited_queues) {
+  return ReadJobs(tx.exec_prepared(
+      "acquire_jobs", query.workspace_id, TextArray(query.types), query.limit, query.worker_id,
+      absl::ToInt64Microseconds(query.lease_duration), limited_queues));
 }
 
 absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(int limit) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -9,6 +11,7 @@
 
 #include "db/connection_pool.h"
 #include "db/model/job_store.h"
+#include "db/model/queue_store.h"
 
 namespace jobd::db {
 
@@ -18,7 +21,8 @@ struct PgJobStoreOptions {
   int64_t max_active_jobs_per_workspace = 0;
 };
 
-class PgJobStore : public JobStore {
+// Also the QueueStore (db/pg_queue_store.cc): acquiring jobs honours the queues' settings.
+class PgJobStore : public JobStore, public QueueStore {
  public:
   explicit PgJobStore(ConnectionPool& pool, PgJobStoreOptions options = {})
       : pool_(pool), options_(options) {}
@@ -46,6 +50,24 @@ class PgJobStore : public JobStore {
   absl::StatusOr<std::vector<Job>> GetJobs(const std::vector<std::string>& ids) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
       const std::vector<std::string>& ids) override;
+  // db/pg_bulk_jobs.cc
+  absl::StatusOr<std::string> NewestJobId() override;
+  absl::StatusOr<std::vector<std::string>> FindJobIds(const JobFilter& filter,
+                                                      const std::string& after_id,
+                                                      const std::string& max_id,
+                                                      int32_t limit) override;
+  absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) override;
+  absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
+      const std::string& workspace_id, const std::vector<std::string>& ids) override;
+  absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) override;
+  // QueueStore (db/pg_queue_store.cc)
+  absl::StatusOr<QueueSettings> SetQueuePaused(const std::string& workspace_id,
+                                               const std::string& type, bool paused) override;
+  absl::StatusOr<QueueSettings> SetQueueLimits(const QueueSettings& limits) override;
+  absl::StatusOr<std::vector<QueueInfo>> ListQueues(const std::string& workspace_id,
+                                                    int32_t limit) override;
+  absl::StatusOr<std::optional<absl::Time>> NextQueueAdmission(
+      const std::string& workspace_id, const std::vector<std::string>& types) override;
 
  private:
   // Active jobs per workspace in one transaction, counted under the workspace's quota lock.
@@ -56,7 +78,17 @@ class PgJobStore : public JobStore {
   // UpdateJobs' work inside `tx` (not committed).
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobsIn(
       pqxx::transaction_base& tx, const std::vector<JobChange>& changes);
+  // Leases from the queues without limits, then (when there is room) from the limited ones.
   std::vector<Job> AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query);
+  // One acquire_jobs.sql: the queues without limits, or the limited ones `tx` has locked.
+  std::vector<Job> LeaseJobs(pqxx::transaction_base& tx, const AcquireQuery& query,
+                             bool limited_queues);
+  // Locks the limited queues among query.types (until `tx` ends) and leases from them what
+  // their limits allow, up to query.limit - jobs.size(), appended to `jobs`.
+  void AcquireLimitedIn(pqxx::transaction_base& tx, const AcquireQuery& query,
+                        std::vector<Job>& jobs);
+  // Whether the workspace had a limited queue (a list reloaded at most every second).
+  bool MayHaveLimitedQueues(pqxx::transaction_base& tx, const std::string& workspace_id);
   // `in_tx`, when given, runs in the transaction before the insert (first) and after it
   // (second, with the results; not when a job was refused); an error it returns rolls back.
   struct InsertHooks {
@@ -79,6 +111,12 @@ class PgJobStore : public JobStore {
 
   ConnectionPool& pool_;
   const PgJobStoreOptions options_;
+  struct LimitedWorkspaces {
+    std::mutex mu;
+    std::set<std::string> workspaces;
+    absl::Time loaded = absl::InfinitePast();
+  };
+  LimitedWorkspaces limited_;
 };
 
 }  // namespace jobd::db

@@ -65,6 +65,9 @@ ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(60), "longest AcquireJobs wait
 ABSL_FLAG(absl::Duration, health_interval, absl::Seconds(1), "database health probe interval");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "how often finished jobs past their ttl are deleted (JOBD_RETENTION_INTERVAL)");
+ABSL_FLAG(int64_t, retain_finished_per_workspace, 0,
+          "keep at most this many finished jobs per workspace, deleting the oldest first at "
+          "each retention pass; 0: no limit (JOBD_RETAIN_FINISHED_PER_WORKSPACE)");
 ABSL_FLAG(absl::Duration, reaper_interval, absl::Seconds(1),
           "how often expired leases and timed-out attempts are failed");
 ABSL_FLAG(absl::Duration, promote_interval, absl::Milliseconds(500),
@@ -140,6 +143,7 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "max_wait",
                                      "health_interval",
                                      "retention_interval",
+                                     "retain_finished_per_workspace",
                                      "reaper_interval",
                                      "promote_interval",
                                      "schedule_poll_interval",
@@ -384,6 +388,10 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.retention_interval = absl::GetFlag(FLAGS_retention_interval);
   if (config.retention_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("retention_interval: must be positive");
+  }
+  config.retain_finished_per_workspace = absl::GetFlag(FLAGS_retain_finished_per_workspace);
+  if (config.retain_finished_per_workspace < 0) {
+    return absl::InvalidArgumentError("retain_finished_per_workspace: must be 0 or more");
   }
   config.reaper_interval = absl::GetFlag(FLAGS_reaper_interval);
   config.promote_interval = absl::GetFlag(FLAGS_promote_interval);

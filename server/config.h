@@ -85,6 +85,7 @@ struct ServerConfig {
   std::string page_token_key;    // empty: the database's keys (page_token_keys)
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Minutes(1);
+  int64_t retain_finished_per_workspace = 0;  // 0: no count limit
   absl::Duration reaper_interval = absl::Seconds(1);
   absl::Duration promote_interval = absl::Milliseconds(500);
   absl::Duration schedule_poll_interval = absl::Seconds(1);

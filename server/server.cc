@@ -83,13 +83,15 @@ Server::Server(const ServerConfig& config)
       templates_(schedule_store_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
       schedules_(schedule_store_, jobs_, templates_, clock_, config_.limits,
                  core::PageTokenCodec(page_token_keys_)),
+      queues_(pg_store_, config_.limits),
       job_handlers_(jobs_, executor_),
       worker_handlers_(workers_),
       admin_handlers_(key_manager_, executor_),
       schedule_handlers_(schedules_, executor_, clock_),
       template_handlers_(templates_, executor_),
+      queue_handlers_(queues_, executor_, clock_),
       unary_methods_(job_handlers_, worker_handlers_, admin_handlers_, schedule_handlers_,
-                     template_handlers_),
+                     template_handlers_, queue_handlers_),
       job_service_(admission_, job_handlers_,
                    core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                    WatchOptionsOf(config_), &streams_by_key_, &clock_}),
@@ -97,11 +99,13 @@ Server::Server(const ServerConfig& config)
       admin_service_(admission_, admin_handlers_),
       schedule_service_(admission_, schedule_handlers_),
       template_service_(admission_, template_handlers_),
+      queue_service_(admission_, queue_handlers_),
       gateway_(admission_, unary_methods_,
                core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                WatchOptionsOf(config_), &streams_by_key_, &clock_},
                config_.http.cors_origins),
-      retention_(background_store_, config_.retention_interval),
+      retention_(background_store_, config_.retention_interval,
+                 config_.retain_finished_per_workspace),
       reaper_(background_store_, config_.reaper_interval),
       promoter_(background_store_, config_.promote_interval,
                 [this](const Job& job) { JobReady(job); }),
@@ -116,6 +120,12 @@ Server::Server(const ServerConfig& config)
   }
   jobs_.SetJobReadyListener([this](const Job& job) { JobReady(job); });
   jobs_.SetTemplates(&templates_);
+  workers_.SetQueueStore(&pg_store_);
+  // A resumed (or newly limited) queue's waiting workers look at once, here and elsewhere.
+  queues_.SetQueueOpenedListener([this](const std::string& workspace, const std::string& type) {
+    waiters_.Notify(workspace, type);
+    notify_bridge_.MarkReady(workspace, type);
+  });
   schedules_.SetChangeListener([this] { scheduler_.Wake(); });
   jobs_.SetJobScheduledListener(
       [this](const Job& job) { waiters_.NotifyAt(job.run_after, job.workspace_id, job.type); });
@@ -208,6 +218,7 @@ absl::Status Server::Listen() {
   builder.RegisterService(&admin_service_);
   builder.RegisterService(&schedule_service_);
   builder.RegisterService(&template_service_);
+  builder.RegisterService(&queue_service_);
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || port_ == 0) {
     return absl::UnavailableError("cannot listen on " + config_.listen);

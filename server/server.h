@@ -36,6 +36,7 @@
 #include "server/core/job_manager.h"
 #include "server/core/key_registry.h"
 #include "server/core/publishing_job_store.h"
+#include "server/core/queue_manager.h"
 #include "server/core/rate_limiter.h"
 #include "server/core/ready_waiters.h"
 #include "server/core/schedule_manager.h"
@@ -119,18 +120,21 @@ class Server {
   core::WorkerManager workers_;
   core::TemplateManager templates_;
   core::ScheduleManager schedules_;
+  core::QueueManager queues_;
   // One handler per RPC, reached by gRPC directly and by HTTP through the method table.
   api::JobHandlers job_handlers_;
   api::WorkerHandlers worker_handlers_;
   api::AdminHandlers admin_handlers_;
   api::ScheduleHandlers schedule_handlers_;
   api::TemplateHandlers template_handlers_;
+  api::QueueHandlers queue_handlers_;
   api::UnaryMethods unary_methods_;
   api::JobServiceImpl job_service_;
   api::WorkerServiceImpl worker_service_;
   api::AdminServiceImpl admin_service_;
   api::ScheduleServiceImpl schedule_service_;
   api::TemplateServiceImpl template_service_;
+  api::QueueServiceImpl queue_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   http::Gateway gateway_;

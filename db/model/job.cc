@@ -7,8 +7,8 @@
 namespace jobd {
 namespace {
 
-constexpr std::array<const char*, 6> kStateNames = {"scheduled", "queued", "running",
-                                                    "succeeded", "failed", "cancelled"};
+constexpr std::array<const char*, 7> kStateNames = {
+    "scheduled", "queued", "running", "succeeded", "failed", "cancelled", "paused"};
 constexpr std::array<const char*, 5> kEventKindNames = {"snapshot", "created", "state_changed",
                                                         "progress", "message"};
 constexpr std::array<const char*, 3> kLevelNames = {"info", "warning", "error"};
@@ -26,6 +26,13 @@ std::optional<Enum> FromName(const std::array<const char*, N>& names, const std:
 bool IsTerminal(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kFailed ||
          state == JobState::kCancelled;
+}
+
+const std::vector<JobState>& AllJobStates() {
+  static const auto* all = new std::vector<JobState>{
+      JobState::kScheduled, JobState::kQueued,    JobState::kRunning, JobState::kSucceeded,
+      JobState::kFailed,    JobState::kCancelled, JobState::kPaused};
+  return *all;
 }
 
 const char* StateName(JobState state) { return kStateNames[static_cast<int>(state) - 1]; }

@@ -12,11 +12,13 @@
 
 namespace jobd {
 
-enum class JobState { kScheduled = 1, kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+enum class JobState { kScheduled = 1, kQueued, kRunning, kSucceeded, kFailed, kCancelled, kPaused };
 enum class EventKind { kSnapshot = 1, kCreated, kStateChanged, kProgress, kMessage };
 enum class MessageLevel { kInfo = 1, kWarning, kError };
 
 bool IsTerminal(JobState state);
+// Every state, in the order of their numbers.
+const std::vector<JobState>& AllJobStates();
 // Lower-case names as stored ("queued"); also used in error messages.
 const char* StateName(JobState state);
 std::optional<JobState> StateFromName(const std::string& name);
@@ -152,6 +154,18 @@ struct ListJobsQuery {
   int64_t max_body_bytes = 0;  // > 0: the rows stop after the first at which the bytes of
                                // payloads and results so far pass this, never before the
                                // second (JobManager::ListJobs ends the page there)
+};
+
+// Which jobs of a workspace a bulk operation looks at: those matching every field given, or
+// (ids not empty) those among the ids.
+struct JobFilter {
+  std::string workspace_id;
+  std::vector<JobState> states;  // never empty: the core intersects with what applies
+  std::string type;              // empty: any
+  std::map<std::string, std::string> labels;
+  std::optional<absl::Time> created_before;  // create_time < this
+  std::optional<absl::Time> created_after;   // create_time >= this
+  std::vector<std::string> ids;
 };
 
 struct CreatedJob {

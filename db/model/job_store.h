@@ -104,6 +104,25 @@ class JobStore {
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> GetJobSequences(
       const std::vector<std::string>& ids) = 0;
 
+  // Bulk operations. The newest job's id ("" when there is none): a bulk operation leaves
+  // alone the jobs created after it began (ids are time-ordered).
+  virtual absl::StatusOr<std::string> NewestJobId() = 0;
+  // Ids of the jobs matching `filter` with after_id < id <= max_id, in id order, at most
+  // `limit`.
+  virtual absl::StatusOr<std::vector<std::string>> FindJobIds(const JobFilter& filter,
+                                                              const std::string& after_id,
+                                                              const std::string& max_id,
+                                                              int32_t limit) = 0;
+  // How many jobs match `filter` with id <= max_id.
+  virtual absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) = 0;
+  // Deletes the finished jobs among `ids` (of `workspace_id`) with their events, in one
+  // transaction; returns the ids deleted.
+  virtual absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
+      const std::string& workspace_id, const std::vector<std::string>& ids) = 0;
+  // Retention by count: deletes the oldest finished jobs (by finish time) of workspaces with
+  // more than `keep_per_workspace`, at most `limit`; returns how many.
+  virtual absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) = 0;
+
   // Events with sequence > after_sequence, oldest first, at most `limit`.
   virtual absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                               int64_t after_sequence,

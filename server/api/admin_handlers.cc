@@ -102,7 +102,7 @@ void AdminHandlers::WhoAmI(UnaryCall call, const core::Principal& caller,
   for (core::Permission permission :
        {core::Permission::kRead, core::Permission::kCreate, core::Permission::kCancel,
         core::Permission::kRetry, core::Permission::kWork, core::Permission::kAdmin,
-        core::Permission::kReadSetup, core::Permission::kManageSetup}) {
+        core::Permission::kReadSetup, core::Permission::kManageSetup, core::Permission::kControl}) {
     if (core::RoleAllows(caller.role, permission)) {
       response->add_permissions(core::PermissionName(permission));
     }

@@ -79,6 +79,8 @@ v1::JobState ToProto(JobState state) {
       return v1::JOB_STATE_FAILED;
     case JobState::kCancelled:
       return v1::JOB_STATE_CANCELLED;
+    case JobState::kPaused:
+      return v1::JOB_STATE_PAUSED;
   }
   return v1::JOB_STATE_UNSPECIFIED;
 }
@@ -97,6 +99,8 @@ absl::StatusOr<JobState> FromProto(v1::JobState state, const char* field) {
       return JobState::kFailed;
     case v1::JOB_STATE_CANCELLED:
       return JobState::kCancelled;
+    case v1::JOB_STATE_PAUSED:
+      return JobState::kPaused;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": ", static_cast<int>(state), " is not a job state"));
@@ -214,8 +218,7 @@ absl::StatusOr<core::ListJobsCommand> FromProto(const v1::ListJobsRequest& r) {
 
 void ToProto(const JobStats& stats, absl::Time now, v1::GetJobStatsResponse* out) {
   std::map<JobState, int64_t> totals;
-  for (JobState state : {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-                         JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+  for (JobState state : AllJobStates()) {
     totals[state] = 0;
   }
   for (const JobStats::Count& count : stats.counts) {
@@ -323,6 +326,7 @@ void ToProto(const Job& job, absl::Time now, v1::LeasedJob* out) {
 
 void ToProto(const core::ProgressResult& result, v1::ReportProgressResponse* out) {
   out->set_cancelled(result.cancelled);
+  out->set_paused(result.paused);
   if (result.lease_expire_time)
     SetTime(*result.lease_expire_time, out->mutable_lease_expire_time());
 }

@@ -8,12 +8,14 @@
 #include "absl/container/inlined_vector.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/queue_service.grpc.pb.h"
 #include "jobd/v1/schedule_service.grpc.pb.h"
 #include "jobd/v1/template_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
 #include "server/api/admin_handlers.h"
 #include "server/api/admission.h"
 #include "server/api/job_handlers.h"
+#include "server/api/queue_handlers.h"
 #include "server/api/schedule_handlers.h"
 #include "server/api/worker_handlers.h"
 #include "server/core/job_watch.h"
@@ -51,13 +53,16 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
 absl::InlinedVector<absl::string_view, 1> AuthorizationOf(const grpc::ServerContextBase& context);
 
 // One override per unary method: admit the call, then run the handler of the same name.
-#define JOBD_UNARY(Handlers, Method)                                                       \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                   \
-                                   const v1::Method##Request* request,                     \
-                                   v1::Method##Response* response) override {              \
-    return ServeUnary(context, admission_, #Method, handlers_, &Handlers::Method, request, \
-                      response);                                                           \
+#define JOBD_UNARY_OF(Handlers, Method, Request, Response)                                        \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                          \
+                                   const v1::Request* request, v1::Response* response) override { \
+    return ServeUnary(context, admission_, #Method, handlers_, &Handlers::Method, request,        \
+                      response);                                                                  \
   }
+#define JOBD_UNARY(Handlers, Method) \
+  JOBD_UNARY_OF(Handlers, Method, Method##Request, Method##Response)
+// The bulk operations share their messages.
+#define JOBD_BULK(Method) JOBD_UNARY_OF(JobHandlers, Method, BulkJobsRequest, BulkJobsResponse)
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
@@ -72,6 +77,15 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   JOBD_UNARY(JobHandlers, RetryJob)
   JOBD_UNARY(JobHandlers, ListJobEvents)
   JOBD_UNARY(JobHandlers, GetJobStats)
+  JOBD_UNARY(JobHandlers, PauseJob)
+  JOBD_UNARY(JobHandlers, ResumeJob)
+  JOBD_UNARY(JobHandlers, DeleteJob)
+  JOBD_BULK(BulkCancelJobs)
+  JOBD_BULK(BulkRetryJobs)
+  JOBD_BULK(BulkPauseJobs)
+  JOBD_BULK(BulkResumeJobs)
+  JOBD_BULK(BulkDeleteJobs)
+  JOBD_BULK(BulkFailJobs)
   grpc::ServerWriteReactor<v1::WatchJobResponse>* WatchJob(
       grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) override;
   grpc::ServerWriteReactor<v1::WatchJobsResponse>* WatchJobs(
@@ -149,7 +163,24 @@ class TemplateServiceImpl final : public v1::TemplateService::CallbackService {
   TemplateHandlers& handlers_;
 };
 
+class QueueServiceImpl final : public v1::QueueService::CallbackService {
+ public:
+  QueueServiceImpl(const Admission& admission, QueueHandlers& handlers)
+      : admission_(admission), handlers_(handlers) {}
+
+  JOBD_UNARY(QueueHandlers, ListQueues)
+  JOBD_UNARY(QueueHandlers, PauseQueue)
+  JOBD_UNARY(QueueHandlers, ResumeQueue)
+  JOBD_UNARY(QueueHandlers, SetQueueLimits)
+
+ private:
+  const Admission& admission_;
+  QueueHandlers& handlers_;
+};
+
+#undef JOBD_BULK
 #undef JOBD_UNARY
+#undef JOBD_UNARY_OF
 
 template <typename Handlers, typename Request, typename Response>
 grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,

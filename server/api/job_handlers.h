@@ -34,8 +34,28 @@ class JobHandlers {
                      const v1::ListJobEventsRequest* request, v1::ListJobEventsResponse* response);
   void GetJobStats(UnaryCall call, const core::Principal& caller,
                    const v1::GetJobStatsRequest* request, v1::GetJobStatsResponse* response);
+  // Pause, resume, delete and the bulk operations (job_control_handlers.cc).
+  void PauseJob(UnaryCall call, const core::Principal& caller, const v1::PauseJobRequest* request,
+                v1::PauseJobResponse* response);
+  void ResumeJob(UnaryCall call, const core::Principal& caller, const v1::ResumeJobRequest* request,
+                 v1::ResumeJobResponse* response);
+  void DeleteJob(UnaryCall call, const core::Principal& caller, const v1::DeleteJobRequest* request,
+                 v1::DeleteJobResponse* response);
+#define JOBD_BULK_CALL(Method)                                                                   \
+  void Method(UnaryCall call, const core::Principal& caller, const v1::BulkJobsRequest* request, \
+              v1::BulkJobsResponse* response);
+  JOBD_BULK_CALL(BulkCancelJobs)
+  JOBD_BULK_CALL(BulkRetryJobs)
+  JOBD_BULK_CALL(BulkPauseJobs)
+  JOBD_BULK_CALL(BulkResumeJobs)
+  JOBD_BULK_CALL(BulkDeleteJobs)
+  JOBD_BULK_CALL(BulkFailJobs)
+#undef JOBD_BULK_CALL
 
  private:
+  void Bulk(core::BulkAction action, UnaryCall call, const core::Principal& caller,
+            const v1::BulkJobsRequest* request, v1::BulkJobsResponse* response);
+
   core::JobManager& jobs_;
   core::Executor& executor_;
 };

@@ -42,7 +42,8 @@ std::unique_ptr<Message> UnaryMethod::NewResponse() const {
 }
 
 UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHandlers& admin,
-                           ScheduleHandlers& schedules, TemplateHandlers& templates) {
+                           ScheduleHandlers& schedules, TemplateHandlers& templates,
+                           QueueHandlers& queues) {
   const auto* job_service =
       v1::CreateJobRequest::descriptor()->file()->FindServiceByName("JobService");
   const auto* worker_service =
@@ -53,6 +54,8 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       v1::CreateScheduleRequest::descriptor()->file()->FindServiceByName("ScheduleService");
   const auto* template_service =
       v1::CreateJobTemplateRequest::descriptor()->file()->FindServiceByName("TemplateService");
+  const auto* queue_service =
+      v1::ListQueuesRequest::descriptor()->file()->FindServiceByName("QueueService");
   methods_ = {
       Bind(job_service, "CreateJob", &jobs, &JobHandlers::CreateJob),
       Bind(job_service, "BatchCreateJobs", &jobs, &JobHandlers::BatchCreateJobs),
@@ -62,6 +65,15 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       Bind(job_service, "RetryJob", &jobs, &JobHandlers::RetryJob),
       Bind(job_service, "ListJobEvents", &jobs, &JobHandlers::ListJobEvents),
       Bind(job_service, "GetJobStats", &jobs, &JobHandlers::GetJobStats),
+      Bind(job_service, "PauseJob", &jobs, &JobHandlers::PauseJob),
+      Bind(job_service, "ResumeJob", &jobs, &JobHandlers::ResumeJob),
+      Bind(job_service, "DeleteJob", &jobs, &JobHandlers::DeleteJob),
+      Bind(job_service, "BulkCancelJobs", &jobs, &JobHandlers::BulkCancelJobs),
+      Bind(job_service, "BulkRetryJobs", &jobs, &JobHandlers::BulkRetryJobs),
+      Bind(job_service, "BulkPauseJobs", &jobs, &JobHandlers::BulkPauseJobs),
+      Bind(job_service, "BulkResumeJobs", &jobs, &JobHandlers::BulkResumeJobs),
+      Bind(job_service, "BulkDeleteJobs", &jobs, &JobHandlers::BulkDeleteJobs),
+      Bind(job_service, "BulkFailJobs", &jobs, &JobHandlers::BulkFailJobs),
       Bind(worker_service, "AcquireJobs", &workers, &WorkerHandlers::AcquireJobs),
       Bind(worker_service, "ReportProgress", &workers, &WorkerHandlers::ReportProgress),
       Bind(worker_service, "CompleteJob", &workers, &WorkerHandlers::CompleteJob),
@@ -84,6 +96,10 @@ UnaryMethods::UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHand
       Bind(template_service, "ListJobTemplates", &templates, &TemplateHandlers::ListJobTemplates),
       Bind(template_service, "UpdateJobTemplate", &templates, &TemplateHandlers::UpdateJobTemplate),
       Bind(template_service, "DeleteJobTemplate", &templates, &TemplateHandlers::DeleteJobTemplate),
+      Bind(queue_service, "ListQueues", &queues, &QueueHandlers::ListQueues),
+      Bind(queue_service, "PauseQueue", &queues, &QueueHandlers::PauseQueue),
+      Bind(queue_service, "ResumeQueue", &queues, &QueueHandlers::ResumeQueue),
+      Bind(queue_service, "SetQueueLimits", &queues, &QueueHandlers::SetQueueLimits),
   };
 }
 

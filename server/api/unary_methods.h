@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "server/api/admin_handlers.h"
 #include "server/api/job_handlers.h"
+#include "server/api/queue_handlers.h"
 #include "server/api/schedule_handlers.h"
 #include "server/api/worker_handlers.h"
 
@@ -35,7 +36,7 @@ struct UnaryMethod {
 class UnaryMethods {
  public:
   UnaryMethods(JobHandlers& jobs, WorkerHandlers& workers, AdminHandlers& admin,
-               ScheduleHandlers& schedules, TemplateHandlers& templates);
+               ScheduleHandlers& schedules, TemplateHandlers& templates, QueueHandlers& queues);
   // By full name, "jobd.v1.JobService/GetJob"; null when there is none.
   const UnaryMethod* Find(absl::string_view service, absl::string_view method) const;
   const std::vector<UnaryMethod>& all() const { return methods_; }

@@ -1,4 +1,5 @@
-// Deletes finished jobs (and their events) once their expire_time (finish + ttl) has passed.
+// Deletes finished jobs (and their events) once their expire_time (finish + ttl) has passed,
+// and (keep_per_workspace > 0) the oldest finished jobs of workspaces with more than that.
 #pragma once
 
 #include "absl/time/time.h"
@@ -10,7 +11,8 @@ namespace jobd::background {
 
 class Retention {
  public:
-  Retention(JobStore& store, absl::Duration interval, int batch_size = 1000);
+  Retention(JobStore& store, absl::Duration interval, int64_t keep_per_workspace = 0,
+            int batch_size = 1000);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
   // One pass: deletes in batches until none is left; returns how many were deleted.
@@ -18,6 +20,7 @@ class Retention {
 
  private:
   JobStore& store_;
+  const int64_t keep_per_workspace_;
   const int batch_size_;
   Periodic loop_;
 };

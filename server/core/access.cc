@@ -23,6 +23,8 @@ const char* PermissionName(Permission permission) {
       return "read_setup";
     case Permission::kManageSetup:
       return "manage_setup";
+    case Permission::kControl:
+      return "control";
   }
   return "unknown";
 }
@@ -34,7 +36,8 @@ bool RoleAllows(Role role, Permission permission) {
     case Role::kMember:
       return permission == Permission::kRead || permission == Permission::kCreate ||
              permission == Permission::kCancel || permission == Permission::kRetry ||
-             permission == Permission::kReadSetup || permission == Permission::kManageSetup;
+             permission == Permission::kReadSetup || permission == Permission::kManageSetup ||
+             permission == Permission::kControl;
     case Role::kWorker:
       return permission == Permission::kRead || permission == Permission::kWork;
     case Role::kViewer:

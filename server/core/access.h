@@ -13,12 +13,22 @@ namespace jobd::core {
 
 // What a call needs, one per RPC (see server/core/access_rules.cc).
 // kReadSetup / kManageSetup: schedules and templates (workers have neither).
-enum class Permission { kRead, kCreate, kCancel, kRetry, kWork, kAdmin, kReadSetup, kManageSetup };
+enum class Permission {
+  kRead,
+  kCreate,
+  kCancel,
+  kRetry,
+  kWork,
+  kAdmin,
+  kReadSetup,
+  kManageSetup,
+  kControl  // pause, resume, delete, bulk-change jobs; pause and resume queues
+};
 
 const char* PermissionName(Permission permission);
 
-// admin: everything; member: read, create, cancel, retry, read and manage setup; worker: work
-// and read; viewer: read and read setup.
+// admin: everything; member: read, create, cancel, retry, read and manage setup, control;
+// worker: work and read; viewer: read and read setup.
 bool RoleAllows(Role role, Permission permission);
 
 struct Principal {

@@ -14,6 +14,15 @@ const std::vector<MethodRule>& MethodRules() {
       {"jobd.v1.JobService", "WatchJobs", Permission::kRead},
       {"jobd.v1.JobService", "ListJobEvents", Permission::kRead},
       {"jobd.v1.JobService", "GetJobStats", Permission::kRead},
+      {"jobd.v1.JobService", "PauseJob", Permission::kControl},
+      {"jobd.v1.JobService", "ResumeJob", Permission::kControl},
+      {"jobd.v1.JobService", "DeleteJob", Permission::kControl},
+      {"jobd.v1.JobService", "BulkCancelJobs", Permission::kControl},
+      {"jobd.v1.JobService", "BulkRetryJobs", Permission::kControl},
+      {"jobd.v1.JobService", "BulkPauseJobs", Permission::kControl},
+      {"jobd.v1.JobService", "BulkResumeJobs", Permission::kControl},
+      {"jobd.v1.JobService", "BulkDeleteJobs", Permission::kAdmin},
+      {"jobd.v1.JobService", "BulkFailJobs", Permission::kAdmin},
       {"jobd.v1.WorkerService", "AcquireJobs", Permission::kWork},
       {"jobd.v1.WorkerService", "ReportProgress", Permission::kWork},
       {"jobd.v1.WorkerService", "CompleteJob", Permission::kWork},
@@ -36,6 +45,10 @@ const std::vector<MethodRule>& MethodRules() {
       {"jobd.v1.TemplateService", "ListJobTemplates", Permission::kReadSetup},
       {"jobd.v1.TemplateService", "UpdateJobTemplate", Permission::kManageSetup},
       {"jobd.v1.TemplateService", "DeleteJobTemplate", Permission::kManageSetup},
+      {"jobd.v1.QueueService", "ListQueues", Permission::kRead},
+      {"jobd.v1.QueueService", "PauseQueue", Permission::kControl},
+      {"jobd.v1.QueueService", "ResumeQueue", Permission::kControl},
+      {"jobd.v1.QueueService", "SetQueueLimits", Permission::kAdmin},
   };
   return *rules;
 }

@@ -34,6 +34,25 @@ struct CreateJobCommand {
   std::string template_name;  // empty: none (TemplateManager::Apply fills the command)
 };
 
+// What a bulk operation does to each job it applies to.
+enum class BulkAction { kCancel, kRetry, kPause, kResume, kDelete, kFail };
+
+struct BulkJobsCommand {
+  BulkAction action = BulkAction::kCancel;
+  // filter.states: empty means every state the action applies to. filter.ids: the other
+  // way to choose jobs (not with other filter fields).
+  JobFilter filter;
+  bool dry_run = false;
+  std::string reason;  // kCancel and kFail only
+};
+
+struct BulkJobsResult {
+  int64_t matched = 0;
+  int64_t changed = 0;
+  int32_t chunks = 0;
+  bool dry_run = false;
+};
+
 // What a list returns of each job.
 enum class JobView {
   kFull,

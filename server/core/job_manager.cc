@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,15 +15,8 @@
 namespace jobd::core {
 namespace {
 
-const std::vector<JobState>& AllStates() {
-  static const auto* all =
-      new std::vector<JobState>{JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-                                JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
-  return *all;
-}
-
 std::vector<JobState> WantedStates(const std::vector<JobState>& requested) {
-  if (requested.empty()) return AllStates();
+  if (requested.empty()) return AllJobStates();
   std::vector<JobState> states = requested;
   std::sort(states.begin(), states.end());
   states.erase(std::unique(states.begin(), states.end()), states.end());
@@ -272,8 +266,66 @@ absl::StatusOr<Job> JobManager::RetryJob(const Principal& caller, const std::str
         if (!CanSeeJob(caller, current)) return JobNotFound(id);
         return PlanRetry(current, now);
       });
-  if (job.ok() && job->state == JobState::kQueued) job_ready_(*job);
+  if (job.ok()) AnnounceRequeued(*job);
   return job;
+}
+
+void JobManager::AnnounceRequeued(const Job& job) {
+  if (job.state == JobState::kQueued) job_ready_(job);
+  if (job.state == JobState::kScheduled) job_scheduled_(job);
+}
+
+absl::StatusOr<Job> JobManager::PauseJob(const Principal& caller, const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  return store_.UpdateJob(
+      id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+        if (!CanSeeJob(caller, current)) return JobNotFound(id);
+        return PlanPause(current, now);
+      });
+}
+
+absl::StatusOr<Job> JobManager::ResumeJob(const Principal& caller, const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  bool resumed = false;
+  absl::StatusOr<Job> job = store_.UpdateJob(
+      id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
+        if (!CanSeeJob(caller, current)) return JobNotFound(id);
+        absl::StatusOr<std::optional<JobUpdate>> plan = PlanResume(current, now);
+        resumed = plan.ok() && plan->has_value();
+        return plan;
+      });
+  if (job.ok() && resumed) AnnounceRequeued(*job);
+  return job;
+}
+
+namespace {
+
+absl::Status NotDeletable(const Job& job) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("job ", job.id, " is ", absl::AsciiStrToUpper(StateName(job.state)),
+                   ": only SUCCEEDED, FAILED or CANCELLED jobs can be deleted"));
+}
+
+}  // namespace
+
+absl::Status JobManager::DeleteJob(const Principal& caller, const std::string& id) {
+  if (absl::Status s = ValidateJobId("id", id); !s.ok()) return s;
+  absl::StatusOr<Job> job = store_.GetJob(id);
+  if (!job.ok()) return job.status();
+  if (!CanSeeJob(caller, *job)) return JobNotFound(id);
+  if (!IsTerminal(job->state)) {
+    return NotDeletable(*job);
+  }
+  absl::StatusOr<std::vector<std::string>> deleted =
+      store_.DeleteFinishedJobs(job->workspace_id, {job->id});
+  if (!deleted.ok()) return deleted.status();
+  if (deleted->empty()) {
+    // Retried (active again) or deleted meanwhile: say which.
+    absl::StatusOr<Job> now = store_.GetJob(id);
+    if (!now.ok()) return now.status();
+    return NotDeletable(*now);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<JobStats> JobManager::GetJobStats(const Principal& caller,

@@ -59,6 +59,14 @@ class JobManager {
   absl::StatusOr<Job> CancelJob(const Principal& caller, const std::string& id,
                                 const std::string& reason);
   absl::StatusOr<Job> RetryJob(const Principal& caller, const std::string& id);
+  absl::StatusOr<Job> PauseJob(const Principal& caller, const std::string& id);
+  absl::StatusOr<Job> ResumeJob(const Principal& caller, const std::string& id);
+  // A finished job and its history; an active one is FAILED_PRECONDITION.
+  absl::Status DeleteJob(const Principal& caller, const std::string& id);
+  // Every job the command chooses that its action applies to, in chunks of their own
+  // transactions (server/core/bulk_jobs.cc). Blocks.
+  absl::StatusOr<BulkJobsResult> BulkChangeJobs(const Principal& caller,
+                                                const BulkJobsCommand& command);
   absl::StatusOr<JobStats> GetJobStats(const Principal& caller, const std::string& workspace_id);
   // A job's retained events, oldest first, `page_size` (default 100, at most max_page_size)
   // at a time.
@@ -100,6 +108,8 @@ class JobManager {
                                                CreateOrigin origin, absl::Time now);
   // Tells the listeners of a job this manager created (not of one found by its key).
   void Announce(const CreatedJob& created);
+  // Tells the listeners of a job made QUEUED or SCHEDULED again (retry, resume).
+  void AnnounceRequeued(const Job& job);
   // RESOURCE_EXHAUSTED with the wait when the caller's key may not create `count` jobs now.
   absl::Status TakeCreateQuota(const Principal& caller, absl::Time now, double count);
 

@@ -91,10 +91,11 @@ absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::s
       return std::nullopt;  // idempotent
     case JobState::kSucceeded:
     case JobState::kFailed:
-      return WrongState("cancelled", job, "QUEUED, SCHEDULED or RUNNING");
+      return WrongState("cancelled", job, "QUEUED, SCHEDULED, RUNNING or PAUSED");
     case JobState::kQueued:
     case JobState::kScheduled:
     case JobState::kRunning:
+    case JobState::kPaused:
       break;
   }
   JobUpdate update;
@@ -132,6 +133,56 @@ absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time no
   next.expire_time.reset();
   next.run_after = now;
   next.update_time = now;
+  update.event_kind = EventKind::kStateChanged;
+  return update;
+}
+
+absl::StatusOr<std::optional<JobUpdate>> PlanPause(const Job& job, absl::Time now) {
+  if (job.state == JobState::kPaused) return std::nullopt;  // idempotent
+  if (IsTerminal(job.state)) return WrongState("paused", job, "QUEUED, SCHEDULED or RUNNING");
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.state = JobState::kPaused;
+  // The lease ends now, but its token stays: the worker's next report is told "paused", and
+  // its late completion ABORTED, rather than "unknown lease".
+  next.lease_expire_time.reset();
+  next.update_time = now;
+  update.event_kind = EventKind::kStateChanged;
+  return update;
+}
+
+absl::StatusOr<std::optional<JobUpdate>> PlanResume(const Job& job, absl::Time now) {
+  if (IsTerminal(job.state)) return WrongState("resumed", job, "PAUSED");
+  if (job.state != JobState::kPaused) return std::nullopt;  // already going: idempotent
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  // Same attempt: a pause does not use one up. A delayed job waits out its run_after.
+  next.state = job.run_after > now ? JobState::kScheduled : JobState::kQueued;
+  next.worker_id.clear();
+  ClearLease(next);
+  next.start_time.reset();
+  next.update_time = now;
+  update.event_kind = EventKind::kStateChanged;
+  return update;
+}
+
+absl::StatusOr<std::optional<JobUpdate>> PlanForceFail(const Job& job, const std::string& reason,
+                                                       const std::string& principal,
+                                                       absl::Time now) {
+  if (IsTerminal(job.state)) {
+    return WrongState("failed", job, "QUEUED, SCHEDULED, RUNNING or PAUSED");
+  }
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.state = JobState::kFailed;
+  next.error_message = reason.empty() ? absl::StrCat("failed by ", principal) : reason;
+  next.lease_expire_time.reset();  // the token stays: a late worker is ABORTED
+  next.update_time = now;
+  next.finish_time = now;
+  next.expire_time = now + job.ttl;
   update.event_kind = EventKind::kStateChanged;
   return update;
 }

@@ -31,6 +31,22 @@ absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::s
 // result and lease cleared; any other state: FAILED_PRECONDITION naming the state.
 absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time now);
 
+// QUEUED/SCHEDULED/RUNNING -> PAUSED, same attempt; a RUNNING job's lease ends (its token
+// stays, so its worker is told "paused"); PAUSED stays (no change); finished:
+// FAILED_PRECONDITION naming the state.
+absl::StatusOr<std::optional<JobUpdate>> PlanPause(const Job& job, absl::Time now);
+
+// PAUSED -> QUEUED (SCHEDULED while run_after is ahead), same attempt and checkpoint, lease
+// and worker cleared; other active states stay (no change); finished: FAILED_PRECONDITION.
+absl::StatusOr<std::optional<JobUpdate>> PlanResume(const Job& job, absl::Time now);
+
+// Any active state -> FAILED with the reason (default "failed by <principal>"), no retry;
+// the lease token stays so a worker still holding it is ABORTED. Finished:
+// FAILED_PRECONDITION.
+absl::StatusOr<std::optional<JobUpdate>> PlanForceFail(const Job& job, const std::string& reason,
+                                                       const std::string& principal,
+                                                       absl::Time now);
+
 // Fields computed on read.
 struct DerivedTimes {
   std::optional<absl::Duration> duration;           // (finish or now) - start

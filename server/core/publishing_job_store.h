@@ -60,6 +60,24 @@ class PublishingJobStore : public JobStore {
       const std::vector<std::string>& ids) override {
     return store_.GetJobSequences(ids);
   }
+  absl::StatusOr<std::string> NewestJobId() override { return store_.NewestJobId(); }
+  absl::StatusOr<std::vector<std::string>> FindJobIds(const JobFilter& filter,
+                                                      const std::string& after_id,
+                                                      const std::string& max_id,
+                                                      int32_t limit) override {
+    return store_.FindJobIds(filter, after_id, max_id, limit);
+  }
+  absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) override {
+    return store_.CountJobs(filter, max_id);
+  }
+  // Deletes make no events: a deleted job's watchers end when they next read it.
+  absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
+      const std::string& workspace_id, const std::vector<std::string>& ids) override {
+    return store_.DeleteFinishedJobs(workspace_id, ids);
+  }
+  absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) override {
+    return store_.TrimFinishedJobs(keep_per_workspace, limit);
+  }
 
  private:
   // Every write's ranges go to other processes (any of them may watch any job); its events

@@ -129,6 +129,14 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
       done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
     }
   };
+  // A limited queue may admit a job before anything wakes this wait: look again then.
+  if (queues_ && !command->types.empty()) {
+    absl::StatusOr<std::optional<absl::Time>> next =
+        queues_->NextQueueAdmission(command->workspace_id, command->types);
+    if (next.ok() && next->has_value() && **next < deadline) {
+      waiters_.NotifyAt(**next, command->workspace_id, command->types.front());
+    }
+  }
   uint64_t waiter = 0;
   if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume, &waiter)) {
     return resume(true);  // something became ready meanwhile: look again now
@@ -181,22 +189,24 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
   }();
   if (!invalid.ok()) return done(invalid);
   // The mutation runs on the committer thread; it records what it decided here.
-  auto cancelled = std::make_shared<bool>(false);
-  auto mutate = [this, caller, job_id, lease_token, report = std::move(report), cancelled](
+  auto stopped = std::make_shared<ProgressResult>();
+  auto mutate = [this, caller, job_id, lease_token, report = std::move(report), stopped](
                     const Job& current,
                     absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
     absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, now, limits_);
     if (!plan.ok()) return plan.status();
-    *cancelled = plan->cancelled;
+    stopped->cancelled = plan->cancelled;
+    stopped->paused = plan->paused;
     return std::move(plan->update);
   };
   changes_.Submit({job_id, std::move(mutate)},
-                  [cancelled, done = std::move(done)](absl::StatusOr<Job> job) {
+                  [stopped, done = std::move(done)](absl::StatusOr<Job> job) {
                     if (!job.ok()) return done(job.status());
-                    ProgressResult result;
-                    result.cancelled = *cancelled;
-                    if (!result.cancelled) result.lease_expire_time = job->lease_expire_time;
+                    ProgressResult result = *stopped;
+                    if (!result.cancelled && !result.paused) {
+                      result.lease_expire_time = job->lease_expire_time;
+                    }
                     done(result);
                   });
 }

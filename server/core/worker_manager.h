@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "db/model/job_store.h"
+#include "db/model/queue_store.h"
 #include "server/core/access.h"
 #include "server/core/batchers.h"
 #include "server/core/executor.h"
@@ -56,6 +57,7 @@ struct FinishAndAcquireResult {
 
 struct ProgressResult {
   bool cancelled = false;
+  bool paused = false;  // the job was paused: stop, as for a cancel
   std::optional<absl::Time> lease_expire_time;
 };
 
@@ -63,6 +65,9 @@ class WorkerManager {
  public:
   WorkerManager(JobStore& store, Executor& executor, ChangeBatcher& changes, ReadyWaiters& waiters,
                 Clock& clock, Limits limits, UnitRandom random = DefaultUnitRandom());
+
+  // Limited queues: a long poll that found nothing looks again when one may admit a job.
+  void SetQueueStore(QueueStore* queues) { queues_ = queues; }
 
   // `done` runs once, on an executor thread or the waiters' timer, with the leased jobs
   // (empty when the wait ran out).
@@ -119,6 +124,7 @@ class WorkerManager {
   void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 
   JobStore& store_;
+  QueueStore* queues_ = nullptr;
   Executor& executor_;
   ChangeBatcher& changes_;
   ReadyWaiters& waiters_;

@@ -104,9 +104,10 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
                                           const ProgressReport& report, absl::Time now,
                                           const Limits& limits) {
   ProgressPlan plan;
-  if (job.state == JobState::kCancelled && !job.lease_token.empty() &&
-      job.lease_token == lease_token) {
-    plan.cancelled = true;  // the worker learns it; nothing to write
+  if ((job.state == JobState::kCancelled || job.state == JobState::kPaused) &&
+      !job.lease_token.empty() && job.lease_token == lease_token) {
+    // The worker learns it and stops; nothing to write.
+    (job.state == JobState::kPaused ? plan.paused : plan.cancelled) = true;
     return plan;
   }
   if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;

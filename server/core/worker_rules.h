@@ -39,10 +39,11 @@ struct ProgressReport {
   std::optional<std::string> checkpoint_json;  // none: the last one stays
 };
 
-// What ReportProgress decides: the change to write (none when the job was cancelled under
-// this lease: the worker is told so and nothing is written).
+// What ReportProgress decides: the change to write (none when the job was cancelled or
+// paused under this lease: the worker is told so and nothing is written).
 struct ProgressPlan {
   bool cancelled = false;
+  bool paused = false;
   std::optional<JobUpdate> update;
 };
 // History stays bounded (`limits`): past max_progress_events_per_attempt, a progress event

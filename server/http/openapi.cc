@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "jobd/v1/admin_service.pb.h"
 #include "jobd/v1/job_service.pb.h"
+#include "jobd/v1/queue_service.pb.h"
 #include "jobd/v1/schedule_service.pb.h"
 #include "jobd/v1/template_service.pb.h"
 #include "jobd/v1/worker_service.pb.h"
@@ -106,7 +107,8 @@ const google::protobuf::ServiceDescriptor* ServiceByName(const std::string& name
        {v1::CreateJobRequest::descriptor()->file(), v1::AcquireJobsRequest::descriptor()->file(),
         v1::CreateApiKeyRequest::descriptor()->file(),
         v1::CreateScheduleRequest::descriptor()->file(),
-        v1::CreateJobTemplateRequest::descriptor()->file()}) {
+        v1::CreateJobTemplateRequest::descriptor()->file(),
+        v1::ListQueuesRequest::descriptor()->file()}) {
     for (int i = 0; i < file->service_count(); ++i) {
       if (file->service(i)->full_name() == name) return file->service(i);
     }
@@ -187,7 +189,7 @@ std::string Build() {
   // Every unary RPC at POST /{package.Service}/{Method}.
   for (const char* service_name :
        {"jobd.v1.JobService", "jobd.v1.WorkerService", "jobd.v1.AdminService",
-        "jobd.v1.ScheduleService", "jobd.v1.TemplateService"}) {
+        "jobd.v1.ScheduleService", "jobd.v1.TemplateService", "jobd.v1.QueueService"}) {
     const google::protobuf::ServiceDescriptor* service = ServiceByName(service_name);
     for (int i = 0; i < service->method_count(); ++i) {
       const google::protobuf::MethodDescriptor* method = service->method(i);

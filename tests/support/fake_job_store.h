@@ -401,6 +401,57 @@ class FakeJobStore : public JobStore {
     return out;
   }
 
+  absl::StatusOr<std::string> NewestJobId() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    return jobs_.empty() ? std::string() : jobs_.rbegin()->first;
+  }
+
+  absl::StatusOr<std::vector<std::string>> FindJobIds(const JobFilter& filter,
+                                                      const std::string& after_id,
+                                                      const std::string& max_id,
+                                                      int32_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<std::string> out;
+    for (auto it = jobs_.upper_bound(after_id);
+         it != jobs_.end() && it->first <= max_id && out.size() < static_cast<size_t>(limit);
+         ++it) {
+      if (Matches(filter, it->second)) out.push_back(it->first);
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    int64_t count = 0;
+    for (auto it = jobs_.begin(); it != jobs_.end() && it->first <= max_id; ++it) {
+      count += Matches(filter, it->second) ? 1 : 0;
+    }
+    return count;
+  }
+
+  absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
+      const std::string& workspace_id, const std::vector<std::string>& ids) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+    std::vector<std::string> deleted;
+    for (const std::string& id : ids) {
+      auto it = jobs_.find(absl::AsciiStrToLower(id));
+      if (it == jobs_.end() || it->second.workspace_id != workspace_id ||
+          !IsTerminal(it->second.state)) {
+        continue;
+      }
+      deleted.push_back(it->first);
+      events_.erase(it->first);
+      jobs_.erase(it);
+    }
+    return deleted;
+  }
+
+  absl::StatusOr<int> TrimFinishedJobs(int64_t, int) override { return 0; }
+
   absl::StatusOr<std::vector<JobEvent>> ListJobEvents(const std::string& job_id,
                                                       int64_t after_sequence,
                                                       int32_t limit) override {
@@ -521,6 +572,23 @@ class FakeJobStore : public JobStore {
   }
 
  private:
+  // As db/queries/find_job_ids.sql.
+  static bool Matches(const JobFilter& filter, const Job& job) {
+    if (job.workspace_id != filter.workspace_id) return false;
+    if (std::find(filter.states.begin(), filter.states.end(), job.state) == filter.states.end()) {
+      return false;
+    }
+    if (!filter.type.empty() && job.type != filter.type) return false;
+    for (const auto& [key, value] : filter.labels) {
+      auto label = job.labels.find(key);
+      if (label == job.labels.end() || label->second != value) return false;
+    }
+    if (filter.created_before && !(job.create_time < *filter.created_before)) return false;
+    if (filter.created_after && job.create_time < *filter.created_after) return false;
+    return filter.ids.empty() ||
+           std::find(filter.ids.begin(), filter.ids.end(), job.id) != filter.ids.end();
+  }
+
   static absl::Status NotFound(const std::string& id) {
     return absl::NotFoundError(absl::StrCat("job ", id, " not found"));
   }
