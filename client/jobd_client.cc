@@ -119,7 +119,8 @@ JobdClient::JobdClient(std::shared_ptr<grpc::ChannelInterface> channel, ClientOp
       workers_(v1::WorkerService::NewStub(channel_)),
       admin_(v1::AdminService::NewStub(channel_)),
       schedules_(v1::ScheduleService::NewStub(channel_)),
-      templates_(v1::TemplateService::NewStub(channel_)) {}
+      templates_(v1::TemplateService::NewStub(channel_)),
+      queues_(v1::QueueService::NewStub(channel_)) {}
 
 void JobdClient::AddCredentials(grpc::ClientContext& context) const {
   if (!options_.api_key.empty()) {
@@ -174,6 +175,45 @@ absl::StatusOr<v1::ListJobEventsResponse> JobdClient::ListJobEvents(
 absl::StatusOr<v1::GetJobStatsResponse> JobdClient::GetJobStats(
     const v1::GetJobStatsRequest& request) {
   return Call(*jobs_, &v1::JobService::Stub::GetJobStats, request);
+}
+
+absl::StatusOr<v1::PauseJobResponse> JobdClient::PauseJob(const v1::PauseJobRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::PauseJob, request);
+}
+
+absl::StatusOr<v1::ResumeJobResponse> JobdClient::ResumeJob(const v1::ResumeJobRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::ResumeJob, request);
+}
+
+absl::StatusOr<v1::DeleteJobResponse> JobdClient::DeleteJob(const v1::DeleteJobRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::DeleteJob, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkCancelJobs(
+    const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkCancelJobs, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkRetryJobs(const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkRetryJobs, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkPauseJobs(const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkPauseJobs, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkResumeJobs(
+    const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkResumeJobs, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkDeleteJobs(
+    const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkDeleteJobs, request);
+}
+
+absl::StatusOr<v1::BulkJobsResponse> JobdClient::BulkFailJobs(const v1::BulkJobsRequest& request) {
+  return Call(*jobs_, &v1::JobService::Stub::BulkFailJobs, request);
 }
 
 template <typename Request, typename Response>
@@ -313,6 +353,28 @@ absl::StatusOr<v1::UpdateJobTemplateResponse> JobdClient::UpdateJobTemplate(
 absl::StatusOr<v1::DeleteJobTemplateResponse> JobdClient::DeleteJobTemplate(
     const v1::DeleteJobTemplateRequest& request) {
   return Call(*templates_, &v1::TemplateService::Stub::DeleteJobTemplate, request);
+}
+
+// ---- QueueService --------------------------------------------------------------------------
+
+absl::StatusOr<v1::ListQueuesResponse> JobdClient::ListQueues(
+    const v1::ListQueuesRequest& request) {
+  return Call(*queues_, &v1::QueueService::Stub::ListQueues, request);
+}
+
+absl::StatusOr<v1::PauseQueueResponse> JobdClient::PauseQueue(
+    const v1::PauseQueueRequest& request) {
+  return Call(*queues_, &v1::QueueService::Stub::PauseQueue, request);
+}
+
+absl::StatusOr<v1::ResumeQueueResponse> JobdClient::ResumeQueue(
+    const v1::ResumeQueueRequest& request) {
+  return Call(*queues_, &v1::QueueService::Stub::ResumeQueue, request);
+}
+
+absl::StatusOr<v1::SetQueueLimitsResponse> JobdClient::SetQueueLimits(
+    const v1::SetQueueLimitsRequest& request) {
+  return Call(*queues_, &v1::QueueService::Stub::SetQueueLimits, request);
 }
 
 // ---- built on the calls --------------------------------------------------------------------

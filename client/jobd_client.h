@@ -1,9 +1,10 @@
 // JobdClient: the synchronous C++ client of jobd. It covers every RPC of jobd.v1.JobService,
-// WorkerService, AdminService, ScheduleService and TemplateService, plus the resumable watch of one
-// job (client/resumable_watch.h) and the paging of a job's events; jobctl, the tests and the
-// benchmarks use it. Each unary call gets a deadline and, when an API key is set, the
-// `authorization: Bearer <key>` metadata; gRPC errors come back as absl::Status with the same code
-// and message. The Worker (client/worker.h) builds on the same options and channel helpers.
+// WorkerService, AdminService, ScheduleService, TemplateService and QueueService, plus the
+// resumable watch of one job (client/resumable_watch.h) and the paging of a job's events; jobctl,
+// the tests and the benchmarks use it. Each unary call gets a deadline and, when an API key is
+// set, the `authorization: Bearer <key>` metadata; gRPC errors come back as absl::Status with the
+// same code and message. The Worker (client/worker.h) builds on the same options and channel
+// helpers.
 #pragma once
 
 #include <functional>
@@ -18,6 +19,7 @@
 #include "client/resumable_watch.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
 #include "jobd/v1/job_service.grpc.pb.h"
+#include "jobd/v1/queue_service.grpc.pb.h"
 #include "jobd/v1/schedule_service.grpc.pb.h"
 #include "jobd/v1/template_service.grpc.pb.h"
 #include "jobd/v1/worker_service.grpc.pb.h"
@@ -89,6 +91,17 @@ class JobdClient {
   absl::StatusOr<v1::RetryJobResponse> RetryJob(const v1::RetryJobRequest& request);
   absl::StatusOr<v1::ListJobEventsResponse> ListJobEvents(const v1::ListJobEventsRequest& request);
   absl::StatusOr<v1::GetJobStatsResponse> GetJobStats(const v1::GetJobStatsRequest& request);
+  absl::StatusOr<v1::PauseJobResponse> PauseJob(const v1::PauseJobRequest& request);
+  absl::StatusOr<v1::ResumeJobResponse> ResumeJob(const v1::ResumeJobRequest& request);
+  absl::StatusOr<v1::DeleteJobResponse> DeleteJob(const v1::DeleteJobRequest& request);
+  // The bulk operations: every job of a workspace that matches a filter (or a list of ids),
+  // changed in chunks on the server; each call has the usual deadline (options().timeout).
+  absl::StatusOr<v1::BulkJobsResponse> BulkCancelJobs(const v1::BulkJobsRequest& request);
+  absl::StatusOr<v1::BulkJobsResponse> BulkRetryJobs(const v1::BulkJobsRequest& request);
+  absl::StatusOr<v1::BulkJobsResponse> BulkPauseJobs(const v1::BulkJobsRequest& request);
+  absl::StatusOr<v1::BulkJobsResponse> BulkResumeJobs(const v1::BulkJobsRequest& request);
+  absl::StatusOr<v1::BulkJobsResponse> BulkDeleteJobs(const v1::BulkJobsRequest& request);
+  absl::StatusOr<v1::BulkJobsResponse> BulkFailJobs(const v1::BulkJobsRequest& request);
   // One WatchJob / WatchJobs call as it comes, with no resuming (see WatchJobResumable).
   std::unique_ptr<ServerStream<v1::WatchJobResponse>> WatchJob(const v1::WatchJobRequest& request);
   std::unique_ptr<ServerStream<v1::WatchJobsResponse>> WatchJobs(
@@ -138,6 +151,13 @@ class JobdClient {
   absl::StatusOr<v1::DeleteJobTemplateResponse> DeleteJobTemplate(
       const v1::DeleteJobTemplateRequest& request);
 
+  // ---- QueueService (a queue is a workspace's job type) ----
+  absl::StatusOr<v1::ListQueuesResponse> ListQueues(const v1::ListQueuesRequest& request);
+  absl::StatusOr<v1::PauseQueueResponse> PauseQueue(const v1::PauseQueueRequest& request);
+  absl::StatusOr<v1::ResumeQueueResponse> ResumeQueue(const v1::ResumeQueueRequest& request);
+  absl::StatusOr<v1::SetQueueLimitsResponse> SetQueueLimits(
+      const v1::SetQueueLimitsRequest& request);
+
   // ---- built on the calls above ----
   // Follows one job until it ends, across dropped connections and jobd restarts, handing each
   // event to hooks.on_event once and in order: WatchJobEvents over WatchJob streams.
@@ -183,6 +203,7 @@ class JobdClient {
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::ScheduleService::Stub> schedules_;
   std::unique_ptr<v1::TemplateService::Stub> templates_;
+  std::unique_ptr<v1::QueueService::Stub> queues_;
 };
 
 // Plaintext, or TLS when options.tls_ca_file is set (with a client certificate when

@@ -134,6 +134,16 @@ bool JobContext::Cancelled() const {
   return !cancel_reason_.empty();
 }
 
+bool JobContext::Paused() const {
+  absl::MutexLock lock(&mu_);
+  return paused_;
+}
+
+bool JobContext::PausedWithUnsentCheckpoint() const {
+  absl::MutexLock lock(&mu_);
+  return paused_ && checkpoint_.has_value();
+}
+
 bool JobContext::WaitCancelled(absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto cancelled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !cancel_reason_.empty(); };
@@ -184,6 +194,13 @@ void JobContext::Restore(Report report) {
 void JobContext::Cancel(std::string why) {
   absl::MutexLock lock(&mu_);
   if (cancel_reason_.empty()) cancel_reason_ = std::move(why);
+}
+
+void JobContext::Pause() {
+  absl::MutexLock lock(&mu_);
+  if (!cancel_reason_.empty()) return;
+  cancel_reason_ = "job paused";
+  paused_ = true;
 }
 
 std::string JobContext::CancelReason() const {
@@ -465,7 +482,12 @@ void Worker::FlushLocked(JobContext& ctx) {
   // restarting, does not lose the last progress and messages.
   absl::Duration backoff = absl::Milliseconds(100);
   for (;;) {
-    if (ctx.Cancelled()) return;
+    if (ctx.Cancelled()) {
+      // jobd keeps the checkpoint of a paused job's report (nothing else): the resumed
+      // attempt starts from the last page the handler finished, not the last one sent.
+      if (ctx.PausedWithUnsentCheckpoint()) SendReport(ctx);
+      return;
+    }
     ReportLocked(ctx, /*force=*/true);
     bool dirty, full_batch;
     ctx.Pending(&dirty, &full_batch);
@@ -572,6 +594,10 @@ bool Worker::SendReport(JobContext& ctx) {
     if (response.cancelled()) {
       ctx.Cancel("job cancelled");
       Log(absl::StrCat("job ", ctx.job().id(), ": cancelled"));
+    } else if (response.paused()) {
+      // The lease is gone as for a cancel; the job waits for ResumeJob, not for us.
+      ctx.Pause();
+      Log(absl::StrCat("job ", ctx.job().id(), ": paused"));
     }
     return true;
   }

@@ -31,9 +31,13 @@
 //   fix; every other code (UNAVAILABLE, INTERNAL, UNKNOWN, ...) may be transient.
 // - Before CompleteJob or FailJob the last progress, messages and checkpoint are sent
 //   (ReportProgress), so that a checkpoint saved just before a failure reaches the next attempt.
-// - Once the context is Cancelled() (the server answered cancelled, said the lease is no
-//   longer ours, or the lease ran out without a successful renewal), nothing is reported for
+// - Once the context is Cancelled() (the server answered cancelled or paused, said the lease is
+//   no longer ours, or the lease ran out without a successful renewal), nothing is reported for
 //   the attempt: the server would refuse it with ABORTED, and fencing makes it safe to let go.
+//   A paused job (PauseJob) is stopped exactly like a cancelled one; Paused() tells the two
+//   apart. Its last checkpoint not yet sent goes in one final report once the handler returns
+//   (jobd keeps a paused job's checkpoint, nothing else), and ResumeJob queues it again: the
+//   next attempt starts from the last checkpoint the handler saved.
 #pragma once
 
 #include <cstdint>
@@ -107,8 +111,12 @@ class JobContext {
   // memory.
   void Log(v1::MessageLevel level, std::string text);
 
-  // True once the job was cancelled or its lease is lost: stop work, the result is ignored.
+  // True once the job was cancelled or paused or its lease is lost: stop work, the result is
+  // ignored.
   bool Cancelled() const;
+  // True once the job was paused (Cancelled() is then true too): the stop is not the job's
+  // end, ResumeJob queues it again.
+  bool Paused() const;
   // Waits until Cancelled() or `timeout` passes; returns Cancelled().
   bool WaitCancelled(absl::Duration timeout) const;
 
@@ -130,6 +138,9 @@ class JobContext {
   // checkpoint too unless a newer one was saved meanwhile.
   void Restore(Report report) ABSL_LOCKS_EXCLUDED(mu_);
   void Cancel(std::string why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Cancel("job paused"), and Paused() turns true unless the attempt was cancelled already.
+  void Pause() ABSL_LOCKS_EXCLUDED(mu_);
+  bool PausedWithUnsentCheckpoint() const ABSL_LOCKS_EXCLUDED(mu_);
   std::string CancelReason() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const v1::LeasedJob leased_;
@@ -142,6 +153,7 @@ class JobContext {
   std::optional<google::protobuf::Struct> checkpoint_ ABSL_GUARDED_BY(mu_);  // saved, not sent
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);  // non-empty once cancelled
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;        // cancelled by a pause
 
   // Serializes this attempt's calls (heartbeat, final flush, Complete/Fail) so that messages
   // keep their order and nothing is reported after the attempt was settled.
@@ -166,7 +178,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Registers the handler of one job type; only before Start(). A handler runs on a worker
-  // thread and may block; it should return soon after ctx.Cancelled() turns true.
+  // thread and may block; it should return soon after ctx.Cancelled() turns true (a cancel, a
+  // pause or a lost lease).
   void Handle(std::string type, Handler handler);
 
   // Starts acquiring. INVALID_ARGUMENT when no handler is registered, the options are out of

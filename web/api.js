@@ -61,6 +61,16 @@ export const api = {
     call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/jobs:batchCreate`, { requests }),
   cancelJob: (id, reason) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:cancel`, { reason }),
   retryJob: (id) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:retry`, {}),
+  pauseJob: (id) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:pause`, {}),
+  resumeJob: (id) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:resume`, {}),
+  deleteJob: (id) => call('POST', `/v1/jobs/${encodeURIComponent(id)}:delete`, {}),
+  // action: cancel, retry, pause, resume, delete or fail; body: { filter, ids, dryRun, reason }.
+  bulkJobs: (ws, action, body) =>
+    call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/jobs:bulk${action[0].toUpperCase()}${action.slice(1)}`, body),
+  listQueues: (ws) => call('GET', `/v1/workspaces/${encodeURIComponent(ws)}/queues`),
+  // action: pause, resume or setLimits (body: { maxRunning, maxStartsPerSecond, burst }).
+  queueAction: (ws, type, action, body = {}) =>
+    call('POST', `/v1/workspaces/${encodeURIComponent(ws)}/queues/${encodeURIComponent(type)}:${action}`, body),
   listKeys: (token) => call('GET', '/v1/keys?page_size=100' +
                             (token ? `&page_token=${encodeURIComponent(token)}` : '')),
   createKey: (body) => call('POST', '/v1/keys', body),

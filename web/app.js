@@ -5,6 +5,7 @@ import { clear, el, showError } from './ui.js';
 import { renderOverview } from './overview.js';
 import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
+import { renderQueues } from './queues.js';
 import { renderKeys } from './keys.js';
 import { renderSchedules } from './schedules.js';
 import { renderTemplates } from './templates.js';
@@ -59,7 +60,7 @@ function header() {
         el('span', { id: 'key-role', class: `role role-${role}` }, role), ' · ',
         workspaceField, ' ',
         el('button', { id: 'sign-out', class: 'link', onclick: () => signIn() }, 'Sign out'));
-  const links = [['#/overview', 'Overview'], ['#/jobs', 'Jobs']];
+  const links = [['#/overview', 'Overview'], ['#/jobs', 'Jobs'], ['#/queues', 'Queues']];
   if (session.can('read_setup')) links.push(['#/schedules', 'Schedules'], ['#/templates', 'Templates']);
   if (session.can('admin')) links.push(['#/keys', 'API keys']);
   clear(document.getElementById('nav'),
@@ -101,6 +102,7 @@ function route() {
   const job = hash.match(/^#\/jobs\/([^/?]+)$/);
   if (job) cleanup = renderJob(view, session, decodeURIComponent(job[1]));
   else if (hash.startsWith('#/jobs')) cleanup = renderJobs(view, session);
+  else if (hash.startsWith('#/queues')) cleanup = renderQueues(view, session);
   else if (hash.startsWith('#/keys') && session.can('admin')) cleanup = renderKeys(view, session);
   else if (hash.startsWith('#/schedules') && session.can('read_setup')) {
     cleanup = renderSchedules(view, session, detailId(hash, 'schedules'));

@@ -1,10 +1,11 @@
 // One job: every field, payload and result as JSON, a live progress bar, the message log and
-// the event timeline. All from one stream that starts at the job's first event
-// (?after_sequence=0) and resumes with Last-Event-ID after a drop: nothing missed, nothing
-// twice. The checkpoint (what a worker saved to resume from) is not in events: the page
-// re-reads the job after a progress or state change, at most once a second.
+// the event timeline, with pause, resume, cancel, retry and delete as the key allows. All from
+// one stream that starts at the job's first event (?after_sequence=0) and resumes with
+// Last-Event-ID after a drop: nothing missed, nothing twice. The checkpoint (what a worker
+// saved to resume from) is not in events: the page re-reads the job after a progress or state
+// change, at most once a second.
 import { EventStream, api } from './api.js';
-import { badge, clear, el, eta, formatSeconds, formatTime, isTerminal, json, notice, progressBar,
+import { ACTIVE, badge, clear, el, eta, formatSeconds, formatTime, isTerminal, json, notice, progressBar,
          seconds, showError, stateName } from './ui.js';
 
 // A checkpoint longer than this is folded away behind a summary.
@@ -129,14 +130,42 @@ export function renderJob(view, session, id) {
     clear(payload, json(job.payload || {}));
     clear(result, job.result ? json(job.result) : el('p', { class: 'hint' }, 'None yet.'));
     drawCheckpoint();
-    clear(actions);
+    drawActions();
+  }
+
+  // Redrawn only when what is allowed changes, so a reason being typed is not wiped by events.
+  let shownActions = null;
+  function drawActions() {
     const name = stateName(job.state);
-    if (session.can('cancel') && ['QUEUED', 'SCHEDULED', 'RUNNING'].includes(name)) {
+    if (name === shownActions) return;
+    shownActions = name;
+    clear(actions);
+    if (session.can('control') && ['QUEUED', 'SCHEDULED', 'RUNNING'].includes(name)) {
+      actions.append(el('button', { id: 'job-pause', class: 'pause', onclick: () => act(() => api.pauseJob(id)) }, 'Pause'));
+    }
+    if (session.can('control') && name === 'PAUSED') {
+      actions.append(el('button', { id: 'job-resume', class: 'resume', onclick: () => act(() => api.resumeJob(id)) }, 'Resume'));
+    }
+    if (session.can('cancel') && ACTIVE.includes(name)) {
       const reason = el('input', { id: 'cancel-reason', placeholder: 'reason', 'aria-label': 'reason for cancelling' });
-      actions.append(reason, el('button', { id: 'job-cancel', onclick: () => act(() => api.cancelJob(id, reason.value)) }, 'Cancel'));
+      actions.append(reason, el('button', { id: 'job-cancel', class: 'cancel', onclick: () => act(() => api.cancelJob(id, reason.value)) }, 'Cancel'));
     }
     if (session.can('retry') && ['FAILED', 'CANCELLED'].includes(name)) {
       actions.append(el('button', { id: 'job-retry', onclick: () => act(() => api.retryJob(id)) }, 'Retry'));
+    }
+    if (session.can('control') && isTerminal(job.state)) {
+      actions.append(el('button', { id: 'job-delete', class: 'delete', onclick: remove }, 'Delete'));
+    }
+  }
+
+  async function remove() {
+    if (!confirm(`Delete the job ${id.slice(0, 8)} and its history? This cannot be undone.`)) return;
+    try {
+      await api.deleteJob(id);
+      notice(`Deleted ${id.slice(0, 8)}`);
+      location.hash = '#/jobs';
+    } catch (e) {
+      notice(e.message, 'error');
     }
   }
 

@@ -1,11 +1,13 @@
 // The jobs table: filters (states, type, label), newest first, in pages; badges, progress,
 // attempt, duration and ETA per row. Rows change in place and new jobs appear at the top from
 // the workspace's event stream (no polling). Create, cancel and retry when the key's role
-// allows them, for one job or for every selected row.
+// allows them, for one job or for every selected row; bulk actions on every job matching the
+// filter (bulk.js).
 import { EventStream, api } from './api.js';
-import { STATES, badge, clear, el, eta, formatSeconds, notice, progressBar, seconds, showError,
+import { ACTIVE, STATES, badge, clear, el, eta, formatSeconds, notice, progressBar, seconds, showError,
          stateName } from './ui.js';
 import { createForm } from './create.js';
+import { bulkPanel } from './bulk.js';
 
 const PAGE_SIZE = 25;
 
@@ -18,7 +20,13 @@ export function renderJobs(view, session) {
                                           s.toLowerCase()));
   const typeInput = el('input', { id: 'filter-type', placeholder: 'type', 'aria-label': 'type' });
   const labelInput = el('input', { id: 'filter-label', placeholder: 'key:value', 'aria-label': 'label' });
-  const filters = el('form', { class: 'filters', onsubmit: (e) => { e.preventDefault(); tokens = ['']; load(); } },
+  const filters = el('form', { class: 'filters', onsubmit: (e) => {
+    e.preventDefault();
+    tokens = [''];
+    page = 0;
+    if (byFilter) byFilter.reset();
+    load();
+  } },
                      el('fieldset', {}, el('legend', {}, 'States'), stateBoxes),
                      typeInput, labelInput, el('button', { type: 'submit', id: 'apply-filters' }, 'Filter'));
   const tbody = el('tbody', { id: 'jobs-body' });
@@ -40,6 +48,8 @@ export function renderJobs(view, session) {
   }
   view.append(el('h1', {}, `Jobs in ${ws}`, ' ', status));
   if (session.can('create')) view.append(createForm(session, (job) => { upsert(job, true); }));
+  const byFilter = bulkPanel(session, ws, () => filter, () => load());
+  if (byFilter) bulk.append(byFilter.element);
   view.append(filters, error, bulk, el('div', { class: 'table-wrap' }, table), pager);
 
   const rows = new Map();  // job id -> { tr, job }
@@ -94,7 +104,7 @@ export function renderJobs(view, session) {
   function rowFor(job) {
     const duration = seconds(job.duration);
     const actions = el('td', { class: 'actions' });
-    if (session.can('cancel') && ['QUEUED', 'SCHEDULED', 'RUNNING'].includes(stateName(job.state))) {
+    if (session.can('cancel') && ACTIVE.includes(stateName(job.state))) {
       actions.append(el('button', { class: 'cancel', onclick: () => act('cancel', job.id) }, 'Cancel'));
     }
     if (session.can('retry') && ['FAILED', 'CANCELLED'].includes(stateName(job.state))) {
@@ -171,6 +181,8 @@ export function renderJobs(view, session) {
     resumable: false,
     onEvent: ({ event, data }) => {
       if (!data.job) return;
+      // A change to a job not on this page adds no row (a bulk action changes thousands).
+      if (event !== 'created' && !rows.has(data.jobId)) return;
       upsert({ ...data.job, id: data.jobId }, event === 'created');
     },
     onStatus: (s) => {

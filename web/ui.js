@@ -22,7 +22,9 @@ export function clear(node, ...children) {
   return node;
 }
 
-export const STATES = ['SCHEDULED', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+export const STATES = ['SCHEDULED', 'QUEUED', 'RUNNING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+// Not finished: a worker may still run them (PAUSED once resumed).
+export const ACTIVE = ['QUEUED', 'SCHEDULED', 'RUNNING', 'PAUSED'];
 
 export function stateName(state) {
   return (state || 'JOB_STATE_UNSPECIFIED').replace('JOB_STATE_', '');
@@ -64,15 +66,20 @@ export function formatSeconds(total) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+// 1204 as "1,204" (int64 fields arrive as JSON strings).
+export function count(value) {
+  return Number(value || 0).toLocaleString('en-US');
+}
+
 export function formatTime(timestamp) {
   if (!timestamp) return '';
   const date = new Date(timestamp);
   return Number.isNaN(date.getTime()) ? timestamp : date.toLocaleString();
 }
 
-// Until the estimated finish, from now.
+// Until the estimated finish, from now (none while paused: no worker is on it).
 export function eta(job) {
-  if (!job.estimatedFinishTime || isTerminal(job.state)) return '';
+  if (!job.estimatedFinishTime || isTerminal(job.state) || stateName(job.state) === 'PAUSED') return '';
   const left = (new Date(job.estimatedFinishTime).getTime() - Date.now()) / 1000;
   return left > 0 ? formatSeconds(left) : 'any moment';
 }

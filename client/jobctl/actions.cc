@@ -29,10 +29,8 @@ using client::JobdClient;
 // For the RPCs whose response is `{ Job job = 1; }`.
 template <typename Response>
 int PrintJobResponse(const absl::StatusOr<Response>& response, Output output) {
-  if (!response.ok()) return ServerError(response.status());
-  if (output == Output::kJson) return PrintJson(*response);
-  std::cout << FormatJob(response->job(), absl::Now());
-  return kExitOk;
+  return PrintResponse(response, output,
+                       [](const Response& r) { return FormatJob(r.job(), absl::Now()); });
 }
 
 // Shows the job's events on `printer` until the job ends or the watch gives up.
@@ -97,6 +95,21 @@ int RunCancel(JobdClient& client, const JobFlags& flags, Output output) {
 
 int RunRetry(JobdClient& client, const JobFlags& flags, Output output) {
   return PrintJobResponse(client.RetryJob(BuildRetryRequest(flags)), output);
+}
+
+int RunPause(JobdClient& client, const JobFlags& flags, Output output) {
+  return PrintJobResponse(client.PauseJob(JobIdRequest<v1::PauseJobRequest>(flags)), output);
+}
+
+int RunResume(JobdClient& client, const JobFlags& flags, Output output) {
+  return PrintJobResponse(client.ResumeJob(JobIdRequest<v1::ResumeJobRequest>(flags)), output);
+}
+
+int RunDelete(JobdClient& client, const JobFlags& flags, Output output) {
+  return PrintResponse(client.DeleteJob(JobIdRequest<v1::DeleteJobRequest>(flags)), output,
+                       [&flags](const v1::DeleteJobResponse&) {
+                         return absl::StrCat("job ", flags.id, " deleted\n");
+                       });
 }
 
 int RunList(JobdClient& client, ListFlags flags, Output output) {
@@ -220,7 +233,10 @@ int RunWork(JobdClient& client, const WorkFlags& flags, const sigset_t& stop_sig
     worker.Handle(type, [&spec, log](const v1::Job& job, client::JobContext& ctx) {
       log(job, "started");
       absl::StatusOr<google::protobuf::Struct> result = RunCommand(spec, job, ctx);
-      log(job, result.ok() ? "succeeded" : absl::StrCat("failed: ", result.status().message()));
+      // A paused job is not over: ResumeJob queues it again.
+      log(job, result.ok() ? "succeeded"
+                           : absl::StrCat(ctx.Paused() ? "paused: " : "failed: ",
+                                          result.status().message()));
       return result;
     });
   }

@@ -7,9 +7,12 @@
 
 #include <signal.h>
 
+#include <iostream>
+
 #include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "client/jobctl/commands.h"
 #include "client/jobctl/keys.h"
 #include "client/jobd_client.h"
@@ -21,6 +24,15 @@ int UsageError(const absl::Status& status);
 int ServerError(const absl::Status& status);
 // The message as indented JSON on stdout (FormatJson); kExitOk.
 int PrintJson(const google::protobuf::Message& message);
+// A call's answer: its error (kExitServer), or the response as JSON with --output json, else
+// `text(response)` on stdout (kExitOk).
+template <typename Response, typename Text>
+int PrintResponse(const absl::StatusOr<Response>& response, Output output, const Text& text) {
+  if (!response.ok()) return ServerError(response.status());
+  if (output == Output::kJson) return PrintJson(*response);
+  std::cout << text(*response);
+  return kExitOk;
+}
 
 // `create`, and `run` (flags.wait): with wait, follows the job until it ends, then prints it
 // as `get` would and exits by its final state.
@@ -29,6 +41,10 @@ int RunGet(client::JobdClient& client, const JobFlags& flags, Output output);
 int RunList(client::JobdClient& client, ListFlags flags, Output output);
 int RunCancel(client::JobdClient& client, const JobFlags& flags, Output output);
 int RunRetry(client::JobdClient& client, const JobFlags& flags, Output output);
+int RunPause(client::JobdClient& client, const JobFlags& flags, Output output);
+int RunResume(client::JobdClient& client, const JobFlags& flags, Output output);
+// Prints `job ID deleted` (with --output json, the empty response).
+int RunDelete(client::JobdClient& client, const JobFlags& flags, Output output);
 int RunWatch(client::JobdClient& client, const WatchFlags& flags, Output output);
 int RunEvents(client::JobdClient& client, const EventsFlags& flags, Output output);
 

@@ -79,6 +79,14 @@ absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view flag, absl::string_vie
       flag, absl::StrCat("'", text, "' is not an RFC 3339 time (e.g. 2024-05-01T10:00:00Z)"));
 }
 
+absl::Status ParseRfc3339(absl::string_view flag, absl::string_view text,
+                          google::protobuf::Timestamp* out) {
+  absl::StatusOr<absl::Time> t = ParseRfc3339(flag, text);
+  if (!t.ok()) return t.status();
+  ToProto(*t, out);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string_view text,
                                             absl::Time now) {
   if (std::optional<absl::StatusOr<absl::Time>> t = TryRfc3339(flag, text)) return *t;
@@ -101,10 +109,20 @@ absl::StatusOr<v1::JobState> ParseState(absl::string_view text) {
   if (!v1::JobState_Parse(name, &state) || state == v1::JOB_STATE_UNSPECIFIED) {
     return FlagError("--state",
                      absl::StrCat("unknown state '", text,
-                                  "' (use scheduled, queued, running, succeeded, failed or "
-                                  "cancelled)"));
+                                  "' (use scheduled, queued, running, paused, succeeded, failed "
+                                  "or cancelled)"));
   }
   return state;
+}
+
+absl::Status ParseStates(const std::vector<std::string>& names,
+                         google::protobuf::RepeatedField<int>* states) {
+  for (const std::string& name : names) {
+    absl::StatusOr<v1::JobState> state = ParseState(name);
+    if (!state.ok()) return state.status();
+    states->Add(*state);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseLabels(absl::string_view flag, const std::vector<std::string>& pairs,

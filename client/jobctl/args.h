@@ -8,6 +8,7 @@
 
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/map.h>
+#include <google/protobuf/repeated_field.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
@@ -32,6 +33,9 @@ absl::StatusOr<absl::Duration> ParseSecondsOrDuration(absl::string_view flag,
 
 // An RFC 3339 time (2024-05-01T10:00:00Z) in years 1 to 9999 (what a Timestamp holds).
 absl::StatusOr<absl::Time> ParseRfc3339(absl::string_view flag, absl::string_view text);
+// The same into a proto field; `out` is left alone on error.
+absl::Status ParseRfc3339(absl::string_view flag, absl::string_view text,
+                          google::protobuf::Timestamp* out);
 
 // An RFC 3339 time (2024-05-01T10:00:00Z), or a duration counted from `now`.
 absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string_view text,
@@ -39,6 +43,10 @@ absl::StatusOr<absl::Time> ParseTimeOrDelay(absl::string_view flag, absl::string
 
 // `queued`, `QUEUED` or `JOB_STATE_QUEUED`, in any case.
 absl::StatusOr<v1::JobState> ParseState(absl::string_view text);
+
+// Each --state value (ParseState) appended to `states`, a proto's `repeated JobState`.
+absl::Status ParseStates(const std::vector<std::string>& names,
+                         google::protobuf::RepeatedField<int>* states);
 
 // Each `key=value` (split at the first '='; the key must not be empty) into `labels`.
 absl::Status ParseLabels(absl::string_view flag, const std::vector<std::string>& pairs,

@@ -102,11 +102,7 @@ absl::StatusOr<v1::ListJobsRequest> BuildListRequest(const ListFlags& flags) {
   } else if (!flags.view.empty()) {
     return absl::InvalidArgumentError("--view: use full or basic");
   }
-  for (const std::string& name : flags.states) {
-    absl::StatusOr<v1::JobState> state = ParseState(name);
-    if (!state.ok()) return state.status();
-    request.add_states(*state);
-  }
+  if (absl::Status s = ParseStates(flags.states, request.mutable_states()); !s.ok()) return s;
   if (absl::Status s = ParseLabels("--label", flags.labels, request.mutable_labels()); !s.ok()) {
     return s;
   }

@@ -80,7 +80,7 @@ struct ListFlags {
   std::string view;  // full | basic; empty: basic for the table, full for --output json
 };
 
-struct JobFlags {  // get, cancel, retry
+struct JobFlags {  // get, cancel, retry, pause, resume, delete
   std::string id;
   std::string reason;
 };
@@ -118,6 +118,13 @@ absl::StatusOr<v1::ListJobsRequest> BuildListRequest(const ListFlags& flags);
 v1::GetJobRequest BuildGetRequest(const JobFlags& flags);
 v1::CancelJobRequest BuildCancelRequest(const JobFlags& flags);
 v1::RetryJobRequest BuildRetryRequest(const JobFlags& flags);
+// pause, resume, delete: the request of one job id.
+template <typename Request>
+Request JobIdRequest(const JobFlags& flags) {
+  Request request;
+  request.set_id(flags.id);
+  return request;
+}
 
 using ListJobsCall =
     std::function<absl::StatusOr<v1::ListJobsResponse>(const v1::ListJobsRequest&)>;

@@ -1,7 +1,8 @@
 // jobctl: the command-line client of jobd, on the client library's public headers. This file
-// is the CLI11 wiring only: it defines the flags into the structs of client/jobctl/commands.h
-// and hands the parsed subcommand to its Run function (client/jobctl/actions.h), which builds
-// the request, calls jobd through JobdClient and prints. Exit codes are listed in kFooter.
+// is the CLI11 wiring only (with cli_groups.cc for schedules, templates, queues and bulk): it
+// defines the flags into the structs of client/jobctl/commands.h and hands the parsed
+// subcommand to its Run function (client/jobctl/actions.h), which builds the request, calls jobd
+// through JobdClient and prints. Exit codes are listed in kFooter.
 #include <signal.h>
 
 #include <cstdint>
@@ -16,10 +17,9 @@
 #include "absl/status/statusor.h"
 #include "client/jobctl/actions.h"
 #include "client/jobctl/batch_create.h"
+#include "client/jobctl/cli_groups.h"
 #include "client/jobctl/commands.h"
 #include "client/jobctl/keys.h"
-#include "client/jobctl/schedules.h"
-#include "client/jobctl/templates.h"
 #include "client/jobd_client.h"
 
 namespace jobd::jobctl {
@@ -35,8 +35,9 @@ Exit codes:
   0  success; for `create --wait`, `run` and `watch`: the job SUCCEEDED
   1  the server or the connection failed the call; stderr has `jobctl: CODE: message`;
      for `create --wait`, `run` and `watch` also: the job ended FAILED or CANCELLED
-  2  usage error: unknown flag, missing argument, bad duration, time, state, label, --payload
-     or --overlap; for `work`: the command is not found)";
+  2  usage error: unknown flag, missing argument, bad duration, time, state, label, --payload,
+     --overlap or queue limit; for `bulk`: neither a filter nor --id, or both; for `work`: the
+     command is not found)";
 
 // --after-sequence as CLI11 sees it: a value and whether it was given.
 struct WatchCli {
@@ -53,6 +54,9 @@ struct Commands {
   CLI::App* list;
   CLI::App* cancel;
   CLI::App* retry;
+  CLI::App* pause;
+  CLI::App* resume;
+  CLI::App* delete_;
   CLI::App* watch;
   CLI::App* events;
   CLI::App* keys;
@@ -60,8 +64,10 @@ struct Commands {
   CLI::App* keys_list;
   CLI::App* keys_revoke;
   CLI::App* whoami;
-  std::vector<std::pair<CLI::App*, ScheduleCommand>> schedules;
-  std::vector<std::pair<CLI::App*, TemplateCommand>> templates;
+  Subcommands<ScheduleCommand> schedules;
+  Subcommands<TemplateCommand> templates;
+  Subcommands<QueueCommand> queues;
+  Subcommands<BulkCommand> bulk;
 };
 
 void DefineGlobal(CLI::App& app, GlobalFlags& flags) {
@@ -135,8 +141,8 @@ CLI::App* DefineWork(CLI::App& app, WorkFlags& f) {
   cmd->add_option("--lease", f.lease, "lease per job; renewed every third of it")
       ->capture_default_str();
   cmd->add_option("--grace", f.grace,
-                  "SIGTERM to SIGKILL when a job is cancelled or its lease lost; on stop, how "
-                  "long running jobs may finish before they are handed back")
+                  "SIGTERM to SIGKILL when a job is cancelled or paused or its lease lost; on "
+                  "stop, how long running jobs may finish before they are handed back")
       ->capture_default_str();
   cmd->add_option("--poll-wait", f.poll_wait, "how long one acquire call waits for a job")
       ->capture_default_str();
@@ -152,7 +158,8 @@ JOBD_CHECKPOINT_FILE instead). A checkpoint line that is not a JSON object is ig
 warning on stderr and in the job's messages.
 Exit 0 completes the job (a last stdout line that is a JSON object is its result); any other
 exit fails the attempt with the exit code and the last stderr lines. When the job is cancelled
-or its lease is lost, COMMAND's process group gets SIGTERM, then SIGKILL after --grace.
+or paused or its lease is lost, COMMAND's process group gets SIGTERM, then SIGKILL after
+--grace, and the attempt is not reported (`jobctl resume` queues a paused job again).
 On SIGINT/SIGTERM jobctl stops taking jobs, lets running ones finish for --grace, then hands
 the rest back (FailJob "worker stopped", retryable) and stops their programs the same way.
 A second signal quits at once: the programs get SIGKILL and their jobs are retried once their
@@ -169,12 +176,7 @@ CLI::App* DefineList(CLI::App& app, ListFlags& f) {
   cmd->add_option("-w,--workspace", f.workspace, "workspace to list")
       ->envname("JOBD_WORKSPACE")
       ->capture_default_str();
-  cmd->add_option("--state", f.states, "only these states (queued, running, ...); repeatable")
-      ->allow_extra_args(false)
-      ->delimiter(',');
-  cmd->add_option("--type", f.type, "only this type");
-  cmd->add_option("--label", f.labels, "key=value that must match; repeatable")
-      ->allow_extra_args(false);
+  DefineJobFilter(cmd, f.states, f.type, f.labels);
   cmd->add_option("--page-size", f.page_size, "jobs per page (server default 20)")
       ->check(CLI::Range(1, 500));
   cmd->add_option("--page-token", f.page_token, "continue from a previous page");
@@ -242,185 +244,10 @@ void DefineKeys(CLI::App& app, KeysFlags& f, Commands& commands) {
   commands.keys_revoke->add_option("id", f.id, "key id (from keys list)")->required();
 }
 
-// The schedule id, the one positional of most `schedules` subcommands.
-CLI::App* AddScheduleCommand(CLI::App* schedules, const char* name, const char* help,
-                             ScheduleCommand command, ScheduleFlags& f, Commands& commands) {
-  CLI::App* cmd = schedules->add_subcommand(name, help);
-  if (command != ScheduleCommand::kCreate && command != ScheduleCommand::kList) {
-    cmd->add_option("id", f.id, "schedule id (from schedules list)")->required();
-  }
-  commands.schedules.emplace_back(cmd, command);
-  return cmd;
-}
-
-// What `schedules create` and `schedules update` share: the name, the spec, the job and the
-// policies.
-void DefineScheduleFields(CLI::App* cmd, ScheduleFlags& f) {
-  cmd->add_option("--name", f.name, "unique in the workspace; at most 128 of [A-Za-z0-9._-]");
-  cmd->add_option("--cron", f.cron,
-                  "run when this matches: 5 fields (minute hour day-of-month month "
-                  "day-of-week), 6 with seconds first, or @daily, @hourly, ...; repeatable")
-      ->allow_extra_args(false);
-  // In command-line order, so that each --offset goes with the --every before it.
-  cmd->add_option_function<std::string>(
-         "--every", [&f](const std::string& v) { f.intervals.emplace_back("--every", v); },
-         "run every DURATION, at Unix epoch + offset + k * DURATION; repeatable")
-      ->trigger_on_parse();
-  cmd->add_option_function<std::string>(
-         "--offset", [&f](const std::string& v) { f.intervals.emplace_back("--offset", v); },
-         "shifts the --every before it, e.g. --every 1h --offset 5m")
-      ->trigger_on_parse();
-  cmd->add_option("--time-zone", f.time_zone,
-                  "IANA time zone the --cron expressions are read in (default UTC)");
-  cmd->add_option("--start", f.start, "no run before this RFC 3339 time");
-  cmd->add_option("--end", f.end, "no run after this RFC 3339 time");
-  cmd->add_option("--jitter", f.jitter,
-                  "each run waits a random delay below this, fixed per run (at most 24h)");
-  cmd->add_option("--overlap", f.overlap,
-                  "a run while the previous run's job is active: skip (default), buffer-one, "
-                  "allow-all or cancel-other");
-  cmd->add_option("--catchup-window", f.catchup_window,
-                  "missed runs (jobd down, quota full) are made up while no older than this "
-                  "(server default 1m)");
-  cmd->add_option("--type", f.type, "each run's job type (may come from --template)");
-  cmd->add_option("--template", f.template_name, "each run's job template (templates list)");
-  cmd->add_option("--payload", f.payload, "each run's payload, a JSON object");
-  cmd->add_option_function<int>(
-      "--priority", [&f](const int& v) { f.priority = v; }, "each run's priority");
-  cmd->add_option("--label", f.labels, "key=value on each run's job; repeatable")
-      ->allow_extra_args(false);
-}
-
-constexpr const char* kScheduleFooter =
-    R"(A schedule runs at every time a --cron expression matches (wall-clock time in --time-zone)
-and at every Unix epoch + --offset + k * --every, within --start and --end. Each run creates
-a job of --type or --template, labelled jobd/schedule and jobd/scheduled-time.
-`update` replaces what its flags name and keeps the rest: --name; the whole spec (any of
---cron, --every, --offset, --time-zone, --start, --end, --jitter; give --cron or --every again);
-the whole job (any of --type, --template, --payload, --priority, --label; give --type or
---template again); --overlap; --catchup-window.
-
-Example: jobctl schedules create --name nightly --cron '0 2 * * *' --time-zone Europe/Berlin \
-           --type report.build --overlap skip
-
-)";
-
-void DefineSchedules(CLI::App& app, ScheduleFlags& f, Commands& commands) {
-  CLI::App* schedules = app.add_subcommand(
-      "schedules",
-      "recurring jobs: create, list, get, update, pause, resume, trigger, backfill, delete");
-  schedules->require_subcommand(1);
-  CLI::App* create = AddScheduleCommand(
-      schedules, "create", "make a schedule: when (--cron, --every) and what (--type, --template)",
-      ScheduleCommand::kCreate, f, commands);
-  create->add_option("-w,--workspace", f.workspace, "workspace of the schedule and its jobs")
-      ->envname("JOBD_WORKSPACE")
-      ->capture_default_str();
-  DefineScheduleFields(create, f);
-  create->add_flag("--paused", f.paused, "make it paused: no runs until `schedules resume`");
-  create->add_option("--note", f.note, "why it is paused (with --paused)");
-  create->footer(std::string(kScheduleFooter) + kFooter);
-  CLI::App* list =
-      AddScheduleCommand(schedules, "list", "a workspace's schedules by name, with their runs",
-                         ScheduleCommand::kList, f, commands);
-  list->add_option("-w,--workspace", f.workspace, "workspace to list")
-      ->envname("JOBD_WORKSPACE")
-      ->capture_default_str();
-  AddScheduleCommand(schedules, "get", "show a schedule with its next runs", ScheduleCommand::kGet,
-                     f, commands);
-  CLI::App* update =
-      AddScheduleCommand(schedules, "update", "change what the flags name (see below)",
-                         ScheduleCommand::kUpdate, f, commands);
-  DefineScheduleFields(update, f);
-  update->footer(std::string(kScheduleFooter) + kFooter);
-  CLI::App* pause = AddScheduleCommand(schedules, "pause",
-                                       "no runs until resumed (runs due meanwhile are not made up)",
-                                       ScheduleCommand::kPause, f, commands);
-  pause->add_option("--note", f.note, "why; shown with the schedule");
-  AddScheduleCommand(schedules, "resume", "run again from the next nominal time",
-                     ScheduleCommand::kResume, f, commands);
-  AddScheduleCommand(schedules, "trigger",
-                     "one run now, whatever the overlap policy; prints its job",
-                     ScheduleCommand::kTrigger, f, commands);
-  CLI::App* backfill = AddScheduleCommand(
-      schedules, "backfill",
-      "the runs of a past time range (each nominal time once, however often asked)",
-      ScheduleCommand::kBackfill, f, commands);
-  backfill->add_option("--start", f.start, "first nominal time, RFC 3339")->required();
-  backfill->add_option("--end", f.end, "last nominal time, RFC 3339 (at most 1,000 runs)")
-      ->required();
-  AddScheduleCommand(schedules, "delete", "delete a schedule (its jobs stay)",
-                     ScheduleCommand::kDelete, f, commands);
-}
-
-CLI::App* AddTemplateCommand(CLI::App* templates, const char* name, const char* help,
-                             TemplateCommand command, TemplateFlags& f, Commands& commands) {
-  CLI::App* cmd = templates->add_subcommand(name, help);
-  if (command != TemplateCommand::kCreate && command != TemplateCommand::kList) {
-    cmd->add_option("id", f.id, "template id (from templates list)")->required();
-  }
-  commands.templates.emplace_back(cmd, command);
-  return cmd;
-}
-
-// What `templates create` and `templates update` share.
-void DefineTemplateFields(CLI::App* cmd, TemplateFlags& f) {
-  cmd->add_option("--name", f.name,
-                  "what --template names; unique in its workspace (or among the shared)");
-  cmd->add_option_function<std::string>(
-      "--description", [&f](const std::string& v) { f.description = v; },
-      "what it is for (at most 4 KiB)");
-  cmd->add_option("--type", f.type, "the jobs' type");
-  cmd->add_option("--payload", f.payload,
-                  "default payload, a JSON object; a job's payload is merged over it");
-  cmd->add_option_function<std::string>(
-      "--schema", [&f](const std::string& v) { f.schema = v; },
-      "JSON Schema (README \"Job templates\") every payload must pass: JSON, or @FILE");
-  cmd->add_option_function<int>(
-      "--priority", [&f](const int& v) { f.priority = v; }, "default priority");
-  cmd->add_option_function<int>(
-         "--max-attempts", [&f](const int& v) { f.max_attempts = v; }, "default total attempts")
-      ->check(CLI::Range(1, 100));
-  cmd->add_option("--timeout", f.timeout, "default longest attempt");
-  cmd->add_option("--ttl", f.ttl, "default time a finished job is kept");
-  cmd->add_option("--label", f.labels, "key=value; repeatable")->allow_extra_args(false);
-}
-
-void DefineTemplates(CLI::App& app, TemplateFlags& f, Commands& commands) {
-  CLI::App* templates = app.add_subcommand(
-      "templates",
-      "job presets that create --template and schedules name: create, list, get, "
-      "update, delete");
-  templates->require_subcommand(1);
-  CLI::App* create =
-      AddTemplateCommand(templates, "create", "make a template of a workspace, or a shared one",
-                         TemplateCommand::kCreate, f, commands);
-  create->add_option("-w,--workspace", f.workspace, "the template's workspace");
-  create->add_flag("--shared", f.shared, "a template every workspace sees (admin keys only)");
-  DefineTemplateFields(create, f);
-  CLI::App* list =
-      AddTemplateCommand(templates, "list", "a workspace's templates and the shared ones, by name",
-                         TemplateCommand::kList, f, commands);
-  list->add_option("-w,--workspace", f.workspace,
-                   "the workspace whose templates to list besides the shared ones (none: only "
-                   "the shared ones)");
-  AddTemplateCommand(templates, "get", "show a template", TemplateCommand::kGet, f, commands);
-  CLI::App* update = AddTemplateCommand(templates, "update", "change what the flags name",
-                                        TemplateCommand::kUpdate, f, commands);
-  DefineTemplateFields(update, f);
-  update->footer(std::string(R"(`update` replaces what its flags name and keeps the rest:
---name; --description; the whole defaults (any of --type, --payload, --priority,
---max-attempts, --timeout, --ttl, --label; give --type again); --schema ('' removes it).
-
-)") + kFooter);
-  AddTemplateCommand(templates, "delete", "delete a template", TemplateCommand::kDelete, f,
-                     commands);
-}
-
 int Main(int argc, char** argv) {
   CLI::App app(
-      "jobctl: create, inspect, list, cancel, retry, watch and work jobd jobs; manage "
-      "schedules, job templates and API keys",
+      "jobctl: create, inspect, list, cancel, retry, pause, resume, delete, watch and work jobd "
+      "jobs, also in bulk; manage queues, schedules, job templates and API keys",
       "jobctl");
   app.footer(kFooter);  // before the subcommands, which inherit it
   app.require_subcommand(1);
@@ -437,6 +264,8 @@ int Main(int argc, char** argv) {
   KeysFlags keys;
   ScheduleFlags schedules;
   TemplateFlags templates;
+  QueueFlags queues;
+  BulkFlags bulk;
   DefineGlobal(app, global);
   Commands commands;
   commands.create = DefineCreate(app, "create", "create a job", create);
@@ -458,11 +287,21 @@ int Main(int argc, char** argv) {
   commands.cancel = DefineJobCommand(app, "cancel", "cancel a job", job);
   commands.cancel->add_option("--reason", job.reason, "stored as the job's error_message");
   commands.retry = DefineJobCommand(app, "retry", "queue a failed or cancelled job again", job);
+  commands.pause = DefineJobCommand(
+      app, "pause",
+      "hold a queued, scheduled or running job until `resume` (a running one is stopped; its "
+      "attempt is not used up)",
+      job);
+  commands.resume = DefineJobCommand(
+      app, "resume", "queue a paused job again, with its attempt and last checkpoint", job);
+  commands.delete_ = DefineJobCommand(app, "delete", "delete a finished job and its history", job);
   commands.watch = DefineWatch(app, watch);
   commands.events = DefineEvents(app, events);
   DefineKeys(app, keys, commands);
-  DefineSchedules(app, schedules, commands);
-  DefineTemplates(app, templates, commands);
+  commands.schedules = DefineSchedules(app, schedules, kFooter);
+  commands.templates = DefineTemplates(app, templates, kFooter);
+  commands.queues = DefineQueues(app, queues, kFooter);
+  commands.bulk = DefineBulk(app, bulk, kFooter);
   commands.whoami = app.add_subcommand("whoami", "the API key in use: name, role, workspace");
 
   try {
@@ -514,9 +353,18 @@ int Main(int argc, char** argv) {
   for (const auto& [cmd, command] : commands.templates) {
     if (cmd->parsed()) return RunTemplates(client, command, templates, output);
   }
+  for (const auto& [cmd, command] : commands.queues) {
+    if (cmd->parsed()) return RunQueues(client, command, queues, output);
+  }
+  for (const auto& [cmd, command] : commands.bulk) {
+    if (cmd->parsed()) return RunBulk(client, command, bulk, output);
+  }
   if (commands.get->parsed()) return RunGet(client, job, output);
   if (commands.list->parsed()) return RunList(client, list, output);
   if (commands.cancel->parsed()) return RunCancel(client, job, output);
+  if (commands.pause->parsed()) return RunPause(client, job, output);
+  if (commands.resume->parsed()) return RunResume(client, job, output);
+  if (commands.delete_->parsed()) return RunDelete(client, job, output);
   return RunRetry(client, job, output);
 }
 

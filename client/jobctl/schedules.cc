@@ -60,14 +60,12 @@ absl::StatusOr<v1::ScheduleSpec> BuildSpec(const ScheduleFlags& f) {
   }
   spec.set_time_zone(f.time_zone);
   if (!f.start.empty()) {
-    absl::StatusOr<absl::Time> start = ParseRfc3339("--start", f.start);
-    if (!start.ok()) return start.status();
-    ToProto(*start, spec.mutable_start_time());
+    if (absl::Status s = ParseRfc3339("--start", f.start, spec.mutable_start_time()); !s.ok()) {
+      return s;
+    }
   }
   if (!f.end.empty()) {
-    absl::StatusOr<absl::Time> end = ParseRfc3339("--end", f.end);
-    if (!end.ok()) return end.status();
-    ToProto(*end, spec.mutable_end_time());
+    if (absl::Status s = ParseRfc3339("--end", f.end, spec.mutable_end_time()); !s.ok()) return s;
   }
   if (!f.jitter.empty()) {
     absl::StatusOr<absl::Duration> jitter = ParseNonNegativeDuration("--jitter", f.jitter);
@@ -221,12 +219,13 @@ absl::StatusOr<v1::BackfillScheduleRequest> BuildBackfillSchedule(const Schedule
   if (flags.end.empty()) return absl::InvalidArgumentError("--end is required");
   v1::BackfillScheduleRequest request;
   request.set_id(flags.id);
-  absl::StatusOr<absl::Time> start = ParseRfc3339("--start", flags.start);
-  if (!start.ok()) return start.status();
-  absl::StatusOr<absl::Time> end = ParseRfc3339("--end", flags.end);
-  if (!end.ok()) return end.status();
-  ToProto(*start, request.mutable_start_time());
-  ToProto(*end, request.mutable_end_time());
+  if (absl::Status s = ParseRfc3339("--start", flags.start, request.mutable_start_time());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ParseRfc3339("--end", flags.end, request.mutable_end_time()); !s.ok()) {
+    return s;
+  }
   return request;
 }
 
@@ -310,10 +309,8 @@ namespace {
 // For the responses that are `{ Schedule schedule = 1; }`.
 template <typename Response>
 int PrintSchedule(const absl::StatusOr<Response>& response, Output output) {
-  if (!response.ok()) return ServerError(response.status());
-  if (output == Output::kJson) return PrintJson(*response);
-  std::cout << FormatSchedule(response->schedule(), absl::Now());
-  return kExitOk;
+  return PrintResponse(response, output,
+                       [](const Response& r) { return FormatSchedule(r.schedule(), absl::Now()); });
 }
 
 // Every page, as one response.

@@ -206,10 +206,9 @@ namespace {
 // For the responses that are `{ JobTemplate job_template = 1; }`.
 template <typename Response>
 int PrintTemplate(const absl::StatusOr<Response>& response, Output output) {
-  if (!response.ok()) return ServerError(response.status());
-  if (output == Output::kJson) return PrintJson(*response);
-  std::cout << FormatTemplate(response->job_template(), absl::Now());
-  return kExitOk;
+  return PrintResponse(response, output, [](const Response& r) {
+    return FormatTemplate(r.job_template(), absl::Now());
+  });
 }
 
 // Every page, as one response.

@@ -272,7 +272,10 @@ absl::Status CheckCommand(const std::string& command) {
 
 absl::StatusOr<google::protobuf::Struct> RunCommand(const CommandSpec& spec, const v1::Job& job,
                                                     client::JobContext& ctx) {
-  if (ctx.Cancelled()) return absl::AbortedError("cancelled before it started");
+  if (ctx.Cancelled()) {
+    return absl::AbortedError(ctx.Paused() ? "paused before it started"
+                                           : "cancelled before it started");
+  }
   std::string payload;
   if (!google::protobuf::util::MessageToJsonString(job.payload(), &payload).ok()) payload = "{}";
   StartingCheckpoint checkpoint;  // its file, if any, is removed when we return

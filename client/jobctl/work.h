@@ -14,9 +14,11 @@
 // - exit 0 completes the job; if the last non-empty stdout line is a JSON object, it is the
 //   result. Any other end fails the attempt (retryable), with the exit code or signal and the
 //   last lines of stderr as the error message.
-// - When the job is cancelled or its lease is lost, the program's process group gets SIGTERM,
-//   then SIGKILL after the grace period. The program runs in a process group of its own, so
-//   a Ctrl-C meant for jobctl does not reach it (jobctl stops gracefully instead).
+// - When the job is cancelled or paused or its lease is lost, the program's process group gets
+//   SIGTERM, then SIGKILL after the grace period; the attempt is not reported (a paused job
+//   waits for ResumeJob, whose attempt gets the last checkpoint saved). The program runs in a
+//   process group of its own, so a Ctrl-C meant for jobctl does not reach it (jobctl stops
+//   gracefully instead).
 #pragma once
 
 #include <string>
@@ -35,7 +37,7 @@ namespace jobd::jobctl {
 
 struct CommandSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
-  // Between SIGTERM and SIGKILL once the job is cancelled or its lease is lost.
+  // Between SIGTERM and SIGKILL once the job is cancelled or paused or its lease is lost.
   absl::Duration kill_grace = absl::Seconds(10);
 };
 

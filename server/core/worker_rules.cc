@@ -106,8 +106,17 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
   ProgressPlan plan;
   if ((job.state == JobState::kCancelled || job.state == JobState::kPaused) &&
       !job.lease_token.empty() && job.lease_token == lease_token) {
-    // The worker learns it and stops; nothing to write.
+    // The worker learns it and stops. Nothing else is written, but the checkpoint of a paused
+    // job's report is kept: it is where the resumed attempt starts.
     (job.state == JobState::kPaused ? plan.paused : plan.cancelled) = true;
+    if (plan.paused && report.checkpoint_json) {
+      JobUpdate update;
+      update.next = job;
+      update.next.checkpoint_json = report.checkpoint_json;
+      update.checkpoint_changed = true;
+      update.event_kind = std::nullopt;
+      plan.update = std::move(update);
+    }
     return plan;
   }
   if (absl::Status s = CheckLease(job, lease_token, now); !s.ok()) return s;

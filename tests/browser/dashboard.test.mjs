@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { controlSteps } from './control_steps.mjs';
 
 const env = process.env;
 const require = createRequire(join(env.NODE_DIR, 'package.json'));
@@ -267,6 +268,10 @@ try {
   await page.waitForFunction((id) => document.querySelector('#jobs-body tr[data-job]')?.dataset.job === id,
                              { timeout: WAIT }, other.body.job.id);
 
+  // Pause, resume and delete a job, bulk cancel by filter, the queues page (control_steps.mjs).
+  await controlSteps({ page, setStep: (name) => { step = name; }, check, text, waitText, shot, api,
+                       signIn, otherJobId: other.body.job.id });
+
   step = 'templates: a new template with a payload schema, from the page';
   await page.goto(`${URL}/#/templates`);
   await page.waitForSelector('#template-open', { timeout: WAIT });
@@ -430,7 +435,7 @@ try {
   await page.goto(`${URL}/#/jobs`);
   await page.waitForSelector('#jobs-body tr[data-job]', { timeout: WAIT });
   check(await page.$('#create-open') === null, 'a viewer sees the create form');
-  check(await page.$('button.cancel, button.retry, #cancel-selected, #retry-selected') === null,
+  check(await page.$('button.cancel, button.retry, #cancel-selected, #retry-selected, #bulk-filter') === null,
         'a viewer sees action buttons');
   check(await page.$('#nav-keys') === null, 'a viewer sees the keys page');
   await shot('04-viewer');
@@ -443,6 +448,17 @@ try {
   await page.goto(`${URL}/#/schedules`);
   await page.waitForSelector('#schedules-body tr', { timeout: WAIT });
   check(await page.$('#schedule-open, #schedules-body button') === null, 'a viewer sees schedule actions');
+  await page.click('#nav-queues');
+  const queueRow = '#queues-body tr[data-queue-type="browser.queue"]';  // paused, limited
+  await page.waitForSelector(`${queueRow}[data-paused="true"]`, { timeout: WAIT });
+  await waitText(`${queueRow} .limits-text`, { equals: 'max running 3 · 2.5/s, burst 5' }, 'a viewer sees the limits');
+  await waitText(`${queueRow} .jobs`, { equals: 'queued 2' }, 'a viewer sees the counts');
+  check(await page.$('#queues-body button, #queues-body .limits-edit, #queues-body form') === null,
+        'a viewer sees queue controls');
+  const viewerJob = await api('GET', `/v1/workspaces/web/jobs?type=never.run.2`, env.VIEWER_KEY);
+  await page.goto(`${URL}/#/jobs/${viewerJob.body.jobs[0].id}`);
+  await waitText('#job-state', { equals: 'queued' }, 'a viewer opens a queued job');
+  check(await page.$('#job-actions button') === null, 'a viewer sees job actions');
 
   step = 'restart jobd while a job page is open: reconnecting, then nothing missed';
   await signIn(env.MEMBER_KEY);

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "jobd/v1/admin_service.grpc.pb.h"
+#include "jobd/v1/queue_service.grpc.pb.h"
 #include "jobd/v1/schedule_service.grpc.pb.h"
 #include "jobd/v1/template_service.grpc.pb.h"
 #include "tests/e2e/jobd_fixture.h"
@@ -439,6 +440,30 @@ class AccessTest : public JobdTest {
     return id;
   }
 
+  std::string PausedJob() {
+    const std::string id = QueuedJob();
+    v1::PauseJobRequest request;
+    request.set_id(id);
+    v1::PauseJobResponse response;
+    EXPECT_TRUE(v1::JobService::NewStub(Admin())->PauseJob(Ctx().get(), request, &response).ok());
+    return id;
+  }
+
+  // A bulk call on workspace A's jobs of a type of their own (one QUEUED job each).
+  grpc::Status BulkAs(const Channel& as,
+                      grpc::Status (v1::JobService::Stub::*call)(grpc::ClientContext*,
+                                                                 const v1::BulkJobsRequest&,
+                                                                 v1::BulkJobsResponse*)) {
+    const std::string type = UniqueType();
+    QueuedJob(type);
+    v1::BulkJobsRequest request;
+    request.set_workspace_id(kA);
+    request.mutable_filter()->set_type(type);
+    v1::BulkJobsResponse response;
+    auto stub = v1::JobService::NewStub(as);
+    return ((*stub).*call)(Ctx().get(), request, &response);
+  }
+
   // A type no other job has, so AcquireJobs of it leases exactly the job made for one cell.
   std::string UniqueType() { return absl::StrCat("cell-", ++types_); }
 
@@ -581,6 +606,12 @@ TEST_F(AccessTest, AccessMatrix) {
   };
   using ScheduleStub = v1::ScheduleService::Stub;
   using TemplateStub = v1::TemplateService::Stub;
+  using JobStub = v1::JobService::Stub;
+  const std::string queue_service = v1::QueueService::service_full_name();
+  auto by_id = [&](const Channel& as, const std::string& id, auto call) {
+    auto stub = v1::JobService::NewStub(as);
+    return call(*stub, id);
+  };
 
   // clang-format off
   const std::vector<Row> table = {
@@ -605,6 +636,49 @@ TEST_F(AccessTest, AccessMatrix) {
      [&](const Channel& as) { return ListJobEventsAs(as, read_job); }},
     {job_service, "GetJobStats",    {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},
      [&](const Channel& as) { return GetJobStatsAs(as, kA); }},
+    {job_service, "PauseJob",       {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return by_id(as, QueuedJob(), [](JobStub& stub, const std::string& id) {
+       v1::PauseJobRequest r; r.set_id(id); v1::PauseJobResponse out;
+       return stub.PauseJob(Ctx().get(), r, &out); }); }},
+    {job_service, "ResumeJob",      {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return by_id(as, PausedJob(), [](JobStub& stub, const std::string& id) {
+       v1::ResumeJobRequest r; r.set_id(id); v1::ResumeJobResponse out;
+       return stub.ResumeJob(Ctx().get(), r, &out); }); }},
+    {job_service, "DeleteJob",      {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      NF},
+     [&](const Channel& as) { return by_id(as, CancelledJob(), [](JobStub& stub, const std::string& id) {
+       v1::DeleteJobRequest r; r.set_id(id); v1::DeleteJobResponse out;
+       return stub.DeleteJob(Ctx().get(), r, &out); }); }},
+    {job_service, "BulkCancelJobs", {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkCancelJobs); }},
+    {job_service, "BulkRetryJobs",  {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkRetryJobs); }},
+    {job_service, "BulkPauseJobs",  {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkPauseJobs); }},
+    {job_service, "BulkResumeJobs", {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkResumeJobs); }},
+    {job_service, "BulkDeleteJobs", {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkDeleteJobs); }},
+    {job_service, "BulkFailJobs",   {UN,     UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) { return BulkAs(as, &JobStub::BulkFailJobs); }},
+    {queue_service, "ListQueues",   {UN,     UN,      UN,      UN,      OK,      OK,      OK,      OK,      PD},
+     [&](const Channel& as) {
+       v1::ListQueuesRequest r; r.set_workspace_id(kA); v1::ListQueuesResponse out;
+       return v1::QueueService::NewStub(as)->ListQueues(Ctx().get(), r, &out); }},
+    {queue_service, "PauseQueue",   {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::PauseQueueRequest r; r.set_workspace_id(kA); r.set_type(UniqueType());
+       v1::PauseQueueResponse out;
+       return v1::QueueService::NewStub(as)->PauseQueue(Ctx().get(), r, &out); }},
+    {queue_service, "ResumeQueue",  {UN,     UN,      UN,      UN,      PD,      OK,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::ResumeQueueRequest r; r.set_workspace_id(kA); r.set_type(UniqueType());
+       v1::ResumeQueueResponse out;
+       return v1::QueueService::NewStub(as)->ResumeQueue(Ctx().get(), r, &out); }},
+    {queue_service, "SetQueueLimits", {UN,   UN,      UN,      UN,      PD,      PD,      PD,      OK,      PD},
+     [&](const Channel& as) {
+       v1::SetQueueLimitsRequest r; r.set_workspace_id(kA); r.set_type(UniqueType());
+       r.set_max_running(5); v1::SetQueueLimitsResponse out;
+       return v1::QueueService::NewStub(as)->SetQueueLimits(Ctx().get(), r, &out); }},
     {worker_service, "AcquireJobs", {UN,     UN,      UN,      UN,      PD,      PD,      OK,      OK,      PD},
      [&](const Channel& as) {
        const std::string type = UniqueType();
@@ -715,8 +789,8 @@ TEST_F(AccessTest, AccessMatrix) {
   std::map<std::string, int> rows_per_method;
   for (const Row& row : table) ++rows_per_method[row.service + "/" + row.method];
   std::set<std::string> methods;
-  for (const std::string& name :
-       {job_service, worker_service, admin_service, schedule_service, template_service}) {
+  for (const std::string& name : {job_service, worker_service, admin_service, schedule_service,
+                                  template_service, queue_service}) {
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     ASSERT_NE(service, nullptr) << name;

@@ -104,8 +104,8 @@ TEST_F(BulkLoadTest, FiftyThousandJobsCancelledInChunksWhileCreatesAndAcquiresGo
   EXPECT_EQ(real.changed(), kJobs);
   EXPECT_EQ(real.chunks(), kJobs / 500);
   std::cerr << "bulk cancel of " << kJobs << " jobs: " << absl::FormatDuration(took) << " ("
-            << static_cast<int>(kJobs / absl::ToDoubleSeconds(took)) << " jobs/s, "
-            << real.chunks() << " chunks)\n"
+            << static_cast<int>(kJobs / absl::ToDoubleSeconds(took)) << " jobs/s, " << real.chunks()
+            << " chunks)\n"
             << "  creates before: " << creates_before.Summary() << "\n"
             << "  creates during: " << creates_during.Summary() << "\n"
             << "  acquires before: " << acquires_before.Summary() << "\n"

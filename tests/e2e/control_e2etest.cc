@@ -84,11 +84,14 @@ TEST_F(ControlTest, APausedRunningJobStopsItsWorkerAndResumesWithItsCheckpoint) 
   ASSERT_TRUE(Pause(created.id(), &again).ok());
   EXPECT_EQ(again.sequence(), paused.sequence());
 
-  // The worker's next heartbeat says so; nothing is written.
+  // The worker's next heartbeat says so; nothing is written but its checkpoint (where the
+  // resumed attempt starts), with no event.
   ASSERT_TRUE(Report(first.jobs(0), 50, R"({"page": 5})", &reported).ok());
   EXPECT_TRUE(reported.paused());
   EXPECT_FALSE(reported.cancelled());
   EXPECT_FALSE(reported.has_lease_expire_time());
+  EXPECT_EQ(Get(created.id()).progress_percent(), 40);
+  EXPECT_EQ(Get(created.id()).sequence(), paused.sequence());
   // Its late completion is refused.
   grpc::Status late = Complete(*workers_, first.jobs(0), "w1");
   EXPECT_EQ(late.error_code(), StatusCode::ABORTED);
@@ -110,7 +113,7 @@ TEST_F(ControlTest, APausedRunningJobStopsItsWorkerAndResumesWithItsCheckpoint) 
   ASSERT_EQ(second.jobs_size(), 1);
   // Same attempt (max_attempts 1: a pause used none), and the last saved checkpoint.
   EXPECT_EQ(second.jobs(0).job().attempt(), 1);
-  EXPECT_TRUE(SameJson(second.jobs(0).job().checkpoint(), R"({"page": 4})"));
+  EXPECT_TRUE(SameJson(second.jobs(0).job().checkpoint(), R"({"page": 5})"));
   ASSERT_TRUE(Complete(*workers_, second.jobs(0), "w2").ok());
   EXPECT_EQ(Events(created.id()),
             "1:created:queued:1,2:state_changed:running:1,3:progress:running:1,"

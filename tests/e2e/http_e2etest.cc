@@ -97,7 +97,7 @@ TEST_F(HttpTest, JobRoutesAnswerInTheJsonMapping) {
 
   HttpReply stats = Call("GET", "/v1/workspaces/ws1/stats");
   ASSERT_EQ(stats.status, 200) << stats.body;
-  EXPECT_EQ(Body(stats)["stateCounts"].size(), 6u) << stats.body;  // every state, zeros too
+  EXPECT_EQ(Body(stats)["stateCounts"].size(), 7u) << stats.body;  // every state, zeros too
 
   HttpReply cancelled = Call("POST", "/v1/jobs/" + id + ":cancel", R"({"reason":"not needed"})");
   ASSERT_EQ(cancelled.status, 200) << cancelled.body;

@@ -402,7 +402,8 @@ TEST_F(JobServiceTest, JobStats) {
   for (const auto& c : response.state_counts()) totals.emplace_back(c.state(), c.count());
   const std::vector<std::pair<int, int64_t>> expected = {
       {v1::JOB_STATE_SCHEDULED, 0}, {v1::JOB_STATE_QUEUED, 2}, {v1::JOB_STATE_RUNNING, 0},
-      {v1::JOB_STATE_SUCCEEDED, 0}, {v1::JOB_STATE_FAILED, 0}, {v1::JOB_STATE_CANCELLED, 1}};
+      {v1::JOB_STATE_SUCCEEDED, 0}, {v1::JOB_STATE_FAILED, 0}, {v1::JOB_STATE_CANCELLED, 1},
+      {v1::JOB_STATE_PAUSED, 0}};
   EXPECT_EQ(totals, expected);
   EXPECT_EQ(response.type_state_counts_size(), 3);
   EXPECT_TRUE(response.has_oldest_queued_age());

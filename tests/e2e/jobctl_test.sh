@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: jobctl against a real jobd and PostgreSQL. Walks a job through
 # create -> get -> list -> cancel -> retry and checks errors, delayed jobs, idempotency and
-# the text output, asserting exact values of jobctl's JSON output.
+# the text output; then pause, resume and delete, the bulk operations (dry runs, filters, ids)
+# and the queues, asserting exact values of jobctl's JSON output.
 #
 #   JOBD_TEST_DATABASE_URL=postgresql://... tests/e2e/jobctl_test.sh JOBD JOBCTL
 set -euo pipefail
@@ -206,6 +207,116 @@ expect_rc "schedules create: bad cron" 1 jobctl schedules create -w "$WS" --name
   --cron '61 * * * *' --type t
 expect_contains "schedules create: bad cron" "$ERR" "schedule.spec.cron[0]: minute: 61 is out of range 0-59"
 expect_ok "schedules delete" jobctl schedules delete "$SCHEDULE_ID"
+
+# --- pause, resume, delete ------------------------------------------------------------------
+# A workspace of their own, so that the counts below are exact.
+BWS=e2e-control
+expect_ok "pause: create" jctl create --workspace "$BWS" --type control.one
+PAUSED=$(json_get job.id)
+expect_ok "pause" jctl pause "$PAUSED"
+expect_json "pause" job.state JOB_STATE_PAUSED
+expect_ok "pause again" jctl pause "$PAUSED"
+expect_json "pause again" job.state JOB_STATE_PAUSED
+expect_ok "list paused" jctl list --workspace "$BWS" --state paused
+expect_json "list paused" jobs.0.id "$PAUSED"
+expect_json "list paused" jobs.1 '<missing>'
+expect_ok "text get paused" jobctl get "$PAUSED"
+[[ $OUT =~ (^|$'\n')state:\ +PAUSED($'\n') ]] || fail "text get paused: no 'state: PAUSED' in: $OUT"
+expect_ok "resume" jctl resume "$PAUSED"
+expect_json "resume" job.state JOB_STATE_QUEUED
+expect_json "resume" job.attempt 1
+expect_rc "delete an active job" 1 jctl delete "$PAUSED"
+expect_contains "delete an active job" "$ERR" "jobctl: FAILED_PRECONDITION: "
+expect_ok "cancel before delete" jctl cancel "$PAUSED"
+expect_ok "delete" jobctl delete "$PAUSED"
+[[ $OUT == "job $PAUSED deleted" ]] || fail "delete: stdout is '$OUT'"
+expect_rc "get deleted" 1 jctl get "$PAUSED"
+expect_contains "get deleted" "$ERR" "jobctl: NOT_FOUND: "
+
+# --- bulk: by filter, by ids, dry runs ------------------------------------------------------
+# Five control.bulk jobs (two labelled env=prod) and two control.other ones, all QUEUED.
+for i in 1 2 3 4 5; do
+  labels=()
+  ((i <= 2)) && labels=(--label env=prod)
+  expect_ok "bulk: create $i" jctl create --workspace "$BWS" --type control.bulk "${labels[@]}"
+done
+expect_ok "bulk: create other 1" jctl create --workspace "$BWS" --type control.other
+OTHER1=$(json_get job.id)
+expect_ok "bulk: create other 2" jctl create --workspace "$BWS" --type control.other
+OTHER2=$(json_get job.id)
+
+expect_ok "bulk cancel: dry run" jobctl bulk cancel --workspace "$BWS" --type control.bulk --dry-run
+[[ $OUT == "would change 5 jobs" ]] || fail "bulk cancel: dry run: stdout is '$OUT'"
+expect_ok "bulk cancel: nothing changed" jctl list --workspace "$BWS" --state queued
+expect_json "bulk cancel: nothing changed" jobs.6.state JOB_STATE_QUEUED
+expect_json "bulk cancel: nothing changed" jobs.7 '<missing>'
+expect_ok "bulk cancel: by label" jobctl bulk cancel --workspace "$BWS" --type control.bulk \
+  --label env=prod --reason "bad batch"
+[[ $OUT == "changed 2 of 2 matching jobs in 1 chunk" ]] ||
+  fail "bulk cancel: by label: stdout is '$OUT'"
+expect_ok "bulk cancel: the rest" jctl bulk cancel --workspace "$BWS" --type control.bulk
+expect_json "bulk cancel: the rest" matched 3
+expect_json "bulk cancel: the rest" changed 3
+expect_json "bulk cancel: the rest" dry_run false
+expect_json "bulk cancel: the rest" chunks 1
+expect_ok "bulk cancel: reasons" jctl list --workspace "$BWS" --type control.bulk --label env=prod
+expect_json "bulk cancel: reasons" jobs.0.state JOB_STATE_CANCELLED
+expect_json "bulk cancel: reasons" jobs.0.error_message "bad batch"
+expect_json "bulk cancel: reasons" jobs.1.error_message "bad batch"
+expect_ok "bulk cancel: again" jobctl bulk cancel --workspace "$BWS" --type control.bulk
+[[ $OUT == "changed 0 of 0 matching jobs in 0 chunks" ]] ||
+  fail "bulk cancel: again: stdout is '$OUT'"
+
+expect_ok "bulk pause: by ids" jobctl bulk pause --workspace "$BWS" --id "$OTHER1" --id "$OTHER2"
+[[ $OUT == "changed 2 of 2 matching jobs in 1 chunk" ]] || fail "bulk pause: stdout is '$OUT'"
+expect_ok "bulk resume: dry run" jctl bulk resume --workspace "$BWS" --state paused --dry-run
+expect_json "bulk resume: dry run" matched 2
+expect_json "bulk resume: dry run" changed 0
+expect_json "bulk resume: dry run" dry_run true
+expect_ok "bulk resume" jobctl bulk resume --workspace "$BWS" --id "$OTHER1"
+[[ $OUT == "changed 1 of 1 matching job in 1 chunk" ]] || fail "bulk resume: stdout is '$OUT'"
+expect_ok "bulk delete: dry run" jobctl bulk delete --workspace "$BWS" --state cancelled --dry-run
+[[ $OUT == "would change 5 jobs" ]] || fail "bulk delete: dry run: stdout is '$OUT'"
+expect_ok "bulk delete" jobctl bulk delete --workspace "$BWS" --type control.bulk
+[[ $OUT == "changed 5 of 5 matching jobs in 1 chunk" ]] || fail "bulk delete: stdout is '$OUT'"
+expect_ok "bulk delete: gone" jctl list --workspace "$BWS" --type control.bulk
+expect_json "bulk delete: gone" jobs.0 '<missing>'
+
+expect_rc "bulk: no filter" 2 jobctl bulk cancel --workspace "$BWS"
+expect_contains "bulk: no filter" "$ERR" "jobctl: give a filter (--state, --type, --label"
+expect_rc "bulk: filter and ids" 2 jobctl bulk cancel --workspace "$BWS" --type t --id "$OTHER1"
+expect_contains "bulk: filter and ids" "$ERR" "jobctl: --id: not with a filter"
+expect_rc "bulk: bad time" 2 jobctl bulk fail --workspace "$BWS" --created-before yesterday
+expect_contains "bulk: bad time" "$ERR" "--created-before: 'yesterday' is not an RFC 3339 time"
+
+# --- queues ---------------------------------------------------------------------------------
+expect_ok "queues pause" jctl queues pause --workspace "$BWS" control.other
+expect_json "queues pause" queue.type control.other
+expect_json "queues pause" queue.paused true
+expect_ok "queues limits" jctl queues limits --workspace "$BWS" control.other --max-running 2 \
+  --rate 1.5 --burst 3
+expect_json "queues limits" queue.max_running 2
+expect_json "queues limits" queue.max_starts_per_second 1.5
+expect_json "queues limits" queue.burst 3
+expect_json "queues limits" queue.paused true
+expect_ok "queues list" jobctl queues list --workspace "$BWS"
+HEADER=$(head -n 1 <<<"$OUT")
+[[ $HEADER =~ ^TYPE\ +PAUSED\ +MAX\ RUNNING\ +RATE\ +QUEUED\ +RUNNING\ +PAUSED\ JOBS\ +OLDEST\ QUEUED$ ]] ||
+  fail "queues list: header is '$HEADER'"
+# One QUEUED (resumed) and one PAUSED job; the oldest queued for a few seconds at most.
+ROW=$(grep '^control\.other ' <<<"$OUT" || true)
+[[ $ROW =~ ^control\.other\ +yes\ +2\ +1\.5/s\ \(burst\ 3\)\ +1\ +0\ +1\ +[0-9]+s$ ]] ||
+  fail "queues list: the control.other row is '$ROW' in: $OUT"
+expect_ok "queues limits: none" jctl queues limits --workspace "$BWS" control.other
+expect_json "queues limits: none" queue.max_running '<missing>'
+expect_json "queues limits: none" queue.max_starts_per_second '<missing>'
+expect_ok "queues resume" jobctl queues resume --workspace "$BWS" control.other
+[[ $OUT =~ (^|$'\n')paused:\ +no($'\n') ]] || fail "queues resume: no 'paused: no' in: $OUT"
+[[ $OUT =~ (^|$'\n')max_running:\ +-($'\n') ]] || fail "queues resume: limits left in: $OUT"
+expect_rc "queues limits: bad rate" 2 jobctl queues limits --workspace "$BWS" control.other \
+  --rate -1
+expect_contains "queues limits: bad rate" "$ERR" \
+  "jobctl: --rate: must be more than 0 and at most 100000 per second"
 
 # --- API keys through jobctl (AdminService) ------------------------------------------------
 expect_ok "keys create" jobctl keys create --name ci-bot --role member --workspace "$WS" \

@@ -3,8 +3,9 @@
 # reports progress and a result, one that outlives its lease thanks to heartbeats, one that
 # fails, one whose worker is killed with -9 mid-job (the job is retried by a second worker once
 # the lease expires), one that is cancelled while it runs (it gets SIGTERM within two heartbeat
-# intervals), one that is handed back by a graceful stop, and one whose failed first attempt
-# saves a checkpoint that the second attempt resumes from. Every wait is a deadline + poll.
+# intervals), one that is handed back by a graceful stop, one whose failed first attempt saves a
+# checkpoint that the second attempt resumes from, and one paused while it runs (stopped like a
+# cancel, not reported) then resumed to the end. Every wait is a deadline + poll.
 #
 #   JOBD_TEST_DATABASE_URL=postgresql://... tests/e2e/jobctl_work_test.sh JOBD JOBCTL
 
@@ -42,6 +43,20 @@ wait_for_state() {
 
 file_exists() { [[ -s $1 ]]; }
 log_has() { grep -qF -- "$2" "$E2E_TMP/$1.log"; }
+
+# expect_sigterm WHAT FILE START: FILE (the program's TERM trap writes it) appears within 4 s of
+# START ($EPOCHREALTIME). Lease 3 s -> a heartbeat every 1 s -> SIGTERM at most ~1 s after the
+# change; 4 s allows two intervals plus 2 s for a loaded machine's late heartbeat and signal.
+expect_sigterm() {
+  local what=$1 file=$2 start=$3 deadline
+  deadline=$(awk -v t="$start" 'BEGIN { printf "%.3f", t + 4 }')
+  until [[ -s $file ]]; do
+    awk -v now="$EPOCHREALTIME" -v d="$deadline" 'BEGIN { exit !(now < d) }' ||
+      fail "$what: the program got no SIGTERM within 4 s"
+    sleep 0.02
+  done
+  log "$what: SIGTERM $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s after"
+}
 
 # --- (a) progress, messages, result ---------------------------------------------------------
 start_worker w-ok --type e2e.ok -- sh -c '
@@ -138,10 +153,9 @@ $HISTORY"
 $HISTORY"
 
 # --- (d) cancel a running job: the program gets SIGTERM within two heartbeat intervals ------
-# Lease 3 s -> a heartbeat every 1 s -> SIGTERM at most ~1 s after the cancel. 4 s allowed:
-# two intervals, plus 2 s for a loaded machine's late heartbeat and signal. Nothing else would
-# stop the program (it loops until signalled, and its worker keeps heartbeating), so a worker
-# that missed the cancel fails this however generous the bound.
+# (expect_sigterm). Nothing else would stop the program (it loops until signalled, and its
+# worker keeps heartbeating), so a worker that missed the cancel fails this however generous
+# the bound.
 start_worker w-cancel --type e2e.cancel --lease 3s --grace 5s -- sh -c '
   trap "echo term >\"\$T/cancel-term\"; exit 0" TERM
   echo $$ >"$T/cancel-started"
@@ -152,14 +166,7 @@ wait_until "cancel: program started" 20 file_exists "$T/cancel-started"
 cancel_start=$EPOCHREALTIME
 expect_ok "cancel" jctl cancel "$CANCEL" --reason "changed my mind"
 expect_json "cancel" job.state JOB_STATE_CANCELLED
-term_deadline=$(awk -v t="$cancel_start" 'BEGIN { printf "%.3f", t + 4 }')
-until [[ -s $T/cancel-term ]]; do
-  awk -v now="$EPOCHREALTIME" -v d="$term_deadline" 'BEGIN { exit !(now < d) }' ||
-    fail "cancel: the program got no SIGTERM within 4 s of the cancel"
-  sleep 0.02
-done
-log "cancel: SIGTERM $(awk -v a="$cancel_start" -v b="$EPOCHREALTIME" \
-  'BEGIN { printf "%.2f", b - a }') s after the cancel"
+expect_sigterm "cancel" "$T/cancel-term" "$cancel_start"
 # The worker lets go of the attempt without reporting it; the job stays CANCELLED.
 wait_until "cancel: the worker let go" 30 log_has w-cancel "not reported: job cancelled"
 expect_ok "cancel: get" jctl get "$CANCEL"
@@ -235,3 +242,35 @@ expect_json "resume" job.checkpoint '{"page": 3}'
   fail "resume: attempt 2 got JOBD_CHECKPOINT '$(<"$T/resume-seen-2")', want '{\"page\":3}'"
 log_has w-resume "job $RESUME: checkpoint: must be a JSON object" ||
   fail "resume: the bad checkpoint line is not in the worker's stderr"
+
+# --- (h) pause a running job: its program is stopped as for a cancel, the job waits PAUSED ---
+# Resume queues it again with the same attempt, and a worker runs it to the end: this time the
+# program finds the marker of its stop and finishes at once.
+start_worker w-pause --type e2e.pause --lease 3s --grace 5s -- sh -c '
+  if [ -s "$T/pause-term" ]; then echo "{\"resumed_attempt\": $JOBD_ATTEMPT}"; exit 0; fi
+  trap "echo term >\"\$T/pause-term\"; exit 0" TERM
+  echo $$ >"$T/pause-started"
+  while :; do sleep 0.05; done'
+expect_ok "create pause" jctl create --workspace "$WS" --type e2e.pause --max-attempts 1
+PAUSE=$(json_get job.id)
+wait_until "pause: program started" 20 file_exists "$T/pause-started"
+pause_start=$EPOCHREALTIME
+expect_ok "pause" jctl pause "$PAUSE"
+expect_json "pause" job.state JOB_STATE_PAUSED
+expect_sigterm "pause" "$T/pause-term" "$pause_start"
+# The worker lets go of the attempt without reporting it (its program exited 0: no result).
+wait_until "pause: the worker let go" 30 log_has w-pause "not reported: job paused"
+log_has w-pause "job $PAUSE (e2e.pause, attempt 1): paused: stopped (exit code 0)" ||
+  fail "pause: jobctl work did not log the pause"
+expect_ok "pause: get" jctl get "$PAUSE"
+expect_json "pause: after" job.state JOB_STATE_PAUSED
+expect_json "pause: after" job.attempt 1
+expect_json "pause: after" job.error_message ''
+expect_ok "resume" jctl resume "$PAUSE"
+expect_json "resume" job.state JOB_STATE_QUEUED
+expect_json "resume" job.attempt 1
+# With --max-attempts 1, a pause that used up the attempt could not run again.
+wait_for_state "$PAUSE" JOB_STATE_SUCCEEDED 20
+expect_json "pause: resumed" job.attempt 1
+expect_json "pause: resumed" job.result '{"resumed_attempt": 1}'
+expect_json "pause: resumed" job.worker_id w-pause

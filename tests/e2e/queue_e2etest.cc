@@ -178,8 +178,7 @@ TEST_F(QueueTest, MaxRunningHoldsAcrossTwentyWorkersOnTwoReplicas) {
   EXPECT_EQ(completed.load(), kJobs);
   EXPECT_EQ(max_running.load(), 3);
   // From the events too: per job, one RUNNING and one SUCCEEDED, nothing else.
-  EXPECT_EQ(Sql("SELECT count(*) FROM job_events WHERE state = 'running'"),
-            std::to_string(kJobs));
+  EXPECT_EQ(Sql("SELECT count(*) FROM job_events WHERE state = 'running'"), std::to_string(kJobs));
 }
 
 TEST_F(QueueTest, ARateLimitHoldsOverTenSeconds) {
@@ -195,15 +194,14 @@ TEST_F(QueueTest, ARateLimitHoldsOverTenSeconds) {
   const std::string first = Sql("SELECT min(start_time) FROM jobs WHERE type = 'rated'");
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Sql("SELECT now() > '" + first + "'::timestamptz + interval '10.5 seconds'") ==
-               "t";
+        return Sql("SELECT now() > '" + first + "'::timestamptz + interval '10.5 seconds'") == "t";
       },
       absl::Seconds(30)));
   stop = true;
   for (std::thread& t : workers) t.join();
-  const int started = std::stoi(
-      Sql("SELECT count(*) FROM jobs WHERE type = 'rated' AND start_time < '" + first +
-          "'::timestamptz + interval '10 seconds'"));
+  const int started =
+      std::stoi(Sql("SELECT count(*) FROM jobs WHERE type = 'rated' AND start_time < '" + first +
+                    "'::timestamptz + interval '10 seconds'"));
   std::cerr << "10 starts/s, burst 1, 6 workers on 2 replicas: " << started
             << " started in the first 10 s (ideal 100)\n";
   // Tokens come every 100 ms from the first: 100 in 10 s. With a burst of 1 a token taken

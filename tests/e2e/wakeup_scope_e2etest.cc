@@ -122,7 +122,7 @@ class WakeupScopeTest : public ::testing::Test {
   int64_t AcquireStatements() {
     return Statements(
         "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM "
-        "pg_database WHERE datname = current_database()) AND query LIKE '%WITH queued AS%'");
+        "pg_database WHERE datname = current_database()) AND query LIKE '%WITH wanted AS%'");
   }
 
   std::unique_ptr<TestDatabase> database_;

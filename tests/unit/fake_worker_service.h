@@ -1,7 +1,7 @@
 // A jobd.v1.WorkerService for Worker tests, on an in-process channel: AcquireJobs hands out the
 // jobs offered (or holds its long poll until one is, or the call is cancelled), and every
 // ReportProgress, CompleteJob (also one carried by AcquireJobs) and FailJob is recorded in
-// order, with the answer given.
+// order, with the answer given (a ReportProgress may answer cancelled or paused).
 #pragma once
 
 #include <chrono>
@@ -68,6 +68,12 @@ class FakeWorkerService : public v1::WorkerService::Service {
     std::lock_guard<std::mutex> lock(mu_);
     report_answers_.assign(answers.begin(), answers.end());
   }
+  // The next ReportProgress calls answered OK respond these, in order (e.g. `paused`); an
+  // empty response once they are used up.
+  void RespondToReports(std::vector<v1::ReportProgressResponse> responses) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_responses_.assign(responses.begin(), responses.end());
+  }
 
   // Waits until `done(calls)` holds; false if it does not within `timeout`.
   bool WaitFor(const std::function<bool(const std::vector<Call>&)>& done,
@@ -121,12 +127,16 @@ class FakeWorkerService : public v1::WorkerService::Service {
   }
 
   grpc::Status ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest* request,
-                              v1::ReportProgressResponse*) override {
+                              v1::ReportProgressResponse* response) override {
     std::lock_guard<std::mutex> lock(mu_);
     grpc::Status answer = grpc::Status::OK;
     if (!report_answers_.empty()) {
       answer = report_answers_.front();
       report_answers_.pop_front();
+    }
+    if (answer.ok() && !report_responses_.empty()) {
+      *response = std::move(report_responses_.front());
+      report_responses_.pop_front();
     }
     Call call;
     call.method = "ReportProgress";
@@ -164,6 +174,7 @@ class FakeWorkerService : public v1::WorkerService::Service {
   std::condition_variable changed_;
   std::deque<v1::LeasedJob> offered_;
   std::deque<grpc::Status> report_answers_;
+  std::deque<v1::ReportProgressResponse> report_responses_;
   std::vector<Call> calls_;
 };
 
@@ -201,6 +212,16 @@ class WorkerOnFake : public ::testing::Test {
   std::vector<std::string> log() {
     std::lock_guard<std::mutex> lock(log_mu_);
     return log_;
+  }
+  // Waits until the worker logged `line`; false if it does not within `timeout`.
+  bool WaitForLog(const std::string& line, absl::Duration timeout = absl::Seconds(10)) {
+    for (const absl::Time deadline = absl::Now() + timeout; absl::Now() < deadline;
+         absl::SleepFor(absl::Milliseconds(10))) {
+      for (const std::string& logged : log()) {
+        if (logged == line) return true;
+      }
+    }
+    return false;
   }
 
   // The calls up to and including the end of `job_id`'s attempt.

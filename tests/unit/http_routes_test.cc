@@ -5,6 +5,7 @@
 
 #include "jobd/v1/admin_service.pb.h"
 #include "jobd/v1/job_service.pb.h"
+#include "jobd/v1/queue_service.pb.h"
 #include "jobd/v1/schedule_service.pb.h"
 #include "jobd/v1/template_service.pb.h"
 #include "jobd/v1/worker_service.pb.h"
@@ -21,7 +22,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> Services() {
           v1::AcquireJobsRequest::descriptor()->file()->FindServiceByName("WorkerService"),
           v1::CreateApiKeyRequest::descriptor()->file()->FindServiceByName("AdminService"),
           v1::CreateScheduleRequest::descriptor()->file()->FindServiceByName("ScheduleService"),
-          v1::CreateJobTemplateRequest::descriptor()->file()->FindServiceByName("TemplateService")};
+          v1::CreateJobTemplateRequest::descriptor()->file()->FindServiceByName("TemplateService"),
+          v1::ListQueuesRequest::descriptor()->file()->FindServiceByName("QueueService")};
 }
 
 TEST(HttpRoutesTest, EveryRpcHasARouteAndAnOpenApiEntry) {
@@ -48,8 +50,8 @@ TEST(HttpRoutesTest, EveryRpcHasARouteAndAnOpenApiEntry) {
       }
     }
   }
-  EXPECT_EQ(rpcs, 32);
-  EXPECT_EQ(ApiRoutes().size(), 32u);  // no route without an RPC
+  EXPECT_EQ(rpcs, 45);
+  EXPECT_EQ(ApiRoutes().size(), 45u);  // no route without an RPC
 }
 
 TEST(HttpRoutesTest, MatchesPathsMethodsAndVerbs) {

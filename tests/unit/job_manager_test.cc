@@ -276,7 +276,7 @@ TEST_F(JobManagerTest, ListPagesNewestFirstAndTokensRoundTrip) {
   const std::vector<ListJobsQuery> queries = store_.list_queries();
   ASSERT_EQ(queries.size(), 3u);
   EXPECT_EQ(queries[0].limit, 3);           // one more than the page: is there another?
-  EXPECT_EQ(queries[0].states.size(), 6u);  // no states: all of them
+  EXPECT_EQ(queries[0].states.size(), 7u);  // no states: all of them
   EXPECT_EQ(queries[0].after_id, "");
   EXPECT_EQ(queries[1].after_id, ids[3]);
 }

@@ -143,6 +143,7 @@ TEST(ParseState, AcceptsShortLongAndAnyCase) {
   EXPECT_EQ(*ParseState("job_state_succeeded"), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(*ParseState("failed"), v1::JOB_STATE_FAILED);
   EXPECT_EQ(*ParseState("cancelled"), v1::JOB_STATE_CANCELLED);
+  EXPECT_EQ(*ParseState("paused"), v1::JOB_STATE_PAUSED);
 }
 
 TEST(ParseState, RejectsUnknownAndUnspecified) {
@@ -152,7 +153,8 @@ TEST(ParseState, RejectsUnknownAndUnspecified) {
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_EQ(s.status().message(),
               absl::StrCat("--state: unknown state '", text,
-                           "' (use scheduled, queued, running, succeeded, failed or cancelled)"))
+                           "' (use scheduled, queued, running, paused, succeeded, failed or "
+                           "cancelled)"))
         << text;
   }
 }

@@ -191,6 +191,8 @@ TEST(BuildListRequest, FiltersAndPaging) {
   ExpectFlagError(BuildListRequest(flags).status(), "--view");
   flags.view.clear();
 
+  flags.states = {"paused"};
+  EXPECT_THAT(BuildListRequest(flags)->states(), ElementsAre(v1::JOB_STATE_PAUSED));
   flags.states = {"sleeping"};
   ExpectFlagError(BuildListRequest(flags).status(), "--state");
   flags.states.clear();
@@ -206,6 +208,9 @@ TEST(BuildJobRequests, IdAndReason) {
   EXPECT_EQ(BuildCancelRequest(flags).id(), "j1");
   EXPECT_EQ(BuildCancelRequest(flags).reason(), "not needed");
   EXPECT_EQ(BuildRetryRequest(flags).id(), "j1");
+  EXPECT_EQ(JobIdRequest<v1::PauseJobRequest>(flags).id(), "j1");
+  EXPECT_EQ(JobIdRequest<v1::ResumeJobRequest>(flags).id(), "j1");
+  EXPECT_EQ(JobIdRequest<v1::DeleteJobRequest>(flags).id(), "j1");
 }
 
 TEST(BuildKeysRequests, ListAsksForBigPagesAndRevokeTakesTheId) {

@@ -6,42 +6,22 @@
 #include <string>
 
 #include <gmock/gmock.h>
-#include <google/protobuf/text_format.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include "client/jobctl/args.h"
 #include "client/jobctl/schedules.h"
 #include "client/jobctl/templates.h"
 #include "tests/support/test_clock.h"
+#include "tests/unit/jobctl_test_util.h"
 
 namespace jobd::jobctl {
 namespace {
 
+using builder_test::ExpectError;
+using builder_test::ExpectProto;
+using builder_test::Proto;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// The message written in text format, for exact comparisons that read like the request.
-template <typename Message>
-Message Proto(const std::string& text) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message)) << text;
-  return message;
-}
-
-template <typename Message>
-void ExpectProto(const absl::StatusOr<Message>& actual, const std::string& expected) {
-  ASSERT_TRUE(actual.ok()) << actual.status();
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*actual, Proto<Message>(expected)))
-      << "actual:\n"
-      << actual->DebugString() << "expected:\n"
-      << expected;
-}
-
-void ExpectError(const absl::Status& status, const std::string& message) {
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_EQ(status.message(), message);
-}
 
 // name, a cron expression and a type: the least a create needs.
 ScheduleFlags MinimalSchedule() {

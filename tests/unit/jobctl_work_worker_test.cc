@@ -1,9 +1,11 @@
-// jobctl work's saved checkpoints through a real client::Worker on an in-process fake
-// WorkerService (threads: kept out of the ThreadSanitizer tree, see tests/CMakeLists.txt).
+// jobctl work through a real client::Worker on an in-process fake WorkerService: its saved
+// checkpoints, and its program stopped when the job is paused (threads: kept out of the
+// ThreadSanitizer tree, see tests/CMakeLists.txt).
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -95,6 +97,30 @@ TEST_F(SavedCheckpoint, ALineLongerThanAMessageIsOneCheckpoint) {
   EXPECT_EQ(texts, std::vector<std::string>{R"({"ok": 1})"});
   ASSERT_EQ(calls.back().method, "CompleteJob");
   EXPECT_TRUE(SameStruct(calls.back().complete.result(), NumberStruct("ok", 1)));
+}
+
+using PausedJob = SavedCheckpoint;  // the same worker and program, another subject
+
+TEST_F(PausedJob, ItsProgramGetsSigtermAndTheAttemptIsNotReported) {
+  v1::ReportProgressResponse paused;
+  paused.set_paused(true);
+  fake_.RespondToReports({paused});
+  fake_.Offer(Leased("j1"));
+  char dir_template[] = "/tmp/jobctl_pause_XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string term = absl::StrCat(dir_template, "/term");
+  StartCommand(absl::StrCat("trap 'echo term >", term, "; exit 0' TERM\n",
+                            "echo 'progress 10 working'\n", "while :; do sleep 0.05; done"));
+  ASSERT_TRUE(WaitForLog("job j1: not reported: job paused"));
+
+  std::ifstream in(term);
+  std::string line;
+  EXPECT_TRUE(std::getline(in, line)) << "the program got no SIGTERM";
+  EXPECT_EQ(line, "term");
+  // The program's exit 0 completes nothing: the pause took the lease.
+  for (const FakeWorkerService::Call& c : fake_.calls()) EXPECT_EQ(c.method, "ReportProgress");
+  std::remove(term.c_str());
+  rmdir(dir_template);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The client library's JobdClient: a method for every RPC of the five services (so that a new
+// The client library's JobdClient: a method for every RPC of the six services (so that a new
 // RPC without one fails here), and the calls against fake services on an in-process channel:
 // the key and the deadline on every call, AcquireJobs' deadline over its long poll, the raw and
 // the resumable watch streams, and the paging of a job's events.
@@ -44,18 +44,24 @@ struct ClientMethod {
   const char* method;
   bool server_streaming;
   bool typed;  // always true: a mismatch fails to compile
+  // The message names the table typed the method with.
+  const char* request;
+  const char* response;
 };
 
-// Each entry compiles only when JobdClient has the method, with the RPC's types.
-#define UNARY(service, rpc)                                                             \
-  ClientMethod {                                                                        \
-    service, #rpc, /*server_streaming=*/false,                                          \
-        Typed<decltype(&JobdClient::rpc), Unary<v1::rpc##Request, v1::rpc##Response>>() \
+// Each entry compiles only when JobdClient has the method, with the RPC's types: <Rpc>Request
+// and <Rpc>Response, or (UNARY_AS) the messages named, for RPCs that share theirs.
+#define UNARY_AS(service, rpc, request, response)                                                  \
+  ClientMethod {                                                                                   \
+    service, #rpc, /*server_streaming=*/false,                                                     \
+        Typed<decltype(&JobdClient::rpc), Unary<v1::request, v1::response>>(), #request, #response \
   }
-#define STREAMING(service, rpc)                                                             \
-  ClientMethod {                                                                            \
-    service, #rpc, /*server_streaming=*/true,                                               \
-        Typed<decltype(&JobdClient::rpc), Streaming<v1::rpc##Request, v1::rpc##Response>>() \
+#define UNARY(service, rpc) UNARY_AS(service, rpc, rpc##Request, rpc##Response)
+#define STREAMING(service, rpc)                                                              \
+  ClientMethod {                                                                             \
+    service, #rpc, /*server_streaming=*/true,                                                \
+        Typed<decltype(&JobdClient::rpc), Streaming<v1::rpc##Request, v1::rpc##Response>>(), \
+        #rpc "Request", #rpc "Response"                                                      \
   }
 
 // One RPC per line, in the protos' order.
@@ -71,6 +77,15 @@ const ClientMethod kClientMethods[] = {
     STREAMING("jobd.v1.JobService", WatchJobs),
     UNARY("jobd.v1.JobService", ListJobEvents),
     UNARY("jobd.v1.JobService", GetJobStats),
+    UNARY("jobd.v1.JobService", PauseJob),
+    UNARY("jobd.v1.JobService", ResumeJob),
+    UNARY("jobd.v1.JobService", DeleteJob),
+    UNARY_AS("jobd.v1.JobService", BulkCancelJobs, BulkJobsRequest, BulkJobsResponse),
+    UNARY_AS("jobd.v1.JobService", BulkRetryJobs, BulkJobsRequest, BulkJobsResponse),
+    UNARY_AS("jobd.v1.JobService", BulkPauseJobs, BulkJobsRequest, BulkJobsResponse),
+    UNARY_AS("jobd.v1.JobService", BulkResumeJobs, BulkJobsRequest, BulkJobsResponse),
+    UNARY_AS("jobd.v1.JobService", BulkDeleteJobs, BulkJobsRequest, BulkJobsResponse),
+    UNARY_AS("jobd.v1.JobService", BulkFailJobs, BulkJobsRequest, BulkJobsResponse),
     UNARY("jobd.v1.WorkerService", AcquireJobs),
     UNARY("jobd.v1.WorkerService", ReportProgress),
     UNARY("jobd.v1.WorkerService", CompleteJob),
@@ -93,10 +108,15 @@ const ClientMethod kClientMethods[] = {
     UNARY("jobd.v1.TemplateService", ListJobTemplates),
     UNARY("jobd.v1.TemplateService", UpdateJobTemplate),
     UNARY("jobd.v1.TemplateService", DeleteJobTemplate),
+    UNARY("jobd.v1.QueueService", ListQueues),
+    UNARY("jobd.v1.QueueService", PauseQueue),
+    UNARY("jobd.v1.QueueService", ResumeQueue),
+    UNARY("jobd.v1.QueueService", SetQueueLimits),
 };
 // clang-format on
 
 #undef UNARY
+#undef UNARY_AS
 #undef STREAMING
 
 TEST(JobdClient, HasAMethodForEveryRpc) {
@@ -105,7 +125,7 @@ TEST(JobdClient, HasAMethodForEveryRpc) {
   for (const char* name :
        {v1::JobService::service_full_name(), v1::WorkerService::service_full_name(),
         v1::AdminService::service_full_name(), v1::ScheduleService::service_full_name(),
-        v1::TemplateService::service_full_name()}) {
+        v1::TemplateService::service_full_name(), v1::QueueService::service_full_name()}) {
     const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
     ASSERT_NE(service, nullptr) << name;
     for (int i = 0; i < service->method_count(); ++i) {
@@ -118,9 +138,9 @@ TEST(JobdClient, HasAMethodForEveryRpc) {
         EXPECT_TRUE(m.typed);
         EXPECT_EQ(m.server_streaming, method->server_streaming()) << method->full_name();
         EXPECT_FALSE(method->client_streaming()) << method->full_name();
-        // The table's types are <Rpc>Request and <Rpc>Response: so must the proto's be.
-        EXPECT_EQ(method->input_type()->name(), method->name() + "Request");
-        EXPECT_EQ(method->output_type()->name(), method->name() + "Response");
+        // The messages the table typed the method with must be the proto's.
+        EXPECT_EQ(method->input_type()->name(), m.request) << method->full_name();
+        EXPECT_EQ(method->output_type()->name(), m.response) << method->full_name();
       }
       EXPECT_TRUE(found) << method->full_name() << " has no JobdClient method";
     }
@@ -151,7 +171,7 @@ std::string Authorization(const grpc::ServerContext& context) {
 }
 
 // WatchJob: #1 RUNNING, #2 SUCCEEDED after the requested sequence. ListJobEvents: pages of
-// one event, #1..#3.
+// one event, #1..#3. BulkCancelJobs: as many matched as ids, every one changed in one chunk.
 class FakeJobService : public v1::JobService::Service {
  public:
   grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
@@ -174,6 +194,16 @@ class FakeJobService : public v1::JobService::Service {
     const int64_t next = request->page_token().empty() ? 1 : std::stoll(request->page_token());
     *response->add_events() = Event(next, v1::JOB_STATE_RUNNING);
     if (next < 3) response->set_next_page_token(std::to_string(next + 1));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status BulkCancelJobs(grpc::ServerContext* context, const v1::BulkJobsRequest* request,
+                              v1::BulkJobsResponse* response) override {
+    Record(*context, -1);
+    response->set_matched(request->ids_size());
+    response->set_changed(request->dry_run() ? 0 : request->ids_size());
+    response->set_dry_run(request->dry_run());
+    response->set_chunks(request->dry_run() ? 0 : 1);
     return grpc::Status::OK;
   }
 
@@ -256,6 +286,27 @@ class FakeScheduleAndTemplateServices {
   std::vector<absl::Time> deadlines ABSL_GUARDED_BY(mu);
 };
 
+// SetQueueLimits answers the queue with the limits asked for, and records the key.
+class FakeQueueService : public v1::QueueService::Service {
+ public:
+  grpc::Status SetQueueLimits(grpc::ServerContext* context,
+                              const v1::SetQueueLimitsRequest* request,
+                              v1::SetQueueLimitsResponse* response) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      authorization = Authorization(*context);
+    }
+    v1::Queue& queue = *response->mutable_queue();
+    queue.set_workspace_id(request->workspace_id());
+    queue.set_type(request->type());
+    if (request->has_max_running()) queue.set_max_running(request->max_running());
+    return grpc::Status::OK;
+  }
+
+  std::mutex mu;  // std, not absl: visible to ThreadSanitizer
+  std::string authorization ABSL_GUARDED_BY(mu);
+};
+
 class JobdClientCalls : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -264,6 +315,7 @@ class JobdClientCalls : public ::testing::Test {
     builder.RegisterService(&workers_);
     builder.RegisterService(&more_.schedules);
     builder.RegisterService(&more_.templates);
+    builder.RegisterService(&queues_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ClientOptions options;
@@ -276,6 +328,7 @@ class JobdClientCalls : public ::testing::Test {
   FakeJobService jobs_;
   FakeWorkerService workers_;
   FakeScheduleAndTemplateServices more_;
+  FakeQueueService queues_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<JobdClient> client_;
 };
@@ -320,6 +373,37 @@ TEST_F(JobdClientCalls, ScheduleAndTemplateCallsCarryTheKeyAndTheTimeout) {
     EXPECT_GE(deadline, before + absl::Seconds(10) - slack);
     EXPECT_LE(deadline, after + absl::Seconds(10) + slack);
   }
+}
+
+TEST_F(JobdClientCalls, BulkAndQueueCallsReachTheirServicesWithTheKey) {
+  v1::BulkJobsRequest bulk;
+  bulk.set_workspace_id("ws");
+  bulk.add_ids("j1");
+  bulk.add_ids("j2");
+  absl::StatusOr<v1::BulkJobsResponse> cancelled = client_->BulkCancelJobs(bulk);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->matched(), 2);
+  EXPECT_EQ(cancelled->changed(), 2);
+  EXPECT_EQ(cancelled->chunks(), 1);
+  // Not implemented by the fake: the call went to JobService.BulkRetryJobs, not elsewhere.
+  EXPECT_EQ(client_->BulkRetryJobs(bulk).status().code(), absl::StatusCode::kUnimplemented);
+
+  v1::SetQueueLimitsRequest limits;
+  limits.set_workspace_id("ws");
+  limits.set_type("import.csv");
+  limits.set_max_running(4);
+  absl::StatusOr<v1::SetQueueLimitsResponse> set = client_->SetQueueLimits(limits);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->queue().type(), "import.csv");
+  EXPECT_EQ(set->queue().max_running(), 4);
+  EXPECT_FALSE(set->queue().has_max_starts_per_second());
+  EXPECT_EQ(client_->ListQueues({}).status().code(), absl::StatusCode::kUnimplemented);
+  {
+    std::lock_guard<std::mutex> lock(queues_.mu);
+    EXPECT_EQ(queues_.authorization, "Bearer jobd_test");
+  }
+  std::lock_guard<std::mutex> lock(jobs_.mu);
+  EXPECT_THAT(jobs_.authorizations, ElementsAre("Bearer jobd_test"));
 }
 
 TEST_F(JobdClientCalls, ErrorsKeepTheirCode) {

@@ -90,12 +90,13 @@ TEST(ListQueryFingerprint, BindsFiltersButNotPageSize) {
   b = a;
   b.workspace_id = "demo2";
   EXPECT_NE(ListQueryFingerprint(a), ListQueryFingerprint(b));
-  // No states means all states: the same query as listing all six explicitly.
+  // No states means all states: the same query as listing all seven explicitly.
   ListJobsCommand none;
   none.workspace_id = "demo";
   ListJobsCommand all = none;
   all.states = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-                JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
+                JobState::kSucceeded, JobState::kFailed, JobState::kCancelled,
+                JobState::kPaused};
   EXPECT_EQ(ListQueryFingerprint(none), ListQueryFingerprint(all));
 }
 

@@ -1,8 +1,11 @@
-// The Worker's checkpoints, against a fake WorkerService on an in-process channel: the handler
+// The Worker against a fake WorkerService on an in-process channel. Checkpoints: the handler
 // reads the one its attempt starts from; one it saves goes with the next report, is kept over a
 // failed report, dropped alone when refused, and reaches the server before the attempt's FailJob.
+// A report answered `paused` stops the handler as a cancel does (Paused() tells them apart), and
+// the attempt is not reported.
 #include "client/worker.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -157,6 +160,73 @@ TEST_F(CheckpointWorker, ACheckpointRefusedAsInvalidIsDroppedAndTheRestSentAgain
               "262144";
   }
   EXPECT_TRUE(logged);
+}
+
+// ---- paused and cancelled ------------------------------------------------------------------
+
+struct Stop {
+  bool cancelled = false;
+  bool paused = false;
+};
+
+v1::ReportProgressResponse Answer(bool cancelled, bool paused) {
+  v1::ReportProgressResponse response;
+  response.set_cancelled(cancelled);
+  response.set_paused(paused);
+  return response;
+}
+
+class StoppedWorker : public WorkerOnFake {
+ protected:
+  // Runs job j1 in a handler that reports progress, waits to be stopped and returns a result
+  // (which must not be sent), until the worker logs `settled`; how the handler saw the stop.
+  Stop RunUntilStopped(const std::string& settled) {
+    fake_.Offer(Leased("j1"));
+    absl::Mutex mu;
+    std::vector<Stop> stops;
+    StartWorker([&](const v1::Job&, JobContext& ctx) -> absl::StatusOr<google::protobuf::Struct> {
+      ctx.Progress(10, "working");
+      EXPECT_TRUE(ctx.WaitCancelled(absl::Seconds(10)));
+      absl::MutexLock lock(&mu);
+      stops.push_back({ctx.Cancelled(), ctx.Paused()});
+      return NumberStruct("done", 1);
+    });
+    EXPECT_TRUE(WaitForLog(settled)) << settled;
+    worker_->Stop();  // the handler and its references are gone after this
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(stops.size(), 1u);
+    return stops.empty() ? Stop() : stops[0];
+  }
+};
+
+TEST_F(StoppedWorker, APausedJobStopsItsHandlerAndIsNeitherCompletedNorFailed) {
+  fake_.RespondToReports({Answer(/*cancelled=*/false, /*paused=*/true)});
+  const Stop stop = RunUntilStopped("job j1: not reported: job paused");
+  EXPECT_TRUE(stop.cancelled);
+  EXPECT_TRUE(stop.paused);
+  // The lease is gone: after the report that said so, nothing more for the attempt.
+  const std::vector<Call> calls = fake_.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].method, "ReportProgress");
+  EXPECT_EQ(calls[0].report.progress_message(), "working");
+  const std::vector<std::string> lines = log();
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "job j1: paused"), lines.end());
+}
+
+TEST_F(StoppedWorker, ACancelIsNotAPause) {
+  fake_.RespondToReports({Answer(/*cancelled=*/true, /*paused=*/false)});
+  const Stop stop = RunUntilStopped("job j1: not reported: job cancelled");
+  EXPECT_TRUE(stop.cancelled);
+  EXPECT_FALSE(stop.paused);
+  ASSERT_EQ(fake_.calls().size(), 1u);
+}
+
+TEST_F(StoppedWorker, ALostLeaseIsNotAPause) {
+  fake_.AnswerReports({grpc::Status(grpc::StatusCode::ABORTED, "lease lost")});
+  const Stop stop = RunUntilStopped("job j1: not reported: lease lost: lease lost");
+  EXPECT_TRUE(stop.cancelled);
+  EXPECT_FALSE(stop.paused);
+  ASSERT_EQ(fake_.calls().size(), 1u);
 }
 
 }  // namespace
