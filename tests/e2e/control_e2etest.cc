@@ -292,5 +292,36 @@ TEST_F(ControlTest, BulkRefusalsNameTheFieldAndChangeNothing) {
   EXPECT_EQ(Get(job.id()).sequence(), 1);
 }
 
+class RetentionByCountTest : public WorkerTest {
+ protected:
+  std::vector<std::string> JobdArgs() override {
+    std::vector<std::string> args = kFastLoops;
+    for (const char* arg :
+         {"--retain_finished_per_workspace", "3", "--retention_interval", "200ms"}) {
+      args.push_back(arg);
+    }
+    return args;
+  }
+};
+
+TEST_F(RetentionByCountTest, KeepsTheNewestFinishedJobsOfAWorkspace) {
+  const v1::Job active = Create();
+  std::vector<std::string> finished;
+  for (int i = 0; i < 6; ++i) {
+    const v1::Job job = Create();
+    v1::CancelJobRequest cancel;
+    cancel.set_id(job.id());
+    v1::CancelJobResponse cancelled;
+    ASSERT_TRUE(jobs_->CancelJob(Ctx().get(), cancel, &cancelled).ok());
+    finished.push_back(job.id());
+  }
+  ASSERT_TRUE(WaitFor([&] { return Sql("SELECT count(*) FROM jobs") == "4"; }, absl::Seconds(10)));
+  EXPECT_EQ(Get(active.id()).state(), v1::JOB_STATE_QUEUED);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE id = '" + finished[i] + "'"), i < 3 ? "0" : "1")
+        << i;
+  }
+}
+
 }  // namespace
 }  // namespace jobd::testing
