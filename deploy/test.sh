@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: install deps, build, start a throwaway PostgreSQL, check the formatting,
-# lint the protos, fuzz for a bounded time (tests/fuzz), run every ctest test against that
-# database, then build and run the tests again under AddressSanitizer + UBSan (unit, pg, e2e)
-# and ThreadSanitizer (unit, pg; JOBD_TSAN_E2E=1 adds the e2e tests labelled concurrency).
+# lint the protos, fuzz for a bounded time (tests/fuzz), run the ctest tests against that
+# database: the unit, pg and e2e ones under AddressSanitizer + UBSan, the others (browser,
+# chaos, load, rss, interop, lint, deploy) on the normal build, and the unit and pg ones again
+# under ThreadSanitizer (JOBD_TSAN_E2E=1 adds the e2e tests labelled concurrency).
 # Extra args go to every ctest run (e.g. -L unit). JOBD_SANITIZERS=0 skips the sanitizer
 # stages (for a quick local run; CI runs them).
 set -euo pipefail
@@ -61,7 +62,12 @@ stage "format, buf lint, fuzz"
 
 # ctest prints its "Label Time Summary" itself when tests carry labels.
 rc[ctest]=0
-ctest --test-dir build --output-on-failure -j2 --timeout 600 "$@" || rc[ctest]=$?
+# With the sanitizer stages on, the unit, pg and e2e tests run there (instrumented) and here
+# only the rest (browser, chaos, load, rss, interop, lint, deploy): each test runs once.
+plain_only=()
+if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then plain_only=(-LE 'unit|pg|e2e'); fi
+ctest --test-dir build --output-on-failure -j2 --timeout 600 "${plain_only[@]}" "$@" ||
+  rc[ctest]=$?
 stage "tests"
 
 if [[ ${JOBD_SANITIZERS:-1} != 0 ]]; then

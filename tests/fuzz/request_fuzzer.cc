@@ -499,9 +499,10 @@ void ListJobs(const v1::ListJobsRequest& request) {
   same.page_size = (c.page_size + 7) % 501;
   std::vector<JobState> states(c.states.rbegin(), c.states.rend());
   if (!states.empty()) states.push_back(states.front());
-  same.states = states.empty() ? std::vector<JobState>{JobState::kCancelled, JobState::kFailed,
-                                                       JobState::kSucceeded, JobState::kRunning,
-                                                       JobState::kQueued,    JobState::kScheduled}
+  same.states = states.empty() ? std::vector<JobState>{JobState::kPaused,   JobState::kCancelled,
+                                                       JobState::kFailed,   JobState::kSucceeded,
+                                                       JobState::kRunning,  JobState::kQueued,
+                                                       JobState::kScheduled}
                                : states;
   FUZZ_CHECK(SameFilters(c, same));
   absl::StatusOr<core::JobPage> next = w.jobs.ListJobs(g_caller, same);
@@ -551,14 +552,12 @@ void ListJobs(const v1::ListJobsRequest& request) {
   }
   for (core::ListJobsCommand& other : others) {
     if (!core::ValidateList(other, kLimits).ok() || !CallerMayUse(other.workspace_id)) continue;
-    // others[2] may still mean the same states as c (e.g. c asked for all six and we
+    // others[2] may still mean the same states as c (e.g. c asked for all seven and we
     // swapped one for a duplicate): compare what they mean.
     if (SameFilters(c, other)) {
       std::vector<JobState> a = c.states, b = other.states;
       auto norm = [](std::vector<JobState>& v) {
-        if (v.empty())
-          v = {JobState::kScheduled, JobState::kQueued, JobState::kRunning,
-               JobState::kSucceeded, JobState::kFailed, JobState::kCancelled};
+        if (v.empty()) v = jobd::AllJobStates();
         std::sort(v.begin(), v.end());
         v.erase(std::unique(v.begin(), v.end()), v.end());
       };
@@ -684,7 +683,7 @@ void FailJob(const v1::FailJobRequest& request) {
 
 // The stored job's state and workspace for Get/Cancel/Retry/Events, picked by the input.
 JobState StateFor(const std::string& seed) {
-  return static_cast<JobState>(1 + std::hash<std::string>()(seed) % 6);
+  return static_cast<JobState>(1 + std::hash<std::string>()(seed) % jobd::AllJobStates().size());
 }
 std::string WorkspaceFor(const std::string& seed) {
   return std::hash<std::string>()(seed + "ws") % 2 ? kMemberWorkspace : "other-ws";
@@ -826,7 +825,7 @@ void GetJobStats(const v1::GetJobStatsRequest& request) {
 void WatchJobs(const v1::WatchJobsRequest& request) {
   for (int state : request.states()) {
     absl::StatusOr<JobState> parsed = api::FromProto(static_cast<v1::JobState>(state), "states");
-    FUZZ_CHECK(parsed.ok() == (state >= 1 && state <= 6));
+    FUZZ_CHECK(parsed.ok() == (state >= 1 && state <= 7));
     if (parsed.ok()) {
       FUZZ_CHECK(static_cast<int>(api::ToProto(*parsed)) == state);
     } else {
