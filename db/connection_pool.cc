@@ -56,6 +56,18 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Take(absl::Tim
   const auto deadline = std::chrono::steady_clock::now() +
                         absl::ToChronoMilliseconds(call_first ? call_deadline - absl::Now()
                                                               : config_.acquire_timeout);
+  // Every connection busy: how long this call waits is worth watching.
+  const bool waits = idle_.empty() && open_or_opening_ >= config_.pool_size;
+  const absl::Time since = absl::Now();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = TakeWaiting(lock, deadline, call_first);
+  if (lock.owns_lock()) lock.unlock();
+  if (waits && config_.on_pool_wait) config_.on_pool_wait(absl::Now() - since);
+  return conn;
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::TakeWaiting(
+    std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline,
+    bool call_first) {
   while (idle_.empty() && open_or_opening_ >= config_.pool_size) {
     if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_or_opening_ >= config_.pool_size) {

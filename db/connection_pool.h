@@ -2,6 +2,7 @@
 // libpqxx 6 has no async API, so each connection is used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -50,6 +51,10 @@ class ConnectionPool {
 
  private:
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Take(absl::Time call_deadline);
+  // Take's wait for an idle connection (or room to open one), then the taking; `lock` held.
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> TakeWaiting(
+      std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline,
+      bool call_first);
   void Give(std::unique_ptr<pqxx::connection> conn);
 
   const DatabaseConfig config_;

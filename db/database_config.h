@@ -2,6 +2,7 @@
 // only pass it on need no database headers.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -15,6 +16,8 @@ struct DatabaseConfig {
   absl::Duration acquire_timeout = absl::Seconds(5);
   // PostgreSQL's statement_timeout for every connection; zero: none (migrations set none).
   absl::Duration statement_timeout = absl::ZeroDuration();
+  // Told how long each call waited for a busy pool's connection (metrics); none: nothing.
+  std::function<void(absl::Duration)> on_pool_wait;
 };
 
 }  // namespace jobd::db

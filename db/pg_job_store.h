@@ -66,6 +66,7 @@ class PgJobStore : public JobStore, public QueueStore {
   absl::StatusOr<QueueSettings> SetQueueLimits(const QueueSettings& limits) override;
   absl::StatusOr<std::vector<QueueInfo>> ListQueues(const std::string& workspace_id,
                                                     int32_t limit) override;
+  absl::StatusOr<std::vector<QueueInfo>> CountEveryQueue(int32_t limit) override;
   absl::StatusOr<std::optional<absl::Time>> NextQueueAdmission(
       const std::string& workspace_id, const std::vector<std::string>& types) override;
 

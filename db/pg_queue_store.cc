@@ -90,6 +90,30 @@ absl::StatusOr<std::vector<QueueInfo>> PgJobStore::ListQueues(const std::string&
       });
 }
 
+absl::StatusOr<std::vector<QueueInfo>> PgJobStore::CountEveryQueue(int32_t limit) {
+  return pool_.Run<std::vector<QueueInfo>>(
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<QueueInfo>> {
+        pqxx::nontransaction tx(conn);
+        std::vector<QueueInfo> queues;
+        for (const auto& row : tx.exec_prepared("count_every_queue", limit)) {
+          const std::string workspace = row["workspace_id"].c_str(), type = row["type"].c_str();
+          if (queues.empty() || queues.back().settings.workspace_id != workspace ||
+              queues.back().settings.type != type) {
+            queues.emplace_back();
+            queues.back().settings.workspace_id = workspace;
+            queues.back().settings.type = type;
+            if (!row["since"].is_null()) {
+              queues.back().oldest_queued_since = ParseTimestamp(row["since"].c_str());
+            }
+          }
+          std::optional<JobState> state = StateFromName(row["state"].c_str());
+          if (!state) return absl::InternalError(absl::StrCat("unknown job state ", row["state"].c_str()));
+          queues.back().counts[*state] = row["n"].as<int64_t>();
+        }
+        return queues;
+      });
+}
+
 absl::StatusOr<std::optional<absl::Time>> PgJobStore::NextQueueAdmission(
     const std::string& workspace_id, const std::vector<std::string>& types) {
   return pool_.Run<std::optional<absl::Time>>(

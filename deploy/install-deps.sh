@@ -15,6 +15,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libssl-dev ca-certificates openssl clang-format-14 mold
   # server/http: Boost.Beast and Asio (headers); tests/browser: Debian's browser
   libboost1.81-dev chromium
+  # server/metrics: GET /metrics (Prometheus' text format)
+  prometheus-cpp-dev
   # tests/e2e/clock_skew_e2etest.cc: replicas whose clocks are off (LD_PRELOAD)
   libfaketime
   # tests/fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer/asan/

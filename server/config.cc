@@ -68,6 +68,13 @@ ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
 ABSL_FLAG(int64_t, retain_finished_per_workspace, 0,
           "keep at most this many finished jobs per workspace, deleting the oldest first at "
           "each retention pass; 0: no limit (JOBD_RETAIN_FINISHED_PER_WORKSPACE)");
+ABSL_FLAG(bool, metrics, true,
+          "serve Prometheus metrics at GET /metrics on the HTTP listener (JOBD_METRICS)");
+ABSL_FLAG(absl::Duration, metrics_refresh_interval, absl::Seconds(15),
+          "how often the job counts per queue are read for /metrics (JOBD_METRICS_REFRESH_INTERVAL)");
+ABSL_FLAG(int64_t, metrics_max_label_values, 100,
+          "distinct workspaces, and types, with label values of their own in /metrics; the "
+          "rest are \"other\" (JOBD_METRICS_MAX_LABEL_VALUES)");
 ABSL_FLAG(absl::Duration, reaper_interval, absl::Seconds(1),
           "how often expired leases and timed-out attempts are failed");
 ABSL_FLAG(absl::Duration, promote_interval, absl::Milliseconds(500),
@@ -144,6 +151,9 @@ constexpr const char* kEnvFlags[] = {"listen",
                                      "health_interval",
                                      "retention_interval",
                                      "retain_finished_per_workspace",
+                                     "metrics",
+                                     "metrics_refresh_interval",
+                                     "metrics_max_label_values",
                                      "reaper_interval",
                                      "promote_interval",
                                      "schedule_poll_interval",
@@ -392,6 +402,15 @@ absl::StatusOr<ServerConfig> LoadServerConfig(int argc, char** argv) {
   config.retain_finished_per_workspace = absl::GetFlag(FLAGS_retain_finished_per_workspace);
   if (config.retain_finished_per_workspace < 0) {
     return absl::InvalidArgumentError("retain_finished_per_workspace: must be 0 or more");
+  }
+  config.metrics.enabled = absl::GetFlag(FLAGS_metrics);
+  config.metrics.refresh_interval = absl::GetFlag(FLAGS_metrics_refresh_interval);
+  if (config.metrics.refresh_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("metrics_refresh_interval: must be positive");
+  }
+  config.metrics.max_label_values = absl::GetFlag(FLAGS_metrics_max_label_values);
+  if (config.metrics.max_label_values < 1 || config.metrics.max_label_values > 100000) {
+    return absl::InvalidArgumentError("metrics_max_label_values: must be between 1 and 100000");
   }
   config.reaper_interval = absl::GetFlag(FLAGS_reaper_interval);
   config.promote_interval = absl::GetFlag(FLAGS_promote_interval);

@@ -63,6 +63,15 @@ struct BoundsConfig {
 // Reads the flags of BoundsConfig and of the limits in core::Limits that bound memory.
 absl::Status ReadBounds(BoundsConfig* bounds, core::Limits* limits);
 
+// GET /metrics on the HTTP listener.
+struct MetricsConfig {
+  bool enabled = true;
+  // How often the job counts per queue are read (one query, whatever the scrapes).
+  absl::Duration refresh_interval = absl::Seconds(15);
+  // Distinct workspaces (and types) that get their own label values; the rest are "other".
+  int64_t max_label_values = 100;
+};
+
 struct ServerConfig {
   std::string command = "serve";  // serve | migrate | keys
   KeysCommand keys;
@@ -86,6 +95,7 @@ struct ServerConfig {
   absl::Duration health_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Minutes(1);
   int64_t retain_finished_per_workspace = 0;  // 0: no count limit
+  MetricsConfig metrics;
   absl::Duration reaper_interval = absl::Seconds(1);
   absl::Duration promote_interval = absl::Milliseconds(500);
   absl::Duration schedule_poll_interval = absl::Seconds(1);

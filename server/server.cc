@@ -18,6 +18,18 @@ db::DatabaseConfig DatabaseWithPool(const ServerConfig& config, int pool_size) {
   return database;
 }
 
+// The database's settings with the pool's waits told to the metrics.
+db::DatabaseConfig Observed(db::DatabaseConfig database, metrics::PrometheusMetrics& metrics) {
+  database.on_pool_wait = [&metrics](absl::Duration wait) { metrics.PoolWaited(wait); };
+  return database;
+}
+
+core::GroupCommitOptions Observed(core::GroupCommitOptions options, const char* batcher,
+                                  metrics::PrometheusMetrics& metrics) {
+  options.on_batch = [&metrics, batcher](size_t size) { metrics.BatchCommitted(batcher, size); };
+  return options;
+}
+
 db::PgJobStoreOptions StoreOptions(const ServerConfig& config) {
   db::PgJobStoreOptions options;
   options.max_active_jobs_per_workspace = config.quotas.max_active_jobs_per_workspace;
@@ -49,11 +61,12 @@ core::WatchOptions WatchOptionsOf(const ServerConfig& config) {
 
 Server::Server(const ServerConfig& config)
     : config_(config),
-      pool_(config_.database),
+      metrics_(clock_, static_cast<size_t>(config_.metrics.max_label_values)),
+      pool_(Observed(config_.database, metrics_)),
       pg_store_(pool_, StoreOptions(config_)),
       key_store_(pool_),
       schedule_store_(pool_),
-      background_pool_(DatabaseWithPool(config_, config_.background_pool_size)),
+      background_pool_(Observed(DatabaseWithPool(config_, config_.background_pool_size), metrics_)),
       background_pg_store_(background_pool_, StoreOptions(config_)),
       key_sync_pool_(DatabaseWithPool(config_, 1)),
       key_sync_store_(key_sync_pool_),
@@ -76,8 +89,9 @@ Server::Server(const ServerConfig& config)
           [this](const std::vector<EventRange>& ranges) { notify_bridge_.MarkEvents(ranges); }),
       watch_executor_(config_.watch_threads, /*max_queued=*/1000000),
       executor_(config_.rpc_threads, /*max_queued=*/10000),
-      changes_(core::CommitChanges(store_), config_.change_batcher, core::ChangeKey),
-      creates_(core::CommitCreates(store_), config_.create_batcher),
+      changes_(core::CommitChanges(store_), Observed(config_.change_batcher, "change", metrics_),
+               core::ChangeKey),
+      creates_(core::CommitCreates(store_), Observed(config_.create_batcher, "create", metrics_)),
       jobs_(store_, creates_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
       workers_(store_, executor_, changes_, waiters_, clock_, config_.limits),
       templates_(schedule_store_, clock_, config_.limits, core::PageTokenCodec(page_token_keys_)),
@@ -110,6 +124,10 @@ Server::Server(const ServerConfig& config)
       promoter_(background_store_, config_.promote_interval,
                 [this](const Job& job) { JobReady(job); }),
       scheduler_(schedules_, config_.schedule_poll_interval),
+      queue_counts_(background_pg_store_, config_.metrics.refresh_interval,
+                    [this](std::vector<QueueInfo> queues) {
+                      metrics_.SetQueueCounts(std::move(queues));
+                    }),
       key_sync_(key_sync_store_, key_registry_, clock_, config_.key_refresh_interval,
                 config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(
@@ -121,6 +139,14 @@ Server::Server(const ServerConfig& config)
   jobs_.SetJobReadyListener([this](const Job& job) { JobReady(job); });
   jobs_.SetTemplates(&templates_);
   workers_.SetQueueStore(&pg_store_);
+  workers_.SetMetrics(&metrics_);
+  reaper_.SetMetrics(&metrics_);
+  admission_.SetMetrics(&metrics_);
+  metrics_.AddScrapeGauge("jobd_open_streams", "Open streams and waiting long polls, by kind",
+                          "kind", "watch", [this] { return double(streams_by_key_.size()); });
+  metrics_.AddScrapeGauge("jobd_open_streams", "Open streams and waiting long polls, by kind",
+                          "kind", "long_poll", [this] { return double(waiters_.size()); });
+  if (config_.metrics.enabled) gateway_.SetMetricsSource([this] { return metrics_.Scrape(); });
   // A resumed (or newly limited) queue's waiting workers look at once, here and elsewhere.
   queues_.SetQueueOpenedListener([this](const std::string& workspace, const std::string& type) {
     waiters_.Notify(workspace, type);
@@ -172,6 +198,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->reaper_.Start();
   server->promoter_.Start();
   server->scheduler_.Start();
+  if (server->config_.metrics.enabled) {
+    server->queue_counts_.RunOnce();  // counts from the first scrape on
+    server->queue_counts_.Start();
+  }
   server->fetcher_.Start();
   server->notify_bridge_.Start();
   server->key_sync_.Start();

@@ -23,6 +23,7 @@
 #include "server/background/lease_reaper.h"
 #include "server/background/notify_bridge.h"
 #include "server/background/promoter.h"
+#include "server/background/queue_counts.h"
 #include "server/background/retention.h"
 #include "server/background/scheduler.h"
 #include "server/config.h"
@@ -37,6 +38,7 @@
 #include "server/core/key_registry.h"
 #include "server/core/publishing_job_store.h"
 #include "server/core/queue_manager.h"
+#include "server/metrics/prometheus_metrics.h"
 #include "server/core/rate_limiter.h"
 #include "server/core/ready_waiters.h"
 #include "server/core/schedule_manager.h"
@@ -73,6 +75,8 @@ class Server {
   void JobReady(const Job& job);
 
   const ServerConfig config_;
+  // Before the pools and batchers, which report to it.
+  metrics::PrometheusMetrics metrics_;
   // Storage and identity.
   db::ConnectionPool pool_;
   db::PgJobStore pg_store_;
@@ -145,6 +149,7 @@ class Server {
   background::LeaseReaper reaper_;
   background::Promoter promoter_;
   background::Scheduler scheduler_;
+  background::QueueCounts queue_counts_;
   background::KeySync key_sync_;
   bool stopped_ = false;
 };

@@ -42,6 +42,9 @@ class QueueStore {
   // Every queue of the workspace with jobs or settings, by type, at most `limit`.
   virtual absl::StatusOr<std::vector<QueueInfo>> ListQueues(const std::string& workspace_id,
                                                             int32_t limit) = 0;
+  // Every queue of every workspace with jobs: counts per state and the oldest QUEUED job (no
+  // settings), by workspace and type, from at most `limit` (workspace, type, state) counts.
+  virtual absl::StatusOr<std::vector<QueueInfo>> CountEveryQueue(int32_t limit) = 0;
   // When a limited queue among `types` that holds QUEUED jobs may next start one (its next
   // token; a moment later when it is at max_running): when an acquire found nothing, waiting
   // workers look again then. None: no such queue.

@@ -8,6 +8,7 @@
 #include "absl/types/span.h"
 #include "server/core/authorizer.h"
 #include "server/core/call_gate.h"
+#include "server/core/metrics.h"
 
 namespace jobd::api {
 
@@ -23,10 +24,14 @@ class Admission {
   }
   absl::Status StillValid(const core::Principal& caller) const { return auth_.StillValid(caller); }
   core::CallGate& gate() const { return gate_; }
+  // Where every answered call is counted.
+  void SetMetrics(core::Metrics* metrics) { metrics_ = metrics; }
+  core::Metrics& metrics() const { return *metrics_; }
 
  private:
   const core::Authorizer& auth_;
   core::CallGate& gate_;
+  core::Metrics* metrics_ = &core::NoMetrics();
 };
 
 }  // namespace jobd::api

@@ -29,8 +29,10 @@ void LogRpc(const char* method, const absl::Status& status, absl::Duration laten
 }
 
 void UnaryCall::Finish(const absl::Status& status, const std::string& job_id) {
-  LogRpc(method_, status, absl::Now() - start_, job_id, principal_);
+  const absl::Duration latency = absl::Now() - start_;
+  LogRpc(method_, status, latency, job_id, principal_);
   const Admission* admission = admission_;
+  admission->metrics().RpcFinished(method_, status.code(), latency);
   transport_->Answer(status);  // may free the transport's call state
   admission->gate().Leave();
 }

@@ -21,6 +21,9 @@ int LeaseReaper::RunOnce() {
         id, [&](const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
           std::optional<JobUpdate> update = core::PlanLeaseExpired(current, now, random_);
           changed = update.has_value();
+          if (changed && current.start_time) {
+            metrics_->AttemptEnded(current.type, "lease_expired", now - *current.start_time);
+          }
           return update;
         });
     if (!job.ok()) {

@@ -6,6 +6,7 @@
 #include "db/model/job_store.h"
 #include "server/background/periodic.h"
 #include "server/core/job_manager.h"
+#include "server/core/metrics.h"
 #include "server/core/worker_rules.h"
 
 namespace jobd::background {
@@ -18,10 +19,12 @@ class LeaseReaper {
   void Stop() { loop_.Stop(); }
   // One pass; returns how many attempts it failed.
   int RunOnce();
+  void SetMetrics(core::Metrics* metrics) { metrics_ = metrics; }
 
  private:
   JobStore& store_;
   const core::UnitRandom random_;
+  core::Metrics* metrics_ = &core::NoMetrics();
   Periodic loop_;
 };
 

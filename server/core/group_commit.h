@@ -22,6 +22,8 @@ struct GroupCommitOptions {
   int committers = 2;         // transactions in flight at once
   size_t max_batch = 128;     // requests per transaction
   size_t max_queued = 20000;  // beyond this, RESOURCE_EXHAUSTED
+  // Told the size of every batch written (metrics); none: nothing.
+  std::function<void(size_t)> on_batch;
 };
 
 template <typename In, typename Out>
@@ -115,6 +117,7 @@ class GroupCommit {
     inputs.reserve(batch.size());
     for (const Pending& p : batch) inputs.push_back(p.in);
     absl::StatusOr<std::vector<absl::StatusOr<Out>>> results = commit_(inputs);
+    if (options_.on_batch) options_.on_batch(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       if (results.ok()) {
         batch[i].done(std::move((*results)[i]));

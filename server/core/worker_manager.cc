@@ -120,6 +120,7 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
       return ReleaseLeases(*jobs, [done] { done(std::vector<Job>{}); });
     }
   }
+  if (jobs.ok() && !jobs->empty()) metrics_->JobsLeased(*jobs);
   if (!jobs.ok() || !jobs->empty() || clock_.Now() >= deadline) return done(std::move(jobs));
   auto resume = [this, acquiring, deadline, done](bool woken) {
     if (!woken) return done(std::vector<Job>{});
@@ -195,7 +196,10 @@ void WorkerManager::ReportProgress(const Principal& caller, const std::string& j
                     absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
     if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
     absl::StatusOr<ProgressPlan> plan = PlanProgress(current, lease_token, report, now, limits_);
+    if (absl::IsAborted(plan.status())) metrics_->FencingRefused("ReportProgress");
     if (!plan.ok()) return plan.status();
+    if (plan->cancelled) metrics_->StopDelivered("cancel");
+    if (plan->paused) metrics_->StopDelivered("pause");
     stopped->cancelled = plan->cancelled;
     stopped->paused = plan->paused;
     return std::move(plan->update);
@@ -231,7 +235,8 @@ JobStore::JobChange WorkerManager::CompleteChange(const Principal& caller,
           [this, caller, job_id, lease_token, result_json = std::move(result_json)](
               const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
             if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-            return PlanComplete(current, lease_token, result_json, now);
+            return Measured("CompleteJob", "succeeded", current, now,
+                            PlanComplete(current, lease_token, result_json, now));
           }};
 }
 
@@ -242,8 +247,22 @@ JobStore::JobChange WorkerManager::FailChange(const Principal& caller, const std
           [this, caller, job_id, lease_token, error_message = std::move(error_message), retryable](
               const Job& current, absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
             if (!CanSeeJob(caller, current)) return JobNotFound(job_id);
-            return PlanFail(current, lease_token, error_message, retryable, now, random_);
+            return Measured("FailJob", "failed", current, now,
+                            PlanFail(current, lease_token, error_message, retryable, now, random_));
           }};
+}
+
+absl::StatusOr<std::optional<JobUpdate>> WorkerManager::Measured(
+    const char* method, const char* outcome, const Job& current, absl::Time now,
+    absl::StatusOr<std::optional<JobUpdate>> plan) {
+  // Decided inside the writing transaction, which fails only as a whole (UNAVAILABLE): then
+  // the caller retries, and the attempt is counted again. Rare enough for monitoring.
+  if (absl::IsAborted(plan.status())) {
+    metrics_->FencingRefused(method);
+  } else if (plan.ok() && plan->has_value() && current.start_time) {
+    metrics_->AttemptEnded(current.type, outcome, now - *current.start_time);
+  }
+  return plan;
 }
 
 std::function<void(absl::StatusOr<Job>)> WorkerManager::AfterFail(
@@ -336,6 +355,7 @@ void WorkerManager::FinishAndAcquire(
         auto result = std::make_shared<FinishAndAcquireResult>(std::move(out));
         return ReleaseLeases(leased, [result, done] { done(std::move(*result)); });
       }
+      metrics_->JobsLeased(leased);
       out.leased = std::move(leased);
       return done(std::move(out));
     }

@@ -15,6 +15,7 @@
 #include "server/core/executor.h"
 #include "server/core/job_manager.h"
 #include "server/core/limits.h"
+#include "server/core/metrics.h"
 #include "server/core/per_key_limit.h"
 #include "server/core/ready_waiters.h"
 #include "server/core/worker_rules.h"
@@ -68,6 +69,8 @@ class WorkerManager {
 
   // Limited queues: a long poll that found nothing looks again when one may admit a job.
   void SetQueueStore(QueueStore* queues) { queues_ = queues; }
+  // Leases, attempts' ends, fencing refusals and stops told to workers.
+  void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
 
   // `done` runs once, on an executor thread or the waiters' timer, with the leased jobs
   // (empty when the wait ran out).
@@ -119,12 +122,17 @@ class WorkerManager {
                                  const std::string& lease_token, std::string error_message,
                                  bool retryable);
   std::function<void(absl::StatusOr<Job>)> AfterFail(std::function<void(absl::StatusOr<Job>)> done);
+  // Reports a worker's CompleteJob or FailJob decision to the metrics; returns `plan`.
+  absl::StatusOr<std::optional<JobUpdate>> Measured(const char* method, const char* outcome,
+                                                    const Job& current, absl::Time now,
+                                                    absl::StatusOr<std::optional<JobUpdate>> plan);
   void WakeAtRetry(const absl::StatusOr<Job>& job);
   // Hands leased jobs back (QUEUED, no attempt used), then runs `then` once all are written.
   void ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then);
 
   JobStore& store_;
   QueueStore* queues_ = nullptr;
+  Metrics* metrics_ = &NoMetrics();
   Executor& executor_;
   ChangeBatcher& changes_;
   ReadyWaiters& waiters_;

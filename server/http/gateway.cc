@@ -137,6 +137,16 @@ void Gateway::Handle(HttpRequest request, std::shared_ptr<Exchange> exchange) {
         Json(serving ? 200 : 503,
              serving ? R"({"status":"SERVING"})" : R"({"status":"NOT_SERVING"})", origin));
   }
+  if (path == "/metrics" && request.method == "GET" && metrics_) {
+    // Prometheus' text format; no key, like the health checks (it names workspaces and
+    // types: keep the HTTP listener off untrusted networks, or turn this off).
+    HttpResponse response;
+    response.body = metrics_();
+    response.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.Set("Cache-Control", "no-store");
+    AddCommonHeaders(response, origin);
+    return exchange->Respond(std::move(response));
+  }
   if (path == "/v1/openapi.json" && request.method == "GET") {
     return exchange->Respond(Json(200, OpenApiDocument(), origin));
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ class Gateway final : public RequestHandler {
 
   // /readyz answers 503 while this is false (the database is unreachable, or jobd stops).
   void SetReady(bool ready) { ready_.store(ready); }
+  // GET /metrics answers what this returns (Prometheus' text format); unset: no /metrics.
+  void SetMetricsSource(std::function<std::string()> source) { metrics_ = std::move(source); }
 
   // An API answer: JSON with the API headers (and CORS for an allowed `origin`).
   HttpResponse Json(int status, std::string body, absl::string_view origin) const;
@@ -47,6 +50,7 @@ class Gateway final : public RequestHandler {
   const api::UnaryMethods& methods_;
   const core::WatchDeps watch_;
   const std::vector<std::string> cors_origins_;
+  std::function<std::string()> metrics_;
   std::atomic<bool> ready_{true};
 };
 

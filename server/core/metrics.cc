@@ -1,0 +1,10 @@
+#include "server/core/metrics.h"
+
+namespace jobd::core {
+
+Metrics& NoMetrics() {
+  static Metrics* none = new Metrics();
+  return *none;
+}
+
+}  // namespace jobd::core
