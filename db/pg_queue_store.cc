@@ -107,7 +107,8 @@ absl::StatusOr<std::vector<QueueInfo>> PgJobStore::CountEveryQueue(int32_t limit
             }
           }
           std::optional<JobState> state = StateFromName(row["state"].c_str());
-          if (!state) return absl::InternalError(absl::StrCat("unknown job state ", row["state"].c_str()));
+          if (!state)
+            return absl::InternalError(absl::StrCat("unknown job state ", row["state"].c_str()));
           queues.back().counts[*state] = row["n"].as<int64_t>();
         }
         return queues;

@@ -17,6 +17,8 @@ packages=(
   libboost1.81-dev chromium
   # server/metrics: GET /metrics (Prometheus' text format)
   prometheus-cpp-dev
+  # tests/deploy: YAML, shell and systemd unit checks; curl runs the image's health check script
+  python3-yaml shellcheck systemd curl
   # tests/e2e/clock_skew_e2etest.cc: replicas whose clocks are off (LD_PRELOAD)
   libfaketime
   # tests/fuzz: clang with libFuzzer and the sanitizer runtimes (libclang_rt.fuzzer/asan/
@@ -52,15 +54,24 @@ else
 fi
 
 # npm ci honours the lockfile exactly. It wipes node_modules each time, so skip it when
-# node_modules was installed from this very lockfile (stamp = lockfile's sha256).
-node_dir=$REPO/tests/node
-stamp=$node_dir/node_modules/.jobd-lock.sha256
-want=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
-if [[ -x $node_dir/node_modules/.bin/buf && -d $node_dir/node_modules/puppeteer-core && -f $stamp &&
-  $(<"$stamp") == "$want" ]]; then
-  log "tests/node/node_modules is up to date with package-lock.json"
-else
-  log "npm ci in tests/node"
-  (cd "$node_dir" && npm ci --no-audit --no-fund >&2)
-  printf '%s\n' "$want" >"$stamp"
-fi
+# node_modules was installed from this very lockfile (stamp = lockfile's sha256) and holds
+# the paths given.
+npm_ci_unless_current() {
+  local dir=$REPO/$1 path
+  shift
+  local stamp=$dir/node_modules/.jobd-lock.sha256
+  local want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  local current=1
+  for path in "$@"; do [[ -e $dir/node_modules/$path ]] || current=0; done
+  if ((current)) && [[ -f $stamp && $(<"$stamp") == "$want" ]]; then
+    log "${dir#"$REPO"/}/node_modules is up to date with package-lock.json"
+  else
+    log "npm ci in ${dir#"$REPO"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund >&2)
+    printf '%s\n' "$want" >"$stamp"
+  fi
+}
+# buf, puppeteer-core: tests/lint and tests/browser. The Node worker library: tests/interop.
+npm_ci_unless_current tests/node .bin/buf puppeteer-core
+npm_ci_unless_current client/node @grpc/grpc-js

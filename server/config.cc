@@ -70,8 +70,9 @@ ABSL_FLAG(int64_t, retain_finished_per_workspace, 0,
           "each retention pass; 0: no limit (JOBD_RETAIN_FINISHED_PER_WORKSPACE)");
 ABSL_FLAG(bool, metrics, true,
           "serve Prometheus metrics at GET /metrics on the HTTP listener (JOBD_METRICS)");
-ABSL_FLAG(absl::Duration, metrics_refresh_interval, absl::Seconds(15),
-          "how often the job counts per queue are read for /metrics (JOBD_METRICS_REFRESH_INTERVAL)");
+ABSL_FLAG(
+    absl::Duration, metrics_refresh_interval, absl::Seconds(15),
+    "how often the job counts per queue are read for /metrics (JOBD_METRICS_REFRESH_INTERVAL)");
 ABSL_FLAG(int64_t, metrics_max_label_values, 100,
           "distinct workspaces, and types, with label values of their own in /metrics; the "
           "rest are \"other\" (JOBD_METRICS_MAX_LABEL_VALUES)");

@@ -124,10 +124,9 @@ Server::Server(const ServerConfig& config)
       promoter_(background_store_, config_.promote_interval,
                 [this](const Job& job) { JobReady(job); }),
       scheduler_(schedules_, config_.schedule_poll_interval),
-      queue_counts_(background_pg_store_, config_.metrics.refresh_interval,
-                    [this](std::vector<QueueInfo> queues) {
-                      metrics_.SetQueueCounts(std::move(queues));
-                    }),
+      queue_counts_(
+          background_pg_store_, config_.metrics.refresh_interval,
+          [this](std::vector<QueueInfo> queues) { metrics_.SetQueueCounts(std::move(queues)); }),
       key_sync_(key_sync_store_, key_registry_, clock_, config_.key_refresh_interval,
                 config_.page_token_key.empty() ? page_token_keys_.get() : nullptr) {
   key_registry_.SetRevocationListener(

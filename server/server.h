@@ -38,7 +38,6 @@
 #include "server/core/key_registry.h"
 #include "server/core/publishing_job_store.h"
 #include "server/core/queue_manager.h"
-#include "server/metrics/prometheus_metrics.h"
 #include "server/core/rate_limiter.h"
 #include "server/core/ready_waiters.h"
 #include "server/core/schedule_manager.h"
@@ -47,6 +46,7 @@
 #include "server/core/worker_manager.h"
 #include "server/http/gateway.h"
 #include "server/http/http_server.h"
+#include "server/metrics/prometheus_metrics.h"
 
 namespace jobd {
 

@@ -13,7 +13,7 @@ namespace {
 constexpr absl::string_view kKeyPrefix = "jobd_";
 constexpr size_t kShownChars = 12;
 
-std::string Rfc3339(absl::Time time) {
+std::string Rfc3339Seconds(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
 }
 
@@ -72,12 +72,12 @@ namespace {
 
 absl::Status CheckUsable(const ApiKey& key, absl::Time now) {
   if (key.revoke_time) {
-    return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix,
-                                                   "… was revoked at ", Rfc3339(*key.revoke_time)));
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the API key ", key.key_prefix, "… was revoked at ", Rfc3339Seconds(*key.revoke_time)));
   }
   if (key.expire_time && *key.expire_time <= now) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("the API key ", key.key_prefix, "… expired at ", Rfc3339(*key.expire_time)));
+    return absl::UnauthenticatedError(absl::StrCat("the API key ", key.key_prefix, "… expired at ",
+                                                   Rfc3339Seconds(*key.expire_time)));
   }
   return absl::OkStatus();
 }

@@ -1,12 +1,13 @@
 #include "server/metrics/process_metrics.h"
 
 #include <dirent.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <sys/resource.h>
 
 namespace jobd::metrics {
 namespace {

@@ -96,8 +96,7 @@ PrometheusMetrics::PrometheusMetrics(Clock& clock, size_t max_label_values)
 void PrometheusMetrics::RpcFinished(const char* method, absl::StatusCode code,
                                     absl::Duration latency) {
   rpcs_.Add({{"method", method}, {"code", absl::StatusCodeToString(code)}}).Increment();
-  rpc_seconds_.Add({{"method", method}}, LatencyBuckets())
-      .Observe(absl::ToDoubleSeconds(latency));
+  rpc_seconds_.Add({{"method", method}}, LatencyBuckets()).Observe(absl::ToDoubleSeconds(latency));
 }
 
 void PrometheusMetrics::JobsLeased(const std::vector<Job>& jobs) {
@@ -127,7 +126,9 @@ void PrometheusMetrics::StopDelivered(const char* kind) {
 }
 
 void PrometheusMetrics::BatchCommitted(const char* batcher, size_t size) {
-  batch_sizes_.Add({{"batcher", batcher}}, Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})
+  batch_sizes_
+      .Add({{"batcher", batcher}},
+           Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})
       .Observe(static_cast<double>(size));
 }
 
@@ -161,7 +162,8 @@ std::string PrometheusMetrics::Scrape() {
       counts[{workspace, type, StateName(state)}] += count;
     }
     if (queue.oldest_queued_since) {
-      auto [it, inserted] = oldest.emplace(std::make_pair(workspace, type), *queue.oldest_queued_since);
+      auto [it, inserted] =
+          oldest.emplace(std::make_pair(workspace, type), *queue.oldest_queued_since);
       if (!inserted) it->second = std::min(it->second, *queue.oldest_queued_since);
     }
   }
@@ -174,9 +176,9 @@ std::string PrometheusMetrics::Scrape() {
                                 static_cast<double>(count)));
   }
   families.push_back(std::move(jobs));
-  prometheus::MetricFamily ages = Family("jobd_queue_oldest_queued_age_seconds",
-                                         "Wait of the longest-waiting QUEUED job, by queue",
-                                         prometheus::MetricType::Gauge);
+  prometheus::MetricFamily ages =
+      Family("jobd_queue_oldest_queued_age_seconds",
+             "Wait of the longest-waiting QUEUED job, by queue", prometheus::MetricType::Gauge);
   for (const auto& [key, since] : oldest) {
     ages.metric.push_back(Gauge({{"workspace", key.first}, {"type", key.second}},
                                 std::max(0.0, absl::ToDoubleSeconds(now - since))));
@@ -184,8 +186,8 @@ std::string PrometheusMetrics::Scrape() {
   families.push_back(std::move(ages));
   std::map<std::string, prometheus::MetricFamily> read_now;
   for (const ScrapeGauge& gauge : gauges_) {
-    auto [it, inserted] = read_now.emplace(
-        gauge.name, Family(gauge.name, gauge.help, prometheus::MetricType::Gauge));
+    auto [it, inserted] =
+        read_now.emplace(gauge.name, Family(gauge.name, gauge.help, prometheus::MetricType::Gauge));
     it->second.metric.push_back(Gauge({{gauge.label_name, gauge.label_value}}, gauge.read()));
   }
   for (auto& [name, family] : read_now) families.push_back(std::move(family));

@@ -79,8 +79,8 @@ class PrometheusMetrics final : public core::Metrics {
     std::function<double()> read;
   };
   std::mutex mu_;
-  std::vector<QueueInfo> queues_;       // guarded by mu_
-  std::vector<ScrapeGauge> gauges_;     // guarded by mu_
+  std::vector<QueueInfo> queues_;    // guarded by mu_
+  std::vector<ScrapeGauge> gauges_;  // guarded by mu_
 };
 
 }  // namespace jobd::metrics

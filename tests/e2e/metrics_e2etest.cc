@@ -44,8 +44,8 @@ class MetricsTest : public WorkerTest {
  protected:
   std::vector<std::string> JobdArgs() override {
     std::vector<std::string> args = kFastLoops;
-    for (const char* arg : {"--metrics_refresh_interval", "100ms", "--metrics_max_label_values",
-                            "2"}) {
+    for (const char* arg :
+         {"--metrics_refresh_interval", "100ms", "--metrics_max_label_values", "2"}) {
       args.push_back(arg);
     }
     return args;
@@ -68,7 +68,8 @@ class MetricsTest : public WorkerTest {
 
 TEST_F(MetricsTest, ExactValuesAfterAKnownSequenceOfCalls) {
   // 7 creates: demo t ×4, demo u ×1, ws2 t ×1, ws3 v ×1.
-  for (int i = 0; i < 4; ++i) Create("t", /*max_attempts=*/1);
+  std::string queued_id;
+  for (int i = 0; i < 4; ++i) queued_id = Create("t", /*max_attempts=*/1).id();
   Create("u", 1);
   CreateIn("ws2", "t");
   CreateIn("ws3", "v");
@@ -97,12 +98,12 @@ TEST_F(MetricsTest, ExactValuesAfterAKnownSequenceOfCalls) {
   ASSERT_TRUE(Acquire(*workers_, "gone", &lost, 1, 0, 1000, "u").ok());
   ASSERT_EQ(lost.jobs_size(), 1);
   const std::string lost_id = lost.jobs(0).job().id();
-  ASSERT_TRUE(WaitFor([&] { return Get(lost_id).state() == v1::JOB_STATE_FAILED; },
-                      absl::Seconds(10)));
-  // One watch stream open.
+  ASSERT_TRUE(
+      WaitFor([&] { return Get(lost_id).state() == v1::JOB_STATE_FAILED; }, absl::Seconds(10)));
+  // One watch stream open (on a job that stays QUEUED: a finished job's stream ends).
   grpc::ClientContext watch_context;
   v1::WatchJobRequest watch;
-  watch.set_id(lost_id);
+  watch.set_id(queued_id);
   auto stream = jobs_->WatchJob(&watch_context, watch);
   v1::WatchJobResponse first;
   ASSERT_TRUE(stream->Read(&first));
@@ -112,24 +113,25 @@ TEST_F(MetricsTest, ExactValuesAfterAKnownSequenceOfCalls) {
   ASSERT_TRUE(WaitFor(
       [&] {
         text = Scrape();
-        return Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "u"}, {"state", "failed"}}) ==
-               1.0;
+        return Sample(text, "jobd_jobs",
+                      {{"workspace", "demo"}, {"type", "u"}, {"state", "failed"}}) == 1.0;
       },
       absl::Seconds(10)))
       << text;
   EXPECT_EQ(Sample(text, "jobd_rpc_requests_total", {{"method", "CreateJob"}, {"code", "OK"}}), 7);
   EXPECT_EQ(Sample(text, "jobd_rpc_requests_total", {{"method", "GetJob"}, {"code", "NOT_FOUND"}}),
             1);
-  EXPECT_EQ(Sample(text, "jobd_rpc_requests_total", {{"method", "CompleteJob"}, {"code", "ABORTED"}}),
-            1);
+  EXPECT_EQ(
+      Sample(text, "jobd_rpc_requests_total", {{"method", "CompleteJob"}, {"code", "ABORTED"}}), 1);
   EXPECT_EQ(Sample(text, "jobd_rpc_duration_seconds_count", {{"method", "CreateJob"}}), 7);
   EXPECT_EQ(Sample(text, "jobd_job_schedule_to_start_seconds_count", {{"type", "t"}}), 3);
   EXPECT_EQ(Sample(text, "jobd_job_schedule_to_start_seconds_count", {{"type", "u"}}), 1);
   EXPECT_EQ(Sample(text, "jobd_job_run_duration_seconds_count",
                    {{"type", "t"}, {"outcome", "succeeded"}}),
             1);
-  EXPECT_EQ(Sample(text, "jobd_job_run_duration_seconds_count", {{"type", "t"}, {"outcome", "failed"}}),
-            1);
+  EXPECT_EQ(
+      Sample(text, "jobd_job_run_duration_seconds_count", {{"type", "t"}, {"outcome", "failed"}}),
+      1);
   EXPECT_EQ(Sample(text, "jobd_job_run_duration_seconds_count",
                    {{"type", "u"}, {"outcome", "lease_expired"}}),
             1);
@@ -140,18 +142,22 @@ TEST_F(MetricsTest, ExactValuesAfterAKnownSequenceOfCalls) {
   EXPECT_EQ(Sample(text, "jobd_stops_delivered_total", {{"kind", "cancel"}}), 1);
   EXPECT_EQ(Sample(text, "jobd_group_commit_batch_size_sum", {{"batcher", "create"}}), 7);
   // Jobs per queue: two workspaces and two types have labels of their own; ws3's "v" folds.
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "queued"}}), 1);
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "succeeded"}}),
+  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "queued"}}),
             1);
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "failed"}}), 1);
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "cancelled"}}),
+  EXPECT_EQ(
+      Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "succeeded"}}), 1);
+  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "failed"}}),
             1);
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "ws2"}, {"type", "t"}, {"state", "queued"}}), 1);
-  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "other"}, {"type", "other"}, {"state", "queued"}}),
+  EXPECT_EQ(
+      Sample(text, "jobd_jobs", {{"workspace", "demo"}, {"type", "t"}, {"state", "cancelled"}}), 1);
+  EXPECT_EQ(Sample(text, "jobd_jobs", {{"workspace", "ws2"}, {"type", "t"}, {"state", "queued"}}),
             1);
-  EXPECT_TRUE(Sample(text, "jobd_queue_oldest_queued_age_seconds",
-                     {{"workspace", "demo"}, {"type", "t"}})
-                  .has_value());
+  EXPECT_EQ(
+      Sample(text, "jobd_jobs", {{"workspace", "other"}, {"type", "other"}, {"state", "queued"}}),
+      1);
+  EXPECT_TRUE(
+      Sample(text, "jobd_queue_oldest_queued_age_seconds", {{"workspace", "demo"}, {"type", "t"}})
+          .has_value());
   EXPECT_EQ(Sample(text, "jobd_open_streams", {{"kind", "watch"}}), 1);
   EXPECT_EQ(Sample(text, "jobd_open_streams", {{"kind", "long_poll"}}), 0);
   EXPECT_GT(Sample(text, "process_resident_memory_bytes").value_or(0), 1e6);

@@ -28,7 +28,7 @@ TEST(GroupCommit, LoneRequestCommitsAtOnceWithItsOwnResult) {
         }
         return out;
       },
-      GroupCommitOptions{1, 8, 100});
+      GroupCommitOptions{1, 8, 100, nullptr});
   std::promise<absl::StatusOr<std::string>> a, b;
   batcher.Submit("a", [&](absl::StatusOr<std::string> r) { a.set_value(r); });
   batcher.Submit("bad", [&](absl::StatusOr<std::string> r) { b.set_value(r); });
@@ -53,7 +53,7 @@ TEST(GroupCommit, EqualKeysNeverShareABatchAndBatchErrorsReachEveryone) {
         if (in.size() == 1 && in[0] == "fail") return absl::UnavailableError("down");
         return std::vector<absl::StatusOr<std::string>>(in.begin(), in.end());
       },
-      GroupCommitOptions{1, 8, 100}, [](const std::string& s) { return s.substr(0, 1); });
+      GroupCommitOptions{1, 8, 100, nullptr}, [](const std::string& s) { return s.substr(0, 1); });
   std::atomic<int> done{0};
   std::promise<absl::Status> failed;
   batcher.Submit("fail", [&](absl::StatusOr<std::string> r) { failed.set_value(r.status()); });
@@ -82,7 +82,7 @@ TEST(GroupCommit, StoppedRefusesWithUnavailable) {
           -> absl::StatusOr<std::vector<absl::StatusOr<std::string>>> {
         return std::vector<absl::StatusOr<std::string>>(in.begin(), in.end());
       },
-      GroupCommitOptions{1, 8, 100});
+      GroupCommitOptions{1, 8, 100, nullptr});
   batcher.Stop();
   absl::Status status;
   batcher.Submit("late", [&](absl::StatusOr<std::string> r) { status = r.status(); });
