@@ -70,7 +70,8 @@ absl::StatusOr<int64_t> PgJobStore::CountJobs(const JobFilter& filter, const std
 }
 
 absl::StatusOr<std::vector<std::string>> PgJobStore::DeleteFinishedJobs(
-    const std::string& workspace_id, const std::vector<std::string>& ids) {
+    const std::string& workspace_id, const std::vector<std::string>& ids,
+    const std::vector<JobState>& states) {
   ArrayLiteral array;
   for (const std::string& id : ids) array.Add(absl::AsciiStrToLower(id));
   return pool_.Run<std::vector<std::string>>(
@@ -78,7 +79,8 @@ absl::StatusOr<std::vector<std::string>> PgJobStore::DeleteFinishedJobs(
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
         std::vector<std::string> deleted;
         for (const auto& row :
-             tx.exec_prepared("delete_finished_jobs", workspace_id, array.Close())) {
+             tx.exec_prepared("delete_finished_jobs", workspace_id, array.Close(),
+                              StatesToArray(states))) {
           deleted.push_back(row[0].c_str());
         }
         return deleted;

@@ -426,29 +426,32 @@ absl::StatusOr<std::vector<absl::StatusOr<Job>>> PgJobStore::UpdateJobsIn(
 absl::StatusOr<std::vector<Job>> PgJobStore::AcquireJobs(const AcquireQuery& query) {
   return pool_.Run<std::vector<Job>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<Job>> {
-        std::vector<Job> jobs;
-        bool limited = false;
+        bool limited;
         {
+          pqxx::nontransaction tx(conn);  // no statement while the list is fresh
+          limited = MayHaveLimitedQueues(tx, query.workspace_id);
+        }
+        if (!limited) {
           pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
-          jobs = LeaseJobs(tx, query, /*limited_queues=*/false);
-          limited = jobs.size() < static_cast<size_t>(query.limit) &&
-                    MayHaveLimitedQueues(tx, query.workspace_id);
+          return LeaseJobs(tx, query, /*limited_queues=*/false);
         }
-        if (limited) {
-          // The queue locks must last until the leases commit.
-          pqxx::work tx(conn);
-          AcquireLimitedIn(tx, query, jobs);
-          tx.commit();
-        }
+        // One transaction: the queue locks last until the leases commit, and a failure
+        // (a deadline while waiting for a lock) leaves nothing leased.
+        pqxx::work tx(conn);
+        std::vector<Job> jobs = AcquireJobsIn(tx, query);
+        tx.commit();
         return jobs;
       });
 }
 
 std::vector<Job> PgJobStore::AcquireJobsIn(pqxx::transaction_base& tx, const AcquireQuery& query) {
-  std::vector<Job> jobs = LeaseJobs(tx, query, /*limited_queues=*/false);
-  if (jobs.size() < static_cast<size_t>(query.limit) &&
-      MayHaveLimitedQueues(tx, query.workspace_id)) {
-    AcquireLimitedIn(tx, query, jobs);
+  // Limited queues first, so that a busy unlimited one cannot starve them; then the rest.
+  std::vector<Job> jobs;
+  if (MayHaveLimitedQueues(tx, query.workspace_id)) AcquireLimitedIn(tx, query, jobs);
+  if (jobs.size() < static_cast<size_t>(query.limit)) {
+    AcquireQuery rest = query;
+    rest.limit = query.limit - static_cast<int32_t>(jobs.size());
+    for (Job& job : LeaseJobs(tx, rest, /*limited_queues=*/false)) jobs.push_back(std::move(job));
   }
   return jobs;
 }

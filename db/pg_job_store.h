@@ -58,7 +58,8 @@ class PgJobStore : public JobStore, public QueueStore {
                                                       int32_t limit) override;
   absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) override;
   absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
-      const std::string& workspace_id, const std::vector<std::string>& ids) override;
+      const std::string& workspace_id, const std::vector<std::string>& ids,
+      const std::vector<JobState>& states) override;
   absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) override;
   // QueueStore (db/pg_queue_store.cc)
   absl::StatusOr<QueueSettings> SetQueuePaused(const std::string& workspace_id,

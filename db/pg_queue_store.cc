@@ -117,6 +117,14 @@ absl::StatusOr<std::vector<QueueInfo>> PgJobStore::CountEveryQueue(int32_t limit
 
 absl::StatusOr<std::optional<absl::Time>> PgJobStore::NextQueueAdmission(
     const std::string& workspace_id, const std::vector<std::string>& types) {
+  {
+    // Asked after every empty poll: no connection when the list says there is nothing.
+    std::lock_guard<std::mutex> lock(limited_.mu);
+    if (absl::Now() - limited_.loaded < kLimitedWorkspacesRefresh &&
+        limited_.workspaces.count(workspace_id) == 0) {
+      return std::optional<absl::Time>();
+    }
+  }
   return pool_.Run<std::optional<absl::Time>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::optional<absl::Time>> {
         pqxx::nontransaction tx(conn);

@@ -118,7 +118,7 @@ Server::Server(const ServerConfig& config)
                core::WatchDeps{config_.limits, store_, bus_, watch_executor_,
                                WatchOptionsOf(config_), &streams_by_key_, &clock_},
                config_.http.cors_origins),
-      retention_(background_store_, config_.retention_interval,
+      retention_(background_store_, config_.retention_interval, /*batch_size=*/1000,
                  config_.retain_finished_per_workspace),
       reaper_(background_store_, config_.reaper_interval),
       promoter_(background_store_, config_.promote_interval,

@@ -115,10 +115,11 @@ class JobStore {
                                                               int32_t limit) = 0;
   // How many jobs match `filter` with id <= max_id.
   virtual absl::StatusOr<int64_t> CountJobs(const JobFilter& filter, const std::string& max_id) = 0;
-  // Deletes the finished jobs among `ids` (of `workspace_id`) with their events, in one
-  // transaction; returns the ids deleted.
+  // Deletes the finished jobs among `ids` (of `workspace_id`) that are in one of `states`,
+  // with their events, in one transaction; returns the ids deleted.
   virtual absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
-      const std::string& workspace_id, const std::vector<std::string>& ids) = 0;
+      const std::string& workspace_id, const std::vector<std::string>& ids,
+      const std::vector<JobState>& states) = 0;
   // Retention by count: deletes the oldest finished jobs (by finish time) of workspaces with
   // more than `keep_per_workspace`, at most `limit`; returns how many.
   virtual absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) = 0;

@@ -4,8 +4,8 @@
 
 namespace jobd::background {
 
-Retention::Retention(JobStore& store, absl::Duration interval, int64_t keep_per_workspace,
-                     int batch_size)
+Retention::Retention(JobStore& store, absl::Duration interval, int batch_size,
+                     int64_t keep_per_workspace)
     : store_(store),
       keep_per_workspace_(keep_per_workspace),
       batch_size_(batch_size),

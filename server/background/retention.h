@@ -11,8 +11,8 @@ namespace jobd::background {
 
 class Retention {
  public:
-  Retention(JobStore& store, absl::Duration interval, int64_t keep_per_workspace = 0,
-            int batch_size = 1000);
+  Retention(JobStore& store, absl::Duration interval, int batch_size = 1000,
+            int64_t keep_per_workspace = 0);
   void Start() { loop_.Start(); }
   void Stop() { loop_.Stop(); }
   // One pass: deletes in batches until none is left; returns how many were deleted.

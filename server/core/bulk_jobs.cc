@@ -141,7 +141,7 @@ absl::StatusOr<BulkJobsResult> JobManager::BulkChangeJobs(const Principal& calle
     ++result.chunks;
     if (command.action == BulkAction::kDelete) {
       absl::StatusOr<std::vector<std::string>> deleted =
-          store_.DeleteFinishedJobs(filter.workspace_id, *ids);
+          store_.DeleteFinishedJobs(filter.workspace_id, *ids, filter.states);
       if (!deleted.ok()) return deleted.status();
       result.changed += static_cast<int64_t>(deleted->size());
       continue;

@@ -317,7 +317,8 @@ absl::Status JobManager::DeleteJob(const Principal& caller, const std::string& i
     return NotDeletable(*job);
   }
   absl::StatusOr<std::vector<std::string>> deleted =
-      store_.DeleteFinishedJobs(job->workspace_id, {job->id});
+      store_.DeleteFinishedJobs(job->workspace_id, {job->id},
+                                {JobState::kSucceeded, JobState::kFailed, JobState::kCancelled});
   if (!deleted.ok()) return deleted.status();
   if (deleted->empty()) {
     // Retried (active again) or deleted meanwhile: say which.

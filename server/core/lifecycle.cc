@@ -144,9 +144,9 @@ absl::StatusOr<std::optional<JobUpdate>> PlanPause(const Job& job, absl::Time no
   Job& next = update.next;
   next = job;
   next.state = JobState::kPaused;
-  // The lease ends now, but its token stays: the worker's next report is told "paused", and
-  // its late completion ABORTED, rather than "unknown lease".
-  next.lease_expire_time.reset();
+  // The lease stays as it is (token, expiry, worker): the worker's next report is told
+  // "paused" (which clears worker_id: it knows), and its late completion ABORTED. A resume
+  // before it knows gives the job back to it.
   next.update_time = now;
   update.event_kind = EventKind::kStateChanged;
   return update;
@@ -158,13 +158,20 @@ absl::StatusOr<std::optional<JobUpdate>> PlanResume(const Job& job, absl::Time n
   JobUpdate update;
   Job& next = update.next;
   next = job;
+  update.event_kind = EventKind::kStateChanged;
+  next.update_time = now;
+  if (!job.lease_token.empty() && !job.worker_id.empty() && job.lease_expire_time &&
+      *job.lease_expire_time > now) {
+    // Paused while running, and its worker has not heard yet (nor lost its lease): it goes
+    // on under the same lease rather than a second worker starting the same attempt.
+    next.state = JobState::kRunning;
+    return update;
+  }
   // Same attempt: a pause does not use one up. A delayed job waits out its run_after.
   next.state = job.run_after > now ? JobState::kScheduled : JobState::kQueued;
   next.worker_id.clear();
   ClearLease(next);
   next.start_time.reset();
-  next.update_time = now;
-  update.event_kind = EventKind::kStateChanged;
   return update;
 }
 

@@ -31,13 +31,15 @@ absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::s
 // result and lease cleared; any other state: FAILED_PRECONDITION naming the state.
 absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time now);
 
-// QUEUED/SCHEDULED/RUNNING -> PAUSED, same attempt; a RUNNING job's lease ends (its token
-// stays, so its worker is told "paused"); PAUSED stays (no change); finished:
-// FAILED_PRECONDITION naming the state.
+// QUEUED/SCHEDULED/RUNNING -> PAUSED, same attempt; a RUNNING job's lease is kept as it is
+// (its worker's next report is told "paused", its completion ABORTED); PAUSED stays (no
+// change); finished: FAILED_PRECONDITION naming the state.
 absl::StatusOr<std::optional<JobUpdate>> PlanPause(const Job& job, absl::Time now);
 
 // PAUSED -> QUEUED (SCHEDULED while run_after is ahead), same attempt and checkpoint, lease
-// and worker cleared; other active states stay (no change); finished: FAILED_PRECONDITION.
+// and worker cleared; or back to RUNNING under the same lease when the job was paused while
+// running and its worker has not been told yet (worker_id still set) and the lease holds.
+// Other active states stay (no change); finished: FAILED_PRECONDITION.
 absl::StatusOr<std::optional<JobUpdate>> PlanResume(const Job& job, absl::Time now);
 
 // Any active state -> FAILED with the reason (default "failed by <principal>"), no retry;

@@ -72,8 +72,9 @@ class PublishingJobStore : public JobStore {
   }
   // Deletes make no events: a deleted job's watchers end when they next read it.
   absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
-      const std::string& workspace_id, const std::vector<std::string>& ids) override {
-    return store_.DeleteFinishedJobs(workspace_id, ids);
+      const std::string& workspace_id, const std::vector<std::string>& ids,
+      const std::vector<JobState>& states) override {
+    return store_.DeleteFinishedJobs(workspace_id, ids, states);
   }
   absl::StatusOr<int> TrimFinishedJobs(int64_t keep_per_workspace, int limit) override {
     return store_.TrimFinishedJobs(keep_per_workspace, limit);

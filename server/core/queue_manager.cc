@@ -10,6 +10,7 @@ namespace {
 
 constexpr int32_t kMaxQueuesListed = 1000;
 constexpr double kMaxLimit = 100000;
+constexpr double kMinRate = 0.001;  // one start in about 17 minutes
 
 absl::Status QueueInvalid(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
@@ -55,9 +56,9 @@ absl::StatusOr<QueueSettings> QueueManager::SetQueueLimits(const Principal& call
                         absl::StrCat("must be between 1 and 100000, got ", *limits.max_running));
   }
   if (const std::optional<double>& rate = limits.max_starts_per_second;
-      rate && !(*rate > 0 && *rate <= kMaxLimit)) {
+      rate && !(*rate >= kMinRate && *rate <= kMaxLimit)) {
     return QueueInvalid("max_starts_per_second",
-                        absl::StrCat("must be greater than 0 and at most 100000, got ", *rate));
+                        absl::StrCat("must be at least 0.001 and at most 100000, got ", *rate));
   }
   if (limits.burst != 0 && !limits.max_starts_per_second) {
     return QueueInvalid("burst", "only with max_starts_per_second");

@@ -123,23 +123,25 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
   if (jobs.ok() && !jobs->empty()) metrics_->JobsLeased(*jobs);
   if (!jobs.ok() || !jobs->empty() || clock_.Now() >= deadline) return done(std::move(jobs));
   auto resume = [this, acquiring, deadline, done](bool woken) {
-    if (!woken) return done(std::vector<Job>{});
+    // Not woken before the call's deadline: this waiter's own recheck of a limited queue
+    // (or its caller left, or jobd stops: TryAcquire answers those at once).
+    if (!woken && clock_.Now() >= deadline) return done(std::vector<Job>{});
     if (!executor_.Post(
             [this, acquiring, deadline, done] { TryAcquire(acquiring, deadline, done); },
             acquiring->command.call_deadline)) {
       done(absl::ResourceExhaustedError("jobd is overloaded: too many calls waiting"));
     }
   };
-  // A limited queue may admit a job before anything wakes this wait: look again then.
+  // A limited queue may admit a job before anything wakes this wait: this waiter (and only
+  // it) looks again then.
+  absl::Time wait_until = deadline;
   if (queues_ && !command->types.empty()) {
     absl::StatusOr<std::optional<absl::Time>> next =
         queues_->NextQueueAdmission(command->workspace_id, command->types);
-    if (next.ok() && next->has_value() && **next < deadline) {
-      waiters_.NotifyAt(**next, command->workspace_id, command->types.front());
-    }
+    if (next.ok() && next->has_value()) wait_until = std::min(deadline, **next);
   }
   uint64_t waiter = 0;
-  if (!waiters_.Wait(command->workspace_id, command->types, deadline, seen, resume, &waiter)) {
+  if (!waiters_.Wait(command->workspace_id, command->types, wait_until, seen, resume, &waiter)) {
     return resume(true);  // something became ready meanwhile: look again now
   }
   acquiring->waiter.store(waiter);

@@ -109,11 +109,15 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
     // The worker learns it and stops. Nothing else is written, but the checkpoint of a paused
     // job's report is kept: it is where the resumed attempt starts.
     (job.state == JobState::kPaused ? plan.paused : plan.cancelled) = true;
-    if (plan.paused && report.checkpoint_json) {
+    if (plan.paused && (report.checkpoint_json || !job.worker_id.empty())) {
+      // The worker knows now (worker_id cleared: a resume queues the job for anyone).
       JobUpdate update;
       update.next = job;
-      update.next.checkpoint_json = report.checkpoint_json;
-      update.checkpoint_changed = true;
+      update.next.worker_id.clear();
+      if (report.checkpoint_json) {
+        update.next.checkpoint_json = report.checkpoint_json;
+        update.checkpoint_changed = true;
+      }
       update.event_kind = std::nullopt;
       plan.update = std::move(update);
     }

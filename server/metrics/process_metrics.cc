@@ -44,7 +44,10 @@ std::vector<prometheus::MetricFamily> ProcessFamilies() {
   // /proc/self/stat: fields after the command (which may hold spaces) in its parentheses.
   std::ifstream stat_file("/proc/self/stat");
   std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  const size_t command_end = stat.rfind(')');
+  std::istringstream fields(command_end == std::string::npos || command_end + 2 > stat.size()
+                                ? std::string()
+                                : stat.substr(command_end + 2));
   std::string field;
   double utime = 0, stime = 0, start_ticks = 0, vsize = 0, rss_pages = 0;
   for (int i = 3; fields >> field; ++i) {  // field 3 is the state

@@ -121,6 +121,30 @@ TEST_F(ControlTest, APausedRunningJobStopsItsWorkerAndResumesWithItsCheckpoint) 
             "7:state_changed:succeeded:1");
 }
 
+TEST_F(ControlTest, AResumeBeforeTheWorkerHeardGivesTheJobBackToIt) {
+  const v1::Job created = Create("t", /*max_attempts=*/1);
+  v1::AcquireJobsResponse leased;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &leased).ok());
+  ASSERT_EQ(leased.jobs_size(), 1);
+  ASSERT_TRUE(Pause(created.id()).ok());
+  v1::Job resumed;
+  ASSERT_TRUE(Resume(created.id(), &resumed).ok());
+  // No second worker gets it: it runs on under the first one's lease.
+  EXPECT_EQ(resumed.state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(resumed.worker_id(), "w1");
+  v1::AcquireJobsResponse none;
+  ASSERT_TRUE(Acquire(*workers_, "w2", &none).ok());
+  EXPECT_EQ(none.jobs_size(), 0);
+  v1::ReportProgressResponse reported;
+  ASSERT_TRUE(Report(leased.jobs(0), 50, "", &reported).ok());
+  EXPECT_FALSE(reported.paused());
+  EXPECT_TRUE(reported.has_lease_expire_time());
+  ASSERT_TRUE(Complete(*workers_, leased.jobs(0), "w1").ok());
+  EXPECT_EQ(Events(created.id()),
+            "1:created:queued:1,2:state_changed:running:1,3:state_changed:paused:1,"
+            "4:state_changed:running:1,5:progress:running:1,6:state_changed:succeeded:1");
+}
+
 TEST_F(ControlTest, PauseAndResumeRulesPerState) {
   const v1::Job queued = Create();
   v1::Job job;

@@ -221,7 +221,7 @@ TEST_F(QueueTest, LimitRefusalsNameTheField) {
   for (const Case& c : std::vector<Case>{
            {0, std::nullopt, 0, "max_running: must be between 1 and 100000, got 0"},
            {std::nullopt, -1.0, 0,
-            "max_starts_per_second: must be greater than 0 and at most 100000, got -1"},
+            "max_starts_per_second: must be at least 0.001 and at most 100000, got -1"},
            {std::nullopt, std::nullopt, 5, "burst: only with max_starts_per_second"},
            {std::nullopt, 2.0, -3, "burst: must be between 1 and 100000, got -3"}}) {
     v1::SetQueueLimitsRequest request;

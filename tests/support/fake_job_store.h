@@ -433,14 +433,16 @@ class FakeJobStore : public JobStore {
   }
 
   absl::StatusOr<std::vector<std::string>> DeleteFinishedJobs(
-      const std::string& workspace_id, const std::vector<std::string>& ids) override {
+      const std::string& workspace_id, const std::vector<std::string>& ids,
+      const std::vector<JobState>& states) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failure_.ok()) return failure_;
     std::vector<std::string> deleted;
     for (const std::string& id : ids) {
       auto it = jobs_.find(absl::AsciiStrToLower(id));
       if (it == jobs_.end() || it->second.workspace_id != workspace_id ||
-          !IsTerminal(it->second.state)) {
+          !IsTerminal(it->second.state) ||
+          std::find(states.begin(), states.end(), it->second.state) == states.end()) {
         continue;
       }
       deleted.push_back(it->first);

@@ -157,5 +157,79 @@ TEST(DerivedTimes, DurationAndEstimate) {
   EXPECT_FALSE(derived.estimated_finish_time.has_value());
 }
 
+Job RunningJob(absl::Time lease_expires) {
+  Job job = JobIn(JobState::kRunning);
+  job.lease_token = "lease";
+  job.worker_id = "w1";
+  job.start_time = kNow - absl::Minutes(1);
+  job.lease_expire_time = lease_expires;
+  return job;
+}
+
+TEST(PlanPause, ActiveStatesPauseAndKeepTheirAttemptAndLease) {
+  for (JobState state : {JobState::kQueued, JobState::kScheduled}) {
+    auto update = PlanPause(JobIn(state), kNow);
+    ASSERT_TRUE(update.ok() && update->has_value()) << StateName(state);
+    EXPECT_EQ((*update)->next.state, JobState::kPaused);
+    EXPECT_EQ((*update)->next.attempt, 1);
+  }
+  auto running = PlanPause(RunningJob(kNow + absl::Seconds(30)), kNow);
+  ASSERT_TRUE(running.ok() && running->has_value());
+  EXPECT_EQ((*running)->next.lease_token, "lease");  // the worker is told, not refused
+  EXPECT_EQ((*running)->next.worker_id, "w1");
+  EXPECT_EQ((*running)->event_kind, EventKind::kStateChanged);
+  auto again = PlanPause(JobIn(JobState::kPaused), kNow);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+  for (JobState state : {JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    EXPECT_EQ(PlanPause(JobIn(state), kNow).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+TEST(PlanResume, QueuedAgainUnlessItsWorkerHasNotHeard) {
+  // Told (worker_id cleared by its report): queued for anyone, lease cleared.
+  Job told = RunningJob(kNow + absl::Seconds(30));
+  told.state = JobState::kPaused;
+  told.worker_id.clear();
+  auto queued = PlanResume(told, kNow);
+  ASSERT_TRUE(queued.ok() && queued->has_value());
+  EXPECT_EQ((*queued)->next.state, JobState::kQueued);
+  EXPECT_TRUE((*queued)->next.lease_token.empty());
+  EXPECT_FALSE((*queued)->next.start_time.has_value());
+  EXPECT_EQ((*queued)->next.attempt, 1);
+  // Not told yet, lease holding: back to its worker, same lease.
+  Job unaware = RunningJob(kNow + absl::Seconds(30));
+  unaware.state = JobState::kPaused;
+  auto running = PlanResume(unaware, kNow);
+  ASSERT_TRUE(running.ok() && running->has_value());
+  EXPECT_EQ((*running)->next.state, JobState::kRunning);
+  EXPECT_EQ((*running)->next.lease_token, "lease");
+  // Not told, but its lease ran out meanwhile: queued.
+  Job lapsed = RunningJob(kNow - absl::Seconds(1));
+  lapsed.state = JobState::kPaused;
+  EXPECT_EQ((*PlanResume(lapsed, kNow))->next.state, JobState::kQueued);
+  // A delayed job waits out its run_after.
+  Job delayed = JobIn(JobState::kPaused);
+  delayed.run_after = kNow + absl::Hours(1);
+  EXPECT_EQ((*PlanResume(delayed, kNow))->next.state, JobState::kScheduled);
+  auto not_paused = PlanResume(JobIn(JobState::kQueued), kNow);
+  ASSERT_TRUE(not_paused.ok());
+  EXPECT_FALSE(not_paused->has_value());
+  EXPECT_EQ(PlanResume(JobIn(JobState::kFailed), kNow).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PlanForceFail, ActiveJobsFailWithTheReasonAndKeepTheToken) {
+  auto failed = PlanForceFail(RunningJob(kNow + absl::Seconds(30)), "", "ops", kNow);
+  ASSERT_TRUE(failed.ok() && failed->has_value());
+  EXPECT_EQ((*failed)->next.state, JobState::kFailed);
+  EXPECT_EQ((*failed)->next.error_message, "failed by ops");
+  EXPECT_EQ((*failed)->next.lease_token, "lease");
+  EXPECT_EQ((*failed)->next.finish_time, kNow);
+  EXPECT_EQ(PlanForceFail(JobIn(JobState::kSucceeded), "x", "ops", kNow).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace jobd::core
