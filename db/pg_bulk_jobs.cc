@@ -78,9 +78,8 @@ absl::StatusOr<std::vector<std::string>> PgJobStore::DeleteFinishedJobs(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
         std::vector<std::string> deleted;
-        for (const auto& row :
-             tx.exec_prepared("delete_finished_jobs", workspace_id, array.Close(),
-                              StatesToArray(states))) {
+        for (const auto& row : tx.exec_prepared("delete_finished_jobs", workspace_id, array.Close(),
+                                                StatesToArray(states))) {
           deleted.push_back(row[0].c_str());
         }
         return deleted;

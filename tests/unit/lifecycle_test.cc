@@ -182,8 +182,7 @@ TEST(PlanPause, ActiveStatesPauseAndKeepTheirAttemptAndLease) {
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->has_value());
   for (JobState state : {JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
-    EXPECT_EQ(PlanPause(JobIn(state), kNow).status().code(),
-              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(PlanPause(JobIn(state), kNow).status().code(), absl::StatusCode::kFailedPrecondition);
   }
 }
 
