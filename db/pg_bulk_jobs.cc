@@ -13,17 +13,20 @@ namespace {
 
 constexpr char kNoId[] = "00000000-0000-0000-0000-000000000000";
 
+// A uuid[] literal of `ids` (PostgreSQL prints uuids in lower case; callers may not).
+std::string IdArray(const std::vector<std::string>& ids) {
+  ArrayLiteral array;
+  for (const std::string& id : ids) array.Add(absl::AsciiStrToLower(id));
+  return array.Close();
+}
+
 // The parameters $1..$7 of find_job_ids.sql and count_jobs.sql.
 struct FilterParams {
   explicit FilterParams(const JobFilter& filter)
       : states(StatesToArray(filter.states)), labels(LabelsToJson(filter.labels)) {
     if (filter.created_before) created_before = FormatTimestamp(*filter.created_before);
     if (filter.created_after) created_after = FormatTimestamp(*filter.created_after);
-    if (!filter.ids.empty()) {
-      ArrayLiteral array;
-      for (const std::string& id : filter.ids) array.Add(absl::AsciiStrToLower(id));
-      ids = array.Close();
-    }
+    if (!filter.ids.empty()) ids = IdArray(filter.ids);
   }
   std::string states;
   std::string labels;
@@ -72,13 +75,12 @@ absl::StatusOr<int64_t> PgJobStore::CountJobs(const JobFilter& filter, const std
 absl::StatusOr<std::vector<std::string>> PgJobStore::DeleteFinishedJobs(
     const std::string& workspace_id, const std::vector<std::string>& ids,
     const std::vector<JobState>& states) {
-  ArrayLiteral array;
-  for (const std::string& id : ids) array.Add(absl::AsciiStrToLower(id));
+  const std::string id_array = IdArray(ids);
   return pool_.Run<std::vector<std::string>>(
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::nontransaction tx(conn);  // one statement: atomic without BEGIN/COMMIT
         std::vector<std::string> deleted;
-        for (const auto& row : tx.exec_prepared("delete_finished_jobs", workspace_id, array.Close(),
+        for (const auto& row : tx.exec_prepared("delete_finished_jobs", workspace_id, id_array,
                                                 StatesToArray(states))) {
           deleted.push_back(row[0].c_str());
         }

@@ -62,19 +62,7 @@ absl::StatusOr<std::vector<QueueInfo>> PgJobStore::ListQueues(const std::string&
         std::vector<QueueInfo> queues;
         for (const auto& row : tx.exec_prepared("list_queues", workspace_id, limit)) {
           QueueInfo info;
-          info.settings.workspace_id = workspace_id;
-          info.settings.type = row["type"].c_str();
-          info.settings.paused = row["paused"].as<bool>();
-          if (!row["max_running"].is_null()) {
-            info.settings.max_running = row["max_running"].as<int32_t>();
-          }
-          if (!row["max_starts_per_second"].is_null()) {
-            info.settings.max_starts_per_second = row["max_starts_per_second"].as<double>();
-          }
-          info.settings.burst = row["burst"].as<int32_t>();
-          if (!row["update_time"].is_null()) {
-            info.settings.update_time = ParseTimestamp(row["update_time"].c_str());
-          }
+          info.settings = ReadSettings(row);
           const nlohmann::json counts = nlohmann::json::parse(row["counts"].c_str());
           for (auto it = counts.begin(); it != counts.end(); ++it) {
             std::optional<JobState> state = StateFromName(it.key());

@@ -8,7 +8,7 @@ WITH counts AS (
 ), types AS (
   SELECT type FROM counts UNION SELECT type FROM job_queues WHERE workspace_id = $1
 )
-SELECT t.type, coalesce(q.paused, false) AS paused, q.max_running, q.max_starts_per_second,
+SELECT $1::text AS workspace_id, t.type, coalesce(q.paused, false) AS paused, q.max_running, q.max_starts_per_second,
        coalesce(q.burst, 1) AS burst, q.update_time,
        (SELECT coalesce(jsonb_object_agg(c.state, c.n), '{}') FROM counts AS c
         WHERE c.type = t.type) AS counts,

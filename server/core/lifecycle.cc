@@ -18,6 +18,22 @@ absl::Status WrongState(const char* action, const Job& job, const char* allowed)
                                                     ": only ", allowed, " jobs can be ", action));
 }
 
+// An active job ended by a caller (cancel, force-fail): finished now with `error`. The lease
+// token stays: a worker still holding it is told ABORTED, not "unknown lease".
+JobUpdate Ended(const Job& job, JobState state, std::string error, absl::Time now) {
+  JobUpdate update;
+  Job& next = update.next;
+  next = job;
+  next.state = state;
+  next.error_message = std::move(error);
+  next.lease_expire_time.reset();
+  next.update_time = now;
+  next.finish_time = now;
+  next.expire_time = now + job.ttl;
+  update.event_kind = EventKind::kStateChanged;
+  return update;
+}
+
 }  // namespace
 
 Job NewJobFromCommand(const CreateJobCommand& c, const std::string& id, absl::Time now) {
@@ -98,18 +114,8 @@ absl::StatusOr<std::optional<JobUpdate>> PlanCancel(const Job& job, const std::s
     case JobState::kPaused:
       break;
   }
-  JobUpdate update;
-  Job& next = update.next;
-  next = job;
-  next.state = JobState::kCancelled;
-  next.error_message = reason.empty() ? absl::StrCat("cancelled by ", principal) : reason;
-  // The lease token stays: a worker still holding it is told ABORTED, not "unknown lease".
-  next.lease_expire_time = std::nullopt;
-  next.update_time = now;
-  next.finish_time = now;
-  next.expire_time = now + job.ttl;
-  update.event_kind = EventKind::kStateChanged;
-  return update;
+  return Ended(job, JobState::kCancelled,
+               reason.empty() ? absl::StrCat("cancelled by ", principal) : reason, now);
 }
 
 absl::StatusOr<std::optional<JobUpdate>> PlanRetry(const Job& job, absl::Time now) {
@@ -181,17 +187,8 @@ absl::StatusOr<std::optional<JobUpdate>> PlanForceFail(const Job& job, const std
   if (IsTerminal(job.state)) {
     return WrongState("failed", job, "QUEUED, SCHEDULED, RUNNING or PAUSED");
   }
-  JobUpdate update;
-  Job& next = update.next;
-  next = job;
-  next.state = JobState::kFailed;
-  next.error_message = reason.empty() ? absl::StrCat("failed by ", principal) : reason;
-  next.lease_expire_time.reset();  // the token stays: a late worker is ABORTED
-  next.update_time = now;
-  next.finish_time = now;
-  next.expire_time = now + job.ttl;
-  update.event_kind = EventKind::kStateChanged;
-  return update;
+  return Ended(job, JobState::kFailed,
+               reason.empty() ? absl::StrCat("failed by ", principal) : reason, now);
 }
 
 DerivedTimes ComputeDerivedTimes(const Job& job, absl::Time now) {
