@@ -177,6 +177,9 @@ absl::StatusOr<std::optional<JobUpdate>> PlanResume(const Job& job, absl::Time n
   next.state = job.run_after > now ? JobState::kScheduled : JobState::kQueued;
   next.worker_id.clear();
   ClearLease(next);
+  // The token stays until the job is leased again: the stopping worker's final report may
+  // still be on its way, and its checkpoint is where the next run starts (PlanProgress).
+  next.lease_token = job.lease_token;
   next.start_time.reset();
   return update;
 }

@@ -104,11 +104,16 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
                                           const ProgressReport& report, absl::Time now,
                                           const Limits& limits) {
   ProgressPlan plan;
-  if ((job.state == JobState::kCancelled || job.state == JobState::kPaused) &&
-      !job.lease_token.empty() && job.lease_token == lease_token) {
+  const bool holds_token = !job.lease_token.empty() && job.lease_token == lease_token;
+  // A QUEUED or SCHEDULED job keeps a token only when it was resumed after its worker heard
+  // of the pause: that worker's final report may come after the resume.
+  const bool resumed_after_pause =
+      job.state == JobState::kQueued || job.state == JobState::kScheduled;
+  if (holds_token && (job.state == JobState::kCancelled || job.state == JobState::kPaused ||
+                      resumed_after_pause)) {
     // The worker learns it and stops. Nothing else is written, but the checkpoint of a paused
     // job's report is kept: it is where the resumed attempt starts.
-    (job.state == JobState::kPaused ? plan.paused : plan.cancelled) = true;
+    (job.state == JobState::kCancelled ? plan.cancelled : plan.paused) = true;
     if (plan.paused && (report.checkpoint_json || !job.worker_id.empty())) {
       // The worker knows now (worker_id cleared: a resume queues the job for anyone).
       JobUpdate update;

@@ -145,6 +145,48 @@ TEST_F(ControlTest, AResumeBeforeTheWorkerHeardGivesTheJobBackToIt) {
             "4:state_changed:running:1,5:progress:running:1,6:state_changed:succeeded:1");
 }
 
+TEST_F(ControlTest, AResumeAfterTheWorkerHeardStillTakesItsFinalCheckpoint) {
+  const v1::Job created = Create("t", /*max_attempts=*/1);
+  v1::AcquireJobsResponse first;
+  ASSERT_TRUE(Acquire(*workers_, "w1", &first).ok());
+  ASSERT_EQ(first.jobs_size(), 1);
+  ASSERT_TRUE(Pause(created.id()).ok());
+  // The heartbeat that hears of the pause; the handler is still finishing its page.
+  v1::ReportProgressResponse reported;
+  ASSERT_TRUE(Report(first.jobs(0), 30, R"({"page": 3})", &reported).ok());
+  EXPECT_TRUE(reported.paused());
+  // Resumed before the stopping worker's final report arrives.
+  v1::Job resumed;
+  ASSERT_TRUE(Resume(created.id(), &resumed).ok());
+  EXPECT_EQ(resumed.state(), v1::JOB_STATE_QUEUED);
+  ASSERT_TRUE(Report(first.jobs(0), 40, R"({"page": 4})", &reported).ok());
+  EXPECT_TRUE(reported.paused());
+  EXPECT_FALSE(reported.has_lease_expire_time());
+  // Only the checkpoint was kept: no progress, no event, still queued.
+  const v1::Job queued = Get(created.id());
+  EXPECT_EQ(queued.state(), v1::JOB_STATE_QUEUED);
+  EXPECT_EQ(queued.progress_percent(), 0);
+  EXPECT_EQ(queued.sequence(), resumed.sequence());
+  // Its late completion is refused as before.
+  grpc::Status late = Complete(*workers_, first.jobs(0), "w1");
+  EXPECT_EQ(late.error_code(), StatusCode::ABORTED);
+  EXPECT_EQ(late.error_message(),
+            absl::StrCat("lease on job ", created.id(), " is no longer valid: the job is QUEUED"));
+  v1::AcquireJobsResponse second;
+  ASSERT_TRUE(Acquire(*workers_, "w2", &second).ok());
+  ASSERT_EQ(second.jobs_size(), 1);
+  EXPECT_EQ(second.jobs(0).job().attempt(), 1);
+  EXPECT_TRUE(SameJson(second.jobs(0).job().checkpoint(), R"({"page": 4})"));
+  // Once leased again, the old token is refused outright.
+  grpc::Status stale = Report(first.jobs(0), 50, R"({"page": 5})", &reported);
+  EXPECT_EQ(stale.error_code(), StatusCode::ABORTED);
+  EXPECT_TRUE(SameJson(Get(created.id()).checkpoint(), R"({"page": 4})"));
+  ASSERT_TRUE(Complete(*workers_, second.jobs(0), "w2").ok());
+  EXPECT_EQ(Events(created.id()),
+            "1:created:queued:1,2:state_changed:running:1,3:state_changed:paused:1,"
+            "4:state_changed:queued:1,5:state_changed:running:1,6:state_changed:succeeded:1");
+}
+
 TEST_F(ControlTest, PauseAndResumeRulesPerState) {
   const v1::Job queued = Create();
   v1::Job job;

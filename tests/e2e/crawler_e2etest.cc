@@ -80,16 +80,23 @@ TEST_F(CrawlerTest, PausedMidWayAndResumedItRedoesNoSavedPage) {
   ASSERT_TRUE(WaitFor([&] { return handler_stopped.load(); }, absl::Seconds(10)));
   // Within two heartbeats (lease 3 s: one a second), plus the page in hand.
   EXPECT_LT(stopped_after_ms.load(), 2000 + 100);
-  const v1::Job at_pause = Get(job.id());
-  EXPECT_EQ(at_pause.state(), v1::JOB_STATE_PAUSED);
-  const int saved = static_cast<int>(at_pause.checkpoint().fields().at("next_page").number_value());
   int crawled_before;
   {
     std::lock_guard<std::mutex> lock(mu);
     crawled_before = static_cast<int>(crawled.size());
   }
-  // The handler's last checkpoint reached jobd with the Worker's final report: every page
-  // fetched before the pause is saved.
+  // The handler's last checkpoint reaches jobd with the Worker's final report, sent once the
+  // handler has returned: every page fetched before the pause is saved.
+  auto saved_page = [&](const v1::Job& j) {
+    auto field = j.checkpoint().fields().find("next_page");
+    return field == j.checkpoint().fields().end() ? -1
+                                                  : static_cast<int>(field->second.number_value());
+  };
+  EXPECT_TRUE(
+      WaitFor([&] { return saved_page(Get(job.id())) == crawled_before; }, absl::Seconds(10)));
+  const v1::Job at_pause = Get(job.id());
+  EXPECT_EQ(at_pause.state(), v1::JOB_STATE_PAUSED);
+  const int saved = saved_page(at_pause);
   EXPECT_EQ(saved, crawled_before);
 
   v1::ResumeJobRequest resume;

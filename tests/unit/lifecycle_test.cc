@@ -187,14 +187,16 @@ TEST(PlanPause, ActiveStatesPauseAndKeepTheirAttemptAndLease) {
 }
 
 TEST(PlanResume, QueuedAgainUnlessItsWorkerHasNotHeard) {
-  // Told (worker_id cleared by its report): queued for anyone, lease cleared.
+  // Told (worker_id cleared by its report): queued for anyone, lease cleared but for its
+  // token, under which the stopping worker's final checkpoint may still land.
   Job told = RunningJob(kNow + absl::Seconds(30));
   told.state = JobState::kPaused;
   told.worker_id.clear();
   auto queued = PlanResume(told, kNow);
   ASSERT_TRUE(queued.ok() && queued->has_value());
   EXPECT_EQ((*queued)->next.state, JobState::kQueued);
-  EXPECT_TRUE((*queued)->next.lease_token.empty());
+  EXPECT_EQ((*queued)->next.lease_token, "lease");
+  EXPECT_FALSE((*queued)->next.lease_expire_time.has_value());
   EXPECT_FALSE((*queued)->next.start_time.has_value());
   EXPECT_EQ((*queued)->next.attempt, 1);
   // Not told yet, lease holding: back to its worker, same lease.

@@ -137,6 +137,31 @@ TEST(Progress, CancelledJobTellsItsWorker) {
             absl::StatusCode::kAborted);
 }
 
+TEST(Progress, AJobResumedAfterItsWorkerHeardTakesOnlyThatWorkersCheckpoint) {
+  Job job = Running();
+  job.state = JobState::kQueued;  // paused, told, resumed: only the token is left
+  job.worker_id.clear();
+  job.lease_expire_time.reset();
+  ProgressReport report{60, "page 6", {}, {}};
+  report.checkpoint_json = R"({"page":6})";
+  auto plan = PlanProgress(job, "token", report, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->paused);
+  EXPECT_FALSE(plan->cancelled);
+  ASSERT_TRUE(plan->update.has_value());
+  EXPECT_EQ(plan->update->next.state, JobState::kQueued);
+  EXPECT_EQ(plan->update->next.checkpoint_json, report.checkpoint_json);
+  EXPECT_EQ(plan->update->next.progress_percent, 0);
+  EXPECT_FALSE(plan->update->event_kind.has_value());
+  // Without a checkpoint nothing is written; another token is refused.
+  auto bare = PlanProgress(job, "token", ProgressReport{}, kNow);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE(bare->paused);
+  EXPECT_FALSE(bare->update.has_value());
+  EXPECT_EQ(PlanProgress(job, "someone else", report, kNow).status().code(),
+            absl::StatusCode::kAborted);
+}
+
 TEST(Complete, SucceedsOnlyUnderTheLease) {
   auto update = PlanComplete(Running(), "token", R"({"n":1})", kNow);
   ASSERT_TRUE(update.ok());
