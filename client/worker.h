@@ -264,6 +264,9 @@ class Worker {
   std::vector<std::thread> handler_threads_;
 };
 
+// The server's limit on message text (API.md "Errors and limits").
+inline constexpr size_t kMaxMessageTextBytes = 4 * 1024;
+
 // "<hostname>-<pid>", the default worker id.
 std::string DefaultWorkerId();
 

@@ -15,6 +15,28 @@ void FinishResultToProto(const std::string& job_id, const absl::StatusOr<Job>& r
   if (result.ok()) out->set_state(ToProto(result->state));
 }
 
+// gRPC clients refuse answers over 4 MiB unless told otherwise, and a refused answer would
+// strand its jobs until their leases ran out. Jobs past this go back to the queue instead;
+// the first always goes out (payload and checkpoint are bounded well below it).
+constexpr size_t kAnswerBudgetBytes = (4 << 20) - (64 << 10);
+
+// Adds the leased jobs that fit the answer after `used` bytes; returns those that do not.
+std::vector<Job> AddLeased(std::vector<Job> jobs, absl::Time now, size_t used,
+                           google::protobuf::RepeatedPtrField<v1::LeasedJob>* out) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    v1::LeasedJob leased;
+    ToProto(jobs[i], now, &leased);
+    // The field's tag and length prefix: at most 6 bytes.
+    used += leased.ByteSizeLong() + 6;
+    if (i > 0 && used > kAnswerBudgetBytes) {
+      return std::vector<Job>(std::make_move_iterator(jobs.begin() + static_cast<ptrdiff_t>(i)),
+                              std::make_move_iterator(jobs.end()));
+    }
+    *out->Add() = std::move(leased);
+  }
+  return {};
+}
+
 }  // namespace
 
 void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
@@ -59,18 +81,23 @@ void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
                           : request->failed(index - request->completed_size()).job_id(),
                 out->finished[i], completed ? response->add_completed() : response->add_failed());
           }
-          const absl::Time now = workers_.clock().Now();
-          for (const Job& job : out->leased) ToProto(job, now, response->add_jobs());
-          call.Finish(absl::OkStatus(), "");
+          std::vector<Job> over = AddLeased(std::move(out->leased), workers_.clock().Now(),
+                                            response->ByteSizeLong(), response->mutable_jobs());
+          workers_.HandBack(std::move(over),
+                            [call]() mutable { call.Finish(absl::OkStatus(), ""); });
         });
   }
-  workers_.AcquireJobs(caller, std::move(*command),
-                       [this, call, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
-                         if (!jobs.ok()) return call.Finish(jobs.status(), "");
-                         const absl::Time now = workers_.clock().Now();
-                         for (const Job& job : *jobs) ToProto(job, now, response->add_jobs());
-                         call.Finish(absl::OkStatus(), jobs->size() == 1 ? jobs->front().id : "");
-                       });
+  workers_.AcquireJobs(
+      caller, std::move(*command),
+      [this, call, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
+        if (!jobs.ok()) return call.Finish(jobs.status(), "");
+        std::string job_id = jobs->size() == 1 ? jobs->front().id : "";
+        std::vector<Job> over =
+            AddLeased(std::move(*jobs), workers_.clock().Now(), 0, response->mutable_jobs());
+        workers_.HandBack(std::move(over), [call, job_id = std::move(job_id)]() mutable {
+          call.Finish(absl::OkStatus(), job_id);
+        });
+      });
 }
 
 void WorkerHandlers::ReportProgress(UnaryCall call, const core::Principal& caller,

@@ -101,6 +101,16 @@ absl::StatusOr<std::optional<JobUpdate>> Plan(const BulkJobsCommand& c, const Pr
   return absl::InternalError("deletes are not job changes");
 }
 
+// A failure part-way keeps its code; its message says what was already done, which a repeat
+// of the call does not redo.
+absl::Status PartWay(const absl::Status& failure, const BulkJobsResult& done) {
+  if (done.changed == 0) return failure;
+  return absl::Status(failure.code(),
+                      absl::StrCat(failure.message(), " (", done.changed,
+                                   " jobs were changed before this failure; a repeat of the call "
+                                   "changes only the rest)"));
+}
+
 }  // namespace
 
 absl::StatusOr<BulkJobsResult> JobManager::BulkChangeJobs(const Principal& caller,
@@ -134,7 +144,7 @@ absl::StatusOr<BulkJobsResult> JobManager::BulkChangeJobs(const Principal& calle
   while (true) {
     absl::StatusOr<std::vector<std::string>> ids =
         store_.FindJobIds(filter, after, *newest, kBulkChunk);
-    if (!ids.ok()) return ids.status();
+    if (!ids.ok()) return PartWay(ids.status(), result);
     if (ids->empty()) break;
     after = ids->back();
     result.matched += static_cast<int64_t>(ids->size());
@@ -142,7 +152,7 @@ absl::StatusOr<BulkJobsResult> JobManager::BulkChangeJobs(const Principal& calle
     if (command.action == BulkAction::kDelete) {
       absl::StatusOr<std::vector<std::string>> deleted =
           store_.DeleteFinishedJobs(filter.workspace_id, *ids, filter.states);
-      if (!deleted.ok()) return deleted.status();
+      if (!deleted.ok()) return PartWay(deleted.status(), result);
       result.changed += static_cast<int64_t>(deleted->size());
       continue;
     }
@@ -167,7 +177,7 @@ absl::StatusOr<BulkJobsResult> JobManager::BulkChangeJobs(const Principal& calle
            }});
     }
     absl::StatusOr<std::vector<absl::StatusOr<Job>>> updated = store_.UpdateJobs(changes);
-    if (!updated.ok()) return updated.status();
+    if (!updated.ok()) return PartWay(updated.status(), result);
     for (size_t i = 0; i < updated->size(); ++i) {
       if (!(*changed)[i] || !(*updated)[i].ok()) continue;
       ++result.changed;

@@ -150,6 +150,11 @@ void WorkerManager::TryAcquire(std::shared_ptr<Acquiring> acquiring, absl::Time 
   if (acquiring->caller_left.load()) waiters_.Cancel(waiter);
 }
 
+void WorkerManager::HandBack(std::vector<Job> jobs, std::function<void()> then) {
+  if (jobs.empty()) return then();
+  ReleaseLeases(jobs, std::move(then));
+}
+
 void WorkerManager::ReleaseLeases(const std::vector<Job>& jobs, std::function<void()> then) {
   auto left = std::make_shared<std::atomic<size_t>>(jobs.size());
   for (const Job& job : jobs) {

@@ -103,6 +103,10 @@ class WorkerManager {
                         size_t completed_count, std::optional<AcquireCommand> acquire,
                         std::function<void(absl::StatusOr<FinishAndAcquireResult>)> done);
 
+  // Hands jobs this caller leased but cannot be sent back to the queue (QUEUED, the same
+  // attempt, waiting workers woken); `then` runs once all are written.
+  void HandBack(std::vector<Job> jobs, std::function<void()> then);
+
   Clock& clock() { return clock_; }
 
  private:

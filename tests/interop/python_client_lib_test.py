@@ -1,6 +1,8 @@
 """Interop tests of client/python's jobd.Client against a real jobd: create, get, list (pages
 and the paging iterator), cancel, retry, pause, resume, watch (and its resumption after
-dropped streams), the API key and the per-call deadlines. Exact states and fields throughout.
+dropped streams), the API key and the per-call deadlines, the bulk operations (filters, ids,
+dry runs) and the queue calls (pause, resume, limits, list). Exact states and fields
+throughout.
 
 Run by python_worker_test.sh (see python_test_support for the environment).
 """
@@ -12,7 +14,7 @@ import grpc
 
 import jobd
 from jobd.client import EventSequencer
-from jobd.v1 import job_pb2, job_service_pb2, worker_service_pb2
+from jobd.v1 import admin_service_pb2, job_pb2, job_service_pb2, worker_service_pb2
 
 from python_test_support import API_KEY, ADDRESS, CallRecorder, recording_client, unique
 
@@ -153,6 +155,247 @@ class ClientCallsTest(unittest.TestCase):
         self.client.cancel_job(job.id)
         self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.client.pause_job, job.id)
         self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.client.resume_job, job.id)
+
+
+class BulkTest(unittest.TestCase):
+    """The six bulk helpers. Each test uses job types of its own, so that its filters match
+    only its jobs in the shared workspace."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = jobd.Client(ADDRESS, API_KEY, workspace_id=WS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    assertCode = ClientCallsTest.assertCode
+
+    def states(self, ids):
+        return [self.client.get_job(i).state for i in ids]
+
+    def assertBulk(self, response, matched, changed, dry_run=False):
+        self.assertEqual((response.matched, response.changed, response.dry_run),
+                         (matched, changed, dry_run), response)
+
+    def test_cancel_dry_run_then_real(self):
+        job_type, other_type = unique("py.bulk"), unique("py.bulk")
+        ids = [self.client.create_job(job_type, {"i": i}).id for i in range(4)]
+        bystander = self.client.create_job(other_type).id
+
+        dry = self.client.bulk_cancel_jobs(type=job_type, dry_run=True, reason="dry")
+        self.assertBulk(dry, 4, 0, dry_run=True)
+        self.assertEqual(dry.chunks, 0)
+        self.assertEqual(self.states(ids + [bystander]), [S.JOB_STATE_QUEUED] * 5)
+
+        done = self.client.bulk_cancel_jobs(type=job_type, reason="batch withdrawn")
+        self.assertBulk(done, 4, 4)
+        self.assertEqual(done.chunks, 1)
+        for job_id in ids:
+            job = self.client.get_job(job_id)
+            self.assertEqual((job.state, job.error_message),
+                             (S.JOB_STATE_CANCELLED, "batch withdrawn"))
+        self.assertEqual(self.client.get_job(bystander).state, S.JOB_STATE_QUEUED)
+        # Repeated: nothing is left that it applies to.
+        self.assertBulk(self.client.bulk_cancel_jobs(type=job_type), 0, 0)
+
+    def test_by_ids_through_every_operation(self):
+        job_type = unique("py.bulkids")
+        a, b, c = (self.client.create_job(job_type).id for _ in range(3))
+        unknown = "01890000-0000-7000-8000-000000000000"
+
+        self.assertBulk(self.client.bulk_pause_jobs(ids=[a, b, unknown]), 2, 2)
+        self.assertEqual(self.states([a, b, c]),
+                         [S.JOB_STATE_PAUSED, S.JOB_STATE_PAUSED, S.JOB_STATE_QUEUED])
+        # Only the PAUSED ones are resumed; the QUEUED one does not count.
+        self.assertBulk(self.client.bulk_resume_jobs(type=job_type), 2, 2)
+        self.assertEqual(self.states([a, b, c]), [S.JOB_STATE_QUEUED] * 3)
+
+        self.assertBulk(self.client.bulk_cancel_jobs(ids=[a]), 1, 1)
+        self.assertEqual(self.client.get_job(a).error_message, "cancelled by test-admin")
+        retried = self.client.bulk_retry_jobs(type=job_type, states=[S.JOB_STATE_CANCELLED])
+        self.assertBulk(retried, 1, 1)
+        job = self.client.get_job(a)
+        self.assertEqual((job.state, job.attempt), (S.JOB_STATE_QUEUED, 2))
+
+        self.assertBulk(self.client.bulk_fail_jobs(ids=[a, b, c], reason="stuck"), 3, 3)
+        for job_id in (a, b, c):
+            job = self.client.get_job(job_id)
+            self.assertEqual((job.state, job.error_message), (S.JOB_STATE_FAILED, "stuck"))
+
+        self.assertBulk(self.client.bulk_delete_jobs(ids=[a, b], dry_run=True), 2, 0, True)
+        self.assertEqual(self.states([a, b]), [S.JOB_STATE_FAILED] * 2)
+        self.assertBulk(self.client.bulk_delete_jobs(ids=[a, b]), 2, 2)
+        for job_id in (a, b):
+            self.assertCode(grpc.StatusCode.NOT_FOUND, self.client.get_job, job_id)
+        self.assertEqual(self.client.get_job(c).state, S.JOB_STATE_FAILED)
+
+    def test_labels_and_creation_times(self):
+        job_type, batch = unique("py.bulktime"), unique("b")
+        jobs = [self.client.create_job(job_type, labels={"batch": batch, "n": str(i)})
+                for i in range(3)]
+        times = [j.create_time for j in jobs]
+        self.assertLess(times[0].ToNanoseconds(), times[1].ToNanoseconds())
+        self.assertLess(times[1].ToNanoseconds(), times[2].ToNanoseconds())
+        count = lambda **f: self.client.bulk_pause_jobs(dry_run=True, **f).matched  # noqa: E731
+        self.assertEqual(count(labels={"batch": batch}), 3)
+        self.assertEqual(count(labels={"batch": batch, "n": "1"}), 1)
+        self.assertEqual(count(labels={"batch": batch, "n": "9"}), 0)
+        # created_after is inclusive, created_before exclusive; Timestamps or datetimes.
+        self.assertEqual(count(type=job_type, created_after=times[1]), 2)
+        self.assertEqual(count(type=job_type, created_before=times[1]), 1)
+        self.assertEqual(count(type=job_type, created_after=times[0].ToDatetime(),
+                               created_before=times[2].ToDatetime()), 2)
+
+        paused = self.client.bulk_pause_jobs(labels={"batch": batch}, created_after=times[1])
+        self.assertBulk(paused, 2, 2)
+        self.assertEqual(self.states([j.id for j in jobs]),
+                         [S.JOB_STATE_QUEUED, S.JOB_STATE_PAUSED, S.JOB_STATE_PAUSED])
+
+    def test_refusals(self):
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.client.bulk_cancel_jobs)
+        self.assertTrue(details.startswith("filter:"), details)
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.client.bulk_retry_jobs,
+                                  dry_run=True)
+        self.assertTrue(details.startswith("filter:"), details)
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.client.bulk_pause_jobs,
+                                  ids=["01890000-0000-7000-8000-000000000000"], type="py.x")
+        self.assertTrue(details.startswith("ids:"), details)
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.client.bulk_resume_jobs,
+                                  ids=["not-an-id"])
+        self.assertTrue(details.startswith("ids[0]"), details)
+        later = datetime.datetime.now(datetime.timezone.utc)
+        details = self.assertCode(
+            grpc.StatusCode.INVALID_ARGUMENT, self.client.bulk_delete_jobs, type="py.x",
+            created_after=later, created_before=later - datetime.timedelta(hours=1))
+        self.assertTrue(details.startswith("filter.created_after"), details)
+
+
+class QueueTest(unittest.TestCase):
+    """list_queues, pause_queue, resume_queue and set_queue_limits, each test on a queue (job
+    type) of its own."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.client = jobd.Client(ADDRESS, API_KEY, workspace_id=WS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    assertCode = ClientCallsTest.assertCode
+
+    def queue(self, job_type, **kwargs):
+        """The queue of `job_type` as list_queues shows it; None when it is not listed."""
+        found = [q for q in self.client.list_queues(**kwargs) if q.type == job_type]
+        self.assertLessEqual(len(found), 1)
+        return found[0] if found else None
+
+    def acquire(self, job_type):
+        """The ids AcquireJobs leases at once (no wait) for `job_type`."""
+        return [j.job.id for j in self.client.workers.AcquireJobs(
+            worker_service_pb2.AcquireJobsRequest(workspace_id=WS, types=[job_type],
+                                                  worker_id="py-queue", max_jobs=1),
+            metadata=self.client.metadata, timeout=10).jobs]
+
+    def test_pause_and_resume(self):
+        job_type = unique("py.queue")
+        self.assertIsNone(self.queue(job_type))
+        job = self.client.create_job(job_type)
+        listed = self.queue(job_type)
+        self.assertEqual((listed.workspace_id, listed.paused), (WS, False))
+        self.assertEqual([(c.state, c.count) for c in listed.state_counts],
+                         [(S.JOB_STATE_QUEUED, 1)])
+        self.assertTrue(listed.HasField("oldest_queued_age"))
+        self.assertFalse(listed.HasField("update_time"))  # no settings yet
+
+        paused = self.client.pause_queue(job_type)
+        self.assertEqual((paused.workspace_id, paused.type, paused.paused), (WS, job_type, True))
+        self.assertTrue(paused.HasField("update_time"))
+        self.assertTrue(self.queue(job_type).paused)
+        self.assertTrue(self.client.pause_queue(job_type).paused)  # again: no change
+        self.assertEqual(self.acquire(job_type), [])  # workers take none of its jobs
+        self.assertEqual(self.client.get_job(job.id).state, S.JOB_STATE_QUEUED)
+
+        resumed = self.client.resume_queue(job_type)
+        self.assertEqual((resumed.type, resumed.paused), (job_type, False))
+        self.assertFalse(self.queue(job_type).paused)
+        self.assertEqual(self.acquire(job_type), [job.id])
+        self.client.cancel_job(job.id)
+
+        # Another workspace, by workspace_id; an invalid type names its field.
+        other = unique("py.queue")
+        self.assertTrue(self.client.pause_queue(other, workspace_id="pyc2").paused)
+        self.assertTrue(self.queue(other, workspace_id="pyc2").paused)
+        self.assertIsNone(self.queue(other))
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.client.pause_queue,
+                                  "Not A Type")
+        self.assertTrue(details.startswith("type"), details)
+
+    def test_limits(self):
+        job_type = unique("py.limits")
+        queue = self.client.set_queue_limits(job_type, max_running=3)
+        self.assertEqual((queue.type, queue.max_running, queue.burst, queue.paused),
+                         (job_type, 3, 1, False))
+        self.assertFalse(queue.HasField("max_starts_per_second"))
+        listed = self.queue(job_type)
+        self.assertEqual((listed.max_running, listed.burst), (3, 1))
+        self.assertFalse(listed.HasField("max_starts_per_second"))
+        self.assertEqual(list(listed.state_counts), [])
+
+        # Replaced, not merged: max_running is gone; burst defaults to ceil(rate).
+        queue = self.client.set_queue_limits(job_type, max_starts_per_second=2.5)
+        self.assertFalse(queue.HasField("max_running"))
+        self.assertEqual((queue.max_starts_per_second, queue.burst), (2.5, 3))
+
+        self.client.set_queue_limits(job_type, 7, 0.5, 4)
+        listed = self.queue(job_type)
+        self.assertEqual((listed.max_running, listed.max_starts_per_second, listed.burst),
+                         (7, 0.5, 4))
+
+        queue = self.client.set_queue_limits(job_type)  # no limits at all
+        self.assertFalse(queue.HasField("max_running"))
+        self.assertFalse(queue.HasField("max_starts_per_second"))
+        self.assertEqual(queue.burst, 1)
+
+        for kwargs, field in (({"max_running": 0}, "max_running"),
+                              ({"max_starts_per_second": 0.0001}, "max_starts_per_second"),
+                              ({"max_running": 2, "burst": 3}, "burst")):
+            details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT,
+                                      self.client.set_queue_limits, job_type, **kwargs)
+            self.assertTrue(details.startswith(field + ":"), details)
+        self.assertFalse(self.queue(job_type).HasField("max_running"), "refusals change nothing")
+
+    def test_member_key(self):
+        """A member key may pause queues and bulk-cancel in its workspace; limits, bulk fail
+        and bulk delete are for admins, and other workspaces are not its own."""
+        name = unique("py-member")
+        with jobd.Client(ADDRESS, API_KEY) as admin:
+            member_key = admin.admin.CreateApiKey(admin_service_pb2.CreateApiKeyRequest(
+                name=name, role=admin_service_pb2.API_KEY_ROLE_MEMBER, workspace_id=WS),
+                metadata=admin.metadata, timeout=10).secret
+        job_type = unique("py.member")
+        with jobd.Client(ADDRESS, member_key, workspace_id=WS) as member:
+            job = member.create_job(job_type)
+            self.assertTrue(member.pause_queue(job_type).paused)
+            self.assertFalse(member.resume_queue(job_type).paused)
+            self.assertEqual([q.type for q in member.list_queues() if q.type == job_type],
+                             [job_type])
+            self.assertCode(grpc.StatusCode.PERMISSION_DENIED, member.set_queue_limits,
+                            job_type, max_running=1)
+            self.assertCode(grpc.StatusCode.PERMISSION_DENIED, member.bulk_fail_jobs,
+                            ids=[job.id])
+            self.assertCode(grpc.StatusCode.PERMISSION_DENIED, member.bulk_delete_jobs,
+                            ids=[job.id])
+            self.assertCode(grpc.StatusCode.PERMISSION_DENIED, member.list_queues,
+                            workspace_id="pyc2")
+            self.assertCode(grpc.StatusCode.PERMISSION_DENIED, member.bulk_cancel_jobs,
+                            type=job_type, workspace_id="pyc2")
+            self.assertEqual(member.get_job(job.id).state, S.JOB_STATE_QUEUED)
+            done = member.bulk_cancel_jobs(ids=[job.id])
+            self.assertEqual((done.matched, done.changed), (1, 1))
+            self.assertEqual(member.get_job(job.id).error_message, "cancelled by " + name)
+        self.assertFalse(self.queue(job_type).HasField("max_running"))
 
 
 class WatchTest(unittest.TestCase):

@@ -161,7 +161,12 @@ class FakeJobStore : public JobStore {
   absl::StatusOr<std::vector<absl::StatusOr<Job>>> UpdateJobs(
       const std::vector<JobChange>& changes) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (updates_before_failure_ == 0) {
+      failure_ = pending_failure_;
+      updates_before_failure_ = -1;
+    }
     if (!failure_.ok()) return failure_;
+    if (updates_before_failure_ > 0) --updates_before_failure_;
     std::vector<absl::StatusOr<Job>> results;
     std::unordered_set<std::string> seen;
     for (const JobChange& change : changes) {
@@ -512,6 +517,7 @@ class FakeJobStore : public JobStore {
     list_event_calls_.clear();
     before_get_job_ = nullptr;
     failure_ = absl::OkStatus();
+    updates_before_failure_ = -1;
     max_active_jobs_ = 0;
   }
 
@@ -520,6 +526,14 @@ class FakeJobStore : public JobStore {
   void FailCalls(absl::Status status) {
     std::lock_guard<std::mutex> lock(mu_);
     failure_ = std::move(status);
+  }
+
+  // As FailCalls, from the call after the next `updates` UpdateJobs calls on (a database lost
+  // part-way through a long operation).
+  void FailCallsAfterUpdates(int updates, absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    updates_before_failure_ = updates;
+    pending_failure_ = std::move(status);
   }
 
   // Like PgJobStoreOptions::max_active_jobs_per_workspace: creates beyond it are refused
@@ -646,6 +660,8 @@ class FakeJobStore : public JobStore {
   std::vector<ListEventsCall> list_event_calls_;
   std::function<void()> before_get_job_;
   absl::Status failure_;
+  int updates_before_failure_ = -1;  // -1: none pending
+  absl::Status pending_failure_;
   int64_t max_active_jobs_ = 0;
 };
 

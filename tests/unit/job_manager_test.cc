@@ -515,5 +515,28 @@ TEST_F(JobManagerTest, StoreErrorsPassThrough) {
   EXPECT_EQ(store_.Peek(job.id)->state, JobState::kQueued);
 }
 
+TEST_F(JobManagerTest, ABulkChangeCutShortSaysHowManyItChangedAndARepeatDoesTheRest) {
+  constexpr int kJobs = 1200;  // three chunks of 500
+  for (int i = 0; i < kJobs; ++i) MustCreate();
+  BulkJobsCommand cancel;
+  cancel.action = BulkAction::kCancel;
+  cancel.filter.workspace_id = "ws1";
+  cancel.filter.states = {JobState::kQueued};
+  store_.FailCallsAfterUpdates(2, absl::UnavailableError("database down"));
+  absl::StatusOr<BulkJobsResult> cut = manager_.BulkChangeJobs(kAlice, cancel);
+  EXPECT_EQ(cut.status(),
+            absl::UnavailableError("database down (1000 jobs were changed before this failure; a "
+                                   "repeat of the call changes only the rest)"));
+  store_.FailCalls(absl::OkStatus());
+  absl::StatusOr<BulkJobsResult> rest = manager_.BulkChangeJobs(kAlice, cancel);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->matched, 200);
+  EXPECT_EQ(rest->changed, 200);
+  // A failure before anything changed is the store's error as it is.
+  store_.FailCalls(absl::UnavailableError("database down"));
+  EXPECT_EQ(manager_.BulkChangeJobs(kAlice, cancel).status(),
+            absl::UnavailableError("database down"));
+}
+
 }  // namespace
 }  // namespace jobd::core

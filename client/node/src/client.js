@@ -7,6 +7,7 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const grpc = require('@grpc/grpc-js');
 const {
   loadJobd, toStruct, durationFromMs, timestampFromDate, jobFromProto, eventFromProto,
+  queueFromProto,
 } = require('./proto');
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -39,6 +40,19 @@ function createJobRequest(request) {
     if (policy.initialBackoff != null) policy.initialBackoff = asDuration(policy.initialBackoff);
     if (policy.maxBackoff != null) policy.maxBackoff = asDuration(policy.maxBackoff);
     out.retryPolicy = policy;
+  }
+  return out;
+}
+
+// A BulkJobsRequest with filter.createdBefore and filter.createdAfter as Dates (or Timestamp
+// messages); the rest as the proto has it.
+function bulkJobsRequest(request = {}) {
+  const out = { ...request };
+  if (request.filter != null) {
+    const filter = { ...request.filter };
+    if (filter.createdBefore != null) filter.createdBefore = asTimestamp(filter.createdBefore);
+    if (filter.createdAfter != null) filter.createdAfter = asTimestamp(filter.createdAfter);
+    out.filter = filter;
   }
   return out;
 }
@@ -118,6 +132,73 @@ class JobdClient {
 
   async resumeJob(id, options) {
     return jobFromProto((await this.call('JobService', 'ResumeJob', { id }, options)).job);
+  }
+
+  // The bulk operations: request = { workspaceId, filter: { states, type, labels,
+  // createdBefore, createdAfter } or ids (at most 1,000), not both, dryRun, reason (cancel and
+  // fail only) }. Each resolves to the BulkJobsResponse: { matched, changed (int64: decimal
+  // strings), dryRun, chunks }; a dry run counts what would change and changes nothing.
+  // Neither a filter nor ids, or both, is INVALID_ARGUMENT naming the field.
+
+  // QUEUED, SCHEDULED, RUNNING or PAUSED -> CANCELLED, with `reason` as each job's errorMessage
+  // (default "cancelled by <caller>").
+  bulkCancelJobs(request, options) {
+    return this.call('JobService', 'BulkCancelJobs', bulkJobsRequest(request), options);
+  }
+
+  // FAILED or CANCELLED -> QUEUED with the next attempt, as retryJob.
+  bulkRetryJobs(request, options) {
+    return this.call('JobService', 'BulkRetryJobs', bulkJobsRequest(request), options);
+  }
+
+  // QUEUED, SCHEDULED or RUNNING -> PAUSED, as pauseJob.
+  bulkPauseJobs(request, options) {
+    return this.call('JobService', 'BulkPauseJobs', bulkJobsRequest(request), options);
+  }
+
+  // PAUSED -> QUEUED (SCHEDULED while runAfter is ahead), as resumeJob.
+  bulkResumeJobs(request, options) {
+    return this.call('JobService', 'BulkResumeJobs', bulkJobsRequest(request), options);
+  }
+
+  // QUEUED, SCHEDULED, RUNNING or PAUSED -> FAILED with `reason`, no retry (default "failed by
+  // <caller>"); a worker still holding one is ABORTED. Admin keys only.
+  bulkFailJobs(request, options) {
+    return this.call('JobService', 'BulkFailJobs', bulkJobsRequest(request), options);
+  }
+
+  // SUCCEEDED, FAILED or CANCELLED jobs deleted with their history. Admin keys only.
+  bulkDeleteJobs(request, options) {
+    return this.call('JobService', 'BulkDeleteJobs', bulkJobsRequest(request), options);
+  }
+
+  // A queue is a job type of a workspace. Queues come back with maxRunning and
+  // maxStartsPerSecond null when unset (no limit); those of pauseQueue, resumeQueue and
+  // setQueueLimits carry its settings only (no stateCounts or oldestQueuedAge).
+
+  // Every queue of the workspace that has jobs or settings, by type: { workspaceId }.
+  async listQueues(request, options) {
+    return (await this.call('QueueService', 'ListQueues', request, options)).queues
+      .map(queueFromProto);
+  }
+
+  // Workers take none of its jobs until resumeQueue; creates still succeed and running jobs go
+  // on. request: { workspaceId, type }.
+  async pauseQueue(request, options) {
+    return queueFromProto((await this.call('QueueService', 'PauseQueue', request, options)).queue);
+  }
+
+  // Its jobs are taken again; waiting workers wake at once. request: { workspaceId, type }.
+  async resumeQueue(request, options) {
+    return queueFromProto((await this.call('QueueService', 'ResumeQueue', request, options)).queue);
+  }
+
+  // Replaces the queue's limits: { workspaceId, type, maxRunning, maxStartsPerSecond, burst };
+  // a limit left out (or null) is none; burst 0 is jobd's default, max(1, ceil(rate)). Admin
+  // keys only.
+  async setQueueLimits(request, options) {
+    return queueFromProto((await this.call('QueueService', 'SetQueueLimits', request,
+      options)).queue);
   }
 
   // ListJobs page by page: `for await (const { jobs, nextPageToken } of client.listJobs(...))`.
@@ -212,4 +293,4 @@ function followsOn(event, sequence, last) {
     || event.kind === 'JOB_EVENT_KIND_SNAPSHOT';
 }
 
-module.exports = { JobdClient, createJobRequest, DEFAULT_TIMEOUT_MS };
+module.exports = { JobdClient, createJobRequest, bulkJobsRequest, DEFAULT_TIMEOUT_MS };

@@ -1,6 +1,6 @@
 'use strict';
 // jobd's Node.js client and worker. See README.md.
-const { JobdClient, createJobRequest } = require('./client');
+const { JobdClient, createJobRequest, bulkJobsRequest } = require('./client');
 const { Worker, PermanentError, defaultWorkerId } = require('./worker');
 const { JobContext, JobStoppedError, cleanText } = require('./context');
 const proto = require('./proto');
@@ -13,6 +13,7 @@ module.exports = {
   JobContext,
   JobStoppedError,
   createJobRequest,
+  bulkJobsRequest,
   defaultWorkerId,
   cleanText,
   status, // grpc status codes, to compare with error.code

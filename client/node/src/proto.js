@@ -146,6 +146,20 @@ function eventFromProto(event) {
   return event == null ? event : { ...event, job: jobFromProto(event.job) };
 }
 
+// --- Queues --------------------------------------------------------------------------------
+
+// A Queue with its unset limits as null: the loader leaves an unset optional field out
+// (undefined) and marks a set one in `_maxRunning` / `_maxStartsPerSecond`, which are dropped.
+function queueFromProto(queue) {
+  if (queue == null) return queue;
+  const { _maxRunning, _maxStartsPerSecond, ...rest } = queue;
+  return {
+    ...rest,
+    maxRunning: queue.maxRunning ?? null,
+    maxStartsPerSecond: queue.maxStartsPerSecond ?? null,
+  };
+}
+
 // SUCCEEDED, FAILED and CANCELLED: the job will not change again, short of a retry.
 const TERMINAL_STATES = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED']);
 
@@ -163,5 +177,6 @@ module.exports = {
   timestampToDate,
   jobFromProto,
   eventFromProto,
+  queueFromProto,
   TERMINAL_STATES,
 };

@@ -1,4 +1,5 @@
-"""jobd for Python: a client of jobd.v1.JobService and a Worker that runs jobs in handlers.
+"""jobd for Python: a client of jobd.v1.JobService and QueueService and a Worker that runs
+jobs in handlers.
 
     from jobd import Client, Worker
 

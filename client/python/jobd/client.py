@@ -1,4 +1,5 @@
-"""Client: jobd.v1.JobService calls with an API key and a deadline on every call.
+"""Client: jobd.v1 JobService and QueueService calls with an API key and a deadline on every
+call.
 
 Errors are grpc.RpcError as gRPC raises them: `error.code()` is the status code jobd chose
 (NOT_FOUND, FAILED_PRECONDITION, ...). Every method takes `deadline`, the seconds the call may
@@ -12,7 +13,7 @@ import time
 import grpc
 
 from jobd import convert, proto
-from jobd.proto import job_pb2, job_service_pb2
+from jobd.proto import job_pb2, job_service_pb2, queue_service_pb2
 
 # Worth calling again: the server or the network was briefly unable to answer.
 TRANSIENT_CODES = frozenset({
@@ -172,6 +173,104 @@ class Client:
             token = response.next_page_token
             if not token:
                 return
+
+    # --- bulk ------------------------------------------------------------------------------
+    # Each takes either a filter (states, type, labels, created_before, created_after; every
+    # field given must match) or ids (at most 1,000), not both; jobd refuses neither or both
+    # with INVALID_ARGUMENT. Each returns the BulkJobsResponse: matched, changed, dry_run,
+    # chunks. dry_run=True counts what would change (matched) and changes nothing.
+
+    def _bulk(self, method, workspace_id, ids, states, type, labels, created_before,
+              created_after, dry_run, reason, deadline):
+        job_filter = job_service_pb2.JobFilter(states=list(states), type=type,
+                                               labels=labels or {})
+        if created_before is not None:
+            job_filter.created_before.CopyFrom(convert.to_timestamp(created_before))
+        if created_after is not None:
+            job_filter.created_after.CopyFrom(convert.to_timestamp(created_after))
+        request = job_service_pb2.BulkJobsRequest(
+            workspace_id=workspace_id or self.workspace_id, filter=job_filter, ids=list(ids),
+            dry_run=dry_run, reason=reason)
+        return self._call(method, request, deadline)
+
+    def bulk_cancel_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                         created_after=None, dry_run=False, reason="", workspace_id=None,
+                         deadline=None):
+        """QUEUED, SCHEDULED, RUNNING or PAUSED -> CANCELLED, each with `reason` as its
+        error_message (default "cancelled by <caller>")."""
+        return self._bulk(self.jobs.BulkCancelJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, reason, deadline)
+
+    def bulk_retry_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                        created_after=None, dry_run=False, workspace_id=None, deadline=None):
+        """FAILED or CANCELLED -> QUEUED, attempt + 1, as retry_job."""
+        return self._bulk(self.jobs.BulkRetryJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, "", deadline)
+
+    def bulk_pause_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                        created_after=None, dry_run=False, workspace_id=None, deadline=None):
+        """QUEUED, SCHEDULED or RUNNING -> PAUSED, as pause_job."""
+        return self._bulk(self.jobs.BulkPauseJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, "", deadline)
+
+    def bulk_resume_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                         created_after=None, dry_run=False, workspace_id=None, deadline=None):
+        """PAUSED -> QUEUED (SCHEDULED while run_after is ahead), as resume_job."""
+        return self._bulk(self.jobs.BulkResumeJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, "", deadline)
+
+    def bulk_fail_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                       created_after=None, dry_run=False, reason="", workspace_id=None,
+                       deadline=None):
+        """QUEUED, SCHEDULED, RUNNING or PAUSED -> FAILED with `reason`, no retry (default
+        "failed by <caller>"); a worker still holding one is ABORTED. Admin keys only."""
+        return self._bulk(self.jobs.BulkFailJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, reason, deadline)
+
+    def bulk_delete_jobs(self, *, ids=(), states=(), type="", labels=None, created_before=None,
+                         created_after=None, dry_run=False, workspace_id=None, deadline=None):
+        """SUCCEEDED, FAILED or CANCELLED jobs deleted with their history. Admin keys only."""
+        return self._bulk(self.jobs.BulkDeleteJobs, workspace_id, ids, states, type, labels,
+                          created_before, created_after, dry_run, "", deadline)
+
+    # --- queues ----------------------------------------------------------------------------
+    # A queue is a job type of a workspace. The pause and limit calls return its Queue
+    # (settings only: state_counts and oldest_queued_age are list_queues').
+
+    def list_queues(self, *, workspace_id=None, deadline=None):
+        """Every queue of the workspace that has jobs or settings, by type: a list of Queue,
+        with its settings, jobs per state and the age of its oldest QUEUED job."""
+        request = queue_service_pb2.ListQueuesRequest(
+            workspace_id=workspace_id or self.workspace_id)
+        return list(self._call(self.queues.ListQueues, request, deadline).queues)
+
+    def pause_queue(self, type, *, workspace_id=None, deadline=None):
+        """Workers take none of its jobs until resume_queue; creates still succeed and running
+        jobs go on. Returns the Queue."""
+        request = queue_service_pb2.PauseQueueRequest(
+            workspace_id=workspace_id or self.workspace_id, type=type)
+        return self._call(self.queues.PauseQueue, request, deadline).queue
+
+    def resume_queue(self, type, *, workspace_id=None, deadline=None):
+        """Its jobs are taken again (waiting workers wake at once). Returns the Queue."""
+        request = queue_service_pb2.ResumeQueueRequest(
+            workspace_id=workspace_id or self.workspace_id, type=type)
+        return self._call(self.queues.ResumeQueue, request, deadline).queue
+
+    def set_queue_limits(self, type, max_running=None, max_starts_per_second=None, burst=0, *,
+                         workspace_id=None, deadline=None):
+        """Replaces the queue's limits (None: no limit): at most `max_running` of its jobs
+        RUNNING at once, and starts at `max_starts_per_second` with `burst` at once after a
+        quiet spell (0: jobd's default, max(1, ceil(rate))). Admin keys only. Returns the
+        Queue."""
+        request = queue_service_pb2.SetQueueLimitsRequest(
+            workspace_id=workspace_id or self.workspace_id, type=type, burst=burst)
+        # Optional fields: left unset (no limit) unless given, as 0 is a value jobd refuses.
+        if max_running is not None:
+            request.max_running = max_running
+        if max_starts_per_second is not None:
+            request.max_starts_per_second = max_starts_per_second
+        return self._call(self.queues.SetQueueLimits, request, deadline).queue
 
     # --- watch -----------------------------------------------------------------------------
 

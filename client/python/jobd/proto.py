@@ -3,7 +3,7 @@ generation fails with a message that says what to do."""
 try:
     from jobd.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
     from jobd.v1 import worker_service_pb2, worker_service_pb2_grpc
-    from jobd.v1 import admin_service_pb2_grpc, queue_service_pb2_grpc
+    from jobd.v1 import admin_service_pb2_grpc, queue_service_pb2, queue_service_pb2_grpc
     from jobd.v1 import schedule_service_pb2_grpc, template_service_pb2_grpc
 except ImportError as error:  # depends on the installation
     raise ImportError(
@@ -12,6 +12,6 @@ except ImportError as error:  # depends on the installation
 
 __all__ = [
     "admin_service_pb2_grpc", "job_pb2", "job_service_pb2", "job_service_pb2_grpc",
-    "queue_service_pb2_grpc", "schedule_service_pb2_grpc", "template_service_pb2_grpc",
-    "worker_service_pb2", "worker_service_pb2_grpc",
+    "queue_service_pb2", "queue_service_pb2_grpc", "schedule_service_pb2_grpc",
+    "template_service_pb2_grpc", "worker_service_pb2", "worker_service_pb2_grpc",
 ]

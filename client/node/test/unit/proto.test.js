@@ -4,7 +4,7 @@ const assert = require('node:assert/strict');
 const { test } = require('node:test');
 const {
   toStruct, fromStruct, durationFromMs, durationToMs, timestampFromDate, timestampToDate,
-  cleanText, loadJobd, createJobRequest,
+  cleanText, loadJobd, createJobRequest, bulkJobsRequest, queueFromProto,
 } = require('../../src');
 
 test('a plain object survives Struct and back', () => {
@@ -53,4 +53,29 @@ test('the repository protos load, with every service', () => {
   for (const name of ['JobService', 'WorkerService', 'AdminService', 'QueueService', 'ScheduleService', 'TemplateService']) {
     assert.equal(typeof jobd[name], 'function', name);
   }
+});
+
+test('bulk requests take Dates for the filter\'s times', () => {
+  const when = new Date('2026-03-08T07:30:00.250Z');
+  const stamp = { seconds: '5', nanos: 1 };
+  const request = bulkJobsRequest({
+    workspaceId: 'w', filter: { type: 't', createdBefore: when, createdAfter: stamp }, dryRun: true,
+  });
+  assert.deepEqual(request, {
+    workspaceId: 'w', dryRun: true,
+    filter: { type: 't', createdBefore: { seconds: '1772955000', nanos: 250_000_000 }, createdAfter: stamp },
+  });
+  assert.deepEqual(bulkJobsRequest({ workspaceId: 'w', ids: ['a'] }), { workspaceId: 'w', ids: ['a'] });
+});
+
+test('a queue\'s unset limits are null, as decoded by the loader', () => {
+  const method = loadJobd().QueueService.service.SetQueueLimits;
+  const roundTrip = (queue) => queueFromProto(
+    method.responseDeserialize(method.responseSerialize({ queue })).queue);
+  const unset = roundTrip({ workspaceId: 'w', type: 't', burst: 1 });
+  assert.equal(unset.maxRunning, null);
+  assert.equal(unset.maxStartsPerSecond, null);
+  const set = roundTrip({ workspaceId: 'w', type: 't', maxRunning: 0, maxStartsPerSecond: 2.5, burst: 3 });
+  assert.deepEqual([set.maxRunning, set.maxStartsPerSecond, set.burst], [0, 2.5, 3]);
+  assert.deepEqual(Object.keys(set).filter((k) => k.startsWith('_')), []);
 });
