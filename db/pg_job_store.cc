@@ -451,6 +451,16 @@ std::vector<Job> PgJobStore::AcquireJobsIn(pqxx::transaction_base& tx, const Acq
   if (jobs.size() < static_cast<size_t>(query.limit)) {
     AcquireQuery rest = query;
     rest.limit = query.limit - static_cast<int32_t>(jobs.size());
+    if (query.max_bytes > 0 && !jobs.empty()) {
+      // What the limited queues' jobs took of the budget (their text, near enough).
+      int64_t used = 0;
+      for (const Job& job : jobs) {
+        used += static_cast<int64_t>(job.payload_json.size() +
+                                     (job.checkpoint_json ? job.checkpoint_json->size() : 0));
+      }
+      if (used >= query.max_bytes) return jobs;
+      rest.max_bytes = query.max_bytes - used;
+    }
     for (Job& job : LeaseJobs(tx, rest, /*limited_queues=*/false)) jobs.push_back(std::move(job));
   }
   return jobs;
@@ -460,7 +470,7 @@ std::vector<Job> PgJobStore::LeaseJobs(pqxx::transaction_base& tx, const Acquire
                                        bool limited_queues) {
   return ReadJobs(tx.exec_prepared(
       "acquire_jobs", query.workspace_id, TextArray(query.types), query.limit, query.worker_id,
-      absl::ToInt64Microseconds(query.lease_duration), limited_queues));
+      absl::ToInt64Microseconds(query.lease_duration), limited_queues, query.max_bytes));
 }
 
 absl::StatusOr<std::vector<std::string>> PgJobStore::ListExpiredLeases(int limit) {

@@ -141,6 +141,10 @@ struct AcquireQuery {
   std::string worker_id;
   int32_t limit = 1;
   absl::Duration lease_duration;
+  // > 0: the jobs stop at the first whose payload and checkpoint, as stored, take the total
+  // past this many bytes (the first job always comes); an estimate, as stored sizes are
+  // compressed.
+  int64_t max_bytes = 0;
 };
 
 struct ListJobsQuery {

@@ -6,7 +6,10 @@
 -- false those without limits, true those with (whose job_queues rows this transaction has
 -- locked, lock_limited_queues.sql, so that this statement's snapshot, taken after the lock,
 -- counts every RUNNING job and spent token: the limits then hold across replicas). Paused
--- queues are never served. Every time is PostgreSQL's: leases and deadlines run on the
+-- queues are never served. $7 bytes: the jobs leased stop at the first whose payload and
+-- checkpoint, as stored, take the total past it (the first job is always leased); 0 for no
+-- bound. Stored sizes are cheap (pg_column_size reads no TOAST) but compressed, so the caller
+-- still checks the answer it builds. Every time is PostgreSQL's: leases and deadlines run on the
 -- database's clock, whatever the replica's.
 --
 -- Per type, one ordered index range of QUEUED jobs (jobs_ready) and one of due SCHEDULED jobs
@@ -34,7 +37,8 @@ WITH wanted AS (
 ), queued AS (
   SELECT ready.* FROM wanted
   CROSS JOIN LATERAL (
-    SELECT id, type, priority, run_after FROM jobs
+    SELECT id, type, priority, run_after,
+      pg_column_size(payload) + coalesce(pg_column_size(checkpoint), 0) AS bytes FROM jobs
     WHERE workspace_id = $1 AND type = wanted.type AND state = 'queued'
       AND run_after <= now()
     ORDER BY priority DESC, run_after, id
@@ -44,7 +48,8 @@ WITH wanted AS (
 ), due AS (
   SELECT ready.* FROM wanted
   CROSS JOIN LATERAL (
-    SELECT id, type, priority, run_after FROM jobs
+    SELECT id, type, priority, run_after,
+      pg_column_size(payload) + coalesce(pg_column_size(checkpoint), 0) AS bytes FROM jobs
     WHERE workspace_id = $1 AND type = wanted.type AND state = 'scheduled'
       AND run_after <= now()
     ORDER BY run_after
@@ -56,10 +61,16 @@ WITH wanted AS (
     row_number() OVER (PARTITION BY candidate.type
                        ORDER BY candidate.priority DESC, candidate.run_after, candidate.id) AS rank
   FROM (SELECT * FROM queued UNION ALL SELECT * FROM due) AS candidate
-), picked AS (
-  SELECT ranked.id FROM ranked JOIN wanted USING (type)
+), admitted AS (
+  SELECT ranked.id, ranked.priority, ranked.run_after,
+    row_number() OVER byorder AS n, sum(ranked.bytes) OVER byorder AS total_bytes
+  FROM ranked JOIN wanted USING (type)
   WHERE ranked.rank <= wanted.room
-  ORDER BY ranked.priority DESC, ranked.run_after, ranked.id
+  WINDOW byorder AS (ORDER BY ranked.priority DESC, ranked.run_after, ranked.id)
+), picked AS (
+  SELECT id FROM admitted
+  WHERE n = 1 OR $7::bigint = 0 OR total_bytes <= $7::bigint
+  ORDER BY priority DESC, run_after, id
   LIMIT $3
 ), leased AS (
   UPDATE jobs AS j SET

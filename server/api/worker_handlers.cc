@@ -54,6 +54,9 @@ void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
     };
     command->still_authorized = [call, caller] { return call.admission().StillValid(caller); };
     command->call_deadline = call.deadline();
+    // The store leases what its estimate (stored sizes) puts at 7/8 of the budget: jobs whose
+    // payloads do not compress are then never leased only to go back.
+    command->max_answer_bytes = static_cast<int64_t>(kAnswerBudgetBytes / 8 * 7);
   }
   if (finishing) {
     std::vector<core::FinishCommand> finished;
@@ -91,9 +94,9 @@ void WorkerHandlers::AcquireJobs(UnaryCall call, const core::Principal& caller,
       caller, std::move(*command),
       [this, call, response](absl::StatusOr<std::vector<Job>> jobs) mutable {
         if (!jobs.ok()) return call.Finish(jobs.status(), "");
-        std::string job_id = jobs->size() == 1 ? jobs->front().id : "";
         std::vector<Job> over =
             AddLeased(std::move(*jobs), workers_.clock().Now(), 0, response->mutable_jobs());
+        std::string job_id = response->jobs_size() == 1 ? response->jobs(0).job().id() : "";
         workers_.HandBack(std::move(over), [call, job_id = std::move(job_id)]() mutable {
           call.Finish(absl::OkStatus(), job_id);
         });

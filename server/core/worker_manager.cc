@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/log.h"
 #include "server/core/validation.h"
 
 namespace jobd::core {
@@ -47,6 +48,7 @@ AcquireQuery QueryOf(const AcquireCommand& command) {
   query.worker_id = command.worker_id;
   query.limit = command.max_jobs;
   query.lease_duration = command.lease_duration.value_or(kDefaultLease);
+  query.max_bytes = command.max_answer_bytes;
   return query;
 }
 
@@ -164,8 +166,14 @@ void WorkerManager::ReleaseLeases(const std::vector<Job>& jobs, std::function<vo
                                    absl::Time now) -> absl::StatusOr<std::optional<JobUpdate>> {
            return PlanReleaseLease(current, token, now);
          }},
-        [this, left, then, workspace = job.workspace_id, type = job.type](absl::StatusOr<Job> job) {
+        [this, left, then, id = job.id, workspace = job.workspace_id,
+         type = job.type](absl::StatusOr<Job> job) {
           if (job.ok() && job->state == JobState::kQueued) waiters_.Notify(workspace, type);
+          // Its lease then runs out unused, and the lease reaper ends that attempt.
+          if (!job.ok()) {
+            Log(LogLevel::kWarning, "a lease nobody received could not be handed back",
+                {{"job_id", id}, {"error", std::string(job.status().message())}});
+          }
           if (left->fetch_sub(1) == 1) then();
         });
   }

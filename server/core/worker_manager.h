@@ -29,6 +29,9 @@ struct AcquireCommand {
   int32_t max_jobs = 0;
   absl::Duration wait = absl::ZeroDuration();
   std::optional<absl::Duration> lease_duration;  // unset: 30 s
+  // > 0: lease no more jobs than an answer of about this many bytes holds (the store's
+  // estimate; the first job always comes). The transport still measures what it sends.
+  int64_t max_answer_bytes = 0;
   // Polled before each attempt to lease: true once the caller went away.
   std::function<bool()> cancelled = [] { return false; };
   // Registers what to run (once, without blocking) when the caller goes away: a waiting long

@@ -105,8 +105,8 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
                                           const Limits& limits) {
   ProgressPlan plan;
   const bool holds_token = !job.lease_token.empty() && job.lease_token == lease_token;
-  // A QUEUED or SCHEDULED job keeps a token only when it was resumed after its worker heard
-  // of the pause: that worker's final report may come after the resume.
+  // A QUEUED or SCHEDULED job keeps a token only when it was resumed from a pause taken while
+  // it ran (and no worker has leased it since): that worker's final report may come after.
   const bool resumed_after_pause =
       job.state == JobState::kQueued || job.state == JobState::kScheduled;
   if (holds_token && (job.state == JobState::kCancelled || job.state == JobState::kPaused ||
@@ -198,7 +198,17 @@ absl::StatusOr<std::optional<JobUpdate>> PlanFail(const Job& job, const std::str
 
 std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lease_token,
                                           absl::Time now) {
-  if (job.state != JobState::kRunning || job.lease_token != lease_token) return std::nullopt;
+  if (job.lease_token != lease_token) return std::nullopt;
+  if (job.state == JobState::kPaused && !job.worker_id.empty()) {
+    // Paused before it was handed back: no worker holds it, so a resume queues it for anyone
+    // rather than give it back to a worker that never had it.
+    JobUpdate update;
+    update.next = job;
+    update.next.worker_id.clear();
+    update.event_kind = std::nullopt;
+    return update;
+  }
+  if (job.state != JobState::kRunning) return std::nullopt;
   JobUpdate update;
   Job& next = update.next;
   next = job;

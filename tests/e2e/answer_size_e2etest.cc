@@ -86,5 +86,46 @@ TEST_F(AnswerSizeTest, AnAnswerPastFourMebibytesHandsItsLastJobsBackToTheQueue) 
   EXPECT_EQ(taken, created);
 }
 
+TEST_F(AnswerSizeTest, JobsWhosePayloadsDoNotCompressAreNotLeasedOnlyToGoBack) {
+  // 256,000 characters that PostgreSQL cannot compress: the store's estimate of an answer
+  // (stored sizes) is then close to what is sent, and it stops leasing before the budget.
+  uint64_t seed = 12345;
+  auto blob = [&seed] {
+    static constexpr char kChars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::string out(256000, ' ');
+    for (char& c : out) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      c = kChars[(seed >> 33) % 62];
+    }
+    return out;
+  };
+  constexpr int kJobs = 30;
+  std::set<std::string> created;
+  for (int i = 0; i < kJobs; ++i) {
+    v1::CreateJobRequest request;
+    request.set_workspace_id("demo");
+    request.set_type("blob");
+    (*request.mutable_payload()->mutable_fields())["blob"].set_string_value(blob());
+    v1::CreateJobResponse response;
+    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), request, &response).ok());
+    created.insert(response.job().id());
+  }
+  v1::AcquireJobsResponse first;
+  grpc::Status status = Acquire(*workers_, "w1", &first, kJobs, 0, 30000, "blob");
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // About 7/8 of 4 MiB: 14 such jobs.
+  EXPECT_GE(first.jobs_size(), 12);
+  EXPECT_LE(first.jobs_size(), 14);
+  EXPECT_LE(first.ByteSizeLong(), static_cast<size_t>((4 << 20) - (64 << 10)));
+  std::set<std::string> taken;
+  for (const v1::LeasedJob& leased : first.jobs()) taken.insert(leased.job().id());
+  // The others were never touched: no lease, no events.
+  for (const std::string& id : created) {
+    if (taken.count(id)) continue;
+    EXPECT_EQ(Events(id), "1:created:queued:1");
+  }
+}
+
 }  // namespace
 }  // namespace jobd::testing

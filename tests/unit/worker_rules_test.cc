@@ -162,6 +162,24 @@ TEST(Progress, AJobResumedAfterItsWorkerHeardTakesOnlyThatWorkersCheckpoint) {
             absl::StatusCode::kAborted);
 }
 
+TEST(Progress, AScheduledJobResumedAfterAPauseAlsoTakesTheCheckpointButNoCompletion) {
+  Job job = Running();
+  job.state = JobState::kScheduled;
+  job.worker_id.clear();
+  job.lease_expire_time.reset();
+  ProgressReport report;
+  report.checkpoint_json = R"({"page":2})";
+  auto plan = PlanProgress(job, "token", report, kNow);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->paused);
+  ASSERT_TRUE(plan->update.has_value());
+  EXPECT_EQ(plan->update->next.state, JobState::kScheduled);
+  EXPECT_EQ(plan->update->next.checkpoint_json, report.checkpoint_json);
+  EXPECT_EQ(PlanComplete(job, "token", "{}", kNow).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(PlanFail(job, "token", "boom", true, kNow, Fixed(0.5)).status().code(),
+            absl::StatusCode::kAborted);
+}
+
 TEST(Complete, SucceedsOnlyUnderTheLease) {
   auto update = PlanComplete(Running(), "token", R"({"n":1})", kNow);
   ASSERT_TRUE(update.ok());
@@ -194,6 +212,14 @@ TEST(ReleaseLease, BackToQueuedForTheSameAttempt) {
   EXPECT_FALSE(PlanReleaseLease(job, "other", kNow).has_value());
   job.state = JobState::kSucceeded;
   EXPECT_FALSE(PlanReleaseLease(job, "token", kNow).has_value());
+  // Paused between its lease and the hand-back: still paused, but held by no worker, so that
+  // a resume queues it for anyone.
+  job.state = JobState::kPaused;
+  auto paused = PlanReleaseLease(job, "token", kNow);
+  ASSERT_TRUE(paused.has_value());
+  EXPECT_EQ(paused->next.state, JobState::kPaused);
+  EXPECT_EQ(paused->next.worker_id, "");
+  EXPECT_FALSE(paused->event_kind.has_value());
 }
 
 TEST(LeaseExpired, SaysLostOrTimedOut) {

@@ -177,7 +177,7 @@ class JobdClient {
   // setQueueLimits carry its settings only (no stateCounts or oldestQueuedAge).
 
   // Every queue of the workspace that has jobs or settings, by type: { workspaceId }.
-  async listQueues(request, options) {
+  async listQueues(request = {}, options) {
     return (await this.call('QueueService', 'ListQueues', request, options)).queues
       .map(queueFromProto);
   }
