@@ -24,15 +24,15 @@ constexpr size_t kAnswerBudgetBytes = (4 << 20) - (64 << 10);
 std::vector<Job> AddLeased(std::vector<Job> jobs, absl::Time now, size_t used,
                            google::protobuf::RepeatedPtrField<v1::LeasedJob>* out) {
   for (size_t i = 0; i < jobs.size(); ++i) {
-    v1::LeasedJob leased;
-    ToProto(jobs[i], now, &leased);
+    v1::LeasedJob* leased = out->Add();
+    ToProto(jobs[i], now, leased);
     // The field's tag and length prefix: at most 6 bytes.
-    used += leased.ByteSizeLong() + 6;
+    used += leased->ByteSizeLong() + 6;
     if (i > 0 && used > kAnswerBudgetBytes) {
+      out->RemoveLast();
       return std::vector<Job>(std::make_move_iterator(jobs.begin() + static_cast<ptrdiff_t>(i)),
                               std::make_move_iterator(jobs.end()));
     }
-    *out->Add() = std::move(leased);
   }
   return {};
 }

@@ -82,6 +82,16 @@ absl::Status CheckLease(const Job& job, const std::string& lease_token, absl::Ti
 
 namespace {
 
+// A paused job that no worker holds any more (the one that ran it knows, or never had it): a
+// resume then queues it for anyone. No event: its state does not change.
+JobUpdate HeldByNoWorker(const Job& job) {
+  JobUpdate update;
+  update.next = job;
+  update.next.worker_id.clear();
+  update.event_kind = std::nullopt;
+  return update;
+}
+
 // The messages of a report that the job's history has room for, and the notice that ends
 // them (written once: it takes the count past the limit).
 std::vector<JobMessage> KeptMessages(const Job& job, const std::vector<JobMessage>& messages,
@@ -116,14 +126,11 @@ absl::StatusOr<ProgressPlan> PlanProgress(const Job& job, const std::string& lea
     (job.state == JobState::kCancelled ? plan.cancelled : plan.paused) = true;
     if (plan.paused && (report.checkpoint_json || !job.worker_id.empty())) {
       // The worker knows now (worker_id cleared: a resume queues the job for anyone).
-      JobUpdate update;
-      update.next = job;
-      update.next.worker_id.clear();
+      JobUpdate update = HeldByNoWorker(job);
       if (report.checkpoint_json) {
         update.next.checkpoint_json = report.checkpoint_json;
         update.checkpoint_changed = true;
       }
-      update.event_kind = std::nullopt;
       plan.update = std::move(update);
     }
     return plan;
@@ -202,11 +209,7 @@ std::optional<JobUpdate> PlanReleaseLease(const Job& job, const std::string& lea
   if (job.state == JobState::kPaused && !job.worker_id.empty()) {
     // Paused before it was handed back: no worker holds it, so a resume queues it for anyone
     // rather than give it back to a worker that never had it.
-    JobUpdate update;
-    update.next = job;
-    update.next.worker_id.clear();
-    update.event_kind = std::nullopt;
-    return update;
+    return HeldByNoWorker(job);
   }
   if (job.state != JobState::kRunning) return std::nullopt;
   JobUpdate update;

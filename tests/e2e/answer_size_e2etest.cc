@@ -7,7 +7,20 @@
 namespace jobd::testing {
 namespace {
 
-using AnswerSizeTest = WorkerTest;
+class AnswerSizeTest : public WorkerTest {
+ protected:
+  // The new job's id ("" after a failure, which the EXPECT reports).
+  std::string CreateWith(const std::string& type, const google::protobuf::Struct& payload) {
+    v1::CreateJobRequest request;
+    request.set_workspace_id("demo");
+    request.set_type(type);
+    *request.mutable_payload() = payload;
+    v1::CreateJobResponse response;
+    grpc::Status status = jobs_->CreateJob(Ctx().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.job().id();
+  }
+};
 
 TEST_F(AnswerSizeTest, AnAnswerPastFourMebibytesHandsItsLastJobsBackToTheQueue) {
   // 100,000 zeros: 200 KB as JSON, about 1.1 MB as a Struct. A default gRPC client takes
@@ -18,15 +31,7 @@ TEST_F(AnswerSizeTest, AnAnswerPastFourMebibytesHandsItsLastJobsBackToTheQueue) 
   const google::protobuf::Struct payload = JsonStruct(R"({"ids": )" + zeros + "}");
   constexpr int kJobs = 8;
   std::set<std::string> created;
-  for (int i = 0; i < kJobs; ++i) {
-    v1::CreateJobRequest request;
-    request.set_workspace_id("demo");
-    request.set_type("big");
-    *request.mutable_payload() = payload;
-    v1::CreateJobResponse response;
-    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), request, &response).ok());
-    created.insert(response.job().id());
-  }
+  for (int i = 0; i < kJobs; ++i) created.insert(CreateWith("big", payload));
   const size_t one_job = [&] {
     v1::AcquireJobsResponse probe;
     probe.add_jobs()->mutable_job()->mutable_payload()->CopyFrom(payload);
@@ -103,13 +108,9 @@ TEST_F(AnswerSizeTest, JobsWhosePayloadsDoNotCompressAreNotLeasedOnlyToGoBack) {
   constexpr int kJobs = 30;
   std::set<std::string> created;
   for (int i = 0; i < kJobs; ++i) {
-    v1::CreateJobRequest request;
-    request.set_workspace_id("demo");
-    request.set_type("blob");
-    (*request.mutable_payload()->mutable_fields())["blob"].set_string_value(blob());
-    v1::CreateJobResponse response;
-    ASSERT_TRUE(jobs_->CreateJob(Ctx().get(), request, &response).ok());
-    created.insert(response.job().id());
+    google::protobuf::Struct payload;
+    (*payload.mutable_fields())["blob"].set_string_value(blob());
+    created.insert(CreateWith("blob", payload));
   }
   v1::AcquireJobsResponse first;
   grpc::Status status = Acquire(*workers_, "w1", &first, kJobs, 0, 30000, "blob");

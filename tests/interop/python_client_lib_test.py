@@ -22,7 +22,9 @@ WS = "pyc"
 S = job_pb2  # states and kinds
 
 
-class ClientCallsTest(unittest.TestCase):
+class WithClient(unittest.TestCase):
+    """One admin client per test class, and the check of a refused call's code."""
+
     @classmethod
     def setUpClass(cls):
         cls.client = jobd.Client(ADDRESS, API_KEY, workspace_id=WS)
@@ -36,6 +38,9 @@ class ClientCallsTest(unittest.TestCase):
             call(*args, **kwargs)
         self.assertEqual(caught.exception.code(), code, caught.exception.details())
         return caught.exception.details()
+
+
+class ClientCallsTest(WithClient):
 
     def test_create_and_get(self):
         payload = {"file": 's3://b/"q".csv', "name": "naïve ✓", "rows": 3,
@@ -157,19 +162,9 @@ class ClientCallsTest(unittest.TestCase):
         self.assertCode(grpc.StatusCode.FAILED_PRECONDITION, self.client.resume_job, job.id)
 
 
-class BulkTest(unittest.TestCase):
+class BulkTest(WithClient):
     """The six bulk helpers. Each test uses job types of its own, so that its filters match
     only its jobs in the shared workspace."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.client = jobd.Client(ADDRESS, API_KEY, workspace_id=WS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
-
-    assertCode = ClientCallsTest.assertCode
 
     def states(self, ids):
         return [self.client.get_job(i).state for i in ids]
@@ -271,19 +266,9 @@ class BulkTest(unittest.TestCase):
         self.assertTrue(details.startswith("filter.created_after"), details)
 
 
-class QueueTest(unittest.TestCase):
+class QueueTest(WithClient):
     """list_queues, pause_queue, resume_queue and set_queue_limits, each test on a queue (job
     type) of its own."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.client = jobd.Client(ADDRESS, API_KEY, workspace_id=WS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.client.close()
-
-    assertCode = ClientCallsTest.assertCode
 
     def queue(self, job_type, **kwargs):
         """The queue of `job_type` as list_queues shows it; None when it is not listed."""
